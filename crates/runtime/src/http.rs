@@ -1,0 +1,163 @@
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+
+/// How a vendor client talks HTTP. The defaults are what a production
+/// client wants; tests and the sandbox loosen them explicitly.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Time allowed for one whole request, headers and body. Default 30 s.
+    pub timeout: Duration,
+    /// Time allowed to open the connection. Default 10 s.
+    pub connect_timeout: Duration,
+    /// Allow plain `http://` to hosts other than loopback. Default `false`:
+    /// credentials only travel over TLS, or to this machine.
+    pub allow_insecure_http: bool,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            allow_insecure_http: false,
+            user_agent: concat!("convo/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// A client could not be set up. Never holds a credential's value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("invalid base URL `{url}`: {reason}")]
+    BaseUrl { url: String, reason: String },
+    #[error("the credential for `{header}` is empty or holds characters not allowed in an HTTP header")]
+    Credential { header: &'static str },
+    #[error("invalid {name}: {reason}")]
+    Parameter { name: &'static str, reason: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+/// A header value that holds a secret: marked sensitive, so `Debug` of the
+/// header map (and of the reqwest client holding it) prints `Sensitive`.
+pub fn sensitive_header(header: &'static str, value: &str) -> Result<HeaderValue, ConfigError> {
+    if value.trim().is_empty() {
+        return Err(ConfigError::Credential { header });
+    }
+    let mut value = HeaderValue::from_str(value).map_err(|_| ConfigError::Credential { header })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// `sensitive_header` for a `SecretString`, with a scheme prefix (`"App "`).
+pub fn secret_header(header: &'static str, prefix: &str, secret: &SecretString) -> Result<HeaderValue, ConfigError> {
+    if secret.expose_secret().trim().is_empty() {
+        return Err(ConfigError::Credential { header });
+    }
+    sensitive_header(header, &format!("{prefix}{}", secret.expose_secret()))
+}
+
+/// Checks a base URL and returns it in the form the generated client wants
+/// (no trailing slash). `https` always; `http` only to loopback hosts unless
+/// `allow_insecure_http` is set.
+pub fn base_url(url: &str, options: &ClientOptions) -> Result<String, ConfigError> {
+    let bad = |reason: &str| ConfigError::BaseUrl { url: url.to_owned(), reason: reason.to_owned() };
+    let parsed = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("credentials go in the client's constructor, not in the URL"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(bad("a base URL has no query or fragment"));
+    }
+    match parsed.scheme() {
+        "https" => {}
+        "http" if options.allow_insecure_http || is_loopback(&parsed) => {}
+        "http" => return Err(bad("plain http is only allowed to loopback hosts; use https or opt in with allow_insecure_http")),
+        other => return Err(bad(&format!("unsupported scheme `{other}`"))),
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Builds the reqwest client a vendor client runs on: the vendor's
+/// credential headers as sensitive default headers, timeouts, TLS verified,
+/// and redirects followed only within the same origin (a redirect to another
+/// host would otherwise carry custom credential headers along).
+pub fn http_client(headers: HeaderMap, options: &ClientOptions) -> Result<reqwest::Client, ConfigError> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if attempt.previous().len() >= 5 || !same_origin {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(options.timeout)
+        .connect_timeout(options.connect_timeout)
+        .user_agent(options.user_agent.clone())
+        .redirect(policy)
+        .build()
+        .map_err(ConfigError::Http)
+}
+
+/// Builds a header name known to be valid.
+pub fn header_name(name: &'static str) -> HeaderName {
+    HeaderName::from_static(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_trimmed_and_checked() {
+        let o = ClientOptions::default();
+        assert_eq!(base_url("https://api.bird.com/", &o).unwrap(), "https://api.bird.com");
+        assert_eq!(base_url("http://127.0.0.1:8080", &o).unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(base_url("http://localhost:1/v1/public/", &o).unwrap(), "http://localhost:1/v1/public");
+        assert!(matches!(base_url("http://api.bird.com", &o), Err(ConfigError::BaseUrl { .. })));
+        assert!(base_url("ftp://x", &o).is_err());
+        assert!(base_url("https://user:pw@x", &o).is_err());
+        assert!(base_url("not a url", &o).is_err());
+        let open = ClientOptions { allow_insecure_http: true, ..o };
+        assert_eq!(base_url("http://api.bird.com", &open).unwrap(), "http://api.bird.com");
+    }
+
+    #[test]
+    fn credential_headers_are_sensitive_and_never_debug_printed() {
+        let secret = SecretString::from("s3cr3t-value");
+        let value = secret_header("authorization", "AccessKey ", &secret).unwrap();
+        assert!(value.is_sensitive());
+        let mut map = HeaderMap::new();
+        map.insert("authorization", value);
+        let client = http_client(map.clone(), &ClientOptions::default()).unwrap();
+        for text in [format!("{map:?}"), format!("{client:?}"), format!("{secret:?}")] {
+            assert!(!text.contains("s3cr3t"), "{text}");
+        }
+    }
+
+    #[test]
+    fn empty_or_malformed_credentials_are_refused_without_echoing_them() {
+        let err = sensitive_header("api-key", "bad\nvalue").unwrap_err();
+        assert!(!err.to_string().contains("bad"), "{err}");
+        assert!(sensitive_header("api-key", "  ").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! Shared runtime for the generated vendor clients.
+//!
+//! This crate knows no vendor: it holds the pieces every client needs and
+//! that the generator does not give us (open enums, raw message capture,
+//! lenient timestamps, credential headers, HTTP client setup).
+
+mod captured;
+mod http;
+mod open_enum;
+mod timestamp;
+
+pub use captured::Captured;
+pub use http::{ClientOptions, ConfigError, base_url, header_name, http_client, secret_header, sensitive_header};
+pub use timestamp::{Timestamp, TimestampError};
+
+pub use secrecy::{ExposeSecret, SecretString};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use schemars;
+    pub use serde;
+}
