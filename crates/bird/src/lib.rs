@@ -1,0 +1,22 @@
+//! Typed client for Bird's "List conversation messages"
+//! (`GET /workspaces/{workspaceId}/conversations/{conversationId}/messages`).
+//!
+//! The client is generated from `specs/bird.yaml` at build time; this crate
+//! adds the credential, open enums and the body enum by hand.
+
+#![allow(clippy::all)]
+
+include!(concat!(env!("OUT_DIR"), "/client.rs"));
+
+mod auth;
+mod body;
+mod enums;
+
+pub use auth::DEFAULT_BASE_URL;
+pub use body::Body;
+pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString, Timestamp};
+pub use enums::{MessageSource, MessageStatus, SenderType};
+
+/// The error of every request: a documented error status carries Bird's
+/// error body as `types::Error`.
+pub type RequestError = progenitor_client::Error<types::Error>;
