@@ -1,1 +1,54 @@
-fn main() {}
+//! Project automation. Run as `cargo xtask <command>`:
+//!
+//! - `regen`: rewrites every committed file derived from the specs.
+//! - `check`: fails, naming the command to run, when any of them is stale;
+//!   then lints the specs with an independent OpenAPI validator.
+//! - `lint`: the spec lint alone (Redocly CLI, installed on first use).
+//! - `test`: `check`, then the whole test suite. This is the README's test
+//!   command and what CI runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod artifacts;
+mod lint;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("regen") => artifacts::regen(),
+        Some("check") => artifacts::check().and_then(|()| lint::lint()),
+        Some("lint") => lint::lint(),
+        Some("test") => artifacts::check().and_then(|()| lint::lint()).and_then(|()| test()),
+        _ => {
+            eprintln!("usage: cargo xtask <regen | check | lint | test>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+}
+
+/// Runs a command at the workspace root, failing with its name if it fails.
+pub fn run(command: &mut Command) -> Result<(), String> {
+    command.current_dir(root());
+    let shown = format!("{command:?}");
+    eprintln!("xtask: running {shown}");
+    let status = command.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{shown} failed ({status})")) }
+}
+
+fn test() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    run(Command::new(cargo).args(["test", "--workspace", "--locked"]))
+}
