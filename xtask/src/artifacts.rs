@@ -27,7 +27,13 @@ fn client_view(spec: &'static str, custom: fn() -> Customization) -> Artifact {
 }
 
 fn artifacts() -> Vec<Artifact> {
-    vec![client_view("bird.yaml", bird::customization)]
+    vec![
+        client_view("bird.yaml", bird::customization),
+        Artifact {
+            path: root().join("generated").join("message.schema.json"),
+            make: Box::new(|| Ok(convo_normalize::message_schema_json())),
+        },
+    ]
 }
 
 /// Rewrites every derived file.

@@ -1,0 +1,197 @@
+//! Bird: `results[]` of "List conversation messages".
+
+use base64::Engine;
+use convo_bird::types::{self, ContactIdentifier, Recipient};
+use convo_bird::{Body, Captured, MessageStatus, SenderType};
+use serde_json::Value;
+
+use crate::model::*;
+
+/// Maps one Bird message.
+pub fn from_bird(message: Captured<types::Message>) -> Message {
+    let (m, raw) = message.into_parts();
+    let sender_type = m.sender.type_.clone();
+    let direction = match sender_type {
+        Some(SenderType::Contact) => Some(Direction::Inbound),
+        Some(SenderType::User | SenderType::AccessKey | SenderType::Flow) => Some(Direction::Outbound),
+        _ => None,
+    };
+    let role = sender_type.as_ref().and_then(|t| match t {
+        SenderType::Contact => Some(Role::Customer),
+        SenderType::User => Some(Role::Agent),
+        SenderType::Flow => Some(Role::Bot),
+        SenderType::AccessKey => Some(Role::System),
+        _ => None,
+    });
+    let (sender_address, sender_address_type) = address(m.sender.contact.as_ref());
+    let sender = Participant {
+        id: Some(m.sender.id.clone()),
+        address: sender_address,
+        address_type: sender_address_type,
+        name: m.sender.display_name.clone().filter(|n| !n.is_empty()),
+        role,
+    };
+    let recipients: Vec<Participant> = m
+        .recipients
+        .iter()
+        .map(|r| recipient(r, direction.as_ref()))
+        .collect();
+
+    // Bird's messages carry no channel; an e-mail identifier says e-mail.
+    let identifier_keys = m
+        .sender
+        .contact
+        .iter()
+        .filter_map(|c| c.identifier_key.as_deref())
+        .chain(m.recipients.iter().filter_map(|r| r.identifier_key.as_deref()));
+    let is_email = identifier_keys.into_iter().any(|k| k == "emailaddress");
+    let channel = is_email.then_some(Channel::Email);
+    let kind = if is_email { Kind::Email } else { Kind::Message };
+    let subject = email_subject(&m.meta);
+
+    let (content, text, attachments) = content(m.body, m.template, is_email, subject.clone());
+    Message {
+        vendor: Vendor::Bird,
+        id: m.id,
+        conversation_id: Some(m.conversation_id),
+        channel,
+        direction,
+        kind,
+        created_at: Some(m.created_at.utc()),
+        updated_at: m.updated_at.map(|t| t.utc()),
+        status: m.status.map(status),
+        sender: Some(sender),
+        recipients,
+        text,
+        subject,
+        attachments,
+        content,
+        raw,
+    }
+}
+
+fn address(identifier: Option<&ContactIdentifier>) -> (Option<String>, Option<String>) {
+    let Some(identifier) = identifier else { return (None, None) };
+    let address = identifier.platform_address.clone().or_else(|| identifier.identifier_value.clone());
+    (address, identifier.identifier_key.as_deref().map(address_type))
+}
+
+fn address_type(key: &str) -> String {
+    match key {
+        "emailaddress" => "email".to_owned(),
+        "phonenumber" => "phone_number".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn recipient(r: &Recipient, direction: Option<&Direction>) -> Participant {
+    Participant {
+        id: r.id.clone(),
+        address: r.platform_address.clone().or_else(|| r.identifier_value.clone()),
+        address_type: r.identifier_key.as_deref().map(address_type),
+        name: r.contact_annotation.as_ref().and_then(|a| a.name.clone()),
+        // Bird's recipients are contacts: the customer, when the message goes out.
+        role: matches!(direction, Some(Direction::Outbound)).then_some(Role::Customer),
+    }
+}
+
+fn status(status: MessageStatus) -> Status {
+    match status {
+        MessageStatus::Accepted => Status::Accepted,
+        MessageStatus::Processing => Status::Pending,
+        MessageStatus::Sent => Status::Sent,
+        MessageStatus::SendingFailed => Status::Failed,
+        MessageStatus::Delivered => Status::Delivered,
+        MessageStatus::DeliveryFailed => Status::Undelivered,
+        other => Status::Other(other.as_str().to_owned()),
+    }
+}
+
+/// The subject of an e-mail, from `meta.extraInformation.email_headers`
+/// (base64 of a JSON object of header lists: `{"Subject": ["test"]}`).
+fn email_subject(meta: &serde_json::Map<String, Value>) -> Option<String> {
+    let encoded = meta.get("extraInformation")?.get("email_headers")?.as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+    let headers: serde_json::Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+    let subject = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("subject"))?.1;
+    match subject {
+        Value::Array(values) => values.first()?.as_str().map(str::to_owned),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn media(items: &[types::Media], default_type: &str) -> Vec<Attachment> {
+    items
+        .iter()
+        .map(|m| Attachment {
+            url: m.media_url.clone(),
+            content_type: m.content_type.clone().or_else(|| Some(default_type.to_owned())),
+            name: m.filename.clone(),
+            caption: m.alt_text.clone(),
+            size: None,
+        })
+        .collect()
+}
+
+fn content(
+    body: Option<Body>,
+    template: serde_json::Map<String, Value>,
+    is_email: bool,
+    subject: Option<String>,
+) -> (Content, Option<String>, Vec<Attachment>) {
+    let Some(body) = body else {
+        if template.is_empty() {
+            return (Content::Empty, None, Vec::new());
+        }
+        return (Content::Template { template: Value::Object(template) }, None, Vec::new());
+    };
+    match body {
+        Body::Text(t) => (Content::Text { text: t.text.clone() }, Some(t.text), Vec::new()),
+        Body::Html(h) if is_email => {
+            let text = h.text.clone();
+            (Content::Email { subject, text: h.text, html: h.html }, text, Vec::new())
+        }
+        Body::Html(h) => {
+            let text = h.text.clone();
+            (Content::Html { html: h.html.unwrap_or_default(), text: h.text }, text, Vec::new())
+        }
+        Body::Image(i) => {
+            let media = media(&i.images, "image");
+            (Content::Media { media: media.clone(), text: i.text.clone() }, i.text, media)
+        }
+        Body::File(f) => {
+            let media = media(&f.files, "application/octet-stream");
+            (Content::Media { media: media.clone(), text: f.text.clone() }, f.text, media)
+        }
+        Body::Gif(g) => {
+            let media: Vec<Attachment> = g
+                .media_url
+                .iter()
+                .map(|url| Attachment { content_type: Some("image/gif".to_owned()), caption: g.alt_text.clone(), ..Attachment::url(url) })
+                .collect();
+            (Content::Media { media: media.clone(), text: g.text.clone() }, g.text, media)
+        }
+        Body::Location(l) => {
+            let coordinates = l.coordinates.as_ref();
+            let place = l.location.as_ref();
+            (
+                Content::Location {
+                    latitude: coordinates.and_then(|c| c.latitude),
+                    longitude: coordinates.and_then(|c| c.longitude),
+                    name: place.and_then(|p| p.label.clone()),
+                    address: place.and_then(|p| p.address.clone()),
+                },
+                None,
+                Vec::new(),
+            )
+        }
+        Body::Other { kind, body } => (Content::Unknown { vendor_type: kind, value: Value::Object(body) }, None, Vec::new()),
+        other => {
+            // A body kind added to the client after this mapping was written.
+            let kind = other.kind().to_owned();
+            let value = serde_json::to_value(&other).unwrap_or(Value::Null);
+            (Content::Unknown { vendor_type: kind, value }, None, Vec::new())
+        }
+    }
+}

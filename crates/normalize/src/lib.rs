@@ -1,0 +1,27 @@
+//! One lossless message model for every vendor.
+//!
+//! Each vendor module maps that vendor's typed message (as its client crate
+//! decodes it, raw JSON included) into [`Message`]. [`normalize_page`] takes
+//! one raw response body, the bytes a vendor sends for one page, and returns
+//! the normalized messages. This crate holds no HTTP code.
+
+mod bird;
+mod model;
+mod page;
+
+pub use bird::from_bird;
+pub use model::*;
+pub use page::{PageError, normalize_page};
+
+/// The JSON Schema of [`Message`], as committed in
+/// `generated/message.schema.json`.
+pub fn message_schema() -> schemars::schema::RootSchema {
+    schemars::schema_for!(Message)
+}
+
+/// The JSON Schema of [`Message`] as pretty JSON text with a final newline.
+pub fn message_schema_json() -> String {
+    let mut text = serde_json::to_string_pretty(&message_schema()).expect("a schema serializes");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,277 @@
+//! The unified message model. Serialized with snake_case field names; its
+//! JSON Schema is committed as `generated/message.schema.json`.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// One message (or call, e-mail, activity row, comment) of a conversation,
+/// from any vendor, with nothing the vendor sent thrown away: `raw` is the
+/// vendor's message exactly as it came.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Message {
+    /// The vendor the message was read from.
+    pub vendor: Vendor,
+    /// The vendor's message id.
+    pub id: String,
+    /// The vendor's conversation id; null where the vendor gives none.
+    pub conversation_id: Option<String>,
+    /// The channel, in one vocabulary for all vendors; null where the vendor
+    /// does not say.
+    pub channel: Option<Channel>,
+    /// Inbound (from the customer) or outbound; null where unknown.
+    pub direction: Option<Direction>,
+    /// What the row is.
+    pub kind: Kind,
+    /// When the message was created, RFC 3339 in UTC; null only when the
+    /// vendor gives no time.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the message was last updated, RFC 3339 in UTC; null when the
+    /// vendor gives no such time.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The delivery status, in one vocabulary; null where the vendor has none.
+    pub status: Option<Status>,
+    /// Who sent it.
+    pub sender: Option<Participant>,
+    /// Who it was sent to.
+    pub recipients: Vec<Participant>,
+    /// The human-readable text, where the message has one (text, the text of
+    /// an HTML or e-mail body, a caption).
+    pub text: Option<String>,
+    /// The subject, for e-mails.
+    pub subject: Option<String>,
+    /// Every file, image, video or audio the message carries.
+    pub attachments: Vec<Attachment>,
+    /// The structured content, so that nothing is reduced to a string.
+    pub content: Content,
+    /// The vendor's message exactly as it came.
+    #[schemars(with = "Value")]
+    pub raw: Box<RawValue>,
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        // `raw` compares as text: the vendor's bytes are the identity.
+        self.vendor == other.vendor
+            && self.id == other.id
+            && self.conversation_id == other.conversation_id
+            && self.channel == other.channel
+            && self.direction == other.direction
+            && self.kind == other.kind
+            && self.created_at == other.created_at
+            && self.updated_at == other.updated_at
+            && self.status == other.status
+            && self.sender == other.sender
+            && self.recipients == other.recipients
+            && self.text == other.text
+            && self.subject == other.subject
+            && self.attachments == other.attachments
+            && self.content == other.content
+            && self.raw.get() == other.raw.get()
+    }
+}
+
+/// The vendors a message can come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    Infobip,
+    Octopush,
+    Leadconnector,
+    Bird,
+}
+
+impl Vendor {
+    /// Every vendor.
+    pub const ALL: [Vendor; 4] = [Vendor::Infobip, Vendor::Octopush, Vendor::Leadconnector, Vendor::Bird];
+
+    /// The vendor's name as used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Infobip => "infobip",
+            Vendor::Octopush => "octopush",
+            Vendor::Leadconnector => "leadconnector",
+            Vendor::Bird => "bird",
+        }
+    }
+}
+
+impl std::fmt::Display for Vendor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Vendor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Vendor::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown vendor `{s}` (expected one of infobip, octopush, leadconnector, bird)"))
+    }
+}
+
+convo_runtime::open_enum! {
+    /// The channel, one vocabulary for all vendors. A vendor value with no
+    /// equivalent here is kept as the vendor's literal string.
+    pub enum Channel {
+        Sms = "sms",
+        Mms = "mms",
+        Whatsapp = "whatsapp",
+        Viber = "viber",
+        FacebookMessenger = "facebook_messenger",
+        FacebookComment = "facebook_comment",
+        Instagram = "instagram",
+        InstagramComment = "instagram_comment",
+        Telegram = "telegram",
+        Line = "line",
+        Rcs = "rcs",
+        LiveChat = "live_chat",
+        Webchat = "webchat",
+        Email = "email",
+        Call = "call",
+        Voicemail = "voicemail",
+        GoogleBusinessMessages = "google_business_messages",
+        AppleBusinessChat = "apple_business_chat",
+        Kakao = "kakao",
+        TwitterDm = "twitter_dm",
+        Review = "review",
+    }
+}
+
+convo_runtime::open_enum! {
+    /// The direction of a message.
+    pub enum Direction {
+        Inbound = "inbound",
+        Outbound = "outbound",
+    }
+}
+
+/// What a row of a conversation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A message on a messaging channel (SMS, chat, social, ...).
+    Message,
+    /// A phone call or voicemail.
+    Call,
+    /// An e-mail.
+    Email,
+    /// An activity or log row (e.g. LeadConnector's `TYPE_ACTIVITY_*`).
+    Activity,
+    /// An internal comment between agents, not seen by the customer.
+    Comment,
+}
+
+convo_runtime::open_enum! {
+    /// The delivery status, one vocabulary for all vendors. A vendor value
+    /// with no equivalent here is kept as the vendor's literal string.
+    pub enum Status {
+        Pending = "pending",
+        Scheduled = "scheduled",
+        Accepted = "accepted",
+        Sent = "sent",
+        Delivered = "delivered",
+        Undelivered = "undelivered",
+        Read = "read",
+        Opened = "opened",
+        Clicked = "clicked",
+        Failed = "failed",
+        OptOut = "opt_out",
+        Connected = "connected",
+    }
+}
+
+/// A sender or recipient, as the vendor identifies them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Participant {
+    /// The vendor's id of the person, contact, user or key.
+    pub id: Option<String>,
+    /// Their address on the channel: a phone number, an e-mail address or a
+    /// platform id.
+    pub address: Option<String>,
+    /// What kind of address `address` is (`phone_number`, `email`, or the
+    /// vendor's own word).
+    pub address_type: Option<String>,
+    /// Their display name.
+    pub name: Option<String>,
+    /// Their role in the conversation, where known.
+    pub role: Option<Role>,
+}
+
+impl Participant {
+    /// Whether nothing at all is known of this participant.
+    pub fn is_empty(&self) -> bool {
+        self == &Participant::default()
+    }
+}
+
+convo_runtime::open_enum! {
+    /// The role of a participant.
+    pub enum Role {
+        Customer = "customer",
+        Agent = "agent",
+        Bot = "bot",
+        System = "system",
+    }
+}
+
+/// A file carried by a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Attachment {
+    pub url: String,
+    /// MIME type, or the vendor's kind (`image`, `video`, ...) where that is
+    /// all it says.
+    pub content_type: Option<String>,
+    pub name: Option<String>,
+    pub caption: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+}
+
+impl Attachment {
+    pub fn url(url: impl Into<String>) -> Self {
+        Self { url: url.into(), content_type: None, name: None, caption: None, size: None }
+    }
+}
+
+/// The structured content of a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Content {
+    /// Plain text.
+    Text { text: String },
+    /// HTML, with the plain-text alternative where the vendor gives one.
+    Html { html: String, text: Option<String> },
+    /// Images, videos, audio or documents, with an optional text.
+    Media { media: Vec<Attachment>, text: Option<String> },
+    /// A location.
+    Location {
+        latitude: Option<f64>,
+        longitude: Option<f64>,
+        name: Option<String>,
+        address: Option<String>,
+    },
+    /// An e-mail.
+    Email { subject: Option<String>, text: Option<String>, html: Option<String> },
+    /// A call or voicemail.
+    Call {
+        /// Duration in seconds; null when unknown or unanswered.
+        duration_seconds: Option<u64>,
+        /// The vendor's call status (`completed`, `no-answer`, ...).
+        status: Option<String>,
+    },
+    /// A template message: its name or id and parameters as the vendor sent them.
+    Template { template: Value },
+    /// An activity or log row: the vendor's activity type and text.
+    Activity { activity: String, text: Option<String> },
+    /// A message with no content (e.g. an inbound e-mail whose body the
+    /// vendor left out).
+    Empty,
+    /// A content type the normalizer does not know, kept as the vendor's
+    /// JSON: `vendor_type` is the vendor's name for it.
+    Unknown { vendor_type: String, value: Value },
+}

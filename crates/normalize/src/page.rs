@@ -1,0 +1,62 @@
+use serde::de::DeserializeOwned;
+
+use crate::{Message, Vendor};
+
+/// A response body that is not the vendor's page shape.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("not a {vendor} page: {reason} at `{path}` (body starts with {snippet})")]
+pub struct PageError {
+    pub vendor: Vendor,
+    /// The JSON path that failed (`results[3].createdAt`); `.` for the top.
+    pub path: String,
+    pub reason: String,
+    /// The first bytes of the body, escaped.
+    pub snippet: String,
+}
+
+const SNIPPET_BYTES: usize = 80;
+
+fn snippet(body: &[u8]) -> String {
+    let end = body.len().min(SNIPPET_BYTES);
+    let mut text: String = String::from_utf8_lossy(&body[..end]).escape_debug().collect();
+    if body.len() > SNIPPET_BYTES {
+        text.push('…');
+    }
+    format!("\"{text}\"")
+}
+
+/// Decodes a whole page, naming the JSON path on failure.
+pub(crate) fn decode<T: DeserializeOwned>(vendor: Vendor, body: &[u8]) -> Result<T, PageError> {
+    let fail = |path: String, reason: String| {
+        // Errors inside a captured message carry their own inner path.
+        if let Some((inner, tail)) = reason.strip_prefix("at `").and_then(|rest| rest.split_once("`: ")) {
+            let path = if path == "." { inner.to_owned() } else { format!("{path}.{inner}") };
+            return PageError { vendor, path, reason: tail.to_owned(), snippet: snippet(body) };
+        }
+        PageError { vendor, path, reason, snippet: snippet(body) }
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        fail(path, e.into_inner().to_string())
+    })?;
+    de.end().map_err(|e| fail(".".to_owned(), e.to_string()))?;
+    Ok(value)
+}
+
+/// Normalizes one raw response body of `vendor`: the bytes the vendor sends
+/// for one page of a conversation's messages.
+pub fn normalize_page(vendor: Vendor, body: &[u8]) -> Result<Vec<Message>, PageError> {
+    match vendor {
+        Vendor::Bird => {
+            let page: convo_bird::types::MessageList = decode(vendor, body)?;
+            Ok(page.results.into_iter().map(crate::from_bird).collect())
+        }
+        _ => Err(PageError {
+            vendor,
+            path: ".".to_owned(),
+            reason: "this vendor is not supported yet".to_owned(),
+            snippet: snippet(body),
+        }),
+    }
+}
