@@ -11,6 +11,18 @@ mod bird {
     use convo_codegen::Customization;
     include!("../../crates/bird/codegen.rs");
 }
+mod infobip {
+    use convo_codegen::Customization;
+    include!("../../crates/infobip/codegen.rs");
+}
+mod leadconnector {
+    use convo_codegen::Customization;
+    include!("../../crates/leadconnector/codegen.rs");
+}
+mod octopush {
+    use convo_codegen::Customization;
+    include!("../../crates/octopush/codegen.rs");
+}
 
 /// One derived file: where it lives and how to make its contents.
 struct Artifact {
@@ -29,6 +41,9 @@ fn client_view(spec: &'static str, custom: fn() -> Customization) -> Artifact {
 fn artifacts() -> Vec<Artifact> {
     vec![
         client_view("bird.yaml", bird::customization),
+        client_view("infobip.yaml", infobip::customization),
+        client_view("leadconnector.yaml", leadconnector::customization),
+        client_view("octopush.yaml", octopush::customization),
         Artifact {
             path: root().join("generated").join("message.schema.json"),
             make: Box::new(|| Ok(convo_normalize::message_schema_json())),

@@ -91,3 +91,54 @@ fn a_body_of_another_shape_names_the_path_and_shows_the_first_bytes() {
     let err = normalize_page(Vendor::Bird, br#"{"results": 3}"#).unwrap_err();
     assert_eq!(err.path, "results");
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Arbitrary JSON, biased towards the shapes vendors use.
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+            "[a-zA-Z_:+.0-9-]{0,24}".prop_map(serde_json::Value::from),
+            prop_oneof![Just("2024-01-01T00:00:00.000+0000"), Just("text"), Just("TYPE_CALL"), Just("inbound")]
+                .prop_map(serde_json::Value::from),
+        ];
+        let keys = prop_oneof![
+            Just("results".to_owned()), Just("messages".to_owned()), Just("id".to_owned()),
+            Just("type".to_owned()), Just("body".to_owned()), Just("text".to_owned()),
+            Just("sender".to_owned()), Just("createdAt".to_owned()), Just("conversationId".to_owned()),
+            Just("pagination".to_owned()), Just("meta".to_owned()), Just("content".to_owned()),
+            "[a-z]{1,8}",
+        ];
+        leaf.prop_recursive(5, 64, 8, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(keys.clone(), inner, 0..8)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_json_never_panics_any_vendor(value in json()) {
+            let bytes = serde_json::to_vec(&value).unwrap();
+            for vendor in Vendor::ALL {
+                let _ = normalize_page(vendor, &bytes);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_any_vendor(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            for vendor in Vendor::ALL {
+                let _ = normalize_page(vendor, &bytes);
+            }
+        }
+    }
+}

@@ -6,11 +6,17 @@
 
 mod captured;
 mod http;
+mod limit;
 mod open_enum;
+pub mod paging;
+pub mod retry;
 mod timestamp;
 
 pub use captured::Captured;
 pub use http::{ClientOptions, ConfigError, base_url, header_name, http_client, secret_header, sensitive_header};
+pub use limit::{BodyTooLarge, ClientState, DEFAULT_MAX_BODY_BYTES, body_too_large, execute_limited};
+pub use paging::{Page, PagingError, PagingOptions, Position};
+pub use retry::RetryPolicy;
 pub use timestamp::{Timestamp, TimestampError};
 
 pub use secrecy::{ExposeSecret, SecretString};

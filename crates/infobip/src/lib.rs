@@ -1,0 +1,44 @@
+//! Typed client for Infobip Conversations (CCaaS) "Get messages"
+//! (`GET /ccaas/1/conversations/{conversationId}/messages`).
+//!
+//! The client is generated from `specs/infobip.yaml` at build time; this
+//! crate adds the credentials, open enums, the lenient message content and
+//! Infobip's timestamp form by hand.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use convo_infobip::{Auth, Client, SecretString};
+//!
+//! let client = Client::with_auth("xxxxx.api.infobip.com", Auth::AppKey(SecretString::from("my-api-key")))?;
+//! let page = client
+//!     .get_messages()
+//!     .conversation_id("4461ea29-c09e-4ba8-a751-df86cf0a0eb9")
+//!     .limit(100)
+//!     .send()
+//!     .await?
+//!     .into_inner();
+//! for message in &page.messages {
+//!     println!("{}: {:?}", message.id, message.content.as_ref().and_then(|c| c.text()));
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+#![allow(clippy::all)]
+
+include!(concat!(env!("OUT_DIR"), "/client.rs"));
+
+mod auth;
+mod content;
+mod enums;
+mod timestamp;
+
+pub use auth::Auth;
+pub use content::Content;
+pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString};
+pub use enums::{AuthorType, Channel, ContentType, Direction};
+pub use timestamp::{Timestamp, TimestampError};
+
+/// The error of every request: a documented error status carries Infobip's
+/// error body as `types::Error`.
+pub type RequestError = progenitor_client::Error<types::Error>;

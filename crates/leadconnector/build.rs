@@ -1,0 +1,9 @@
+use convo_codegen::{Customization, build_script};
+
+fn main() {
+    build_script("leadconnector.yaml", &customization());
+}
+
+// Kept in sync with xtask's view of this crate by living in one function
+// that xtask includes too.
+include!("codegen.rs");

@@ -1,0 +1,15 @@
+/// How the LeadConnector client departs from plain generation: open enums,
+/// the hand-written response envelope (flat or nested), raw capture of every
+/// message, lenient times. Used by `build.rs` and by `cargo xtask regen`
+/// (which includes this file).
+pub fn customization() -> Customization {
+    Customization::new()
+        .replace("MessageType", "crate::MessageType")
+        .replace("MessageDirection", "crate::MessageDirection")
+        .replace("MessageStatus", "crate::MessageStatus")
+        .replace("CallStatus", "crate::CallStatus")
+        .replace("MessageSource", "crate::MessageSource")
+        .replace("GetMessagesResponse", "crate::MessagesResponse")
+        .wrap_references("Message", "::convo_runtime::Captured<crate::types::Message>")
+        .date_time("::convo_runtime::Timestamp")
+}

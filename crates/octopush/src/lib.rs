@@ -1,0 +1,62 @@
+//! Typed client for Octopush's "Retrieve the conversation messages list"
+//! (`GET /conversations/messages/list`).
+//!
+//! The client is generated from `specs/octopush.yaml` at build time; this
+//! crate adds the credentials, open enums and the checked parameter types by
+//! hand.
+//!
+//! Octopush answers a malformed parameter with a 200 and the wrong data
+//! instead of an error, so the parameters with a documented format only
+//! accept values built by their checking constructors ([`Page::new`],
+//! [`PerPage::new`], [`FacebookId::new`], [`ConversationId::new`]), which
+//! return a typed [`InvalidParameter`]. A raw value does not compile:
+//!
+//! ```compile_fail
+//! # async fn f(client: convo_octopush::Client) {
+//! client.list_conversation_messages().conversation_id("3fa85f64").send().await;
+//! # }
+//! ```
+//!
+//! ```compile_fail
+//! # async fn f(client: convo_octopush::Client) {
+//! client.list_conversation_messages().page(0u64).send().await;
+//! # }
+//! ```
+//!
+//! The checked way:
+//!
+//! ```no_run
+//! use convo_octopush::{Client, ConversationId, DEFAULT_BASE_URL, PerPage, SecretString};
+//!
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::with_credentials(DEFAULT_BASE_URL, "login@example.com", SecretString::from("key"))?;
+//! let messages = client
+//!     .list_conversation_messages()
+//!     .conversation_id(ConversationId::new("cid_3fa85f64-5717-4562-b3fc-2c963f66afa6")?)
+//!     .per_page(PerPage::new(100)?)
+//!     .send()
+//!     .await?
+//!     .into_inner();
+//! for message in &messages {
+//!     println!("{}: {:?}", message.message_id, message.text);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+#![allow(clippy::all)]
+
+include!(concat!(env!("OUT_DIR"), "/client.rs"));
+
+mod auth;
+mod enums;
+mod params;
+
+pub use auth::DEFAULT_BASE_URL;
+pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString};
+pub use enums::{Channel, DeliveryStatus, Direction};
+pub use params::{ConversationId, FacebookId, InvalidParameter, Page, PerPage, Problem};
+
+/// The error of every request: an error status (any 4xx or 5xx) carries
+/// whatever JSON error body Octopush sent as `types::Error`.
+pub type RequestError = progenitor_client::Error<types::Error>;

@@ -1,0 +1,201 @@
+//! Retries with exponential back-off and jitter, honouring the vendor's
+//! `Retry-After` and rate-limit headers.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use progenitor_client::Error;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use crate::limit::body_too_large;
+
+/// When to try a request again.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included. Default 5; 1 disables retries.
+    pub max_attempts: u32,
+    /// The first back-off; each next one doubles. Default 250 ms.
+    pub initial_backoff: Duration,
+    /// The longest back-off. Default 30 s.
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` honoured; a vendor asking for more ends
+    /// the retries with the error. Default 120 s.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        Self { max_attempts: 1, ..Self::default() }
+    }
+
+    /// The back-off before try `attempt + 1` (attempt counts from 1), with
+    /// "equal jitter": between half and all of the exponential delay.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.initial_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let capped = exp.min(self.max_backoff);
+        let half = capped / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+}
+
+/// What to do after a failed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Try again, after the vendor's requested delay if it gave one.
+    Retry { after: Option<Duration> },
+    /// Give up: retrying cannot help.
+    Fail,
+}
+
+/// Statuses that are retried: rate limits and transient gateway failures.
+pub fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// Decides whether a request error is worth another try: 429, 502, 503,
+/// 504, connection failures, timeouts and bodies cut off mid-way are; other
+/// statuses, bodies that are not the expected JSON, and bodies over the
+/// size limit are not.
+pub fn classify<E>(error: &Error<E>) -> Verdict {
+    match error {
+        Error::CommunicationError(e) => {
+            if e.is_builder() || e.is_redirect() {
+                Verdict::Fail
+            } else {
+                Verdict::Retry { after: None }
+            }
+        }
+        Error::ErrorResponse(response) => by_status(response.status(), response.headers()),
+        Error::UnexpectedResponse(response) => by_status(response.status(), response.headers()),
+        Error::ResponseBodyError(e) => {
+            if body_too_large(e).is_some() {
+                Verdict::Fail
+            } else {
+                Verdict::Retry { after: None }
+            }
+        }
+        _ => Verdict::Fail,
+    }
+}
+
+fn by_status(status: StatusCode, headers: &HeaderMap) -> Verdict {
+    if is_retryable_status(status) {
+        Verdict::Retry { after: retry_after(headers, SystemTime::now()) }
+    } else {
+        Verdict::Fail
+    }
+}
+
+/// The delay a response asks for: `Retry-After` in seconds or as an HTTP
+/// date; else, when LeadConnector's `X-RateLimit-Remaining` is 0, its
+/// `X-RateLimit-Interval-Milliseconds`.
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(value) = text("retry-after") {
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        if let Ok(date) = httpdate::parse_http_date(value) {
+            return Some(date.duration_since(now).unwrap_or(Duration::ZERO));
+        }
+    }
+    if text("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok()) == Some(0) {
+        if let Some(ms) = text("x-ratelimit-interval-milliseconds").and_then(|v| v.parse::<u64>().ok()) {
+            return Some(Duration::from_millis(ms));
+        }
+    }
+    None
+}
+
+/// A request that failed for good, with how many tries were made.
+#[derive(Debug)]
+pub struct Exhausted<E> {
+    pub error: Error<E>,
+    pub attempts: u32,
+}
+
+/// Runs `op` until it succeeds, fails for good, or runs out of tries.
+pub async fn retry<T, E, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, Exhausted<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error<E>>>,
+{
+    let mut attempt = 1;
+    loop {
+        let error = match op().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let delay = match classify(&error) {
+            Verdict::Retry { after: Some(after) } if after > policy.max_retry_after => None,
+            Verdict::Retry { after } => Some(after.unwrap_or_else(|| policy.backoff(attempt))),
+            Verdict::Fail => None,
+        };
+        match delay {
+            Some(delay) if attempt < policy.max_attempts => {
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            _ => return Err(Exhausted { error, attempts: attempt }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (reqwest::header::HeaderName::from_static(k), v.parse().unwrap())).collect()
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_dates_and_rate_limit_headers() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(retry_after(&headers(&[("retry-after", "7")]), now), Some(Duration::from_secs(7)));
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(3));
+        assert_eq!(retry_after(&headers(&[("retry-after", &date)]), now), Some(Duration::from_secs(3)));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(3));
+        assert_eq!(retry_after(&headers(&[("retry-after", &past)]), now), Some(Duration::ZERO));
+        let limited = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-interval-milliseconds", "10000")]);
+        assert_eq!(retry_after(&limited, now), Some(Duration::from_secs(10)));
+        let not_yet = headers(&[("x-ratelimit-remaining", "5"), ("x-ratelimit-interval-milliseconds", "10000")]);
+        assert_eq!(retry_after(&not_yet, now), None);
+        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_within_jitter_and_cap() {
+        let policy = RetryPolicy { initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), ..RetryPolicy::default() };
+        for _ in 0..50 {
+            let first = policy.backoff(1);
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100), "{first:?}");
+            let third = policy.backoff(3);
+            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400), "{third:?}");
+            assert!(policy.backoff(30) <= Duration::from_secs(1));
+        }
+    }
+
+    #[test]
+    fn only_rate_limits_and_gateway_failures_are_retryable_statuses() {
+        for s in [429, 502, 503, 504] {
+            assert!(is_retryable_status(StatusCode::from_u16(s).unwrap()), "{s}");
+        }
+        for s in [400, 401, 403, 404, 409, 422, 500, 501] {
+            assert!(!is_retryable_status(StatusCode::from_u16(s).unwrap()), "{s}");
+        }
+    }
+}
