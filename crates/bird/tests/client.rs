@@ -143,3 +143,14 @@ fn plain_http_to_a_remote_host_is_refused() {
     let err = Client::with_access_key("http://api.bird.com", SecretString::from(KEY)).unwrap_err();
     assert!(err.to_string().contains("http"), "{err}");
 }
+
+#[tokio::test]
+async fn a_body_over_the_size_limit_is_refused_unread() {
+    let server = serve(200, sample("bird.yaml", "200")).await;
+    let options = convo_bird::ClientOptions { max_body_bytes: 1_000, ..Default::default() };
+    let client = Client::with_access_key_and_options(&server.uri(), SecretString::from(KEY), &options).unwrap();
+    let err = client.list_conversation_messages().workspace_id("w").conversation_id("c").send().await.unwrap_err();
+    let convo_bird::RequestError::ResponseBodyError(e) = &err else { panic!("{err:?}") };
+    assert_eq!(convo_runtime::body_too_large(e), Some(convo_runtime::BodyTooLarge { limit: 1_000 }));
+    assert_eq!(convo_runtime::retry::classify(&err), convo_runtime::retry::Verdict::Fail);
+}

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use schemars08::schema::{InstanceType, SchemaObject, SingleOrVec};
 
 /// What a vendor crate adds to the shared settings: hand-written types that
@@ -83,6 +83,12 @@ fn settings(custom: &Customization) -> GenerationSettings {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_derive("PartialEq")
+        // Every client carries `convo_runtime::ClientState` (its body-size
+        // limit), and each crate implements the hooks with
+        // `convo_runtime::client_hooks!(Client)`: a crate that forgets it
+        // does not compile.
+        .with_inner_type("::convo_runtime::ClientState".parse().expect("a type path"))
+        .with_hooks(HooksMode::Expected)
         // progenitor adds `api-version: <info.version>` to every request; no
         // vendor asked for it, so it never leaves the machine.
         .with_pre_hook(quote_pre_hook());
@@ -96,7 +102,7 @@ fn settings(custom: &Customization) -> GenerationSettings {
 }
 
 fn quote_pre_hook() -> proc_macro2::TokenStream {
-    "|request: &mut ::reqwest::Request| { request.headers_mut().remove(\"api-version\"); }"
+    "|_: &::convo_runtime::ClientState, request: &mut ::reqwest::Request| { request.headers_mut().remove(\"api-version\"); }"
         .parse()
         .expect("the pre hook is valid Rust")
 }

@@ -30,6 +30,9 @@
 
 include!(concat!(env!("OUT_DIR"), "/client.rs"));
 
+// Every request goes through the runtime: body-size limit.
+convo_runtime::client_hooks!(Client);
+
 mod auth;
 mod enums;
 mod response;

@@ -16,6 +16,9 @@ pub struct ClientOptions {
     pub allow_insecure_http: bool,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// The largest response body accepted, in bytes; a larger one is
+    /// refused without being read whole. Default 32 MiB.
+    pub max_body_bytes: u64,
 }
 
 impl Default for ClientOptions {
@@ -25,6 +28,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             allow_insecure_http: false,
             user_agent: concat!("convo/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_body_bytes: crate::DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -116,6 +120,13 @@ pub fn http_client(headers: HeaderMap, options: &ClientOptions) -> Result<reqwes
         .redirect(policy)
         .build()
         .map_err(ConfigError::Http)
+}
+
+impl ClientOptions {
+    /// The state the generated client carries for its request hooks.
+    pub fn state(&self) -> crate::ClientState {
+        crate::ClientState { max_body_bytes: self.max_body_bytes }
+    }
 }
 
 /// Builds a header name known to be valid.

@@ -93,7 +93,7 @@ pub async fn execute_limited(
 #[macro_export]
 macro_rules! client_hooks {
     ($client:ty) => {
-        impl ::progenitor_client::ClientHooks<$crate::ClientState> for &$client {
+        impl ::progenitor_client::ClientHooks<$crate::ClientState> for $client {
             async fn exec(
                 &self,
                 request: ::reqwest::Request,
