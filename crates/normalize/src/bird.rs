@@ -7,6 +7,12 @@ use serde_json::Value;
 
 use crate::model::*;
 
+/// Normalizes one raw Bird page (`{"results": [...], "nextPageToken": ...}`).
+pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
+    let page: types::MessageList = crate::page::decode(Vendor::Bird, body)?;
+    Ok(page.results.into_iter().map(from_bird).collect())
+}
+
 /// Maps one Bird message.
 pub fn from_bird(message: Captured<types::Message>) -> Message {
     let (m, raw) = message.into_parts();

@@ -6,10 +6,16 @@
 //! the normalized messages. This crate holds no HTTP code.
 
 mod bird;
+mod infobip;
+mod leadconnector;
 mod model;
+mod octopush;
 mod page;
 
 pub use bird::from_bird;
+pub use infobip::from_infobip;
+pub use leadconnector::from_leadconnector;
+pub use octopush::from_octopush;
 pub use model::*;
 pub use page::{PageError, normalize_page};
 

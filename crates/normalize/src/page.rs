@@ -48,15 +48,9 @@ pub(crate) fn decode<T: DeserializeOwned>(vendor: Vendor, body: &[u8]) -> Result
 /// for one page of a conversation's messages.
 pub fn normalize_page(vendor: Vendor, body: &[u8]) -> Result<Vec<Message>, PageError> {
     match vendor {
-        Vendor::Bird => {
-            let page: convo_bird::types::MessageList = decode(vendor, body)?;
-            Ok(page.results.into_iter().map(crate::from_bird).collect())
-        }
-        _ => Err(PageError {
-            vendor,
-            path: ".".to_owned(),
-            reason: "this vendor is not supported yet".to_owned(),
-            snippet: snippet(body),
-        }),
+        Vendor::Bird => crate::bird::page(body),
+        Vendor::Infobip => crate::infobip::page(body),
+        Vendor::Octopush => crate::octopush::page(body),
+        Vendor::Leadconnector => crate::leadconnector::page(body),
     }
 }

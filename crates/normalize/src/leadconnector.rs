@@ -1,0 +1,10 @@
+//! leadconnector: placeholder until the mapping lands (being written now).
+
+use crate::model::*;
+
+/// Maps one leadconnector message.
+pub fn from_leadconnector() {}
+
+pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
+    Err(crate::PageError { vendor: Vendor::Leadconnector, path: ".".into(), reason: "not mapped yet".into(), snippet: String::from_utf8_lossy(&body[..body.len().min(8)]).into_owned() })
+}
