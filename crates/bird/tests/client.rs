@@ -154,3 +154,18 @@ async fn a_body_over_the_size_limit_is_refused_unread() {
     assert_eq!(convo_runtime::body_too_large(e), Some(convo_runtime::BodyTooLarge { limit: 1_000 }));
     assert_eq!(convo_runtime::retry::classify(&err), convo_runtime::retry::Verdict::Fail);
 }
+
+#[tokio::test]
+async fn an_error_status_with_a_body_that_is_not_json_keeps_its_status() {
+    let server = server().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(502).set_body_raw("<html>Bad Gateway</html>", "text/html"))
+        .mount(&server)
+        .await;
+    let err = client(&server.uri()).list_conversation_messages().workspace_id("w").conversation_id("c").send().await.unwrap_err();
+    let convo_bird::RequestError::ResponseBodyError(e) = &err else { panic!("{err:?}") };
+    let status = convo_runtime::find_in_chain::<convo_runtime::ErrorStatus>(e).expect("the status is kept");
+    assert_eq!(status.status.as_u16(), 502);
+    assert_eq!(status.body_start, "<html>Bad Gateway</html>");
+    assert_eq!(convo_runtime::retry::classify(&err), convo_runtime::retry::Verdict::Retry { after: None });
+}

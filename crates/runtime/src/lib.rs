@@ -14,7 +14,7 @@ mod timestamp;
 
 pub use captured::Captured;
 pub use http::{ClientOptions, ConfigError, base_url, header_name, http_client, secret_header, sensitive_header};
-pub use limit::{BodyTooLarge, ClientState, DEFAULT_MAX_BODY_BYTES, body_too_large, execute_limited};
+pub use limit::{BodyTooLarge, ClientState, DEFAULT_MAX_BODY_BYTES, ErrorStatus, body_too_large, execute_limited, find_in_chain};
 pub use paging::{Page, PagingError, PagingOptions, Position};
 pub use retry::RetryPolicy;
 pub use timestamp::{Timestamp, TimestampError};

@@ -115,6 +115,9 @@ impl<E: fmt::Debug + 'static> PagingError<E> {
     /// The HTTP status the vendor answered with, if the error is one.
     pub fn status(&self) -> Option<reqwest::StatusCode> {
         match self {
+            Self::Request { source: progenitor_client::Error::ResponseBodyError(e), .. } => {
+                crate::limit::find_in_chain::<crate::limit::ErrorStatus>(e).map(|s| s.status)
+            }
             Self::Request { source, .. } => source.status(),
             _ => None,
         }

@@ -8,7 +8,7 @@ use progenitor_client::Error;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-use crate::limit::body_too_large;
+use crate::limit::{ErrorStatus, body_too_large, find_in_chain};
 
 /// When to try a request again.
 #[derive(Debug, Clone)]
@@ -83,7 +83,10 @@ pub fn classify<E>(error: &Error<E>) -> Verdict {
         Error::ResponseBodyError(e) => {
             if body_too_large(e).is_some() {
                 Verdict::Fail
+            } else if let Some(status) = find_in_chain::<ErrorStatus>(e) {
+                if is_retryable_status(status.status) { Verdict::Retry { after: status.retry_after } } else { Verdict::Fail }
             } else {
+                // The body was cut off mid-way: the connection failed.
                 Verdict::Retry { after: None }
             }
         }
