@@ -26,3 +26,8 @@ pub use convo_runtime::{Page, PagingError, PagingOptions, Position, RetryPolicy}
 /// The error of every request: a documented error status carries Bird's
 /// error body as `types::Error`.
 pub type RequestError = progenitor_client::Error<types::Error>;
+
+/// The README's example, compiled as a doc-test of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExample;
