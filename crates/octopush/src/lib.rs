@@ -43,6 +43,23 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! [`Client::messages`] reads every page of a query as one stream, with
+//! retries, and stops with a typed [`PagingError`] instead of looping when
+//! the API ignores `page`:
+//!
+//! ```no_run
+//! use convo_octopush::{Client, ConversationId, DEFAULT_BASE_URL, MessagesQuery, PagingOptions, SecretString};
+//! use futures::TryStreamExt;
+//!
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::with_credentials(DEFAULT_BASE_URL, "login@example.com", SecretString::from("key"))?;
+//! let query = MessagesQuery::by_conversation_id(ConversationId::new("cid_3fa85f64-5717-4562-b3fc-2c963f66afa6")?);
+//! let messages: Vec<_> = client.messages(query, PagingOptions::default()).try_collect().await?;
+//! println!("{} messages", messages.len());
+//! # Ok(())
+//! # }
+//! ```
 
 #![allow(clippy::all)]
 
@@ -53,12 +70,17 @@ convo_runtime::client_hooks!(Client);
 
 mod auth;
 mod enums;
+mod paging;
 mod params;
 
 pub use auth::DEFAULT_BASE_URL;
 pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString};
 pub use enums::{Channel, DeliveryStatus, Direction};
 pub use params::{ConversationId, FacebookId, InvalidParameter, Page, PerPage, Problem};
+pub use paging::{MAX_PAGE_SIZE, MessagePage, MessagesQuery, StreamError};
+// The runtime's `Page` is not re-exported: `Page` here is the checked `page`
+// parameter, and [`MessagePage`] names a page of messages.
+pub use convo_runtime::{PagingError, PagingOptions, Position, RetryPolicy};
 
 /// The error of every request: an error status (any 4xx or 5xx) carries
 /// whatever JSON error body Octopush sent as `types::Error`.
