@@ -5,7 +5,8 @@
 //! this crate adds by hand the credential and `Version` header
 //! ([`LeadConnector`]), the open enums, and the response envelope that
 //! accepts both the documented flat page and the live API's nested one
-//! ([`MessagesResponse`]).
+//! ([`MessagesResponse`]), and a stream of every page of a conversation
+//! ([`LeadConnector::pages`], [`LeadConnector::messages`]).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,12 +36,15 @@ convo_runtime::client_hooks!(Client);
 
 mod auth;
 mod enums;
+mod paging;
 mod response;
 
 pub use auth::{DEFAULT_BASE_URL, DEFAULT_VERSION, LeadConnector};
 pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString, Timestamp};
 pub use enums::{CallStatus, MessageDirection, MessageSource, MessageStatus, MessageType};
 pub use response::MessagesResponse;
+pub use paging::{MAX_PAGE_SIZE, MessagePage, MessagesQuery, StreamError};
+pub use convo_runtime::{Page, PagingError, PagingOptions, Position, RetryPolicy};
 
 /// The error of every request: a documented error status (400, 401, 422,
 /// 429) carries HighLevel's error body as [`types::Error`].
