@@ -6,6 +6,26 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///Call duration in seconds. The vendor page types it as a string (example "120"); HighLevel's published spec shows the number 120, and the live API has been seen sending numbers (shared/notes/vendors.md). Both are accepted.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(untagged)]
+    pub enum CallDuration {
+        String(::std::string::String),
+        Number(f64),
+    }
+    impl ::std::fmt::Display for CallDuration {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match self {
+                Self::String(x) => x.fmt(f),
+                Self::Number(x) => x.fmt(f),
+            }
+        }
+    }
+    impl ::std::convert::From<f64> for CallDuration {
+        fn from(value: f64) -> Self {
+            Self::Number(value)
+        }
+    }
     ///A call's outcome. Live-API behaviour, not on the vendor page: calls carry `meta.call` besides (or instead of) the documented `meta.callDuration` / `meta.callStatus`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CallMeta {
@@ -129,12 +149,11 @@ pub mod types {
     pub struct MessageMeta {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub call: ::std::option::Option<CallMeta>,
-        ///Call duration in seconds
         #[serde(
             rename = "callDuration",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub call_duration: ::std::option::Option<::std::string::String>,
+        pub call_duration: ::std::option::Option<CallDuration>,
         #[serde(
             rename = "callStatus",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -748,7 +767,7 @@ pub mod types {
                 ::std::string::String,
             >,
             call_duration: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::CallDuration>,
                 ::std::string::String,
             >,
             call_status: ::std::result::Result<
@@ -785,7 +804,7 @@ pub mod types {
             }
             pub fn call_duration<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::CallDuration>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.call_duration = value

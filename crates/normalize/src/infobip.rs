@@ -1,10 +1,208 @@
-//! infobip: placeholder until the mapping lands (being written now).
+//! Infobip: `messages[]` of Conversations (CCaaS) "Get messages".
+//!
+//! An Infobip message names its two sides by address only: `from` is the
+//! sender's and `to` the recipient's address on the channel. `authorType`
+//! and `authorId` say who wrote it, when Infobip sends them. Infobip's
+//! message carries no delivery status, so `status` stays null. What
+//! `content` holds depends on `contentType`; a content type this mapping does
+//! not know, or a known one whose content lacks what the type needs (a TEXT
+//! without a `text` string, a media message without a `url`), is kept as
+//! [`Content::Unknown`] with Infobip's content object, so nothing is lost.
+
+use convo_infobip::types;
+use convo_infobip::{AuthorType, Captured, Channel as InfobipChannel, ContentType, Direction as InfobipDirection};
+use serde_json::Value;
 
 use crate::model::*;
 
-/// Maps one infobip message.
-pub fn from_infobip() {}
-
+/// Normalizes one raw Infobip page (`{"messages": [...], "pagination": {...}}`).
 pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
-    Err(crate::PageError { vendor: Vendor::Infobip, path: ".".into(), reason: "not mapped yet".into(), snippet: String::from_utf8_lossy(&body[..body.len().min(8)]).into_owned() })
+    let page: types::MessageList = crate::page::decode(Vendor::Infobip, body)?;
+    Ok(page.messages.into_iter().map(from_infobip).collect())
+}
+
+/// Maps one Infobip message.
+pub fn from_infobip(message: Captured<types::Message>) -> Message {
+    let (m, raw) = message.into_parts();
+    let channel = m.channel.as_ref().map(channel);
+    let direction = m.direction.as_ref().map(direction);
+    let is_email = matches!(m.channel, Some(InfobipChannel::Email)) || matches!(m.content_type, Some(ContentType::Email));
+    let kind = if is_email { Kind::Email } else { Kind::Message };
+    let address_type = m.channel.as_ref().map(address_type);
+
+    let role = match (&m.author_type, &direction) {
+        (Some(author), _) => Some(role(author)),
+        (None, Some(Direction::Inbound)) => Some(Role::Customer),
+        (None, _) => None,
+    };
+    let sender = Participant {
+        id: m.author_id.clone(),
+        address: m.from.clone(),
+        address_type: m.from.as_ref().and(address_type.clone()),
+        name: None,
+        role,
+    };
+    let sender = (!sender.is_empty()).then_some(sender);
+    let recipients: Vec<Participant> = m
+        .to
+        .iter()
+        .map(|to| Participant {
+            id: None,
+            address: Some(to.clone()),
+            address_type: address_type.clone(),
+            name: None,
+            // The other side of an outbound message is the customer.
+            role: matches!(direction, Some(Direction::Outbound)).then_some(Role::Customer),
+        })
+        .collect();
+
+    let Mapped { content, text, subject, attachments } = content(m.content_type.as_ref(), m.content);
+    Message {
+        vendor: Vendor::Infobip,
+        id: m.id,
+        conversation_id: m.conversation_id,
+        channel,
+        direction,
+        kind,
+        created_at: Some(m.created_at.utc()),
+        updated_at: m.updated_at.map(|t| t.utc()),
+        status: None,
+        sender,
+        recipients,
+        text,
+        subject,
+        attachments,
+        content,
+        raw,
+    }
+}
+
+fn channel(channel: &InfobipChannel) -> Channel {
+    match channel {
+        InfobipChannel::Sms => Channel::Sms,
+        InfobipChannel::Mms => Channel::Mms,
+        InfobipChannel::Whatsapp => Channel::Whatsapp,
+        InfobipChannel::Viber | InfobipChannel::ViberBm | InfobipChannel::ViberBot => Channel::Viber,
+        InfobipChannel::FacebookMessenger | InfobipChannel::Messenger => Channel::FacebookMessenger,
+        InfobipChannel::InstagramMessaging | InfobipChannel::InstagramDm => Channel::Instagram,
+        InfobipChannel::Telegram => Channel::Telegram,
+        InfobipChannel::Line | InfobipChannel::LineOa => Channel::Line,
+        InfobipChannel::Rcs => Channel::Rcs,
+        InfobipChannel::LiveChat => Channel::LiveChat,
+        InfobipChannel::Email => Channel::Email,
+        InfobipChannel::GoogleBusinessMessages => Channel::GoogleBusinessMessages,
+        InfobipChannel::AppleBusinessChat | InfobipChannel::AppleMb => Channel::AppleBusinessChat,
+        InfobipChannel::KakaoSangdam => Channel::Kakao,
+        InfobipChannel::TwitterDm => Channel::TwitterDm,
+        // OPEN_CHANNEL, TIKTOK_BM, ZALO_FOLLOWER and any value this version
+        // does not know keep Infobip's literal.
+        other => Channel::Other(other.as_str().to_owned()),
+    }
+}
+
+fn direction(direction: &InfobipDirection) -> Direction {
+    match direction {
+        InfobipDirection::Inbound => Direction::Inbound,
+        InfobipDirection::Outbound => Direction::Outbound,
+        other => Direction::Other(other.as_str().to_owned()),
+    }
+}
+
+fn role(author: &AuthorType) -> Role {
+    match author {
+        AuthorType::Customer => Role::Customer,
+        AuthorType::Agent => Role::Agent,
+        AuthorType::Bot => Role::Bot,
+        AuthorType::System => Role::System,
+        other => Role::Other(other.as_str().to_owned()),
+    }
+}
+
+/// What kind of address `from` and `to` are on `channel`: a phone number on
+/// the phone-number channels, an e-mail address on e-mail, and otherwise the
+/// channel's own user id, named by the channel (`telegram`, `live_chat`, or
+/// Infobip's literal for a channel with no unified name).
+fn address_type(channel: &InfobipChannel) -> String {
+    match channel {
+        InfobipChannel::Sms
+        | InfobipChannel::Mms
+        | InfobipChannel::Whatsapp
+        | InfobipChannel::Viber
+        | InfobipChannel::ViberBm
+        | InfobipChannel::Rcs => "phone_number".to_owned(),
+        InfobipChannel::Email => "email".to_owned(),
+        other => self::channel(other).as_str().to_owned(),
+    }
+}
+
+/// The content of one message and what is read from it.
+struct Mapped {
+    content: Content,
+    text: Option<String>,
+    subject: Option<String>,
+    attachments: Vec<Attachment>,
+}
+
+impl Mapped {
+    fn content(content: Content) -> Self {
+        Self { content, text: None, subject: None, attachments: Vec::new() }
+    }
+}
+
+fn content(content_type: Option<&ContentType>, content: Option<convo_infobip::Content>) -> Mapped {
+    let Some(content) = content else {
+        return Mapped::content(Content::Empty);
+    };
+    let unknown = |vendor_type: &str, content: convo_infobip::Content| {
+        Mapped::content(Content::Unknown { vendor_type: vendor_type.to_owned(), value: Value::Object(content.into_map()) })
+    };
+    let Some(content_type) = content_type else {
+        // Content with no `contentType` cannot be read by its type.
+        return unknown("", content);
+    };
+    match content_type {
+        ContentType::Text => match content.text() {
+            Some(text) => {
+                let text = text.to_owned();
+                Mapped { text: Some(text.clone()), ..Mapped::content(Content::Text { text }) }
+            }
+            None => unknown(content_type.as_str(), content),
+        },
+        ContentType::Image | ContentType::Video | ContentType::Audio | ContentType::Document => {
+            let Some(url) = content.url() else {
+                return unknown(content_type.as_str(), content);
+            };
+            let caption = content.caption().map(str::to_owned);
+            let attachment = Attachment {
+                content_type: Some(content_type.as_str().to_ascii_lowercase()),
+                caption: caption.clone(),
+                ..Attachment::url(url)
+            };
+            Mapped {
+                content: Content::Media { media: vec![attachment.clone()], text: caption.clone() },
+                text: caption,
+                subject: None,
+                attachments: vec![attachment],
+            }
+        }
+        ContentType::Location => Mapped::content(Content::Location {
+            latitude: content.latitude(),
+            longitude: content.longitude(),
+            name: content.location_name().map(str::to_owned),
+            address: content.address().map(str::to_owned),
+        }),
+        ContentType::Email => {
+            let subject = content.subject().map(str::to_owned);
+            let text = content.content_text().map(str::to_owned);
+            let html = content.content_html().map(str::to_owned);
+            Mapped {
+                content: Content::Email { subject: subject.clone(), text: text.clone(), html },
+                text,
+                subject,
+                attachments: Vec::new(),
+            }
+        }
+        ContentType::Template => Mapped::content(Content::Template { template: Value::Object(content.into_map()) }),
+        other => unknown(other.as_str(), content),
+    }
 }

@@ -6,7 +6,7 @@
 //! the page's own example value `SMS` reads as `TYPE_SMS` does; a value that
 //! matches nothing is kept as the vendor's literal.
 
-use convo_leadconnector::types::{self, MessageMeta};
+use convo_leadconnector::types::{self, CallDuration, MessageMeta};
 use convo_leadconnector::{Captured, MessageDirection, MessageSource, MessageStatus, MessagesResponse};
 
 use crate::model::*;
@@ -153,7 +153,10 @@ fn participants(m: &types::Message, direction: &Direction, kind: Kind) -> (Optio
 /// else the live API's `meta.call {duration, status}`.
 fn call(meta: Option<&MessageMeta>) -> Content {
     let call = meta.and_then(|meta| meta.call.as_ref());
-    let documented = meta.and_then(|meta| meta.call_duration.as_deref()).and_then(seconds_text);
+    let documented = meta.and_then(|meta| meta.call_duration.as_ref()).and_then(|duration| match duration {
+        CallDuration::String(text) => seconds_text(text),
+        CallDuration::Number(value) => seconds(*value),
+    });
     let duration_seconds = documented.or_else(|| call.and_then(|c| c.duration).and_then(seconds));
     let status = meta
         .and_then(|meta| meta.call_status.as_ref())

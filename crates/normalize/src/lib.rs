@@ -6,6 +6,7 @@
 //! the normalized messages. This crate holds no HTTP code.
 
 mod bird;
+pub mod fetch;
 mod infobip;
 mod leadconnector;
 mod model;

@@ -28,10 +28,12 @@ fn snippet(body: &[u8]) -> String {
 /// Decodes a whole page, naming the JSON path on failure.
 pub(crate) fn decode<T: DeserializeOwned>(vendor: Vendor, body: &[u8]) -> Result<T, PageError> {
     let fail = |path: String, reason: String| {
-        // Errors inside a captured message carry their own inner path.
-        if let Some((inner, tail)) = reason.strip_prefix("at `").and_then(|rest| rest.split_once("`: ")) {
-            let path = if path == "." { inner.to_owned() } else { format!("{path}.{inner}") };
-            return PageError { vendor, path, reason: tail.to_owned(), snippet: snippet(body) };
+        // Errors inside captured values carry their own inner path, once per
+        // level of capture: join them all into one path.
+        let (mut path, mut reason) = (path, reason);
+        while let Some((inner, tail)) = reason.strip_prefix("at `").and_then(|rest| rest.split_once("`: ")) {
+            path = if path == "." { inner.to_owned() } else { format!("{path}.{inner}") };
+            reason = tail.to_owned();
         }
         PageError { vendor, path, reason, snippet: snippet(body) }
     };

@@ -361,10 +361,18 @@ fn a_bad_message_names_its_path_in_either_envelope() {
     let flat = format!(r#"{{"lastMessageId":"m","nextPage":false,"messages":[{bad}]}}"#);
     let err = normalize_page(Vendor::Leadconnector, flat.as_bytes()).unwrap_err();
     assert_eq!(err.vendor, Vendor::Leadconnector);
-    assert!(err.to_string().contains("messages[0]") && err.to_string().contains("yesterday"), "{err}");
+    assert_eq!(err.path, "messages[0].dateAdded", "{err}");
+    assert!(err.reason.contains("yesterday"), "{err}");
     let nested = format!(r#"{{"messages":{{"lastMessageId":"m","nextPage":false,"messages":[{bad}]}}}}"#);
     let err = normalize_page(Vendor::Leadconnector, nested.as_bytes()).unwrap_err();
-    assert!(err.to_string().contains("messages.messages[0]") && err.to_string().contains("yesterday"), "{err}");
+    assert_eq!(err.path, "messages.messages[0].dateAdded", "{err}");
     let err = normalize_page(Vendor::Leadconnector, b"<html>502 Bad Gateway</html>").unwrap_err();
     assert!(err.to_string().contains("<html>502"), "{err}");
+}
+
+#[test]
+fn a_call_duration_sent_as_a_number_is_read_like_the_documented_string() {
+    let messages = fixture("calls");
+    let call = messages.iter().find(|m| m.id == "lc-call-5").expect("the numeric-duration row");
+    assert_eq!(call.content, Content::Call { duration_seconds: Some(120), status: Some("completed".into()) });
 }
