@@ -72,7 +72,7 @@ async fn documented_sample_decodes_and_the_request_has_the_documented_shape() {
     assert_eq!(message.date_added.to_rfc3339(), "2024-03-27T18:13:49Z");
     assert_eq!(message.body.as_deref(), Some("Hi there"));
     let meta = message.meta.as_ref().unwrap();
-    assert_eq!(meta.call_duration.as_deref(), Some("120"));
+    assert_eq!(meta.call_duration, Some(convo_leadconnector::types::CallDuration::String("120".into())));
     assert_eq!(meta.call_status, Some(CallStatus::Completed));
     assert_eq!(meta.email.as_ref().unwrap().message_ids, ["ve9EPM428kjkvShlRW1KT", "ve9EPs1028kjkvShlRW1KT"]);
     insta::assert_debug_snapshot!("leadconnector_documented_sample", page);
