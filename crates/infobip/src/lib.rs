@@ -34,12 +34,15 @@ convo_runtime::client_hooks!(Client);
 mod auth;
 mod content;
 mod enums;
+mod paging;
 mod timestamp;
 
 pub use auth::Auth;
 pub use content::Content;
 pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString};
 pub use enums::{AuthorType, Channel, ContentType, Direction};
+pub use paging::{MAX_PAGE_SIZE, MessagePage, MessagesQuery, StreamError};
+pub use convo_runtime::{Page, PagingError, PagingOptions, Position, RetryPolicy};
 pub use timestamp::{Timestamp, TimestampError};
 
 /// The error of every request: a documented error status carries Infobip's
