@@ -165,7 +165,7 @@ impl State {
                 if let Some(total) = reported.filter(|&total| total != first) {
                     // The conversation changed while it was read: page
                     // numbers no longer point at the items they did.
-                    return Err(PagingError::BeyondTotal { page: page(), total_items: total });
+                    return Err(PagingError::TotalChanged { page: page(), first, now: total });
                 }
             }
             Total::Unknown => {}
@@ -196,7 +196,7 @@ impl State {
             // A page before the last that is not full: the next page would
             // start at an offset this one did not reach, and messages
             // between them would be lost.
-            return Err(PagingError::EmptyPageWithMore { page: page() });
+            return Err(PagingError::ShortPage { page: page(), len, limit });
         }
         Ok(false)
     }
@@ -212,11 +212,12 @@ impl Client {
     /// a time (0 counts as 1) and delivered strictly in order. No page beyond
     /// what `totalItems` allows is requested. A page is the last when
     /// `page * limit + len >= totalItems`, or when it is empty. A page before
-    /// the last that comes back empty or not full ends the stream with
-    /// [`PagingError::EmptyPageWithMore`]; a page that reports another
-    /// `totalItems` than the first (the conversation changed while it was
-    /// read) or holds messages past the total ends it with
-    /// [`PagingError::BeyondTotal`]. A page whose request fails for good ends
+    /// the last that comes back empty ends the stream with
+    /// [`PagingError::EmptyPageWithMore`], one that is not full with
+    /// [`PagingError::ShortPage`]; a page that reports another `totalItems`
+    /// than the first (the conversation changed while it was read) ends it
+    /// with [`PagingError::TotalChanged`], and one holding messages past the
+    /// total with [`PagingError::BeyondTotal`]. A page whose request fails for good ends
     /// it with [`PagingError::Request`]. Every error names its page and comes
     /// after all earlier pages. When the first page reports no total, pages
     /// are read one at a time until a short or empty one.

@@ -345,7 +345,7 @@ async fn a_total_that_changes_mid_stream_ends_it_naming_the_page() {
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
     assert_eq!(ids(&pages), expected_ids(0..200));
     assert!(
-        matches!(&error, Some(PagingError::BeyondTotal { page, total_items: 2346 }) if page.0 == Some(Position::Page(2))),
+        matches!(&error, Some(PagingError::TotalChanged { page, first: 2345, now: 2346 }) if page.0 == Some(Position::Page(2))),
         "{error:?}"
     );
 }
@@ -371,7 +371,10 @@ async fn an_empty_or_short_page_before_the_last_ends_the_stream_naming_the_page(
     let (server, _) = serve(capped).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
     assert!(pages.is_empty());
-    assert!(matches!(&error, Some(PagingError::EmptyPageWithMore { page }) if page.0 == Some(Position::Page(0))), "{error:?}");
+    assert!(
+        matches!(&error, Some(PagingError::ShortPage { page, len: 50, limit: 100 }) if page.0 == Some(Position::Page(0))),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]

@@ -27,14 +27,11 @@ fn assert_valid(schema: &jsonschema::Validator, messages: &serde_json::Value, wh
     }
 }
 
-fn supported() -> Vec<Vendor> {
-    vec![Vendor::Bird]
-}
 
 #[test]
 fn documented_samples() {
     let schema = schema();
-    for vendor in supported() {
+    for vendor in Vendor::ALL {
         let messages = normalized(vendor, &sample(&spec_of(vendor), "200"));
         assert!(!messages.as_array().unwrap().is_empty(), "{vendor}: the sample has messages");
         assert_valid(&schema, &messages, &format!("{vendor} sample"));
@@ -45,7 +42,7 @@ fn documented_samples() {
 #[test]
 fn fixtures() {
     let schema = schema();
-    for vendor in supported() {
+    for vendor in Vendor::ALL {
         let dir = root().join("tests/fixtures").join(vendor.as_str());
         let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();

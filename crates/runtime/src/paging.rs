@@ -82,6 +82,14 @@ pub enum PagingError<E: fmt::Debug + 'static> {
     /// The vendor's pages go past the total it announced.
     #[error("{page}: more pages than the {total_items} items the vendor announced allow")]
     BeyondTotal { page: PagePosition, total_items: u64 },
+    /// The vendor's total changed while the conversation was read: page
+    /// numbers no longer point at the messages they did.
+    #[error("{page}: the vendor now counts {now} items, not the {first} it announced; the conversation changed while it was read")]
+    TotalChanged { page: PagePosition, first: u64, now: u64 },
+    /// A page before the last held fewer messages than the page size: the
+    /// next page would start past messages never delivered.
+    #[error("{page}: {len} messages where {limit} were asked for, before the last page; messages would be skipped")]
+    ShortPage { page: PagePosition, len: u64, limit: u64 },
     /// A parameter of the query is invalid; nothing was sent.
     #[error("invalid {name}: {reason}")]
     InvalidQuery { name: &'static str, reason: String },
