@@ -1,0 +1,143 @@
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use convo_normalize::Vendor;
+
+/// Fetch, normalize and export conversations from Infobip, Octopush,
+/// LeadConnector and Bird.
+///
+/// Credentials come from the environment only: INFOBIP_API_KEY,
+/// OCTOPUSH_API_KEY + OCTOPUSH_API_LOGIN, LEADCONNECTOR_TOKEN (+ optional
+/// LEADCONNECTOR_VERSION), BIRD_ACCESS_KEY. Try it without any with
+/// `convo fetch bird --sandbox`.
+#[derive(Debug, Parser)]
+#[command(name = "convo", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Stream every message of one conversation, normalized, to stdout.
+    Fetch(FetchArgs),
+    /// Normalize one raw response body of a vendor (a page captured elsewhere).
+    Normalize(NormalizeArgs),
+    /// Run the sandbox: all four vendors' endpoints on 127.0.0.1, no credentials of yours needed.
+    Sandbox(SandboxArgs),
+    /// Print the JSON Schema of the normalized message.
+    Schema,
+}
+
+/// The vendors, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VendorArg {
+    Infobip,
+    Octopush,
+    Leadconnector,
+    Bird,
+}
+
+impl From<VendorArg> for Vendor {
+    fn from(v: VendorArg) -> Self {
+        match v {
+            VendorArg::Infobip => Vendor::Infobip,
+            VendorArg::Octopush => Vendor::Octopush,
+            VendorArg::Leadconnector => Vendor::Leadconnector,
+            VendorArg::Bird => Vendor::Bird,
+        }
+    }
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON message a line (the schema of `convo schema`).
+    Ndjson,
+    /// One JSON array.
+    Json,
+    /// Flat columns, one message a row.
+    Csv,
+    /// Aligned columns for a person.
+    Table,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The vendor to read from.
+    #[arg(value_enum)]
+    pub vendor: VendorArg,
+    /// The conversation id (Octopush: the `cid_…` conversation id). With
+    /// --sandbox, defaults to the sandbox's documented sample (or its
+    /// generated conversation with --sandbox-messages).
+    #[arg(long)]
+    pub conversation: Option<String>,
+    /// Bird's workspace id (required for Bird, except with --sandbox).
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// Octopush: select the conversation by phone number.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Octopush: select the conversation by the contact's e-mail address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Octopush: select the Facebook conversation (`fid_…`).
+    #[arg(long)]
+    pub facebook_id: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Ndjson)]
+    pub format: Format,
+    /// Only messages created at or after this time (RFC 3339, e.g. 2024-11-25T00:00:00Z).
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<DateTime<Utc>>,
+    /// Messages per page (default: the largest the vendor allows).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub page_size: Option<u64>,
+    /// Pages fetched at once where the vendor's paging allows it (Infobip).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: u64,
+    /// Print the vendor's messages exactly as they came, one JSON document a
+    /// line, instead of normalized ones.
+    #[arg(long)]
+    pub raw: bool,
+    /// The vendor's base URL (also read from INFOBIP_BASE_URL, OCTOPUSH_BASE_URL,
+    /// LEADCONNECTOR_BASE_URL, BIRD_BASE_URL).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Start the sandbox in-process and fetch from it, with its own keys.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// With --sandbox: the size of the sandbox's generated conversation,
+    /// which then becomes the default conversation.
+    #[arg(long, requires = "sandbox")]
+    pub sandbox_messages: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct NormalizeArgs {
+    /// The vendor whose response body this is.
+    #[arg(value_enum)]
+    pub vendor: VendorArg,
+    /// The file holding the body; stdin when absent or `-`.
+    pub file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Ndjson)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// The port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// The size of the generated conversation served per vendor.
+    #[arg(long, default_value_t = 0)]
+    pub messages: usize,
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e}); e.g. 2024-11-25T00:00:00Z"))
+}

@@ -1,0 +1,69 @@
+use std::process::ExitCode;
+
+use convo_normalize::fetch::{FailureKind, FetchError};
+
+/// Why `convo` failed, and so its exit code. Messages never hold a
+/// credential: credentials are only ever read into sensitive headers.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad flag, vendor, date, missing variable (exit 2).
+    Usage(String),
+    /// The vendor refused the credentials or the permission (exit 3).
+    Auth(String),
+    /// The conversation does not exist (exit 4).
+    NotFound(String),
+    /// Any other vendor or network failure, after retries (exit 5).
+    Other(String),
+    /// A body the normalizer could not read (exit 6).
+    Undecodable(String),
+}
+
+impl CliError {
+    pub fn code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Auth(_) => 3,
+            CliError::NotFound(_) => 4,
+            CliError::Other(_) => 5,
+            CliError::Undecodable(_) => 6,
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            CliError::Usage(m) | CliError::Auth(m) | CliError::NotFound(m) | CliError::Other(m) | CliError::Undecodable(m) => m,
+        }
+    }
+
+    /// Prints the one-line error on stderr and returns the exit code.
+    pub fn report(&self) -> ExitCode {
+        eprintln!("convo: {}", self.message().replace('\n', " "));
+        ExitCode::from(self.code())
+    }
+}
+
+impl From<FetchError> for CliError {
+    fn from(e: FetchError) -> Self {
+        let message = e.to_string();
+        match e.kind() {
+            FailureKind::Auth => CliError::Auth(message),
+            FailureKind::NotFound => CliError::NotFound(message),
+            FailureKind::Undecodable => CliError::Undecodable(message),
+            FailureKind::InvalidQuery => CliError::Usage(message),
+            _ => CliError::Other(message),
+        }
+    }
+}
+
+impl From<convo_runtime::ConfigError> for CliError {
+    fn from(e: convo_runtime::ConfigError) -> Self {
+        CliError::Usage(e.to_string())
+    }
+}
+
+/// Writing to stdout failed (other than a closed pipe, handled by the caller).
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::Other(format!("cannot write the output: {e}"))
+    }
+}

@@ -1,0 +1,171 @@
+//! The output formats. Every writer streams: a message is written as soon
+//! as its page arrives, never buffered to the end.
+
+use std::io::Write;
+
+use convo_normalize::{Message, Participant};
+use serde_json::value::RawValue;
+
+use crate::args::Format;
+
+pub struct Output<W: Write> {
+    format: Format,
+    out: W,
+    count: u64,
+}
+
+const CSV_COLUMNS: [&str; 19] = [
+    "vendor", "id", "conversation_id", "channel", "direction", "kind", "created_at", "updated_at", "status",
+    "sender_id", "sender_address", "sender_name", "sender_role", "recipients", "text", "subject", "attachments",
+    "content_type", "attachment_count",
+];
+
+impl<W: Write> Output<W> {
+    pub fn new(format: Format, out: W) -> Self {
+        Self { format, out, count: 0 }
+    }
+
+    /// One normalized message.
+    pub fn message(&mut self, message: &Message) -> std::io::Result<()> {
+        match self.format {
+            Format::Ndjson => {
+                serde_json::to_writer(&mut self.out, message)?;
+                self.out.write_all(b"\n")?;
+            }
+            Format::Json => {
+                self.out.write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut self.out, message)?;
+            }
+            Format::Csv => {
+                if self.count == 0 {
+                    self.out.write_all(&csv_line(&CSV_COLUMNS.map(str::to_owned))?)?;
+                }
+                self.out.write_all(&csv_line(&csv_row(message))?)?;
+            }
+            Format::Table => {
+                if self.count == 0 {
+                    writeln!(self.out, "{:<24}  {:<8}  {:<18}  {:<8}  {:<28}  TEXT", "CREATED (UTC)", "DIR", "CHANNEL", "KIND", "SENDER")?;
+                }
+                writeln!(self.out, "{}", table_row(message))?;
+            }
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// One vendor message exactly as it came (`--raw`): JSON formats only.
+    pub fn raw(&mut self, raw: &RawValue) -> std::io::Result<()> {
+        match self.format {
+            Format::Json => {
+                self.out.write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
+                self.out.write_all(raw.get().as_bytes())?;
+            }
+            _ => {
+                self.out.write_all(raw.get().as_bytes())?;
+                self.out.write_all(b"\n")?;
+            }
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Pushes what was written so far out (after every page), so a later
+    /// failure never hides messages already fetched.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Ends a complete export (closes the JSON array). Not called after a
+    /// failure: the output then shows it is incomplete, and the exit code says so.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if self.format == Format::Json {
+            self.out.write_all(if self.count == 0 { b"[]\n" } else { b"\n]\n" })?;
+        }
+        if self.format == Format::Csv && self.count == 0 {
+            self.out.write_all(&csv_line(&CSV_COLUMNS.map(str::to_owned))?)?;
+        }
+        self.out.flush()
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// One CSV record, quoted as needed, with its line end.
+fn csv_line(fields: &[String]) -> std::io::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(fields)?;
+    writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+fn opt<T: ToString>(value: &Option<T>) -> String {
+    value.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+fn participant(p: &Participant) -> String {
+    let who = p.address.as_deref().or(p.name.as_deref()).or(p.id.as_deref()).unwrap_or("");
+    match &p.role {
+        Some(role) if !who.is_empty() => format!("{who} ({role})"),
+        Some(role) => format!("({role})"),
+        None => who.to_owned(),
+    }
+}
+
+fn content_type(message: &Message) -> String {
+    serde_json::to_value(&message.content)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn csv_row(m: &Message) -> Vec<String> {
+    let sender = m.sender.clone().unwrap_or_default();
+    vec![
+        m.vendor.to_string(),
+        m.id.clone(),
+        opt(&m.conversation_id),
+        opt(&m.channel),
+        opt(&m.direction),
+        serde_json::to_value(m.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        m.created_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)).unwrap_or_default(),
+        m.updated_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)).unwrap_or_default(),
+        opt(&m.status),
+        opt(&sender.id),
+        opt(&sender.address),
+        opt(&sender.name),
+        opt(&sender.role),
+        m.recipients.iter().map(participant).collect::<Vec<_>>().join("; "),
+        opt(&m.text),
+        opt(&m.subject),
+        m.attachments.iter().map(|a| a.url.as_str()).collect::<Vec<_>>().join(" "),
+        content_type(m),
+        m.attachments.len().to_string(),
+    ]
+}
+
+fn clip(text: &str, width: usize) -> String {
+    let flat: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if flat.chars().count() <= width {
+        flat
+    } else {
+        let mut clipped: String = flat.chars().take(width.saturating_sub(1)).collect();
+        clipped.push('…');
+        clipped
+    }
+}
+
+fn table_row(m: &Message) -> String {
+    let created = m.created_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".to_owned());
+    let sender = m.sender.as_ref().map(participant).unwrap_or_default();
+    let text = m.text.clone().or_else(|| m.subject.clone()).unwrap_or_else(|| format!("[{}]", content_type(m)));
+    format!(
+        "{:<24}  {:<8}  {:<18}  {:<8}  {:<28}  {}",
+        created,
+        clip(&opt(&m.direction), 8),
+        clip(&opt(&m.channel), 18),
+        clip(serde_json::to_value(m.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).as_deref().unwrap_or(""), 8),
+        clip(&sender, 28),
+        clip(&text, 80)
+    )
+}
