@@ -1,0 +1,229 @@
+//! A local fake of the four vendors' "list conversation messages" endpoints.
+//!
+//! [`Sandbox::start`] runs an HTTP server on 127.0.0.1 that speaks each
+//! vendor's API as its page describes it: the same paths, credentials,
+//! query parameters, paging, error statuses and error bodies. Each vendor
+//! lives under its own path prefix, so one server stands in for all four;
+//! [`Sandbox::base_url`] gives what a client uses as its base URL.
+//!
+//! Every vendor serves its documented sample conversation, read at startup
+//! from the 200 `example` of `specs/<vendor>.yaml` (the one place it is
+//! kept), under the sample's own conversation id (see [`ids`]). With
+//! [`SandboxOptions::messages`] set, each vendor also serves a generated
+//! conversation of that many messages, built from the message index on
+//! demand, so a conversation of a million messages costs no memory.
+//!
+//! [`Fault`]s make a given request of a vendor fail in a chosen way (an
+//! error status, a dropped connection, a truncated body, a repeated cursor,
+//! an empty page that claims more), for tests of retries and of paging
+//! safety; [`SandboxOptions::delay`] slows every response, for benchmarks.
+//!
+//! **Architecture invariant:** this crate is the server side only. It knows
+//! nothing of the vendor client crates and builds its responses from its own
+//! types and from the spec examples.
+
+mod generate;
+mod http;
+mod samples;
+mod select;
+mod server;
+mod time;
+mod vendors;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use server::Sandbox;
+
+/// What the sandbox serves and how it misbehaves.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxOptions {
+    /// The port to listen on, on 127.0.0.1; 0 picks a free port.
+    pub port: u16,
+    /// The size of the generated conversation each vendor serves in addition
+    /// to its documented sample; 0 serves the documented samples only.
+    pub messages: usize,
+    /// A delay added to every response, faults included.
+    pub delay: Duration,
+    /// Misbehaviours, each applied once, to the request it names.
+    pub faults: Vec<Fault>,
+    /// Serve LeadConnector's live nested body
+    /// (`{"messages": {"lastMessageId", "nextPage", "messages": [...]}, "traceId"}`)
+    /// instead of the flat one its page documents.
+    pub leadconnector_nested: bool,
+}
+
+/// One of the four vendors the sandbox stands in for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SandboxVendor {
+    Infobip,
+    Octopush,
+    Leadconnector,
+    Bird,
+}
+
+impl SandboxVendor {
+    /// The four vendors, in a fixed order.
+    pub const ALL: [SandboxVendor; 4] =
+        [SandboxVendor::Infobip, SandboxVendor::Octopush, SandboxVendor::Leadconnector, SandboxVendor::Bird];
+
+    /// The vendor's name in lower case, which is also its path prefix.
+    pub fn name(self) -> &'static str {
+        match self {
+            SandboxVendor::Infobip => "infobip",
+            SandboxVendor::Octopush => "octopush",
+            SandboxVendor::Leadconnector => "leadconnector",
+            SandboxVendor::Bird => "bird",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            SandboxVendor::Infobip => 0,
+            SandboxVendor::Octopush => 1,
+            SandboxVendor::Leadconnector => 2,
+            SandboxVendor::Bird => 3,
+        }
+    }
+}
+
+impl fmt::Display for SandboxVendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A misbehaviour of one vendor on one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// The vendor whose request misbehaves.
+    pub vendor: SandboxVendor,
+    /// Which of that vendor's requests misbehaves: 1 is its first request.
+    /// Requests are counted per vendor, faulty ones included. When several
+    /// faults name the same request, the first one in the list applies.
+    pub on_request: usize,
+    /// How it misbehaves.
+    pub kind: FaultKind,
+}
+
+/// How a request misbehaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answer with this status and the vendor's error body for it, and with
+    /// a `Retry-After` header holding `retry_after` as given (seconds or an
+    /// HTTP date) when it is set. Credentials are not checked.
+    Status { status: u16, retry_after: Option<String> },
+    /// Close the connection without sending any response.
+    DropConnection,
+    /// Send the response's headers with the full `Content-Length`, then only
+    /// the first half of its body, and close the connection.
+    TruncatedBody,
+    /// Serve the page but point back to where the previous page started:
+    /// Bird's `nextPageToken` and LeadConnector's `lastMessageId` are the
+    /// cursor the request carried (with `nextPage: true`); Infobip and
+    /// Octopush serve the previous page again (Infobip with that page's
+    /// `pagination.page`). On a request for the first page there is no
+    /// previous cursor, and the page is served as usual.
+    RepeatCursor,
+    /// Serve a page with no messages that says more follow: LeadConnector
+    /// sends `nextPage: true` with the request's `lastMessageId`, Bird a
+    /// `nextPageToken` that leads back to the requested page, Infobip the
+    /// requested page's `pagination` (whose `totalItems` says more remain).
+    /// Octopush has no way to say more follow: it sends `[]`.
+    EmptyPageWithMore,
+}
+
+/// The sandbox's fixed credentials. Requests with any other credentials get
+/// the vendor's refusal.
+pub mod credentials {
+    /// Infobip's API key, sent as `Authorization: App <key>`.
+    pub const INFOBIP_API_KEY: &str = "sandbox-infobip-api-key";
+    /// Octopush's `api-login` header.
+    pub const OCTOPUSH_API_LOGIN: &str = "sandbox-octopush-api-login";
+    /// Octopush's `api-key` header.
+    pub const OCTOPUSH_API_KEY: &str = "sandbox-octopush-api-key";
+    /// LeadConnector's access token, sent as `Authorization: Bearer <token>`.
+    pub const LEADCONNECTOR_TOKEN: &str = "sandbox-leadconnector-token";
+    /// Bird's access key, sent as `Authorization: AccessKey <key>`.
+    pub const BIRD_ACCESS_KEY: &str = "sandbox-bird-access-key";
+    /// The `Version` header values LeadConnector accepts: the page's
+    /// `2021-07-28`, and the `2021-04-15` of HighLevel's published spec and
+    /// the `2023-02-21` their SDK sends (live-API behaviour).
+    pub const LEADCONNECTOR_VERSIONS: [&str; 3] = ["2021-07-28", "2021-04-15", "2023-02-21"];
+}
+
+/// The conversations the sandbox serves. The `SAMPLE_*` ids are the
+/// documented samples' own ids (the sandbox reads them from the spec
+/// examples; these constants are checked against them by the tests). The
+/// `GENERATED_*` ids hold the generated conversation, served only when
+/// [`SandboxOptions::messages`] is above 0.
+pub mod ids {
+    /// Infobip conversation ids.
+    pub mod infobip {
+        /// The documented sample's conversation.
+        pub const SAMPLE_CONVERSATION: &str = "4461ea29-c09e-4ba8-a751-df86cf0a0eb9";
+        /// The generated conversation.
+        pub const GENERATED_CONVERSATION: &str = "5a4db0c5-1e0f-4c3a-9b27-6d0e8f1a2c01";
+
+        /// The id of the generated conversation's message at `index`
+        /// (0 is the oldest). Ids sort in the order of their index.
+        pub fn generated_message(index: usize) -> String {
+            crate::vendors::infobip::message_id(index)
+        }
+    }
+
+    /// Octopush conversation selectors. Octopush finds a conversation by
+    /// `conversation_id` (`cid_{uuid}`), and the generated one also by its
+    /// contact's `phone_number`, `email` or `facebook_id` (`fid_{id}`), or
+    /// by any of these values in `contact`.
+    pub mod octopush {
+        /// The documented sample's `conversation_id` (the page prints none;
+        /// this one is the sandbox's).
+        pub const SAMPLE_CONVERSATION: &str = "cid_0c7a5e1d-3b9f-4d2a-8e6c-51f0a9b7d3e2";
+        /// The generated conversation's `conversation_id`.
+        pub const GENERATED_CONVERSATION: &str = "cid_7d1f0e2c-9a4b-4c6d-8f3e-2b5a1c0d9e47";
+        /// The generated conversation's contact phone number.
+        pub const GENERATED_PHONE_NUMBER: &str = "+33612345678";
+        /// The generated conversation's contact e-mail address.
+        pub const GENERATED_EMAIL: &str = "camille.martin@example.com";
+        /// The generated conversation's contact Facebook id, as a selector.
+        pub const GENERATED_FACEBOOK_ID: &str = "fid_7712004598123";
+
+        /// The `message_id` of the generated conversation's message at
+        /// `index` (0 is the first served).
+        pub fn generated_message(index: usize) -> String {
+            crate::vendors::octopush::message_id(index)
+        }
+    }
+
+    /// LeadConnector conversation ids.
+    pub mod leadconnector {
+        /// The documented sample's conversation (its message's `conversationId`).
+        pub const SAMPLE_CONVERSATION: &str = "ve9EPM428h8vShlRW1KT";
+        /// The generated conversation.
+        pub const GENERATED_CONVERSATION: &str = "sbxConversation00001";
+
+        /// The id of the generated conversation's message at `index`
+        /// (0 is the oldest, served last).
+        pub fn generated_message(index: usize) -> String {
+            crate::vendors::leadconnector::message_id(index)
+        }
+    }
+
+    /// Bird workspace and conversation ids.
+    pub mod bird {
+        /// The workspace of both conversations (the one in the page's curl
+        /// example). Other workspaces are refused with 403.
+        pub const WORKSPACE: &str = "a1405560-c8d3-4b1a-877d-3f449ad95352";
+        /// The documented sample's conversation.
+        pub const SAMPLE_CONVERSATION: &str = "16e1df9e-c6ac-406b-b1ce-13f34d0dea08";
+        /// The generated conversation.
+        pub const GENERATED_CONVERSATION: &str = "b1e2d3c4-5f60-4a7b-8c9d-0e1f2a3b4c5d";
+
+        /// The id of the generated conversation's message at `index`
+        /// (0 is the oldest, served last by default).
+        pub fn generated_message(index: usize) -> String {
+            crate::vendors::bird::message_id(index)
+        }
+    }
+}

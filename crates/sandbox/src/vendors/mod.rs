@@ -1,0 +1,82 @@
+//! The four vendors' endpoints.
+
+pub(crate) mod bird;
+pub(crate) mod infobip;
+pub(crate) mod leadconnector;
+pub(crate) mod octopush;
+
+use hyper::StatusCode;
+use serde::Serialize;
+
+use crate::http::{Call, Reply};
+use crate::samples::Samples;
+use crate::{SandboxOptions, SandboxVendor};
+
+/// The four vendors' handlers.
+pub(crate) struct Vendors {
+    infobip: infobip::Infobip,
+    octopush: octopush::Octopush,
+    leadconnector: leadconnector::Leadconnector,
+    bird: bird::Bird,
+}
+
+impl Vendors {
+    pub fn new(samples: &'static Samples, options: &SandboxOptions) -> Vendors {
+        let generated = options.messages;
+        Vendors {
+            infobip: infobip::Infobip::new(&samples.infobip, generated),
+            octopush: octopush::Octopush::new(&samples.octopush, generated),
+            leadconnector: leadconnector::Leadconnector::new(
+                &samples.leadconnector,
+                generated,
+                options.leadconnector_nested,
+            ),
+            bird: bird::Bird::new(&samples.bird, generated),
+        }
+    }
+
+    /// Answers a request the vendor's way.
+    pub fn handle(&self, vendor: SandboxVendor, call: &Call<'_>) -> Reply {
+        match vendor {
+            SandboxVendor::Infobip => self.infobip.handle(call),
+            SandboxVendor::Octopush => self.octopush.handle(call),
+            SandboxVendor::Leadconnector => self.leadconnector.handle(call),
+            SandboxVendor::Bird => self.bird.handle(call),
+        }
+    }
+
+    /// The vendor's error response for `status`, to its request `number`.
+    pub fn status(&self, vendor: SandboxVendor, status: StatusCode, number: usize) -> Reply {
+        match vendor {
+            SandboxVendor::Infobip => infobip::status(status),
+            SandboxVendor::Octopush => octopush::status(status),
+            SandboxVendor::Leadconnector => self.leadconnector.status(status, number),
+            SandboxVendor::Bird => bird::status(status),
+        }
+    }
+}
+
+/// A message of a page: a documented sample's, serialized as the spec
+/// writes it, or a generated one.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum Item<'a, G> {
+    Sample(&'a serde_norway::Value),
+    Generated(G),
+}
+
+/// Which conversation a request names.
+pub(crate) enum Conversation<'a> {
+    Sample(&'a [crate::samples::SampleMessage]),
+    /// The generated conversation of this many messages.
+    Generated(usize),
+}
+
+impl Conversation<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Conversation::Sample(messages) => messages.len(),
+            Conversation::Generated(n) => *n,
+        }
+    }
+}
