@@ -151,6 +151,13 @@ impl State {
         let len = list.messages.len() as u64;
         let reported = list.pagination.as_ref().and_then(|p| p.total_items).and_then(|t| u64::try_from(t).ok());
         let page = || PagePosition(Some(Position::Page(n)));
+        // A page that says it is another page (the vendor ignored `page`,
+        // or served an earlier one again) would deliver messages twice.
+        if let Some(served) = list.pagination.as_ref().and_then(|p| p.page) {
+            if u64::try_from(served).ok() != Some(n) {
+                return Err(PagingError::RepeatedCursor { page: page(), cursor: served.to_string() });
+            }
+        }
         match self.total {
             Total::NotYet => match reported {
                 Some(total) => {
@@ -217,7 +224,9 @@ impl Client {
     /// [`PagingError::ShortPage`]; a page that reports another `totalItems`
     /// than the first (the conversation changed while it was read) ends it
     /// with [`PagingError::TotalChanged`], and one holding messages past the
-    /// total with [`PagingError::BeyondTotal`]. A page whose request fails for good ends
+    /// total with [`PagingError::BeyondTotal`]. A page whose
+    /// `pagination.page` is not the page asked for (the vendor ignored
+    /// `page`) ends it with [`PagingError::RepeatedCursor`]. A page whose request fails for good ends
     /// it with [`PagingError::Request`]. Every error names its page and comes
     /// after all earlier pages. When the first page reports no total, pages
     /// are read one at a time until a short or empty one.

@@ -409,3 +409,19 @@ async fn without_a_total_pages_are_read_one_at_a_time_until_a_short_or_empty_one
         assert_eq!(pages.last().unwrap().next, None);
     }
 }
+
+#[tokio::test]
+async fn a_page_that_says_it_is_another_page_ends_the_stream_instead_of_repeating_messages() {
+    let ignoring = Conversation::new(2345).tweak(|page, body| {
+        if page == 2 {
+            body["pagination"]["page"] = json!(1);
+        }
+    });
+    let (server, _) = serve(ignoring).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    assert_eq!(ids(&pages), expected_ids(0..200));
+    assert!(
+        matches!(&error, Some(PagingError::RepeatedCursor { page, cursor }) if page.0 == Some(Position::Page(2)) && cursor == "1"),
+        "{error:?}"
+    );
+}
