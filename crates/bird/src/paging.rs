@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::num::NonZeroU64;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 
 use convo_runtime::retry::retry;
 use convo_runtime::{Captured, Page, PagingError, PagingOptions, Position, Timestamp};
@@ -127,6 +127,8 @@ impl Client {
             let next = if state.done || state.pending.is_some() { None } else { next.map(Position::Cursor) };
             Some((Ok(Page { items: page.results, position, next }), state))
         })
+        // Fused: polling again after the end (or after an error) gives `None`.
+        .fuse()
     }
 
     /// Every message of the conversation, in Bird's order: [`Client::pages`],

@@ -29,8 +29,8 @@ impl<W: Write> Output<W> {
     pub fn message(&mut self, message: &Message) -> std::io::Result<()> {
         match self.format {
             Format::Ndjson => {
-                serde_json::to_writer(&mut self.out, message)?;
-                self.out.write_all(b"\n")?;
+                let line = serde_json::to_vec(message)?;
+                write_line(&mut self.out, &line)?;
             }
             Format::Json => {
                 self.out.write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
@@ -60,10 +60,7 @@ impl<W: Write> Output<W> {
                 self.out.write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
                 self.out.write_all(raw.get().as_bytes())?;
             }
-            _ => {
-                self.out.write_all(raw.get().as_bytes())?;
-                self.out.write_all(b"\n")?;
-            }
+            _ => write_line(&mut self.out, raw.get().as_bytes())?,
         }
         self.count += 1;
         Ok(())
@@ -90,6 +87,20 @@ impl<W: Write> Output<W> {
     pub fn count(&self) -> u64 {
         self.count
     }
+}
+
+/// One JSON document as one line. `raw` keeps the vendor's bytes, so a
+/// pretty-printed page would spread a message over many lines; in JSON a
+/// line break can only be whitespace between tokens (inside strings it is
+/// escaped), so turning it into a space keeps the same document on one line.
+fn write_line(out: &mut impl Write, json: &[u8]) -> std::io::Result<()> {
+    if json.iter().any(|b| matches!(b, b'\n' | b'\r')) {
+        let flat: Vec<u8> = json.iter().map(|&b| if matches!(b, b'\n' | b'\r') { b' ' } else { b }).collect();
+        out.write_all(&flat)?;
+    } else {
+        out.write_all(json)?;
+    }
+    out.write_all(b"\n")
 }
 
 /// One CSV record, quoted as needed, with its line end.

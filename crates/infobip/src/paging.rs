@@ -300,6 +300,8 @@ impl Client {
                 }
             }
         })
+        // Fused: polling again after the end (or after an error) gives `None`.
+        .fuse()
     }
 
     /// Every message of the conversation, in Infobip's order:

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::num::NonZeroU64;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 
 use convo_runtime::paging::PagePosition;
 use convo_runtime::retry::retry;
@@ -142,6 +142,8 @@ impl LeadConnector {
             };
             Some((Ok(Page { items: page.messages, position, next }), state))
         })
+        // Fused: polling again after the end (or after an error) gives `None`.
+        .fuse()
     }
 
     /// Every message of the conversation, in LeadConnector's order (newest

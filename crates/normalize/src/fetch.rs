@@ -212,7 +212,11 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
         Source::Infobip(client, mut query) => {
             if let Some(since) = since {
                 if query.created_after.is_none() {
-                    query.created_after = Some(since.into());
+                    // `createdAfter` is exclusive and counts milliseconds:
+                    // one millisecond earlier keeps a message created at
+                    // `since` itself; the client-side filter below drops
+                    // anything before it.
+                    query.created_after = Some((since - chrono::Duration::milliseconds(1)).into());
                 }
             }
             client.pages(query, paging).map(|p| normalized(p, crate::from_infobip, FetchError::Infobip)).boxed()
@@ -249,23 +253,26 @@ fn since_filter(
     since: DateTime<Utc>,
     newest_first: bool,
 ) -> BoxStream<'static, Result<NormalizedPage, FetchError>> {
-    stream
-        .scan(false, move |finished, page| {
-            if *finished {
-                return future::ready(None);
+    // Checked before the next page is asked for, so that no request is made
+    // once the older messages begin.
+    futures::stream::unfold((stream, false), move |(mut stream, finished)| async move {
+        if finished {
+            return None;
+        }
+        let page = stream.next().await?;
+        let mut finished = page.is_err();
+        let page = page.map(|mut page| {
+            let before = page.messages.len();
+            page.messages.retain(|m| m.created_at.is_none_or(|t| t >= since));
+            if newest_first && page.messages.len() < before {
+                finished = true;
+                page.next = None;
             }
-            let page = page.map(|mut page| {
-                let before = page.messages.len();
-                page.messages.retain(|m| m.created_at.is_none_or(|t| t >= since));
-                if newest_first && page.messages.len() < before {
-                    *finished = true;
-                    page.next = None;
-                }
-                page
-            });
-            future::ready(Some(page))
-        })
-        .boxed()
+            page
+        });
+        Some((page, (stream, finished)))
+    })
+    .boxed()
 }
 
 /// Every message of the conversation, normalized, in the vendor's order.

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 
 use convo_runtime::paging::PagePosition;
 use convo_runtime::retry::retry;
@@ -207,6 +207,8 @@ impl Client {
             let next = next.map(|n| Position::Page(n.get()));
             Some((Ok(ItemsPage { items, position, next }), state))
         })
+        // Fused: polling again after the end (or after an error) gives `None`.
+        .fuse()
     }
 
     /// Every message of the query, in Octopush's order: [`Client::pages`],

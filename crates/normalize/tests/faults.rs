@@ -1,0 +1,214 @@
+//! Whole conversations through the unified stream, from the sandbox (a real
+//! server on 127.0.0.1 speaking each vendor's paging), with faults injected:
+//! every message arrives exactly once and in order, with the fewest
+//! requests; unrecoverable faults end in a typed error naming the page,
+//! after the messages before it.
+
+use std::time::Duration;
+
+use convo_normalize::fetch::{FailureKind, FetchError, FetchOptions, Source, pages};
+use convo_normalize::{Message, Vendor};
+use convo_runtime::{PagingError, PagingOptions, RetryPolicy, SecretString};
+use convo_sandbox::{Fault, FaultKind, Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
+use futures::StreamExt;
+
+const MESSAGES: usize = 3_000;
+const PAGE: u64 = 100;
+
+fn sandbox_vendor(vendor: Vendor) -> SandboxVendor {
+    match vendor {
+        Vendor::Infobip => SandboxVendor::Infobip,
+        Vendor::Octopush => SandboxVendor::Octopush,
+        Vendor::Leadconnector => SandboxVendor::Leadconnector,
+        Vendor::Bird => SandboxVendor::Bird,
+    }
+}
+
+fn source(vendor: Vendor, sandbox: &Sandbox) -> Source {
+    let base = sandbox.base_url(sandbox_vendor(vendor));
+    match vendor {
+        Vendor::Infobip => Source::Infobip(
+            convo_infobip::Client::with_auth(&base, convo_infobip::Auth::AppKey(SecretString::from(credentials::INFOBIP_API_KEY))).unwrap(),
+            convo_infobip::MessagesQuery::new(ids::infobip::GENERATED_CONVERSATION),
+        ),
+        Vendor::Octopush => Source::Octopush(
+            convo_octopush::Client::with_credentials(&base, credentials::OCTOPUSH_API_LOGIN, SecretString::from(credentials::OCTOPUSH_API_KEY)).unwrap(),
+            convo_octopush::MessagesQuery::by_conversation_id(
+                convo_octopush::ConversationId::new(ids::octopush::GENERATED_CONVERSATION).unwrap(),
+            ),
+        ),
+        Vendor::Leadconnector => Source::Leadconnector(
+            convo_leadconnector::LeadConnector::with_token(&base, SecretString::from(credentials::LEADCONNECTOR_TOKEN)).unwrap(),
+            convo_leadconnector::MessagesQuery::new(ids::leadconnector::GENERATED_CONVERSATION),
+        ),
+        Vendor::Bird => Source::Bird(
+            convo_bird::Client::with_access_key(&base, SecretString::from(credentials::BIRD_ACCESS_KEY)).unwrap(),
+            convo_bird::MessagesQuery::new(ids::bird::WORKSPACE, ids::bird::GENERATED_CONVERSATION),
+        ),
+    }
+}
+
+fn options() -> FetchOptions {
+    FetchOptions {
+        paging: PagingOptions {
+            page_size: Some(PAGE),
+            retry: RetryPolicy { initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },
+            ..PagingOptions::default()
+        },
+        since: None,
+    }
+}
+
+/// Everything the stream gave: the messages, and the error that ended it.
+async fn run(vendor: Vendor, faults: Vec<Fault>) -> (Vec<Message>, Option<FetchError>, usize) {
+    let sandbox = Sandbox::start(SandboxOptions { messages: MESSAGES, faults, ..SandboxOptions::default() }).await.unwrap();
+    let mut stream = pages(source(vendor, &sandbox), options());
+    let (mut messages, mut error) = (Vec::new(), None);
+    while let Some(page) = stream.next().await {
+        match page {
+            Ok(page) => messages.extend(page.messages),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    assert!(stream.next().await.is_none(), "{vendor}: nothing after the end");
+    let requests = sandbox.requests(sandbox_vendor(vendor));
+    (messages, error, requests)
+}
+
+fn ids_of(messages: &[Message]) -> Vec<String> {
+    messages.iter().map(|m| m.id.clone()).collect()
+}
+
+/// The fewest requests: one per page, and Octopush's closing empty page
+/// when the conversation fills its last page exactly.
+fn minimum_requests(vendor: Vendor) -> usize {
+    let pages = MESSAGES.div_ceil(PAGE as usize);
+    if vendor == Vendor::Octopush && MESSAGES % PAGE as usize == 0 { pages + 1 } else { pages }
+}
+
+fn fault(vendor: Vendor, on_request: usize, kind: FaultKind) -> Fault {
+    Fault { vendor: sandbox_vendor(vendor), on_request, kind }
+}
+
+#[tokio::test]
+async fn a_clean_conversation_arrives_whole_with_the_fewest_requests() {
+    for vendor in Vendor::ALL {
+        let (messages, error, requests) = run(vendor, Vec::new()).await;
+        assert!(error.is_none(), "{vendor}: {error:?}");
+        let ids = ids_of(&messages);
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!((ids.len(), unique.len()), (MESSAGES, MESSAGES), "{vendor}: every message exactly once");
+        assert_eq!(requests, minimum_requests(vendor), "{vendor}: requests");
+    }
+}
+
+#[tokio::test]
+async fn recoverable_faults_are_retried_and_lose_or_repeat_nothing() {
+    for vendor in Vendor::ALL {
+        let (clean, _, _) = run(vendor, Vec::new()).await;
+        let faults = vec![
+            fault(vendor, 2, FaultKind::Status { status: 429, retry_after: Some("1".into()) }),
+            fault(vendor, 4, FaultKind::Status { status: 503, retry_after: None }),
+            fault(vendor, 6, FaultKind::DropConnection),
+            fault(vendor, 8, FaultKind::TruncatedBody),
+            fault(vendor, 10, FaultKind::Status { status: 502, retry_after: None }),
+        ];
+        let (messages, error, requests) = run(vendor, faults).await;
+        assert!(error.is_none(), "{vendor}: {error:?}");
+        assert_eq!(ids_of(&messages), ids_of(&clean), "{vendor}: the same messages, once each, in the same order");
+        assert_eq!(requests, minimum_requests(vendor) + 5, "{vendor}: one retry per fault");
+    }
+}
+
+#[tokio::test]
+async fn a_server_error_ends_the_stream_naming_the_page_after_the_pages_before_it() {
+    for vendor in Vendor::ALL {
+        let (clean, _, _) = run(vendor, Vec::new()).await;
+        let (messages, error, requests) = run(vendor, vec![fault(vendor, 3, FaultKind::Status { status: 500, retry_after: None })]).await;
+        let error = error.unwrap_or_else(|| panic!("{vendor}: a 500 is not retried"));
+        assert_eq!(error.kind(), FailureKind::Other, "{vendor}");
+        let text = error.to_string();
+        assert!(text.starts_with(&format!("{vendor}: ")) && text.contains("HTTP 500"), "{vendor}: {text}");
+        assert!(text.contains("page"), "{vendor}: the error names the page: {text}");
+        assert_eq!(ids_of(&messages), ids_of(&clean)[..messages.len()], "{vendor}: a prefix, in order");
+        if vendor != Vendor::Infobip {
+            // Sequential vendors: exactly the two pages before the failed third.
+            assert_eq!(messages.len(), 2 * PAGE as usize, "{vendor}");
+            assert_eq!(requests, 3, "{vendor}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_cursor_or_page_ends_the_stream_instead_of_looping() {
+    for vendor in Vendor::ALL {
+        let (clean, _, _) = run(vendor, Vec::new()).await;
+        let (messages, error, _) = run(vendor, vec![fault(vendor, 3, FaultKind::RepeatCursor)]).await;
+        let error = error.unwrap_or_else(|| panic!("{vendor}: a repeated cursor must end the stream"));
+        let repeated = match &error {
+            FetchError::Infobip(PagingError::RepeatedCursor { .. })
+            | FetchError::Octopush(PagingError::RepeatedCursor { .. })
+            | FetchError::Leadconnector(PagingError::RepeatedCursor { .. })
+            | FetchError::Bird(PagingError::RepeatedCursor { .. }) => true,
+            _ => false,
+        };
+        assert!(repeated, "{vendor}: {error:?}");
+        let ids = ids_of(&messages);
+        assert_eq!(ids, ids_of(&clean)[..ids.len()], "{vendor}: nothing repeated, nothing out of order");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_page_that_claims_more_ends_the_stream() {
+    for vendor in [Vendor::Infobip, Vendor::Leadconnector, Vendor::Bird] {
+        let (messages, error, _) = run(vendor, vec![fault(vendor, 3, FaultKind::EmptyPageWithMore)]).await;
+        let error = error.unwrap_or_else(|| panic!("{vendor}: an empty page claiming more must end the stream"));
+        let empty = matches!(
+            &error,
+            FetchError::Infobip(PagingError::EmptyPageWithMore { .. })
+                | FetchError::Leadconnector(PagingError::EmptyPageWithMore { .. } | PagingError::RepeatedCursor { .. })
+                | FetchError::Bird(PagingError::EmptyPageWithMore { .. })
+        );
+        assert!(empty, "{vendor}: {error:?}");
+        if vendor != Vendor::Infobip {
+            assert_eq!(messages.len(), 2 * PAGE as usize, "{vendor}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn since_keeps_only_newer_messages_and_stops_early_where_the_order_allows() {
+    for vendor in [Vendor::Infobip, Vendor::Leadconnector, Vendor::Bird] {
+        let (clean, _, _) = run(vendor, Vec::new()).await;
+        let mut times: Vec<_> = clean.iter().map(|m| m.created_at.expect("generated messages have times")).collect();
+        times.sort();
+        let since = times[MESSAGES - 250];
+        let expected: Vec<String> = clean.iter().filter(|m| m.created_at.unwrap() >= since).map(|m| m.id.clone()).collect();
+        assert_eq!(expected.len(), 250, "{vendor}");
+
+        let sandbox = Sandbox::start(SandboxOptions { messages: MESSAGES, ..SandboxOptions::default() }).await.unwrap();
+        let options = FetchOptions { since: Some(since), ..options() };
+        let got: Vec<Message> = convo_normalize::fetch::messages(source(vendor, &sandbox), options)
+            .map(|m| m.unwrap_or_else(|e| panic!("{vendor}: {e}")))
+            .collect()
+            .await;
+        let got = ids_of(&got);
+        assert_eq!(got.len(), expected.len(), "{vendor}: first {:?}, expected first {:?}", got.first(), expected.first());
+        assert_eq!(got, expected, "{vendor}");
+        let requests = sandbox.requests(sandbox_vendor(vendor));
+        // Server-side filters (Infobip, Bird) and LeadConnector's newest-first
+        // order (stop at the first older message) all avoid reading the rest.
+        assert!(requests <= 3, "{vendor}: {requests} requests for 250 new messages");
+    }
+
+    let sandbox = Sandbox::start(SandboxOptions { messages: 10, ..SandboxOptions::default() }).await.unwrap();
+    let options = FetchOptions { since: Some(chrono::Utc::now()), ..options() };
+    let results: Vec<_> = convo_normalize::fetch::messages(source(Vendor::Octopush, &sandbox), options).collect().await;
+    assert!(matches!(results.as_slice(), [Err(FetchError::SinceUnsupported { vendor: Vendor::Octopush })]), "{results:?}");
+    assert_eq!(sandbox.requests(SandboxVendor::Octopush), 0);
+}
