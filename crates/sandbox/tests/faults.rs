@@ -79,7 +79,7 @@ async fn a_dropped_connection_gets_no_response() {
         leadconnector_path(ids::leadconnector::SAMPLE_CONVERSATION)
     );
     let headers = auth(SandboxVendor::Leadconnector);
-    let mut request = reqwest::Client::new().get(&url);
+    let mut request = client().get(&url);
     for (name, value) in &headers {
         request = request.header(*name, value);
     }
@@ -137,7 +137,7 @@ async fn a_truncated_body_announces_its_full_length_and_sends_half() {
 async fn a_truncated_body_fails_to_read_in_a_client() {
     let sandbox = start(0, vec![fault(SandboxVendor::Octopush, 1, FaultKind::TruncatedBody)]).await;
     let url = format!("{}{OCTOPUSH_PATH}", sandbox.base_url(SandboxVendor::Octopush));
-    let response = reqwest::Client::new()
+    let response = client()
         .get(&url)
         .query(&[("conversation_id", ids::octopush::SAMPLE_CONVERSATION)])
         .header("api-login", credentials::OCTOPUSH_API_LOGIN)

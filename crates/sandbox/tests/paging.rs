@@ -212,6 +212,7 @@ async fn leadconnector_filters_by_type_and_sends_rate_limit_headers() {
     assert!(calls.iter().all(|m| m["meta"]["call"]["status"].is_string()));
     assert!(calls.iter().any(|m| m["meta"]["call"]["duration"].is_null()));
     assert!(calls.iter().any(|m| m["meta"]["call"]["duration"].is_u64() && m["meta"]["callDuration"].is_string()));
+    assert!(calls.iter().any(|m| m["meta"]["callDuration"].is_u64()), "callDuration is also sent as a number");
 
     // Activity rows and an inbound e-mail without a body are mixed in.
     let body = call(&sandbox, SandboxVendor::Leadconnector, &path, &[("limit", "100")]).await.json();

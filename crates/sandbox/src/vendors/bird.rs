@@ -2,9 +2,10 @@
 //!
 //! `Authorization: AccessKey <key>`; newest first (oldest first with
 //! `reverse=true`), paged by an opaque `pageToken` (`limit` 1 to 100,
-//! default 10), filtered by `dateFrom`. The token is, like Bird's, the
-//! base64 of a JSON pair `["<created at, RFC 3339 with nanoseconds>",
-//! "<message id>"]` naming the last message of the previous page. The body
+//! default 10), filtered by `dateFrom` (inclusive: messages created at or
+//! after it). The token is, like Bird's, the base64 of a JSON pair
+//! `["<created at, RFC 3339 with nanoseconds>", "<message id>"]` naming the
+//! last message of the previous page. The body
 //! is `{"results": [...], "nextPageToken", "total", "totalType"}`, with no
 //! `nextPageToken` on the last page. Errors are `{"code", "message",
 //! "details"?}`.

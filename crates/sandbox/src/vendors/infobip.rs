@@ -2,7 +2,8 @@
 //!
 //! `Authorization: App <key>`; pages by number from 0 (`page`, `limit` up to
 //! 999, default 10); filters `messageIds` (repeated keys), `channel`,
-//! `direction`, `createdAfter`, `createdBefore`; `orderBy` `id:asc` (the
+//! `direction`, `createdAfter`, `createdBefore` (both exclusive, as "after"
+//! and "before" say; the page does not settle it); `orderBy` `id:asc` (the
 //! default) or `createdAt`, `asc` or `desc`. The body is
 //! `{"messages": [...], "pagination": {"totalItems", "page", "limit", "orderBy"}}`;
 //! errors are `{"requestError": {"serviceException": {"messageId", "text"}}}`.
@@ -79,6 +80,10 @@ impl Infobip {
         self.page(&conversation, &params, call.fault)
     }
 
+    /// The page asked for. Both orderings walk the natural order: the
+    /// generated ids and instants grow with the index, and the sample is
+    /// taken to be listed in id order (as its `"orderBy": "id:ASC"` says),
+    /// its messages sharing one instant.
     fn page(&self, conversation: &Conversation<'_>, params: &Params, fault: Option<PageFault>) -> Reply {
         let view = View::new(conversation, params);
         let keep = |i: usize| view.keeps(i);

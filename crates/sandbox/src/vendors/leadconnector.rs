@@ -111,7 +111,10 @@ impl Leadconnector {
                     );
                 }
                 _ => {
-                    return error(StatusCode::UNPROCESSABLE_ENTITY, vec!["limit must be a positive integer".to_owned()]);
+                    return error(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        vec!["limit must be a positive integer".to_owned()],
+                    );
                 }
             },
         };
@@ -406,13 +409,22 @@ pub(crate) struct Message {
 #[serde(rename_all = "camelCase")]
 struct Meta {
     #[serde(skip_serializing_if = "Option::is_none")]
-    call_duration: Option<String>,
+    call_duration: Option<CallDuration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     call_status: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     call: Option<CallMeta>,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<EmailMeta>,
+}
+
+/// The page types `meta.callDuration` as a string; HighLevel's published
+/// spec, and the live API at times, send a number. Calls alternate.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum CallDuration {
+    Text(String),
+    Seconds(u32),
 }
 
 #[derive(Serialize)]
@@ -451,7 +463,11 @@ impl Message {
                 attachments = Some(Vec::new());
                 alt_id = Some(format!("CA{:032x}", u128::from(h) << 64 | u128::from(!h)));
                 meta = Some(Meta {
-                    call_duration: Some(duration.to_string()),
+                    call_duration: Some(if (index / KINDS.len()).is_multiple_of(2) {
+                        CallDuration::Text(duration.to_string())
+                    } else {
+                        CallDuration::Seconds(duration)
+                    }),
                     call_status: Some("completed"),
                     call: Some(CallMeta { duration: Some(duration), status: "completed" }),
                     email: None,

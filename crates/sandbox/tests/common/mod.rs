@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use std::sync::OnceLock;
+
 use convo_sandbox::{Fault, FaultKind, Sandbox, SandboxOptions, SandboxVendor, credentials};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -36,9 +38,17 @@ impl Answer {
     }
 }
 
+/// One HTTP client for all tests: building one loads the TLS roots, which
+/// is slow. It keeps no idle connections, so no connection outlives the
+/// test (and the runtime) that opened it.
+pub fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("an HTTP client"))
+}
+
 /// GETs `url` with `headers` and the query pairs `query`.
 pub async fn get(url: &str, headers: &[(&str, &str)], query: &[(&str, &str)]) -> Answer {
-    let mut request = reqwest::Client::new().get(url).query(query);
+    let mut request = client().get(url).query(query);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
