@@ -94,7 +94,8 @@ fn usage(message: impl Into<String>) -> CliError {
 
 /// The conversation id to use: the flag, or the sandbox's default.
 fn conversation(vendor: Vendor, args: &FetchArgs) -> Option<String> {
-    if args.conversation.is_some() || !args.sandbox {
+    let other_selector = args.phone.is_some() || args.email.is_some() || args.facebook_id.is_some();
+    if args.conversation.is_some() || !args.sandbox || other_selector {
         return args.conversation.clone();
     }
     let generated = args.sandbox_messages.is_some_and(|n| n > 0);

@@ -213,7 +213,8 @@ fn a_page_of_another_shape_exits_6() {
         let out = run(&mut command);
         let line = out.expect_error_line(6);
         assert!(line.starts_with(&format!("convo: {vendor}: ")), "names the vendor: {line}");
-        assert!(line.contains("not the vendor's documented shape"), "{vendor}: says what is wrong: {line}");
+        assert!(line.contains(&format!("not {vendor}'s documented shape")), "{vendor}: says what is wrong: {line}");
+        assert!(line.contains(" at `"), "{vendor}: names the JSON path: {line}");
         assert_eq!(out.stdout, "", "{vendor}");
     }
 }

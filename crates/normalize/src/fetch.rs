@@ -60,13 +60,13 @@ pub struct NormalizedPage {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
-    #[error("infobip: {}", summary(.0))]
+    #[error("infobip: {}", summary(Vendor::Infobip, .0))]
     Infobip(PagingError<convo_infobip::types::Error>),
-    #[error("octopush: {}", summary(.0))]
+    #[error("octopush: {}", summary(Vendor::Octopush, .0))]
     Octopush(PagingError<convo_octopush::types::Error>),
-    #[error("leadconnector: {}", summary(.0))]
+    #[error("leadconnector: {}", summary(Vendor::Leadconnector, .0))]
     Leadconnector(PagingError<convo_leadconnector::types::Error>),
-    #[error("bird: {}", summary(.0))]
+    #[error("bird: {}", summary(Vendor::Bird, .0))]
     Bird(PagingError<convo_bird::types::Error>),
     /// `since` asked of a vendor whose messages carry no time.
     #[error("{vendor}: its messages carry no time, so `since` cannot filter them")]
@@ -147,7 +147,7 @@ fn vendor_message(value: &Value) -> Option<String> {
     }
 }
 
-fn summary<E: std::fmt::Debug + Serialize>(error: &PagingError<E>) -> String {
+fn summary<E: std::fmt::Debug + Serialize>(vendor: Vendor, error: &PagingError<E>) -> String {
     use progenitor_client::Error as E2;
     let PagingError::Request { page, attempts, source } = error else {
         return error.to_string();
@@ -162,11 +162,11 @@ fn summary<E: std::fmt::Debug + Serialize>(error: &PagingError<E>) -> String {
             }
         }
         E2::UnexpectedResponse(response) => format!("unexpected HTTP {}", response.status()),
-        E2::InvalidResponsePayload(body, e) => {
-            let end = body.len().min(80);
-            let start: String = String::from_utf8_lossy(&body[..end]).escape_debug().collect();
-            format!("the response is not the vendor's documented shape: {e} (body starts with \"{start}\")")
-        }
+        E2::InvalidResponsePayload(body, e) => match crate::normalize_page(vendor, body) {
+            // Decoding once more with path tracking names the JSON path.
+            Err(page_error) => format!("the response is not {vendor}'s documented shape: {} at `{}` (body starts with {})", page_error.reason, page_error.path, page_error.snippet),
+            Ok(_) => format!("the response is not {vendor}'s documented shape: {e}"),
+        },
         E2::ResponseBodyError(e) => match convo_runtime::find_in_chain::<convo_runtime::ErrorStatus>(e) {
             Some(status) => status.to_string(),
             None => format!("the response body could not be read: {}", chain(e)),
