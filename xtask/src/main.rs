@@ -4,14 +4,21 @@
 //! - `check`: fails, naming the command to run, when any of them is stale;
 //!   then lints the specs with an independent OpenAPI validator.
 //! - `lint`: the spec lint alone (Redocly CLI, installed on first use).
-//! - `test`: `check`, then the whole test suite. This is the README's test
-//!   command and what CI runs.
+//! - `test`: `check`, then the whole test suite, then `contract`. This is the
+//!   README's test command and what CI runs.
+//! - `contract`: the generated clients against Prism mock servers of the
+//!   specs (Prism installed on first use).
+//! - `fuzz [--seconds N] [--target NAME]...`: fuzzes every vendor's
+//!   `normalize_page` (cargo-fuzz, installed on first use).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod artifacts;
+mod bench;
 mod lint;
+mod contract;
+mod fuzz;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,9 +26,12 @@ fn main() -> ExitCode {
         Some("regen") => artifacts::regen(),
         Some("check") => artifacts::check().and_then(|()| lint::lint()),
         Some("lint") => lint::lint(),
-        Some("test") => artifacts::check().and_then(|()| lint::lint()).and_then(|()| test()),
+        Some("contract") => contract::contract(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
+        Some("test") => artifacts::check().and_then(|()| lint::lint()).and_then(|()| test()).and_then(|()| contract::contract()),
         _ => {
-            eprintln!("usage: cargo xtask <regen | check | lint | test>");
+            eprintln!("usage: cargo xtask <regen | check | lint | test | contract | fuzz | bench>");
             return ExitCode::from(2);
         }
     };

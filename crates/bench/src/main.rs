@@ -1,0 +1,228 @@
+//! The release-mode measurements behind `cargo xtask bench`. Prints one JSON
+//! object per line, for the xtask to read; nothing here judges the numbers.
+//!
+//! ```text
+//! convo-bench fetch [--messages 10000] [--delay-ms 20] [--runs 3] [--vendor NAME]...
+//! convo-bench rss -- COMMAND [ARG]...
+//! ```
+//!
+//! `fetch` starts the sandbox (every response delayed by `--delay-ms`) with a
+//! generated conversation of `--messages` messages, reads it whole through
+//! `convo_normalize::fetch::messages` with the default options (each vendor's
+//! largest page, Infobip 4 pages at a time), and reports the wall time of each
+//! run, the requests the sandbox counted, the fewest requests that can read
+//! the conversation and the fewest of them that must follow one another.
+//!
+//! `rss` runs a command with its standard output thrown away and reports the
+//! command's peak resident set size (`getrusage(RUSAGE_CHILDREN)`, in KiB).
+
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::json;
+
+use convo_normalize::Vendor;
+use convo_normalize::fetch::{FetchOptions, Source};
+use convo_sandbox::{Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("fetch") => fetch_command(&args[1..]),
+        Some("rss") => rss_command(&args[1..]),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("convo-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: convo-bench fetch [--messages N] [--delay-ms MS] [--runs N] [--vendor NAME]... | convo-bench rss -- COMMAND [ARG]...";
+
+fn number(flag: &str, value: Option<&String>) -> Result<u64, String> {
+    value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a whole number\n{USAGE}"))
+}
+
+fn fetch_command(args: &[String]) -> Result<(), String> {
+    let (mut messages, mut delay_ms, mut runs, mut vendors) = (10_000u64, 20u64, 3u64, Vec::new());
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--messages" => messages = number(flag, args.next())?,
+            "--delay-ms" => delay_ms = number(flag, args.next())?,
+            "--runs" => runs = number(flag, args.next())?.max(1),
+            "--vendor" => {
+                let name = args.next().ok_or_else(|| format!("--vendor needs a name\n{USAGE}"))?;
+                vendors.push(name.parse::<Vendor>()?);
+            }
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    if vendors.is_empty() {
+        vendors = Vendor::ALL.to_vec();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let messages = usize::try_from(messages).map_err(|e| e.to_string())?;
+    for vendor in vendors {
+        let line = runtime.block_on(fetch_vendor(vendor, messages, Duration::from_millis(delay_ms), runs))?;
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// The fewest requests that read `messages` messages, and the fewest of them
+/// that must wait for one another, with the default options.
+fn minimum(vendor: Vendor, messages: u64, concurrency: u64) -> (u64, u64, u64) {
+    let page_size = match vendor {
+        Vendor::Infobip => convo_infobip::MAX_PAGE_SIZE,
+        Vendor::Octopush => convo_octopush::MAX_PAGE_SIZE,
+        Vendor::Leadconnector => convo_leadconnector::MAX_PAGE_SIZE,
+        Vendor::Bird => convo_bird::MAX_PAGE_SIZE,
+    };
+    let pages = messages.div_ceil(page_size).max(1);
+    match vendor {
+        // The first page tells the total; the other pages can then be asked
+        // for `concurrency` at a time.
+        Vendor::Infobip => (page_size, pages, 1 + (pages - 1).div_ceil(concurrency)),
+        // The last page is known only by being short: a conversation that
+        // fills its last page needs one more, empty, page to end.
+        Vendor::Octopush => {
+            let requests = if messages.is_multiple_of(page_size) { pages + 1 } else { pages };
+            (page_size, requests, requests)
+        }
+        // Cursor vendors: each page names the next one, and the last says
+        // it is the last.
+        Vendor::Leadconnector | Vendor::Bird => (page_size, pages, pages),
+    }
+}
+
+async fn fetch_vendor(vendor: Vendor, messages: usize, delay: Duration, runs: u64) -> Result<serde_json::Value, String> {
+    let options = FetchOptions::default();
+    let concurrency = options.paging.concurrency as u64;
+    let (page_size, min_requests, round_trips) = minimum(vendor, messages as u64, concurrency);
+    let mut walls = Vec::new();
+    let mut requests = Vec::new();
+    for _ in 0..runs {
+        let sandbox = Sandbox::start(SandboxOptions { messages, delay, ..SandboxOptions::default() })
+            .await
+            .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+        let source = source(vendor, &sandbox)?;
+        let start = Instant::now();
+        let mut stream = convo_normalize::fetch::messages(source, FetchOptions::default());
+        let mut count = 0usize;
+        while let Some(message) = stream.next().await {
+            let message = message.map_err(|e| format!("{vendor}: {e}"))?;
+            std::hint::black_box(&message);
+            count += 1;
+        }
+        let wall = start.elapsed();
+        if count != messages {
+            return Err(format!("{vendor}: read {count} messages of {messages}"));
+        }
+        walls.push(wall.as_secs_f64() * 1e3);
+        requests.push(sandbox.requests(sandbox_vendor(vendor)));
+        sandbox.shutdown().await;
+    }
+    let mut sorted = walls.clone();
+    sorted.sort_by(f64::total_cmp);
+    Ok(json!({
+        "vendor": vendor.as_str(),
+        "messages": messages,
+        "delay_ms": delay.as_secs_f64() * 1e3,
+        "page_size": page_size,
+        "concurrency": if vendor == Vendor::Infobip { concurrency } else { 1 },
+        "requests": requests,
+        "min_requests": min_requests,
+        "sequential_round_trips": round_trips,
+        "ideal_ms": round_trips as f64 * delay.as_secs_f64() * 1e3,
+        "wall_ms": walls,
+        "median_wall_ms": sorted[sorted.len() / 2],
+    }))
+}
+
+fn sandbox_vendor(vendor: Vendor) -> SandboxVendor {
+    match vendor {
+        Vendor::Infobip => SandboxVendor::Infobip,
+        Vendor::Octopush => SandboxVendor::Octopush,
+        Vendor::Leadconnector => SandboxVendor::Leadconnector,
+        Vendor::Bird => SandboxVendor::Bird,
+    }
+}
+
+/// The generated conversation of `vendor`, read with the sandbox's keys.
+fn source(vendor: Vendor, sandbox: &Sandbox) -> Result<Source, String> {
+    let base = sandbox.base_url(sandbox_vendor(vendor));
+    let options = convo_infobip::ClientOptions::default();
+    let error = |e: &dyn std::fmt::Display| format!("{vendor}: {e}");
+    Ok(match vendor {
+        Vendor::Infobip => {
+            let auth = convo_infobip::Auth::AppKey(credentials::INFOBIP_API_KEY.into());
+            let client = convo_infobip::Client::with_auth_and_options(&base, auth, &options).map_err(|e| error(&e))?;
+            Source::Infobip(client, convo_infobip::MessagesQuery::new(ids::infobip::GENERATED_CONVERSATION))
+        }
+        Vendor::Octopush => {
+            let client = convo_octopush::Client::with_credentials_and_options(
+                &base,
+                credentials::OCTOPUSH_API_LOGIN,
+                credentials::OCTOPUSH_API_KEY.into(),
+                &options,
+            )
+            .map_err(|e| error(&e))?;
+            let conversation =
+                convo_octopush::ConversationId::new(ids::octopush::GENERATED_CONVERSATION).map_err(|e| error(&e))?;
+            let query = convo_octopush::MessagesQuery { conversation_id: Some(conversation), ..Default::default() };
+            Source::Octopush(client, query)
+        }
+        Vendor::Leadconnector => {
+            let client = convo_leadconnector::LeadConnector::with_token_and_options(
+                &base,
+                credentials::LEADCONNECTOR_TOKEN.into(),
+                convo_leadconnector::DEFAULT_VERSION,
+                &options,
+            )
+            .map_err(|e| error(&e))?;
+            Source::Leadconnector(client, convo_leadconnector::MessagesQuery::new(ids::leadconnector::GENERATED_CONVERSATION))
+        }
+        Vendor::Bird => {
+            let client = convo_bird::Client::with_access_key_and_options(&base, credentials::BIRD_ACCESS_KEY.into(), &options)
+                .map_err(|e| error(&e))?;
+            Source::Bird(client, convo_bird::MessagesQuery::new(ids::bird::WORKSPACE, ids::bird::GENERATED_CONVERSATION))
+        }
+    })
+}
+
+fn rss_command(args: &[String]) -> Result<(), String> {
+    let command = match args.first().map(String::as_str) {
+        Some("--") => &args[1..],
+        _ => args,
+    };
+    let (program, rest) = command.split_first().ok_or_else(|| USAGE.to_owned())?;
+    let start = Instant::now();
+    let output = Command::new(program)
+        .args(rest)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let wall = start.elapsed();
+    if !output.status.success() {
+        return Err(format!("{command:?} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr)));
+    }
+    // SAFETY: `getrusage` only writes the `rusage` it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) != 0 {
+            return Err(format!("getrusage: {}", std::io::Error::last_os_error()));
+        }
+        usage
+    };
+    // Linux reports `ru_maxrss` in KiB.
+    println!("{}", json!({ "command": command, "max_rss_kib": usage.ru_maxrss, "wall_ms": wall.as_secs_f64() * 1e3 }));
+    Ok(())
+}
