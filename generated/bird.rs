@@ -2071,8 +2071,8 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ListConversationMessages<'a> {
         client: &'a super::Client,
-        workspace_id: Result<::std::string::String, String>,
-        conversation_id: Result<::std::string::String, String>,
+        workspace_id: Result<::convo_runtime::PathSegment, String>,
+        conversation_id: Result<::convo_runtime::PathSegment, String>,
         date_from: Result<Option<::convo_runtime::Timestamp>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         page_token: Result<Option<::std::string::String>, String>,
@@ -2092,24 +2092,24 @@ pub mod builder {
         }
         pub fn workspace_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::convo_runtime::PathSegment>,
         {
             self.workspace_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for workspace_id failed"
+                    "conversion to `:: convo_runtime :: PathSegment` for workspace_id failed"
                         .to_string()
                 });
             self
         }
         pub fn conversation_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::convo_runtime::PathSegment>,
         {
             self.conversation_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for conversation_id failed"
+                    "conversion to `:: convo_runtime :: PathSegment` for conversation_id failed"
                         .to_string()
                 });
             self

@@ -1104,7 +1104,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct GetMessages<'a> {
         client: &'a super::Client,
-        conversation_id: Result<::std::string::String, String>,
+        conversation_id: Result<::convo_runtime::PathSegment, String>,
         channel: Result<Option<types::ChannelFilter>, String>,
         created_after: Result<Option<crate::Timestamp>, String>,
         created_before: Result<Option<crate::Timestamp>, String>,
@@ -1131,12 +1131,12 @@ pub mod builder {
         }
         pub fn conversation_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::convo_runtime::PathSegment>,
         {
             self.conversation_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for conversation_id failed"
+                    "conversion to `:: convo_runtime :: PathSegment` for conversation_id failed"
                         .to_string()
                 });
             self

@@ -3,6 +3,7 @@
 /// Used by `build.rs` and by `cargo xtask regen` (which includes this file).
 pub fn customization() -> Customization {
     Customization::new()
+        .replace("PathSegment", "::convo_runtime::PathSegment")
         .replace("SenderType", "crate::SenderType")
         .replace("MessageStatus", "crate::MessageStatus")
         .replace("MessageSource", "crate::MessageSource")

@@ -4,6 +4,7 @@
 /// includes this file).
 pub fn customization() -> Customization {
     Customization::new()
+        .replace("PathSegment", "::convo_runtime::PathSegment")
         .replace("Channel", "crate::Channel")
         .replace("Direction", "crate::Direction")
         .replace("ContentType", "crate::ContentType")

@@ -4,6 +4,7 @@
 /// (which includes this file).
 pub fn customization() -> Customization {
     Customization::new()
+        .replace("PathSegment", "::convo_runtime::PathSegment")
         .replace("MessageType", "crate::MessageType")
         .replace("MessageDirection", "crate::MessageDirection")
         .replace("MessageStatus", "crate::MessageStatus")

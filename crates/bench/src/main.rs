@@ -2,9 +2,15 @@
 //! object per line, for the xtask to read; nothing here judges the numbers.
 //!
 //! ```text
+//! convo-bench decode [--rounds 30] [--iterations 10]
 //! convo-bench fetch [--messages 10000] [--delay-ms 20] [--runs 3] [--vendor NAME]...
 //! convo-bench rss -- COMMAND [ARG]...
 //! ```
+//!
+//! `decode` times `normalize_page` against a `serde_json::Value` parse of the
+//! same page (the criterion bench's pages, `crates/normalize/benches/pages`)
+//! in this thread's CPU time, the two interleaved round by round, so that a
+//! busy machine slows both alike: the ratio is what it is read for.
 //!
 //! `fetch` starts the sandbox (every response delayed by `--delay-ms`) with a
 //! generated conversation of `--messages` messages, reads it whole through
@@ -22,13 +28,17 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
-use convo_normalize::Vendor;
+use convo_normalize::{Vendor, normalize_page};
 use convo_normalize::fetch::{FetchOptions, Source};
 use convo_sandbox::{Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
+
+#[path = "../../normalize/benches/pages/mod.rs"]
+mod pages;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("decode") => decode_command(&args[1..]),
         Some("fetch") => fetch_command(&args[1..]),
         Some("rss") => rss_command(&args[1..]),
         _ => Err(USAGE.to_owned()),
@@ -42,10 +52,81 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: convo-bench fetch [--messages N] [--delay-ms MS] [--runs N] [--vendor NAME]... | convo-bench rss -- COMMAND [ARG]...";
+const USAGE: &str = "usage: convo-bench decode [--rounds N] [--iterations N] | convo-bench fetch [--messages N] [--delay-ms MS] [--runs N] [--vendor NAME]... | convo-bench rss -- COMMAND [ARG]...";
 
 fn number(flag: &str, value: Option<&String>) -> Result<u64, String> {
     value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a whole number\n{USAGE}"))
+}
+
+fn decode_command(args: &[String]) -> Result<(), String> {
+    let (mut rounds, mut iterations) = (30u64, 10u64);
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--rounds" => rounds = number(flag, args.next())?.max(1),
+            "--iterations" => iterations = number(flag, args.next())?.max(1),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    for (vendor, bytes) in pages::pages() {
+        let read = normalize_page(vendor, &bytes).map_err(|e| format!("{vendor}: {e}"))?;
+        if read.len() != pages::MESSAGES {
+            return Err(format!("{vendor}: read {} messages of {}", read.len(), pages::MESSAGES));
+        }
+        let normalize = || drop(std::hint::black_box(normalize_page(vendor, std::hint::black_box(&bytes))));
+        let value = || drop(std::hint::black_box(serde_json::from_slice::<serde_json::Value>(std::hint::black_box(&bytes))));
+        // Milliseconds of CPU time per page, one sample per round.
+        let time = |run: &dyn Fn()| {
+            let start = thread_cpu_ms();
+            for _ in 0..iterations {
+                run();
+            }
+            (thread_cpu_ms() - start) / iterations as f64
+        };
+        // A round to warm up, not kept.
+        time(&normalize);
+        time(&value);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            if round % 2 == 0 {
+                a.push(time(&normalize));
+                b.push(time(&value));
+            } else {
+                b.push(time(&value));
+                a.push(time(&normalize));
+            }
+        }
+        let (a, b) = (summary(a), summary(b));
+        println!(
+            "{}",
+            json!({
+                "vendor": vendor.as_str(),
+                "bytes": bytes.len(),
+                "messages": pages::MESSAGES,
+                "rounds": rounds,
+                "iterations": iterations,
+                "normalize_ms": a,
+                "value_ms": b,
+                "ratio_min": a["min"].as_f64().unwrap_or(f64::NAN) / b["min"].as_f64().unwrap_or(f64::NAN),
+                "ratio_median": a["median"].as_f64().unwrap_or(f64::NAN) / b["median"].as_f64().unwrap_or(f64::NAN),
+            })
+        );
+    }
+    Ok(())
+}
+
+/// The least and the median of `samples`.
+fn summary(mut samples: Vec<f64>) -> serde_json::Value {
+    samples.sort_by(f64::total_cmp);
+    json!({ "min": samples[0], "median": samples[samples.len() / 2] })
+}
+
+/// The CPU time this thread has used, in milliseconds.
+fn thread_cpu_ms() -> f64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `clock_gettime` only writes the `timespec` it is given.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0;
+    if ok { t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6 } else { f64::NAN }
 }
 
 fn fetch_command(args: &[String]) -> Result<(), String> {

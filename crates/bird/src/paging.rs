@@ -55,13 +55,18 @@ impl Client {
     /// the stream with an error after the messages before it.
     pub fn pages(&self, query: MessagesQuery, options: PagingOptions) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
         let size = options.page_size.unwrap_or(MAX_PAGE_SIZE);
-        let (limit, pending) = match NonZeroU64::new(size).filter(|n| n.get() <= MAX_PAGE_SIZE) {
+        let (limit, mut pending) = match NonZeroU64::new(size).filter(|n| n.get() <= MAX_PAGE_SIZE) {
             Some(limit) => (limit, None),
             None => (
                 NonZeroU64::MIN,
                 Some(PagingError::InvalidQuery { name: "page size", reason: format!("{size} is outside Bird's 1..={MAX_PAGE_SIZE}") }),
             ),
         };
+        for (name, id) in [("workspace id", &query.workspace_id), ("conversation id", &query.conversation_id)] {
+            if let Err(e) = convo_runtime::PathSegment::new(id.as_str()) {
+                pending.get_or_insert(PagingError::InvalidQuery { name, reason: e.to_string() });
+            }
+        }
         let token = match &options.resume {
             Some(Position::Cursor(token)) => Some(token.clone()),
             _ => None,

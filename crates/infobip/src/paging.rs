@@ -257,6 +257,9 @@ impl Client {
                 0
             }
         };
+        if let Err(e) = convo_runtime::PathSegment::new(query.conversation_id.as_str()) {
+            pending.get_or_insert(PagingError::InvalidQuery { name: "conversation id", reason: e.to_string() });
+        }
         let shared = Arc::new(Shared { client: self.clone(), query, retry: options.retry, limit: size });
         let state = State {
             shared,

@@ -72,7 +72,7 @@ impl LeadConnector {
         options: PagingOptions,
     ) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
         let size = options.page_size.unwrap_or(MAX_PAGE_SIZE);
-        let (limit, pending) = match NonZeroU64::new(size).filter(|n| n.get() <= MAX_PAGE_SIZE) {
+        let (limit, mut pending) = match NonZeroU64::new(size).filter(|n| n.get() <= MAX_PAGE_SIZE) {
             Some(limit) => (limit, None),
             None => (
                 NonZeroU64::MIN,
@@ -82,6 +82,9 @@ impl LeadConnector {
                 }),
             ),
         };
+        if let Err(e) = convo_runtime::PathSegment::new(query.conversation_id.as_str()) {
+            pending.get_or_insert(PagingError::InvalidQuery { name: "conversation id", reason: e.to_string() });
+        }
         let cursor = match &options.resume {
             Some(Position::Cursor(cursor)) => Some(cursor.clone()),
             _ => None,

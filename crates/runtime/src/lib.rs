@@ -9,6 +9,7 @@ mod http;
 mod limit;
 mod open_enum;
 pub mod paging;
+mod path;
 pub mod retry;
 mod timestamp;
 
@@ -16,6 +17,7 @@ pub use captured::Captured;
 pub use http::{ClientOptions, ConfigError, base_url, header_name, http_client, secret_header, sensitive_header};
 pub use limit::{BodyTooLarge, ClientState, DEFAULT_MAX_BODY_BYTES, ErrorStatus, body_too_large, execute_limited, find_in_chain};
 pub use paging::{Page, PagingError, PagingOptions, Position};
+pub use path::{PathSegment, PathSegmentError};
 pub use retry::RetryPolicy;
 pub use timestamp::{Timestamp, TimestampError};
 

@@ -236,15 +236,58 @@ fn carries_credentials(seen: &Seen) -> bool {
 // Encoding: one identifier, one path segment; one cursor, one query value
 
 /// Identifiers that would escape their path segment or query value if they
-/// were not encoded.
-///
-/// Not here: an identifier that is exactly `.` or `..`. Dots are unreserved
-/// characters, so the generated clients send them as they are, and the URL
-/// parser then resolves the dot segment: `..` as a conversation id sends the
-/// request (credentials included) to `/ccaas/1/messages` instead of
-/// `/ccaas/1/conversations/../messages`. A known gap, described with the
-/// proposed fix in SECURITY.md; once fixed, add `"."` and `".."` here.
-const HOSTILE: [&str; 8] = ["a/b", "x?y=1", "x#frag", "100%25", "two words", "ünï/cödé", "../../admin?x=1#y", "a/./b/../c"];
+/// were not encoded. (`...` is an ordinary segment; `.` and `..` cannot be
+/// path segments at all: see the test below.)
+const HOSTILE: [&str; 9] = ["a/b", "x?y=1", "x#frag", "100%25", "two words", "ünï/cödé", "../../admin?x=1#y", "a/./b/../c", "..."];
+
+/// Ids that a URL would read as dot-segments (or an empty segment), which
+/// would change the request's path: refused by every client, nothing sent.
+const NOT_A_SEGMENT: [&str; 3] = [".", "..", ""];
+
+#[tokio::test]
+async fn dot_segment_and_empty_ids_are_refused_before_anything_is_sent() {
+    let server = Server::start(|_| Reply::Json(200, EMPTY_INFOBIP)).await;
+    let options = ClientOptions::default();
+    for id in NOT_A_SEGMENT {
+        let err = infobip(&server.base, &options).get_messages().conversation_id(id).send().await.unwrap_err();
+        assert!(matches!(err, convo_infobip::RequestError::InvalidRequest(ref m) if m.contains("conversation_id")), "infobip {id:?}: {err:?}");
+        let err = leadconnector(&server.base, &options).get_messages().conversation_id(id).send().await.unwrap_err();
+        assert!(matches!(err, convo_leadconnector::RequestError::InvalidRequest(ref m) if m.contains("conversation_id")), "leadconnector {id:?}: {err:?}");
+        for (workspace, conversation) in [(id, "c"), ("w", id)] {
+            let err = bird(&server.base, &options)
+                .list_conversation_messages()
+                .workspace_id(workspace)
+                .conversation_id(conversation)
+                .send()
+                .await
+                .unwrap_err();
+            assert!(matches!(err, convo_bird::RequestError::InvalidRequest(_)), "bird {workspace:?}/{conversation:?}: {err:?}");
+        }
+        // The paging streams say which id and why.
+        let err = bird(&server.base, &options)
+            .messages(convo_bird::MessagesQuery::new("w", id), no_retry())
+            .collect::<Vec<_>>()
+            .await
+            .remove(0)
+            .unwrap_err();
+        assert!(matches!(err, PagingError::InvalidQuery { name: "conversation id", .. }), "{err:?}");
+        let err = infobip(&server.base, &options)
+            .messages(convo_infobip::MessagesQuery::new(id), no_retry())
+            .collect::<Vec<_>>()
+            .await
+            .remove(0)
+            .unwrap_err();
+        assert!(matches!(err, PagingError::InvalidQuery { name: "conversation id", .. }), "{err:?}");
+        let err = leadconnector(&server.base, &options)
+            .messages(convo_leadconnector::MessagesQuery::new(id), no_retry())
+            .collect::<Vec<_>>()
+            .await
+            .remove(0)
+            .unwrap_err();
+        assert!(matches!(err, PagingError::InvalidQuery { name: "conversation id", .. }), "{err:?}");
+    }
+    assert!(server.seen().is_empty(), "nothing may be sent: {:#?}", server.seen());
+}
 
 const EMPTY_INFOBIP: &str = r#"{"messages":[],"pagination":{"totalItems":0,"page":0,"limit":999}}"#;
 
