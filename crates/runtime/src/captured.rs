@@ -46,6 +46,11 @@ impl<T> Captured<T> {
 impl<T: serde::de::DeserializeOwned> Captured<T> {
     /// Decodes `raw`, keeping it. The error names the JSON path that failed.
     pub fn from_raw(raw: Box<RawValue>) -> Result<Self, serde_json::Error> {
+        // The fast path decodes without tracking; only a failure pays for a
+        // second, tracked decode that names the path.
+        if let Ok(value) = serde_json::from_str(raw.get()) {
+            return Ok(Self { value, raw });
+        }
         let mut de = serde_json::Deserializer::from_str(raw.get());
         let value = match serde_path_to_error(&mut de) {
             Ok(value) => value,

@@ -25,6 +25,12 @@ impl Timestamp {
     pub fn parse(input: &str) -> Result<Self, TimestampError> {
         let input_trimmed = input.trim();
         DateTime::parse_from_rfc3339(input_trimmed)
+            .or_else(|e| match with_offset_colon(input_trimmed) {
+                // `+0000` is RFC 3339's `+00:00` without the colon: add it and
+                // take the fast parser again.
+                Some(fixed) => DateTime::parse_from_rfc3339(&fixed),
+                None => Err(e),
+            })
             .or_else(|_| DateTime::parse_from_str(input_trimmed, "%Y-%m-%dT%H:%M:%S%.f%z"))
             .map(|t| Self(t.with_timezone(&Utc)))
             .map_err(|_| TimestampError { input: input.to_owned() })
@@ -39,6 +45,17 @@ impl Timestamp {
     pub fn to_rfc3339(&self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true)
     }
+}
+
+/// `…+hhmm` as `…+hh:mm`; `None` when the text does not end that way.
+fn with_offset_colon(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    if n < 6 || !matches!(bytes[n - 5], b'+' | b'-') || !bytes[n - 4..].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let (head, minutes) = text.split_at(n - 2);
+    Some(format!("{head}:{minutes}"))
 }
 
 impl From<DateTime<Utc>> for Timestamp {
