@@ -2,9 +2,11 @@
 //! performance numbers, as the markdown of `BENCHMARKS.md`.
 //!
 //! 1. The normalizer against a plain `serde_json::Value` parse of the same
-//!    page (criterion: `cargo bench -p convo-normalize --bench normalize`,
+//!    page: criterion (`cargo bench -p convo-normalize --bench normalize`,
 //!    skipped with `--no-criterion`; the estimates are then read from an
-//!    earlier run in `target/criterion`).
+//!    earlier run in `target/criterion`), and `convo-bench decode`, the same
+//!    pages timed in CPU time with the two interleaved, which a busy machine
+//!    disturbs less.
 //! 2. Each vendor's whole generated conversation of 10,000 messages, read
 //!    through `convo_normalize::fetch` from the sandbox with 20 ms added to
 //!    every response (`convo-bench fetch`, release build), against the
@@ -67,11 +69,12 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     if options.criterion {
         run(Command::new(&cargo).args(["bench", "-p", "convo-normalize", "--bench", "normalize"]))?;
     }
-    let normalizer = normalizer_table(&target);
-
     run(Command::new(&cargo).args(["build", "--release", "-p", "convo", "-p", "convo-bench"]))?;
     let bench_bin = target.join("release").join("convo-bench");
     let convo_bin = target.join("release").join("convo");
+
+    let decode = output_lines(Command::new(&bench_bin).arg("decode"))?;
+    let normalizer = normalizer_table(&target, &decode);
 
     let runs = options.runs.to_string();
     let messages = FETCH_MESSAGES.to_string();
@@ -158,10 +161,19 @@ fn environment() -> String {
     let date = first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let rustc = first_line("rustc", &["--version"]);
     let kernel = first_line("uname", &["-sr"]);
+    let root = root();
+    let root = root.to_string_lossy();
+    let commit = first_line("git", &["-C", &root, "rev-parse", "--short", "HEAD"]);
+    let dirty = Command::new("git")
+        .args(["--no-optional-locks", "-C", &root, "status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(false);
+    let commit = if dirty { format!("{commit} with uncommitted changes") } else { commit };
     format!(
-        "Measured {date} on {cores} cores ({cpu}), {memory} of memory, {kernel}; {rustc}.\n\n\
+        "Measured {date} at commit {commit}, on {cores} cores ({cpu}), {memory} of memory, {kernel}; {rustc}.\n\n\
          Commands: `cargo xtask bench --write` (all of the below), which runs \
-         `cargo bench -p convo-normalize --bench normalize`, then \
+         `cargo bench -p convo-normalize --bench normalize`, then `target/release/convo-bench decode`, then \
          `target/release/convo-bench fetch --messages {FETCH_MESSAGES} --delay-ms {FETCH_DELAY_MS} --runs N`, then \
          `target/release/convo-bench rss -- target/release/convo fetch <vendor> --sandbox --sandbox-messages <N>`.\n"
     )
@@ -171,16 +183,25 @@ fn ms(ns: f64) -> String {
     format!("{:.2} ms", ns / 1e6)
 }
 
-fn normalizer_table(target: &std::path::Path) -> String {
+fn normalizer_table(target: &std::path::Path, decode: &[Value]) -> String {
     let mut out = String::from(
         "### Normalizer: one page of 1,000 messages\n\n\
-         Criterion, mean and 95% confidence interval. `normalize_page` decodes the vendor's page into its \
-         typed messages, keeps each message's raw JSON, and maps it to the unified model; the baseline parses \
-         the same bytes into a `serde_json::Value`. Target: ratio at most 1.0.\n\n\
-         | vendor | page | `normalize_page` | `serde_json::Value` | ratio | target ≤ 1.0 |\n\
-         | --- | ---: | ---: | ---: | ---: | --- |\n",
+         `normalize_page` decodes the vendor's page into its typed messages, keeps each message's raw JSON, \
+         and maps it to the unified model; the baseline parses the same bytes into a `serde_json::Value`. \
+         Criterion: mean wall time and 95% confidence interval, the two measured one after the other. CPU \
+         time: `convo-bench decode`, the least of 30 rounds of 10 pages, the two alternating round by round \
+         (less disturbed by other work on the machine). Target: ratio at most 1.0.\n\n\
+         | vendor | page | `normalize_page` | `serde_json::Value` | ratio (criterion) | CPU time: `normalize_page` / `Value` | ratio (CPU time) | target ≤ 1.0 |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n",
     );
     for vendor in VENDORS {
+        let cpu = decode.iter().find(|row| row["vendor"] == vendor);
+        let cpu_ratio = cpu.and_then(|row| row["ratio_min"].as_f64());
+        let cpu_times = cpu
+            .and_then(|row| Some((row["normalize_ms"]["min"].as_f64()?, row["value_ms"]["min"].as_f64()?)))
+            .map(|(a, b)| format!("{a:.2} ms / {b:.2} ms"))
+            .unwrap_or_else(|| "?".to_owned());
+        let cpu_shown = cpu_ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "?".to_owned());
         let dir = target.join("criterion").join(vendor);
         let estimate = |bench: &str| {
             let e = read_json(&dir.join(bench).join("new").join("estimates.json"))?;
@@ -198,18 +219,24 @@ fn normalizer_table(target: &std::path::Path) -> String {
         match (estimate("normalize_page"), estimate("serde_json_value")) {
             (Some(a), Some(b)) => {
                 let ratio = a.0 / b.0;
+                let verdict = match (ratio <= 1.0, cpu_ratio.map(|r| r <= 1.0)) {
+                    (true, Some(true) | None) => "met",
+                    (false, Some(false) | None) => "**missed**",
+                    _ => "borderline: the two disagree",
+                };
                 out.push_str(&format!(
-                    "| {vendor} | {bytes} | {} [{} – {}] | {} [{} – {}] | {ratio:.2} | {} |\n",
+                    "| {vendor} | {bytes} | {} [{} – {}] | {} [{} – {}] | {ratio:.2} | {cpu_times} | {cpu_shown} | {verdict} |\n",
                     ms(a.0),
                     ms(a.1),
                     ms(a.2),
                     ms(b.0),
                     ms(b.1),
                     ms(b.2),
-                    if ratio <= 1.0 { "met" } else { "**missed**" }
                 ));
             }
-            _ => out.push_str(&format!("| {vendor} | {bytes} | no estimate in `target/criterion` | | | |\n")),
+            _ => out.push_str(&format!(
+                "| {vendor} | {bytes} | no estimate in `target/criterion` | | | {cpu_times} | {cpu_shown} | |\n"
+            )),
         }
     }
     out
@@ -222,9 +249,11 @@ fn fetch_table(rows: &[Value], runs: u64) -> String {
          pages in flight), against the sandbox in the same process. Wall time: median of {runs} runs \
          (min – max). Ideal: the fewest round trips that must follow one another × {FETCH_DELAY_MS} ms \
          (Infobip: the first page, which tells the total, then the other pages 4 at a time; the cursor and \
-         page-number vendors: one request after the other). Targets: requests = minimum; wall ≤ 1.3 × ideal.\n\n\
-         | vendor | page size | requests | minimum | sequential round trips | ideal | wall | wall / ideal | targets |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
+         page-number vendors: one request after the other). No delay: the same fetch with 0 ms added, i.e. \
+         the work alone (the in-process sandbox serving, the client decoding and normalizing), median of \
+         {runs}. Targets: requests = minimum; wall ≤ 1.3 × ideal.\n\n\
+         | vendor | page size | requests | minimum | sequential round trips | ideal | wall | wall / ideal | no delay | targets |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
     );
     for row in rows {
         let f = |key: &str| row[key].as_f64().unwrap_or(f64::NAN);
@@ -250,7 +279,7 @@ fn fetch_table(rows: &[Value], runs: u64) -> String {
             ),
         };
         out.push_str(&format!(
-            "| {} | {} | {shown_requests} | {min_requests} | {} | {:.0} ms | {:.0} ms ({:.0} – {:.0}) | {ratio:.2} | {verdict} |\n",
+            "| {} | {} | {shown_requests} | {min_requests} | {} | {:.0} ms | {:.0} ms ({:.0} – {:.0}) | {ratio:.2} | {:.0} ms | {verdict} |\n",
             row["vendor"].as_str().unwrap_or("?"),
             row["page_size"],
             row["sequential_round_trips"],
@@ -258,6 +287,7 @@ fn fetch_table(rows: &[Value], runs: u64) -> String {
             f("median_wall_ms"),
             min,
             max,
+            f("median_no_delay_wall_ms"),
         ));
     }
     out

@@ -17,7 +17,8 @@
 //! `convo_normalize::fetch::messages` with the default options (each vendor's
 //! largest page, Infobip 4 pages at a time), and reports the wall time of each
 //! run, the requests the sandbox counted, the fewest requests that can read
-//! the conversation and the fewest of them that must follow one another.
+//! the conversation and the fewest of them that must follow one another; then
+//! the same runs with no delay at all, whose wall time is the work itself.
 //!
 //! `rss` runs a command with its standard output thrown away and reports the
 //! command's peak resident set size (`getrusage(RUSAGE_CHILDREN)`, in KiB).
@@ -189,28 +190,16 @@ async fn fetch_vendor(vendor: Vendor, messages: usize, delay: Duration, runs: u6
     let mut walls = Vec::new();
     let mut requests = Vec::new();
     for _ in 0..runs {
-        let sandbox = Sandbox::start(SandboxOptions { messages, delay, ..SandboxOptions::default() })
-            .await
-            .map_err(|e| format!("cannot start the sandbox: {e}"))?;
-        let source = source(vendor, &sandbox)?;
-        let start = Instant::now();
-        let mut stream = convo_normalize::fetch::messages(source, FetchOptions::default());
-        let mut count = 0usize;
-        while let Some(message) = stream.next().await {
-            let message = message.map_err(|e| format!("{vendor}: {e}"))?;
-            std::hint::black_box(&message);
-            count += 1;
-        }
-        let wall = start.elapsed();
-        if count != messages {
-            return Err(format!("{vendor}: read {count} messages of {messages}"));
-        }
-        walls.push(wall.as_secs_f64() * 1e3);
-        requests.push(sandbox.requests(sandbox_vendor(vendor)));
-        sandbox.shutdown().await;
+        let (wall, count) = fetch_once(vendor, messages, delay).await?;
+        walls.push(wall);
+        requests.push(count);
     }
-    let mut sorted = walls.clone();
-    sorted.sort_by(f64::total_cmp);
+    // The same without any delay: the time the work itself takes (serving,
+    // decoding, normalizing), which no waiting hides.
+    let mut floors = Vec::new();
+    for _ in 0..runs {
+        floors.push(fetch_once(vendor, messages, Duration::ZERO).await?.0);
+    }
     Ok(json!({
         "vendor": vendor.as_str(),
         "messages": messages,
@@ -222,8 +211,39 @@ async fn fetch_vendor(vendor: Vendor, messages: usize, delay: Duration, runs: u6
         "sequential_round_trips": round_trips,
         "ideal_ms": round_trips as f64 * delay.as_secs_f64() * 1e3,
         "wall_ms": walls,
-        "median_wall_ms": sorted[sorted.len() / 2],
+        "median_wall_ms": median(walls.clone()),
+        "no_delay_wall_ms": floors,
+        "median_no_delay_wall_ms": median(floors.clone()),
     }))
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Reads the whole generated conversation once from a new sandbox: the wall
+/// time in milliseconds and the requests the sandbox counted.
+async fn fetch_once(vendor: Vendor, messages: usize, delay: Duration) -> Result<(f64, usize), String> {
+    let sandbox = Sandbox::start(SandboxOptions { messages, delay, ..SandboxOptions::default() })
+        .await
+        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+    let source = source(vendor, &sandbox)?;
+    let start = Instant::now();
+    let mut stream = convo_normalize::fetch::messages(source, FetchOptions::default());
+    let mut count = 0usize;
+    while let Some(message) = stream.next().await {
+        let message = message.map_err(|e| format!("{vendor}: {e}"))?;
+        std::hint::black_box(&message);
+        count += 1;
+    }
+    let wall = start.elapsed().as_secs_f64() * 1e3;
+    if count != messages {
+        return Err(format!("{vendor}: read {count} messages of {messages}"));
+    }
+    let requests = sandbox.requests(sandbox_vendor(vendor));
+    sandbox.shutdown().await;
+    Ok((wall, requests))
 }
 
 fn sandbox_vendor(vendor: Vendor) -> SandboxVendor {
