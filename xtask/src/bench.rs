@@ -164,12 +164,17 @@ fn environment() -> String {
     let root = root();
     let root = root.to_string_lossy();
     let commit = first_line("git", &["-C", &root, "rev-parse", "--short", "HEAD"]);
-    let dirty = Command::new("git")
+    // Read-only: no index refresh, no lock.
+    let changed: Vec<String> = Command::new("git")
         .args(["--no-optional-locks", "-C", &root, "status", "--porcelain", "--untracked-files=no"])
         .output()
-        .map(|o| !o.stdout.is_empty())
-        .unwrap_or(false);
-    let commit = if dirty { format!("{commit} with uncommitted changes") } else { commit };
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.get(3..)).map(|p| format!("`{p}`")).collect())
+        .unwrap_or_default();
+    let commit = match changed.len() {
+        0 => commit,
+        n if n <= 6 => format!("{commit} with uncommitted changes to {}", changed.join(", ")),
+        n => format!("{commit} with uncommitted changes to {n} files"),
+    };
     format!(
         "Measured {date} at commit {commit}, on {cores} cores ({cpu}), {memory} of memory, {kernel}; {rustc}.\n\n\
          Commands: `cargo xtask bench --write` (all of the below), which runs \
