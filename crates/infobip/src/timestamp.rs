@@ -103,13 +103,9 @@ impl schemars::JsonSchema for Timestamp {
     fn schema_name() -> String {
         "Timestamp".to_owned()
     }
-    fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        schemars::schema::SchemaObject {
-            instance_type: Some(schemars::schema::InstanceType::String.into()),
-            format: Some("date-time".to_owned()),
-            ..Default::default()
-        }
-        .into()
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        // The same string date-time as the shared timestamp it wraps.
+        convo_runtime::Timestamp::json_schema(generator)
     }
 }
 
