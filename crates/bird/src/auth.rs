@@ -22,6 +22,7 @@ impl Client {
     ) -> Result<Self, ConfigError> {
         let mut headers = HeaderMap::new();
         headers.insert(reqwest::header::AUTHORIZATION, secret_header("Authorization", "AccessKey ", &access_key)?);
-        Ok(Self::new_with_client(&base_url(base, options)?, http_client(headers, options)?, options.state()))
+        let (http, state) = http_client(headers, options)?;
+        Ok(Self::new_with_client(&base_url(base, options)?, http, state))
     }
 }

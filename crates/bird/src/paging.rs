@@ -1,14 +1,15 @@
-//! Every page of a conversation, as one stream: Bird's opaque `pageToken`
-//! paging, with retries and the safety checks that turn a misbehaving
-//! vendor into a typed error instead of a loop.
+//! Every page of a conversation, as one stream: Bird's opaque `pageToken`,
+//! as an endpoint of the runtime's cursor paging (which holds the loop, the
+//! retries and every check).
 
-use std::collections::HashSet;
 use std::num::NonZeroU64;
 
-use futures::{Stream, StreamExt};
+use chrono::{DateTime, Utc};
+use futures::{FutureExt, Stream};
 
-use convo_runtime::retry::retry;
-use convo_runtime::{Captured, Page, PagingError, PagingOptions, Position, Timestamp};
+use convo_runtime::paging::cursor::{CursorEndpoint, CursorReply};
+use convo_runtime::paging::{self, Fetch, Listing};
+use convo_runtime::{Captured, Page, PagingError, PagingOptions, Timestamp};
 
 use crate::{Client, types};
 
@@ -37,103 +38,73 @@ pub type MessagePage = Page<Captured<types::Message>>;
 /// Why a Bird stream ended early.
 pub type StreamError = PagingError<types::Error>;
 
-struct State {
+/// The endpoint the runtime's cursor paging drives.
+struct Endpoint {
     client: Client,
     query: MessagesQuery,
-    options: PagingOptions,
-    limit: NonZeroU64,
-    token: Option<String>,
-    seen: HashSet<String>,
-    pending: Option<StreamError>,
-    done: bool,
+}
+
+impl Listing for Endpoint {
+    type Item = Captured<types::Message>;
+    type Error = types::Error;
+    fn id(item: &Self::Item) -> Option<&str> {
+        Some(&item.id)
+    }
+    fn time(item: &Self::Item) -> Option<DateTime<Utc>> {
+        Some(item.created_at.utc())
+    }
+}
+
+impl CursorEndpoint for Endpoint {
+    fn fetch(&self, cursor: Option<&str>, limit: u64) -> Fetch<CursorReply<Self::Item>, Self::Error> {
+        let limit = NonZeroU64::new(limit).unwrap_or(NonZeroU64::MIN);
+        let (client, query, cursor) = (self.client.clone(), self.query.clone(), cursor.map(str::to_owned));
+        async move {
+            let mut request = client
+                .list_conversation_messages()
+                .workspace_id(query.workspace_id)
+                .conversation_id(query.conversation_id)
+                .limit(limit);
+            if let Some(token) = cursor {
+                request = request.page_token(token);
+            }
+            if let Some(reverse) = query.reverse {
+                request = request.reverse(reverse);
+            }
+            if let Some(date_from) = query.date_from {
+                request = request.date_from(date_from);
+            }
+            let page = request.send().await?.into_inner();
+            Ok(CursorReply {
+                items: page.results,
+                // A missing or empty token marks the last page.
+                next: page.next_page_token.filter(|token| !token.is_empty()),
+                total: page.total.and_then(|total| u64::try_from(total).ok()),
+            })
+        }
+        .boxed()
+    }
 }
 
 impl Client {
-    /// Every page of the conversation, in Bird's order, each fetched with
-    /// retries. Pages follow `nextPageToken` until it is missing or empty. A
-    /// token Bird already gave, or an empty page that claims a next one, ends
-    /// the stream with an error after the messages before it.
+    /// Every page of the conversation, in Bird's order (newest first unless
+    /// `reverse`), each fetched with retries, through the runtime's cursor
+    /// paging (see [`convo_runtime::paging::cursor`] for every check).
+    /// Pages follow `nextPageToken` until it is missing or empty; a token
+    /// that starts early has its repeats dropped; a token Bird already gave,
+    /// a page of nothing but repeats,
+    /// an empty page with a token, or more messages than Bird's `total` end
+    /// the stream with a typed error after the messages before it. A page
+    /// size outside `1..=`[`MAX_PAGE_SIZE`] or an empty, `.` or `..` id is
+    /// refused before anything is sent.
     pub fn pages(&self, query: MessagesQuery, options: PagingOptions) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
-        let size = options.page_size.unwrap_or(MAX_PAGE_SIZE);
-        let (limit, mut pending) = match NonZeroU64::new(size).filter(|n| n.get() <= MAX_PAGE_SIZE) {
-            Some(limit) => (limit, None),
-            None => (
-                NonZeroU64::MIN,
-                Some(PagingError::InvalidQuery { name: "page size", reason: format!("{size} is outside Bird's 1..={MAX_PAGE_SIZE}") }),
-            ),
-        };
-        for (name, id) in [("workspace id", &query.workspace_id), ("conversation id", &query.conversation_id)] {
-            if let Err(e) = convo_runtime::PathSegment::new(id.as_str()) {
-                pending.get_or_insert(PagingError::InvalidQuery { name, reason: e.to_string() });
-            }
-        }
-        let token = match &options.resume {
-            Some(Position::Cursor(token)) => Some(token.clone()),
-            _ => None,
-        };
-        let state = State { client: self.clone(), query, options, limit, token, seen: HashSet::new(), done: pending.is_some(), pending };
-        futures::stream::unfold(state, |mut state| async move {
-            if let Some(error) = state.pending.take() {
-                state.done = true;
-                return Some((Err(error), state));
-            }
-            if state.done {
-                return None;
-            }
-            let position = state.token.clone().map(Position::Cursor);
-            let fetched = retry(&state.options.retry, || {
-                let mut request = state
-                    .client
-                    .list_conversation_messages()
-                    .workspace_id(state.query.workspace_id.clone())
-                    .conversation_id(state.query.conversation_id.clone())
-                    .limit(state.limit);
-                if let Some(token) = &state.token {
-                    request = request.page_token(token.clone());
-                }
-                if let Some(reverse) = state.query.reverse {
-                    request = request.reverse(reverse);
-                }
-                if let Some(date_from) = state.query.date_from {
-                    request = request.date_from(date_from);
-                }
-                request.send()
-            })
-            .await;
-            let page = match fetched {
-                Ok(response) => response.into_inner(),
-                Err(exhausted) => {
-                    state.done = true;
-                    return Some((Err(PagingError::request(position, exhausted)), state));
-                }
-            };
-            let next = page.next_page_token.filter(|token| !token.is_empty());
-            match &next {
-                None => state.done = true,
-                Some(_) if page.results.is_empty() => {
-                    state.done = true;
-                    return Some((Err(PagingError::EmptyPageWithMore { page: convo_runtime::paging::PagePosition(position) }), state));
-                }
-                Some(token) => {
-                    if let Some(current) = &state.token {
-                        state.seen.insert(current.clone());
-                    }
-                    if !state.seen.insert(token.clone()) {
-                        // The page itself is new; following its token would
-                        // fetch a page already delivered.
-                        state.pending = Some(PagingError::RepeatedCursor {
-                            page: convo_runtime::paging::PagePosition(position.clone()),
-                            cursor: token.clone(),
-                        });
-                    }
-                    state.token = Some(token.clone());
-                }
-            }
-            let next = if state.done || state.pending.is_some() { None } else { next.map(Position::Cursor) };
-            Some((Ok(Page { items: page.results, position, next }), state))
-        })
-        // Fused: polling again after the end (or after an error) gives `None`.
-        .fuse()
+        let start = (|| {
+            let limit = paging::page_size(&options, MAX_PAGE_SIZE, "Bird")?;
+            paging::path_id("workspace id", &query.workspace_id)?;
+            paging::path_id("conversation id", &query.conversation_id)?;
+            Ok((Endpoint { client: self.clone(), query }, limit))
+        })();
+        paging::cursor::pages(start, options)
     }
 
     /// Every message of the conversation, in Bird's order: [`Client::pages`],
@@ -143,6 +114,6 @@ impl Client {
         query: MessagesQuery,
         options: PagingOptions,
     ) -> impl Stream<Item = Result<Captured<types::Message>, StreamError>> + Send + 'static {
-        convo_runtime::paging::items(self.pages(query, options))
+        paging::items(self.pages(query, options))
     }
 }

@@ -124,9 +124,43 @@ pub fn generate(spec: &Path, custom: &Customization) -> Result<String, CodegenEr
     let tokens = generator
         .generate_tokens(&api)
         .map_err(|e| CodegenError::Generate(spec.into(), e.to_string()))?;
-    let file = syn::parse2(tokens).map_err(|e| CodegenError::Generate(spec.into(), e.to_string()))?;
+    let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Generate(spec.into(), e.to_string()))?;
+    use_our_path_encoder(&mut file).map_err(|e| CodegenError::Generate(spec.into(), e))?;
     let name = spec.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(format!("{}{}", header(&name), prettyplease::unparse(&file)))
+}
+
+/// Makes the generated client encode path values with
+/// `convo_runtime::encode_path` instead of progenitor's own.
+///
+/// progenitor's encoder leaves `\` (and `.`, `;`, `=`...) alone, and the URL
+/// parser then reads a `\` as a `/`: an id `..\..\admin` would leave its
+/// segment and send the request, with its credential, to another path. The
+/// generated code imports `encode_path` once, at its top, and every module
+/// uses it from there: swapping that one import swaps every call.
+fn use_our_path_encoder(file: &mut syn::File) -> Result<(), String> {
+    let mut swapped = false;
+    for item in &mut file.items {
+        let syn::Item::Use(item) = item else { continue };
+        let syn::UseTree::Path(path) = &mut item.tree else { continue };
+        if path.ident != "progenitor_client" {
+            continue;
+        }
+        let syn::UseTree::Group(group) = &mut *path.tree else { continue };
+        let before = group.items.len();
+        group.items = std::mem::take(&mut group.items)
+            .into_iter()
+            .filter(|tree| !matches!(tree, syn::UseTree::Name(name) if name.ident == "encode_path"))
+            .collect();
+        swapped |= group.items.len() < before;
+    }
+    if !swapped {
+        return Err("the generated code no longer imports `progenitor_client::encode_path` at its top; \
+                    update `use_our_path_encoder` so that path values are still encoded by convo_runtime"
+            .to_owned());
+    }
+    file.items.insert(0, syn::parse_quote! { use ::convo_runtime::encode_path; });
+    Ok(())
 }
 
 /// The whole of a vendor crate's `build.rs`: generates `$OUT_DIR/client.rs`

@@ -62,6 +62,6 @@ fn prefer(c: &Contract, status: u16) -> Client {
     let mut headers = HeaderMap::new();
     headers.insert(AUTHORIZATION, HeaderValue::from_static("AccessKey contract-access-key"));
     headers.insert("prefer", HeaderValue::from_str(&format!("code={status}")).expect("a header value"));
-    let http = convo_runtime::http_client(headers, &options).expect("an HTTP client");
-    Client::new_with_client(&c.base, http, options.state())
+    let (http, state) = convo_runtime::http_client(headers, &options).expect("an HTTP client");
+    Client::new_with_client(&c.base, http, state)
 }

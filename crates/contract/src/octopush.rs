@@ -75,6 +75,6 @@ fn prefer(c: &Contract, status: u16) -> Client {
     headers.insert("api-login", HeaderValue::from_static(LOGIN));
     headers.insert("api-key", HeaderValue::from_static(KEY));
     headers.insert("prefer", HeaderValue::from_str(&format!("code={status}")).expect("a header value"));
-    let http = convo_runtime::http_client(headers, &options).expect("an HTTP client");
-    Client::new_with_client(&c.base, http, options.state())
+    let (http, state) = convo_runtime::http_client(headers, &options).expect("an HTTP client");
+    Client::new_with_client(&c.base, http, state)
 }

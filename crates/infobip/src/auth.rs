@@ -63,6 +63,7 @@ impl Client {
         let base = base_url(&base, options)?;
         let mut headers = HeaderMap::new();
         headers.insert(reqwest::header::AUTHORIZATION, auth.header()?);
-        Ok(Self::new_with_client(&base, http_client(headers, options)?, options.state()))
+        let (http, state) = http_client(headers, options)?;
+        Ok(Self::new_with_client(&base, http, state))
     }
 }

@@ -51,7 +51,8 @@ impl LeadConnector {
         let version = checked_version(version)?;
         let mut headers = HeaderMap::new();
         headers.insert(reqwest::header::AUTHORIZATION, secret_header("Authorization", "Bearer ", &token)?);
-        let client = Client::new_with_client(&base_url(base, options)?, http_client(headers, options)?, options.state());
+        let (http, state) = http_client(headers, options)?;
+        let client = Client::new_with_client(&base_url(base, options)?, http, state);
         Ok(Self { client, version })
     }
 

@@ -271,19 +271,19 @@ async fn a_429_waits_for_retry_after() {
 }
 
 #[tokio::test]
-async fn a_500_on_page_3_ends_the_stream_naming_its_cursor_after_pages_1_and_2() {
+async fn a_501_on_page_3_ends_the_stream_naming_its_cursor_after_pages_1_and_2() {
     let conversation = Conversation::new(2_345).fault(|n, _| {
-        (n == 2).then(|| ResponseTemplate::new(500).set_body_json(json!({ "statusCode": 500, "message": "Internal server error" })))
+        (n == 2).then(|| ResponseTemplate::new(501).set_body_json(json!({ "statusCode": 501, "message": "Not implemented" })))
     });
     let server = serve(conversation).await;
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids, (0..200).map(id).collect::<Vec<_>>(), "pages 1 and 2 were delivered");
     let error = error.expect("the stream ends with an error");
-    assert_eq!(error.status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(501));
     match &error {
         PagingError::Request { page, attempts, .. } => {
             assert_eq!(page, &PagePosition(Some(Position::Cursor(id(199)))));
-            assert_eq!(*attempts, 1, "a 500 is not retried");
+            assert_eq!(*attempts, 1, "a 501 is not retried");
         }
         other => panic!("expected a request error, got {other:?}"),
     }
@@ -292,7 +292,7 @@ async fn a_500_on_page_3_ends_the_stream_naming_its_cursor_after_pages_1_and_2()
 }
 
 #[tokio::test]
-async fn a_repeated_cursor_ends_the_stream_instead_of_looping() {
+async fn a_cursor_that_is_not_the_last_id_of_its_page_ends_the_stream_after_the_page() {
     // The third page hands back the first page's cursor.
     let conversation =
         Conversation::new(2_345).fault(|n, _| (n == 2).then(|| body((200..300).map(message).collect(), &id(99), true, false)));
@@ -300,13 +300,13 @@ async fn a_repeated_cursor_ends_the_stream_instead_of_looping() {
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids, (0..300).map(id).collect::<Vec<_>>(), "the third page itself is delivered");
     match error {
-        Some(PagingError::RepeatedCursor { page, cursor }) => {
+        Some(PagingError::CursorMismatch { page, cursor, last }) => {
             assert_eq!(page, PagePosition(Some(Position::Cursor(id(199)))));
-            assert_eq!(cursor, id(99));
+            assert_eq!((cursor, last), (id(99), id(299)));
         }
-        other => panic!("expected a repeated cursor, got {other:?}"),
+        other => panic!("expected a cursor mismatch, got {other:?}"),
     }
-    assert_eq!(requests(&server).await.len(), 3, "the repeated cursor is not followed");
+    assert_eq!(requests(&server).await.len(), 3, "the wrong cursor is not followed");
 }
 
 #[tokio::test]
@@ -316,7 +316,7 @@ async fn a_cursor_repeating_the_current_one_or_empty_ends_the_stream() {
     let server = serve(same).await;
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids.len(), 200);
-    assert!(matches!(&error, Some(PagingError::RepeatedCursor { cursor, .. }) if *cursor == id(99)), "{error:?}");
+    assert!(matches!(&error, Some(PagingError::CursorMismatch { cursor, .. }) if *cursor == id(99)), "{error:?}");
     assert_eq!(requests(&server).await.len(), 2);
 
     // An empty cursor would start over from the newest message.
@@ -325,7 +325,7 @@ async fn a_cursor_repeating_the_current_one_or_empty_ends_the_stream() {
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids.len(), 100);
     assert!(
-        matches!(&error, Some(PagingError::RepeatedCursor { page: PagePosition(None), cursor }) if cursor.is_empty()),
+        matches!(&error, Some(PagingError::CursorMismatch { page: PagePosition(None), cursor, .. }) if cursor.is_empty()),
         "{error:?}"
     );
     assert_eq!(requests(&server).await.len(), 1);

@@ -26,6 +26,7 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(header_name("api-login"), sensitive_header("api-login", api_login.as_ref())?);
         headers.insert(header_name("api-key"), secret_header("api-key", "", &api_key)?);
-        Ok(Self::new_with_client(&base_url(base, options)?, http_client(headers, options)?, options.state()))
+        let (http, state) = http_client(headers, options)?;
+        Ok(Self::new_with_client(&base_url(base, options)?, http, state))
     }
 }

@@ -1,15 +1,13 @@
 //! Every page of a conversation, as one stream: Octopush's 1-based `page`
-//! and `per_page` paging over a bare array, with retries and the safety
-//! check that turns an API ignoring `page` into a typed error instead of a
-//! loop.
+//! and `per_page` over a bare array, as an endpoint of the runtime's
+//! numbered paging (which holds the loop, the retries and every check).
 
-use std::collections::HashSet;
+use chrono::{DateTime, Utc};
+use futures::{FutureExt, Stream};
 
-use futures::{Stream, StreamExt};
-
-use convo_runtime::paging::PagePosition;
-use convo_runtime::retry::retry;
-use convo_runtime::{Captured, Page as ItemsPage, PagingError, PagingOptions, Position};
+use convo_runtime::paging::numbered::NumberedEndpoint;
+use convo_runtime::paging::{self, Fetch, Listing};
+use convo_runtime::{Captured, Page as ItemsPage, PagingError, PagingOptions};
 
 use crate::{Client, ConversationId, FacebookId, Page, PerPage, types};
 
@@ -17,10 +15,9 @@ use crate::{Client, ConversationId, FacebookId, Page, PerPage, types};
 /// documented default of `per_page`, 50.
 ///
 /// Octopush documents no maximum, so this is not a cap: a caller may ask for
-/// any size from 1. A larger size is at the caller's risk: the last page is
-/// recognised only by being shorter than `per_page`, so an API that silently
-/// served fewer items than asked would end the stream after its first page.
-/// 50 is the one size the page says the API serves.
+/// any size from 1. A server that serves fewer than asked is followed at its
+/// own size (the end is always an empty page), so a larger size costs at
+/// most nothing; 50 is the one size the page says the API serves.
 pub const MAX_PAGE_SIZE: u64 = 50;
 
 /// Which conversation (or conversations) to read. At least one selector must
@@ -95,120 +92,77 @@ pub type MessagePage = ItemsPage<Captured<types::Message>>;
 /// Why an Octopush stream ended early.
 pub type StreamError = PagingError<types::Error>;
 
-struct State {
+/// The endpoint the runtime's numbered paging drives.
+struct Endpoint {
     client: Client,
     query: MessagesQuery,
-    options: PagingOptions,
-    per_page: PerPage,
-    /// The next page to fetch.
-    page: Page,
-    /// The first and last `message_id` of every full page delivered.
-    seen: HashSet<(String, String)>,
-    pending: Option<StreamError>,
-    done: bool,
 }
 
-/// The checked page size and first page, or why the options are refused.
-fn start(query: &MessagesQuery, options: &PagingOptions) -> Result<(PerPage, Page), StreamError> {
-    query.check()?;
-    let size = options.page_size.unwrap_or(MAX_PAGE_SIZE);
-    let per_page = PerPage::new(size)
-        .map_err(|e| PagingError::InvalidQuery { name: "page size", reason: e.problem.to_string() })?;
-    let first = match &options.resume {
-        None => Page::default(),
-        Some(Position::Page(n)) => {
-            Page::new(*n).map_err(|e| PagingError::InvalidQuery { name: "resume", reason: e.problem.to_string() })?
+impl Listing for Endpoint {
+    type Item = Captured<types::Message>;
+    type Error = types::Error;
+    fn id(item: &Self::Item) -> Option<&str> {
+        Some(&item.message_id)
+    }
+    /// Octopush messages carry no time.
+    fn time(_: &Self::Item) -> Option<DateTime<Utc>> {
+        None
+    }
+}
+
+impl NumberedEndpoint for Endpoint {
+    const FIRST_PAGE: u64 = 1;
+
+    fn fetch(&self, page: u64, per_page: u64) -> Fetch<Vec<Self::Item>, Self::Error> {
+        let (client, query) = (self.client.clone(), self.query.clone());
+        async move {
+            let mut request = client.list_conversation_messages();
+            // Both were checked when the stream started (page >= 1, size >= 1).
+            if let (Ok(page), Ok(per_page)) = (Page::new(page), PerPage::new(per_page)) {
+                request = request.page(page).per_page(per_page);
+            }
+            if let Some(id) = query.conversation_id {
+                request = request.conversation_id(id);
+            }
+            if let Some(phone_number) = query.phone_number {
+                request = request.phone_number(phone_number);
+            }
+            if let Some(email) = query.email {
+                request = request.email(email);
+            }
+            if let Some(id) = query.facebook_id {
+                request = request.facebook_id(id);
+            }
+            if let Some(contact) = query.contact {
+                request = request.contact(contact);
+            }
+            Ok(request.send().await?.into_inner())
         }
-        Some(Position::Cursor(cursor)) => {
-            return Err(PagingError::InvalidQuery {
-                name: "resume",
-                reason: format!("Octopush resumes from a page number, not from cursor `{cursor}`"),
-            });
-        }
-    };
-    Ok((per_page, first))
+        .boxed()
+    }
 }
 
 impl Client {
     /// Every page of the query's messages, in Octopush's order, each fetched
     /// with retries, from page 1 (or [`PagingOptions::resume`], a
-    /// [`Position::Page`]) onwards. Pages are read one at a time: the API
-    /// gives no total, so the only end is a page shorter than `per_page` (or
-    /// empty). A resumed stream must use the page size of the run it resumes.
-    ///
-    /// The API ignores parameters it cannot read instead of refusing them, so
-    /// a full page whose first and last `message_id` are those of a page
-    /// already delivered ends the stream with [`PagingError::RepeatedCursor`]
-    /// (the cursor is the page number) instead of looping. An invalid query,
-    /// page size or resume position is [`PagingError::InvalidQuery`], before
-    /// any request.
+    /// [`convo_runtime::Position::Page`]) onwards, through the runtime's
+    /// numbered paging (see [`convo_runtime::paging::numbered`] for every
+    /// check). The API gives no total, so the end is an empty page; a
+    /// server that serves fewer messages a page than asked is followed at
+    /// its own page size (a resumed stream must use the page size of the
+    /// pages it resumes from). A listing that shifts during the read (a
+    /// message added at its head) has its repeats dropped; one that shifts
+    /// the other way ends the stream with
+    /// [`PagingError::ListingChanged`]. An invalid query, page size or
+    /// resume position is [`PagingError::InvalidQuery`], before any request.
     pub fn pages(&self, query: MessagesQuery, options: PagingOptions) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
-        let (per_page, page, pending) = match start(&query, &options) {
-            Ok((per_page, first)) => (per_page, first, None),
-            Err(error) => (PerPage::default(), Page::default(), Some(error)),
-        };
-        let state = State { client: self.clone(), query, options, per_page, page, seen: HashSet::new(), done: false, pending };
-        futures::stream::unfold(state, |mut state| async move {
-            if let Some(error) = state.pending.take() {
-                state.done = true;
-                return Some((Err(error), state));
-            }
-            if state.done {
-                return None;
-            }
-            let page = state.page;
-            let position = Some(Position::Page(page.get()));
-            let fetched = retry(&state.options.retry, || {
-                let query = &state.query;
-                let mut request = state.client.list_conversation_messages().page(page).per_page(state.per_page);
-                if let Some(id) = &query.conversation_id {
-                    request = request.conversation_id(id.clone());
-                }
-                if let Some(phone_number) = &query.phone_number {
-                    request = request.phone_number(phone_number.clone());
-                }
-                if let Some(email) = &query.email {
-                    request = request.email(email.clone());
-                }
-                if let Some(id) = &query.facebook_id {
-                    request = request.facebook_id(id.clone());
-                }
-                if let Some(contact) = &query.contact {
-                    request = request.contact(contact.clone());
-                }
-                request.send()
-            })
-            .await;
-            let items = match fetched {
-                Ok(response) => response.into_inner(),
-                Err(exhausted) => {
-                    state.done = true;
-                    return Some((Err(PagingError::request(position, exhausted)), state));
-                }
-            };
-            let full = items.len() as u64 >= state.per_page.get();
-            if !full {
-                state.done = true;
-                return Some((Ok(ItemsPage { items, position, next: None }), state));
-            }
-            if let (Some(first), Some(last)) = (items.first(), items.last()) {
-                let ends = (first.message_id.clone(), last.message_id.clone());
-                if !state.seen.insert(ends) {
-                    state.done = true;
-                    let error = PagingError::RepeatedCursor { page: PagePosition(position), cursor: page.to_string() };
-                    return Some((Err(error), state));
-                }
-            }
-            let next = page.get().checked_add(1).and_then(|n| Page::new(n).ok());
-            match next {
-                Some(next) => state.page = next,
-                None => state.done = true,
-            }
-            let next = next.map(|n| Position::Page(n.get()));
-            Some((Ok(ItemsPage { items, position, next }), state))
-        })
-        // Fused: polling again after the end (or after an error) gives `None`.
-        .fuse()
+        let start = (|| {
+            query.check()?;
+            let size = options.page_size.unwrap_or(MAX_PAGE_SIZE);
+            PerPage::new(size).map_err(|e| PagingError::InvalidQuery { name: "page size", reason: e.problem.to_string() })?;
+            Ok((Endpoint { client: self.clone(), query }, size))
+        })();
+        paging::numbered::pages(start, options)
     }
 
     /// Every message of the query, in Octopush's order: [`Client::pages`],
@@ -218,6 +172,6 @@ impl Client {
         query: MessagesQuery,
         options: PagingOptions,
     ) -> impl Stream<Item = Result<Captured<types::Message>, StreamError>> + Send + 'static {
-        convo_runtime::paging::items(self.pages(query, options))
+        paging::items(self.pages(query, options))
     }
 }

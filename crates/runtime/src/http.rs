@@ -100,7 +100,12 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 /// credential headers as sensitive default headers, timeouts, TLS verified,
 /// and redirects followed only within the same origin (a redirect to another
 /// host would otherwise carry custom credential headers along).
-pub fn http_client(headers: HeaderMap, options: &ClientOptions) -> Result<reqwest::Client, ConfigError> {
+///
+/// Returns the client with the state its requests carry: the body limit and
+/// the credentials' values, which are scrubbed from everything that comes
+/// back (see [`crate::ClientState`]).
+pub fn http_client(headers: HeaderMap, options: &ClientOptions) -> Result<(reqwest::Client, crate::ClientState), ConfigError> {
+    let state = crate::ClientState { max_body_bytes: options.max_body_bytes, secrets: crate::Secrets::from_headers(&headers) };
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         let same_origin = attempt
             .previous()
@@ -119,14 +124,8 @@ pub fn http_client(headers: HeaderMap, options: &ClientOptions) -> Result<reqwes
         .user_agent(options.user_agent.clone())
         .redirect(policy)
         .build()
+        .map(|client| (client, state))
         .map_err(ConfigError::Http)
-}
-
-impl ClientOptions {
-    /// The state the generated client carries for its request hooks.
-    pub fn state(&self) -> crate::ClientState {
-        crate::ClientState { max_body_bytes: self.max_body_bytes }
-    }
 }
 
 /// Builds a header name known to be valid.
@@ -159,8 +158,8 @@ mod tests {
         assert!(value.is_sensitive());
         let mut map = HeaderMap::new();
         map.insert("authorization", value);
-        let client = http_client(map.clone(), &ClientOptions::default()).unwrap();
-        for text in [format!("{map:?}"), format!("{client:?}"), format!("{secret:?}")] {
+        let (client, state) = http_client(map.clone(), &ClientOptions::default()).unwrap();
+        for text in [format!("{map:?}"), format!("{client:?}"), format!("{secret:?}"), format!("{state:?}")] {
             assert!(!text.contains("s3cr3t"), "{text}");
         }
     }

@@ -6,10 +6,14 @@ use futures::TryStreamExt;
 /// "inner type"): read by the request hooks.
 #[derive(Debug, Clone)]
 pub struct ClientState {
-    /// The largest response body accepted, in bytes. A larger body is
-    /// refused as soon as its size is known (from `Content-Length`, or while
-    /// it streams in), never read whole.
+    /// The largest response body accepted, in bytes, after decompression. A
+    /// larger body is refused as soon as its size is known (from
+    /// `Content-Length`, or while it streams in), never read whole.
     pub max_body_bytes: u64,
+    /// The credentials' values, scrubbed from every response (headers and
+    /// body) before anything else sees it: a vendor that echoes a key in an
+    /// error body cannot put it into an error's text, a log line or the CLI.
+    pub secrets: Secrets,
 }
 
 /// 32 MiB: about thirty times the largest page any of the vendors sends.
@@ -17,7 +21,99 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
 
 impl Default for ClientState {
     fn default() -> Self {
-        Self { max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+        Self { max_body_bytes: DEFAULT_MAX_BODY_BYTES, secrets: Secrets::default() }
+    }
+}
+
+/// What replaces a credential's value in a response.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Credential values to scrub from responses. `Debug` shows only how many.
+#[derive(Clone, Default)]
+pub struct Secrets(std::sync::Arc<Vec<Vec<u8>>>);
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets({} values, not shown)", self.0.len())
+    }
+}
+
+impl Secrets {
+    /// The secret values of the sensitive headers: each whole value, the
+    /// token after its scheme (`App <key>`: the key), and for `Basic` the
+    /// decoded `user:password` and password. Values under 4 bytes are not
+    /// scrubbed (they would match ordinary text).
+    pub fn from_headers(headers: &reqwest::header::HeaderMap) -> Self {
+        use base64::Engine as _;
+        let mut values: Vec<Vec<u8>> = Vec::new();
+        for value in headers.values().filter(|v| v.is_sensitive()) {
+            let bytes = value.as_bytes().to_vec();
+            if let Some(space) = bytes.iter().position(|b| *b == b' ') {
+                let (scheme, token) = (&bytes[..space], bytes[space + 1..].to_vec());
+                if scheme.eq_ignore_ascii_case(b"basic") {
+                    if let Ok(pair) = base64::engine::general_purpose::STANDARD.decode(&token) {
+                        if let Some(colon) = pair.iter().position(|b| *b == b':') {
+                            values.push(pair[colon + 1..].to_vec());
+                        }
+                        values.push(pair);
+                    }
+                }
+                values.push(token);
+            }
+            values.push(bytes);
+        }
+        values.retain(|v| v.len() >= 4);
+        // Longest first, so that a whole value is replaced before its token.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values.dedup();
+        Self(std::sync::Arc::new(values))
+    }
+
+    /// Whether `bytes` holds any of the values.
+    pub fn found_in(&self, bytes: &[u8]) -> bool {
+        self.0.iter().any(|secret| memchr::memmem::find(bytes, secret).is_some())
+    }
+
+    /// `bytes` with every value replaced by [`REDACTED`].
+    pub fn scrub(&self, bytes: Vec<u8>) -> Vec<u8> {
+        if !self.found_in(&bytes) {
+            return bytes;
+        }
+        let mut text = bytes;
+        for secret in self.0.iter() {
+            let finder = memchr::memmem::Finder::new(secret);
+            if finder.find(&text).is_none() {
+                continue;
+            }
+            let mut out = Vec::with_capacity(text.len());
+            let mut rest = &text[..];
+            while let Some(at) = finder.find(rest) {
+                out.extend_from_slice(&rest[..at]);
+                out.extend_from_slice(REDACTED.as_bytes());
+                rest = &rest[at + secret.len()..];
+            }
+            out.extend_from_slice(rest);
+            text = out;
+        }
+        text
+    }
+
+    /// `text` with every value replaced by [`REDACTED`].
+    pub fn scrub_str(&self, text: &str) -> String {
+        String::from_utf8_lossy(&self.scrub(text.as_bytes().to_vec())).into_owned()
+    }
+
+    fn scrub_headers(&self, headers: &mut reqwest::header::HeaderMap) {
+        if self.0.is_empty() {
+            return;
+        }
+        for value in headers.values_mut() {
+            if self.found_in(value.as_bytes()) {
+                let scrubbed = self.scrub(value.as_bytes().to_vec());
+                *value = reqwest::header::HeaderValue::from_bytes(&scrubbed)
+                    .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(REDACTED));
+            }
+        }
     }
 }
 
@@ -83,21 +179,28 @@ fn failing_body<E: std::error::Error + Send + Sync + 'static>(error: E) -> reqwe
 }
 
 /// Sends `request` and returns the response with its body capped at `limit`
-/// bytes: reading a larger body fails with [`BodyTooLarge`] in the error's
-/// source chain, as soon as the excess is seen.
+/// bytes (decoded: a compressed body is counted as it inflates, so a gzip
+/// bomb is refused) and every value of `secrets` scrubbed from its headers
+/// and body. Reading a larger body fails with [`BodyTooLarge`] in the
+/// error's source chain, as soon as the excess is seen. The body is read
+/// whole here (a page is a few hundred kilobytes at most), so that it can be
+/// scrubbed before anything decodes it.
 pub async fn execute_limited(
     client: &reqwest::Client,
     request: reqwest::Request,
     limit: u64,
+    secrets: &Secrets,
 ) -> reqwest::Result<reqwest::Response> {
+    use reqwest::ResponseBuilderExt as _;
     let response = client.execute(request).await?;
     let status = response.status();
     let declared_too_large = response.content_length().is_some_and(|len| len > limit);
-    let mut builder = http::Response::builder().status(status).version(response.version());
-    if let Some(headers) = builder.headers_mut() {
-        *headers = response.headers().clone();
+    let mut headers = response.headers().clone();
+    secrets.scrub_headers(&mut headers);
+    let mut builder = http::Response::builder().status(status).version(response.version()).url(response.url().clone());
+    if let Some(map) = builder.headers_mut() {
+        *map = headers.clone();
     }
-    let headers = response.headers().clone();
     let mut seen: u64 = 0;
     let stream = response.bytes_stream().map_err(|e| Box::new(e) as BoxError).and_then(move |chunk| {
         seen += chunk.len() as u64;
@@ -107,27 +210,26 @@ pub async fn execute_limited(
     let body = if declared_too_large {
         // Refused on its declared size: not a byte of it is read.
         failing_body(BodyTooLarge { limit })
-    } else if status.is_client_error() || status.is_server_error() {
-        // Error bodies are small: read them here, so that one that is not
-        // JSON keeps its status instead of becoming a decoding error.
+    } else {
         match stream.try_collect::<Vec<bytes::Bytes>>().await {
             Ok(chunks) => {
-                let bytes: Vec<u8> = chunks.concat();
-                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
-                    reqwest::Body::from(bytes)
-                } else {
+                let bytes = secrets.scrub(chunks.concat());
+                let is_error = status.is_client_error() || status.is_server_error();
+                // An error body that is not JSON keeps its status instead of
+                // becoming a decoding error.
+                if is_error && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
                     let end = bytes.len().min(120);
                     failing_body(ErrorStatus {
                         status,
                         retry_after: crate::retry::retry_after(&headers, std::time::SystemTime::now()),
                         body_start: String::from_utf8_lossy(&bytes[..end]).escape_debug().collect(),
                     })
+                } else {
+                    reqwest::Body::from(bytes)
                 }
             }
             Err(e) => reqwest::Body::wrap_stream(futures::stream::once(async move { Err::<bytes::Bytes, BoxError>(e) })),
         }
-    } else {
-        reqwest::Body::wrap_stream(stream)
     };
     let response = builder.body(body).expect("status, version and headers came from a valid response");
     Ok(reqwest::Response::from(response))
@@ -146,7 +248,7 @@ macro_rules! client_hooks {
                 _info: &::progenitor_client::OperationInfo,
             ) -> ::reqwest::Result<::reqwest::Response> {
                 use ::progenitor_client::ClientInfo;
-                $crate::execute_limited(self.client(), request, self.inner().max_body_bytes).await
+                $crate::execute_limited(self.client(), request, self.inner().max_body_bytes, &self.inner().secrets).await
             }
         }
     };

@@ -88,9 +88,32 @@ impl schemars::JsonSchema for PathSegment {
     }
 }
 
+/// Every byte but the unreserved ones of RFC 3986 (`A-Z a-z 0-9 - . _ ~`).
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Percent-encodes a value for one URL path segment: every character a URL
+/// parser could read as a separator (`/`, `\`, `?`, `#`, `;`, `%`...) is
+/// encoded, so the value can never leave its segment. The generated clients
+/// call this in place of progenitor's encoder (see `crates/codegen`).
+pub fn encode_path(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_separator_is_encoded_and_unreserved_characters_are_kept() {
+        assert_eq!(encode_path(r"..\..\admin"), "..%5C..%5Cadmin");
+        assert_eq!(encode_path("a/b?c#d;e=f%g h"), "a%2Fb%3Fc%23d%3Be%3Df%25g%20h");
+        assert_eq!(encode_path("Az09-._~"), "Az09-._~");
+        assert_eq!(encode_path("ü"), "%C3%BC");
+        // The encoded value parses back as one segment.
+        let url = reqwest::Url::parse(&format!("https://x.test/c/{}/m", encode_path(r"..\..\admin"))).unwrap();
+        assert_eq!(url.path(), "/c/..%5C..%5Cadmin/m");
+    }
 
     #[test]
     fn dot_segments_and_empty_values_are_refused_with_the_reason() {

@@ -60,13 +60,16 @@ pub enum Verdict {
     Fail,
 }
 
-/// Statuses that are retried: rate limits and transient gateway failures.
+/// Statuses that are retried, as the AWS SDKs' standard retry mode and
+/// Stripe's and Google's clients retry idempotent reads: a request timeout
+/// (408), rate limits (429) and transient server failures (500, 502, 503,
+/// 504). Bird documents its 5xx as safe to retry.
 pub fn is_retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-/// Decides whether a request error is worth another try: 429, 502, 503,
-/// 504, connection failures, timeouts and bodies cut off mid-way are; other
+/// Decides whether a request error is worth another try: 408, 429, 500,
+/// 502, 503, 504, connection failures, timeouts and bodies cut off mid-way are; other
 /// statuses, bodies that are not the expected JSON, and bodies over the
 /// size limit are not.
 pub fn classify<E>(error: &Error<E>) -> Verdict {
@@ -128,6 +131,10 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 pub struct Exhausted<E> {
     pub error: Error<E>,
     pub attempts: u32,
+    /// Set when the retries stopped because the vendor asked to wait
+    /// longer than [`RetryPolicy::max_retry_after`]: what it asked for, and
+    /// the cap.
+    pub refused_wait: Option<(Duration, Duration)>,
 }
 
 /// Runs `op` until it succeeds, fails for good, or runs out of tries.
@@ -142,17 +149,41 @@ where
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        let delay = match classify(&error) {
-            Verdict::Retry { after: Some(after) } if after > policy.max_retry_after => None,
-            Verdict::Retry { after } => Some(after.unwrap_or_else(|| policy.backoff(attempt))),
-            Verdict::Fail => None,
+        let (delay, refused_wait) = match classify(&error) {
+            Verdict::Retry { after: Some(after) } if after > policy.max_retry_after => {
+                (None, Some((after, policy.max_retry_after)))
+            }
+            Verdict::Retry { after } => (Some(after.unwrap_or_else(|| policy.backoff(attempt))), None),
+            Verdict::Fail => (None, None),
         };
         match delay {
             Some(delay) if attempt < policy.max_attempts => {
+                tracing::warn!(attempt, of = policy.max_attempts, wait_ms = delay.as_millis() as u64, reason = %Reason(&error), "request failed; trying again");
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
-            _ => return Err(Exhausted { error, attempts: attempt }),
+            _ => return Err(Exhausted { error, attempts: attempt, refused_wait }),
+        }
+    }
+}
+
+/// Why a try failed, for a log line: the status or the kind of failure,
+/// never a body or a header (which could echo a credential).
+struct Reason<'a, E>(&'a Error<E>);
+
+impl<E> std::fmt::Display for Reason<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Error::ErrorResponse(r) => write!(f, "HTTP {}", r.status()),
+            Error::UnexpectedResponse(r) => write!(f, "HTTP {}", r.status()),
+            Error::ResponseBodyError(e) => match find_in_chain::<ErrorStatus>(e) {
+                Some(status) => write!(f, "HTTP {}", status.status),
+                None => f.write_str("the response body was cut off"),
+            },
+            Error::CommunicationError(e) if e.is_timeout() => f.write_str("timed out"),
+            Error::CommunicationError(e) if e.is_connect() => f.write_str("could not connect"),
+            Error::CommunicationError(_) => f.write_str("the connection failed"),
+            _ => f.write_str("the request failed"),
         }
     }
 }
@@ -193,11 +224,11 @@ mod tests {
     }
 
     #[test]
-    fn only_rate_limits_and_gateway_failures_are_retryable_statuses() {
-        for s in [429, 502, 503, 504] {
+    fn only_timeouts_rate_limits_and_transient_server_failures_are_retryable() {
+        for s in [408, 429, 500, 502, 503, 504] {
             assert!(is_retryable_status(StatusCode::from_u16(s).unwrap()), "{s}");
         }
-        for s in [400, 401, 403, 404, 409, 422, 500, 501] {
+        for s in [400, 401, 403, 404, 409, 422, 501] {
             assert!(!is_retryable_status(StatusCode::from_u16(s).unwrap()), "{s}");
         }
     }

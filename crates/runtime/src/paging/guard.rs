@@ -1,0 +1,164 @@
+//! The checks every scheme shares: messages repeated across a page
+//! boundary or from further back, and cursors repeated. In memory bounded
+//! by a page or two and a fixed-size filter, never by the length of the
+//! conversation.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+
+use super::{Listing, PagePosition, PagingError};
+
+/// The ids of the last pages delivered, to recognise a page that starts
+/// with messages already delivered (a cursor that starts early, an offset
+/// listing that shifted because a message was added at its head).
+pub(crate) struct Window {
+    /// Ids of the page before the last one, and of the last one.
+    older: HashSet<String>,
+    newer: HashSet<String>,
+    /// Every id delivered, approximately: to recognise a page from further
+    /// back than the window.
+    all: Bloom,
+}
+
+/// A Bloom filter of the ids delivered, of a fixed 2 MiB: flat in memory
+/// however long the stream. It can only say "probably delivered", so it is
+/// used for whole pages only: a page of at least [`Bloom::MIN_PAGE`]
+/// messages that it says were all delivered is a page from further back.
+/// Below [`Bloom::CAPACITY`] ids a false alarm on such a page is about one
+/// in a billion; past it, the filter is no longer consulted.
+struct Bloom {
+    bits: Vec<u64>,
+    ids: u64,
+}
+
+impl Bloom {
+    const BITS: u64 = 1 << 24;
+    const HASHES: u64 = 4;
+    const CAPACITY: u64 = 2_000_000;
+    const MIN_PAGE: usize = 5;
+
+    fn new() -> Self {
+        Self { bits: Vec::new(), ids: 0 }
+    }
+
+    fn indexes(id: &str) -> impl Iterator<Item = u64> {
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(id);
+        let (h1, h2) = (hash & 0xffff_ffff, (hash >> 32) | 1);
+        (0..Self::HASHES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % Self::BITS)
+    }
+
+    fn insert(&mut self, id: &str) {
+        if self.bits.is_empty() {
+            // Zeroed pages are mapped lazily: a short stream touches few.
+            self.bits = vec![0; (Self::BITS / 64) as usize];
+        }
+        for i in Self::indexes(id) {
+            self.bits[(i / 64) as usize] |= 1 << (i % 64);
+        }
+        self.ids += 1;
+    }
+
+    fn probably_contains(&self, id: &str) -> bool {
+        !self.bits.is_empty() && Self::indexes(id).all(|i| self.bits[(i / 64) as usize] & (1 << (i % 64)) != 0)
+    }
+
+    fn usable(&self) -> bool {
+        self.ids <= Self::CAPACITY
+    }
+}
+
+impl Window {
+    pub fn new() -> Self {
+        Self { older: HashSet::new(), newer: HashSet::new(), all: Bloom::new() }
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.newer.contains(id) || self.older.contains(id)
+    }
+
+    /// Splits `items` of the page at `page`: messages at its start that the
+    /// last pages delivered are dropped (they are repeats across the page
+    /// boundary); a delivered message after a new one, or a page of nothing
+    /// but repeats, is an error. Two messages of one page with the same id
+    /// are both kept: the vendor sent two records (the documented Octopush
+    /// sample does, its ids masked as `***`).
+    pub fn split<L: Listing>(&mut self, page: &PagePosition, items: Vec<L::Item>) -> Result<Vec<L::Item>, PagingError<L::Error>> {
+        let total = items.len();
+        let mut fresh = Vec::with_capacity(total);
+        let mut repeats = 0;
+        for item in items {
+            match L::id(&item) {
+                Some(id) if self.contains(id) => {
+                    if fresh.is_empty() {
+                        repeats += 1;
+                        continue;
+                    }
+                    return Err(PagingError::RepeatedMessage { page: page.clone(), id: id.to_owned() });
+                }
+                _ => fresh.push(item),
+            }
+        }
+        if total > 0 && fresh.is_empty() {
+            return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
+        }
+        let ids: Vec<&str> = fresh.iter().filter_map(L::id).collect();
+        if self.all.usable() && ids.len() >= Bloom::MIN_PAGE && ids.iter().all(|id| self.all.probably_contains(id)) {
+            return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
+        }
+        if repeats > 0 {
+            tracing::debug!(%page, repeats, "dropped messages the page before had delivered (a page boundary that moved)");
+        }
+        Ok(fresh)
+    }
+
+    /// Remembers the ids of a page just delivered (and forgets the page
+    /// before the one before it).
+    pub fn remember<L: Listing>(&mut self, items: &[L::Item]) {
+        let ids: HashSet<String> = items.iter().filter_map(|item| L::id(item).map(str::to_owned)).collect();
+        for id in &ids {
+            self.all.insert(id);
+        }
+        if ids.is_empty() {
+            return;
+        }
+        self.older = std::mem::replace(&mut self.newer, ids);
+    }
+}
+
+/// The seen-cursor set, as 64-bit hashes: a few bytes a page, so a stream
+/// of a million messages stays flat in memory. A collision can only end a
+/// stream early with [`PagingError::RepeatedCursor`], never repeat or skip.
+pub(crate) struct Cursors {
+    seen: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
+}
+
+impl Cursors {
+    pub fn new() -> Self {
+        Self { seen: HashSet::default() }
+    }
+
+    /// Records `cursor`; `false` when it was seen before.
+    pub fn insert(&mut self, cursor: &str) -> bool {
+        // A fixed-key SipHash: the same cursor always hashes the same.
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(cursor);
+        self.seen.insert(hash)
+    }
+}
+
+/// The hashes are SipHash already: hashing them again is waste.
+#[derive(Default)]
+pub(crate) struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
