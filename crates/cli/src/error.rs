@@ -16,6 +16,9 @@ pub enum CliError {
     Other(String),
     /// A body the normalizer could not read (exit 6).
     Undecodable(String),
+    /// SIGINT or SIGTERM stopped the export (exit 130, as a shell reports an
+    /// interrupted command).
+    Interrupted,
 }
 
 impl CliError {
@@ -26,12 +29,14 @@ impl CliError {
             CliError::NotFound(_) => 4,
             CliError::Other(_) => 5,
             CliError::Undecodable(_) => 6,
+            CliError::Interrupted => 130,
         }
     }
 
     fn message(&self) -> &str {
         match self {
             CliError::Usage(m) | CliError::Auth(m) | CliError::NotFound(m) | CliError::Other(m) | CliError::Undecodable(m) => m,
+            CliError::Interrupted => "interrupted; the output ends with the last whole message",
         }
     }
 

@@ -188,23 +188,36 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
         since: args.since,
     };
 
+    let stop = Stop::install();
     let progress = Progress::new();
     let stdout = std::io::stdout().lock();
     let mut output = Output::new(args.format, std::io::BufWriter::new(stdout));
     let mut pages = convo_normalize::fetch::pages(source, options);
     let mut page_count = 0u64;
-    while let Some(page) = pages.next().await {
+    loop {
+        let page = tokio::select! {
+            biased;
+            () = stop.wait() => None,
+            page = pages.next() => match page {
+                Some(page) => Some(page),
+                None => break,
+            },
+        };
         let page = match page {
-            Ok(page) => page,
-            Err(e) => {
+            Some(Ok(page)) => page,
+            Some(Err(e)) => {
                 // What was fetched stays written; the exit code tells the rest.
                 finish_quietly(output.flush())?;
                 progress.finish();
                 return Err(e.into());
             }
+            None => return stopped(&mut output, &progress),
         };
         page_count += 1;
         for message in &page.messages {
+            if stop.requested() {
+                return stopped(&mut output, &progress);
+            }
             let written = if args.raw { output.raw(&message.raw) } else { output.message(message) };
             if finish_quietly(written)?.is_none() {
                 return Ok(());
@@ -219,6 +232,68 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     finish_quietly(output.finish())?;
     tracing::debug!(messages = output.count(), pages = page_count, "export complete");
     Ok(())
+}
+
+/// SIGINT or SIGTERM: the export stops between two messages, so the output
+/// ends with whole lines.
+///
+/// Once the handlers are installed the signals no longer end the process
+/// where it stands (mid-line, on a slow pipe); the export notices the
+/// request before the next message and before waiting for the next page.
+struct Stop {
+    requested: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    notify: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Stop {
+    fn install() -> Self {
+        let requested = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (flag, waker) = (requested.clone(), notify.clone());
+        #[cfg(unix)]
+        let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let interrupt = tokio::signal::ctrl_c();
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            {
+                let mut terminate = terminate;
+                let term = async {
+                    match terminate.as_mut() {
+                        Some(signal) => {
+                            signal.recv().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                tokio::select! {
+                    _ = interrupt => {}
+                    () = term => {}
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = interrupt.await;
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            waker.notify_one();
+        });
+        Self { requested, notify }
+    }
+
+    fn requested(&self) -> bool {
+        self.requested.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn wait(&self) {
+        if !self.requested() {
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// Ends an export that was asked to stop: what was written is flushed.
+fn stopped<W: Write>(output: &mut Output<W>, progress: &Progress) -> Result<(), CliError> {
+    progress.finish();
+    finish_quietly(output.flush())?;
+    Err(CliError::Interrupted)
 }
 
 /// A closed pipe (`convo fetch … | head`) ends the export quietly: `None`.
