@@ -32,7 +32,7 @@ const VENDORS: [&str; 4] = ["infobip", "octopush", "leadconnector", "bird"];
 const FETCH_MESSAGES: u64 = 10_000;
 const FETCH_DELAY_MS: u64 = 20;
 /// The vendors and sizes of the memory measurement.
-const MEMORY_VENDORS: [&str; 2] = ["infobip", "bird"];
+const MEMORY_VENDORS: [&str; 4] = ["infobip", "octopush", "leadconnector", "bird"];
 const MEMORY_MESSAGES: [u64; 2] = [100_000, 1_000_000];
 
 struct Options {
@@ -250,11 +250,11 @@ fn normalizer_table(target: &std::path::Path, decode: &[Value]) -> String {
 fn fetch_table(rows: &[Value], runs: u64) -> String {
     let mut out = format!(
         "### Fetch: {FETCH_MESSAGES} generated messages, {FETCH_DELAY_MS} ms added to every response\n\n\
-         `convo_normalize::fetch::messages` with the default options (each vendor's largest page; Infobip 4 \
-         pages in flight), against the sandbox in the same process. Wall time: median of {runs} runs \
-         (min – max). Ideal: the fewest round trips that must follow one another × {FETCH_DELAY_MS} ms \
-         (Infobip: the first page, which tells the total, then the other pages 4 at a time; the cursor and \
-         page-number vendors: one request after the other). No delay: the same fetch with 0 ms added, i.e. \
+         `convo_normalize::fetch::messages` with the default options (each vendor's largest page), against \
+         the sandbox in the same process. Wall time: median of {runs} runs (min – max). Ideal: the fewest \
+         round trips that must follow one another × {FETCH_DELAY_MS} ms; with the exactly-once checks every \
+         vendor reads one page after another (Infobip pages on its creation time and asks again for the \
+         newest message of each page; Octopush ends on an empty page and reads its first page again). No delay: the same fetch with 0 ms added, i.e. \
          the work alone (the in-process sandbox serving, the client decoding and normalizing), median of \
          {runs}. Targets: requests = minimum; wall ≤ 1.3 × ideal.\n\n\
          | vendor | page size | requests | minimum | sequential round trips | ideal | wall | wall / ideal | no delay | targets |\n\

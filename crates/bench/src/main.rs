@@ -157,8 +157,9 @@ fn fetch_command(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The fewest requests that read `messages` messages, and the fewest of them
-/// that must wait for one another, with the default options.
+/// The fewest requests that read `messages` messages exactly once (with the
+/// checks that guarantee it), and how many of them must wait for one
+/// another, with the default options.
 fn minimum(vendor: Vendor, messages: u64, concurrency: u64) -> (u64, u64, u64) {
     let page_size = match vendor {
         Vendor::Infobip => convo_infobip::MAX_PAGE_SIZE,
@@ -167,14 +168,30 @@ fn minimum(vendor: Vendor, messages: u64, concurrency: u64) -> (u64, u64, u64) {
         Vendor::Bird => convo_bird::MAX_PAGE_SIZE,
     };
     let pages = messages.div_ceil(page_size).max(1);
+    let _ = concurrency;
     match vendor {
-        // The first page tells the total; the other pages can then be asked
-        // for `concurrency` at a time.
-        Vendor::Infobip => (page_size, pages, 1 + (pages - 1).div_ceil(concurrency)),
-        // The last page is known only by being short: a conversation that
-        // fills its last page needs one more, empty, page to end.
+        // Paged on the creation time, one page after another: every page
+        // after the first asks again for the newest message delivered (the
+        // filter counts milliseconds), so it brings `page_size - 1` new ones;
+        // a last page that is full needs one more request to show the end.
+        Vendor::Infobip => {
+            let (mut requests, mut covered, mut last) = (1, page_size.min(messages), page_size.min(messages));
+            while covered < messages {
+                let new = (page_size - 1).min(messages - covered);
+                covered += new;
+                last = new + 1;
+                requests += 1;
+            }
+            if last == page_size {
+                requests += 1;
+            }
+            (page_size, requests, requests)
+        }
+        // The end is an empty page; when more than one page held messages,
+        // the first page is read again to see that the listing did not
+        // shift under the read.
         Vendor::Octopush => {
-            let requests = if messages.is_multiple_of(page_size) { pages + 1 } else { pages };
+            let requests = if messages == 0 { 1 } else { pages + 1 + u64::from(pages > 1) };
             (page_size, requests, requests)
         }
         // Cursor vendors: each page names the next one, and the last says

@@ -149,10 +149,21 @@ fn vendor_message(value: &Value) -> Option<String> {
 
 fn summary<E: std::fmt::Debug + Serialize>(vendor: Vendor, error: &PagingError<E>) -> String {
     use progenitor_client::Error as E2;
-    let PagingError::Request { page, attempts, source } = error else {
-        return error.to_string();
+    let (page, attempts, source, waited) = match error {
+        PagingError::Request { page, attempts, source } => (page, attempts, source, None),
+        PagingError::RetryAfterTooLong { page, attempts, source, asked, cap } => (page, attempts, source, Some((asked, cap))),
+        other => return other.to_string(),
     };
-    let tries = if *attempts == 1 { String::new() } else { format!(" (after {attempts} tries)") };
+    let tries = match waited {
+        Some((asked, cap)) => format!(
+            "; the vendor asked to wait {} s before trying again, longer than the {} s this client waits (gave up after {attempts} {})",
+            asked.as_secs(),
+            cap.as_secs(),
+            if *attempts == 1 { "try" } else { "tries" }
+        ),
+        None if *attempts == 1 => String::new(),
+        None => format!(" (after {attempts} tries)"),
+    };
     let what = match source {
         E2::ErrorResponse(response) => {
             let words = serde_json::to_value(&**response).ok().as_ref().and_then(vendor_message);

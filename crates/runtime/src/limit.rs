@@ -253,3 +253,49 @@ macro_rules! client_hooks {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn secrets(pairs: &[(&'static str, &str)]) -> Secrets {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            let mut value = HeaderValue::from_str(value).unwrap();
+            value.set_sensitive(true);
+            headers.append(*name, value);
+        }
+        headers.append("api-login", HeaderValue::from_static("login@example.com"));
+        Secrets::from_headers(&headers)
+    }
+
+    #[test]
+    fn every_form_of_a_credential_is_scrubbed_and_nothing_else() {
+        let s = secrets(&[("authorization", "App key-123456"), ("api-key", "octo-secret")]);
+        let body = br#"{"text":"Invalid App key-123456; key key-123456; octo-secret; login@example.com"}"#.to_vec();
+        let scrubbed = String::from_utf8(s.scrub(body)).unwrap();
+        assert_eq!(scrubbed, r#"{"text":"Invalid [REDACTED]; key [REDACTED]; [REDACTED]; login@example.com"}"#);
+        assert!(serde_json::from_str::<serde_json::Value>(&scrubbed).is_ok(), "JSON stays JSON");
+        assert!(!format!("{s:?}").contains("key-123456"));
+    }
+
+    #[test]
+    fn basic_credentials_are_scrubbed_encoded_and_decoded() {
+        // base64("user:pa55word") = dXNlcjpwYTU1d29yZA==
+        let s = secrets(&[("authorization", "Basic dXNlcjpwYTU1d29yZA==")]);
+        let text = s.scrub_str("got dXNlcjpwYTU1d29yZA== for user:pa55word, password pa55word");
+        assert_eq!(text, "got [REDACTED] for [REDACTED], password [REDACTED]");
+    }
+
+    #[test]
+    fn headers_echoing_a_credential_are_scrubbed() {
+        let s = secrets(&[("authorization", "Bearer tok-abcdef")]);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-echo", HeaderValue::from_static("Bearer tok-abcdef"));
+        headers.insert("x-other", HeaderValue::from_static("fine"));
+        s.scrub_headers(&mut headers);
+        assert_eq!(headers["x-echo"], "[REDACTED]");
+        assert_eq!(headers["x-other"], "fine");
+    }
+}

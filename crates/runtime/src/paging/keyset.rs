@@ -12,9 +12,9 @@
 //! filter is asked for instead.
 //!
 //! Guarantees, beyond the engine's:
-//! - The end is a request that brings nothing new, or a first page that is
-//!   short and holds exactly the total the vendor reports: a server that
-//!   caps the page size, omits the total or understates it is followed to
+//! - The end is a request that brings nothing new, or a short page that
+//!   ends exactly at the total the vendor reports for its filter: a server
+//!   that caps the page size, omits the total or misstates it is followed to
 //!   the real end.
 //! - A message created before the filter, or before a message already
 //!   delivered, ends the stream with [`PagingError::OutOfOrder`] (the server
@@ -190,9 +190,11 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 return Step::End;
             }
             self.repeated_pages = 0;
-            // The first page, short, holding all the vendor counts: nothing
-            // is left to ask for.
-            let complete = first && len < self.limit && reply.total == Some(len);
+            // A short page that ends exactly where the vendor's count of the
+            // filter's messages ends: the vendor says nothing is left. (A
+            // capped page, or a count that is off, does not add up, and the
+            // next request tells.)
+            let complete = len < self.limit && reply.total == n.checked_mul(self.limit).and_then(|o| o.checked_add(len));
             let next_after = self.newest.map(|newest| millisecond(newest) - TimeDelta::milliseconds(1));
             if next_after > self.key.after {
                 self.key.after = next_after;
