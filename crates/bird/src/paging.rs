@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt, Stream};
 
 use convo_runtime::paging::cursor::{CursorEndpoint, CursorReply};
-use convo_runtime::paging::{self, Fetch, Listing};
+use convo_runtime::paging::{self, Fetch, Listing, Record};
 use convo_runtime::{Captured, Page, PagingError, PagingOptions, Timestamp};
 
 use crate::{Client, types};
@@ -44,15 +44,14 @@ struct Endpoint {
     query: MessagesQuery,
 }
 
+impl Record for types::Message {
+    fn id(&self) -> Option<&str> { Some(&self.id) }
+    fn time(&self) -> Option<DateTime<Utc>> { Some(self.created_at.utc()) }
+}
+
 impl Listing for Endpoint {
     type Item = Captured<types::Message>;
     type Error = types::Error;
-    fn id(item: &Self::Item) -> Option<&str> {
-        Some(&item.id)
-    }
-    fn time(item: &Self::Item) -> Option<DateTime<Utc>> {
-        Some(item.created_at.utc())
-    }
 }
 
 impl CursorEndpoint for Endpoint {

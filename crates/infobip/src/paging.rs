@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt, Stream};
 
 use convo_runtime::paging::keyset::{KeysetEndpoint, KeysetReply};
-use convo_runtime::paging::{self, Fetch, Listing};
+use convo_runtime::paging::{self, Fetch, Listing, Record};
 use convo_runtime::{Captured, Page, PagingError, PagingOptions};
 
 use crate::{Client, Timestamp, types};
@@ -66,15 +66,14 @@ struct Endpoint {
     query: MessagesQuery,
 }
 
+impl Record for types::Message {
+    fn id(&self) -> Option<&str> { Some(&self.id) }
+    fn time(&self) -> Option<DateTime<Utc>> { Some(self.created_at.into()) }
+}
+
 impl Listing for Endpoint {
     type Item = Captured<types::Message>;
     type Error = types::Error;
-    fn id(item: &Self::Item) -> Option<&str> {
-        Some(&item.id)
-    }
-    fn time(item: &Self::Item) -> Option<DateTime<Utc>> {
-        Some(item.created_at.into())
-    }
 }
 
 impl KeysetEndpoint for Endpoint {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt, Stream};
 
 use convo_runtime::paging::cursor::{CursorEndpoint, CursorReply};
-use convo_runtime::paging::{self, Fetch, Listing};
+use convo_runtime::paging::{self, Fetch, Listing, Record};
 use convo_runtime::{Captured, Page, PagingError, PagingOptions};
 
 use crate::{LeadConnector, types};
@@ -48,15 +48,14 @@ struct Endpoint {
     query: MessagesQuery,
 }
 
+impl Record for types::Message {
+    fn id(&self) -> Option<&str> { Some(&self.id) }
+    fn time(&self) -> Option<DateTime<Utc>> { Some(self.date_added.utc()) }
+}
+
 impl Listing for Endpoint {
     type Item = Captured<types::Message>;
     type Error = types::Error;
-    fn id(item: &Self::Item) -> Option<&str> {
-        Some(&item.id)
-    }
-    fn time(item: &Self::Item) -> Option<DateTime<Utc>> {
-        Some(item.date_added.utc())
-    }
 }
 
 impl CursorEndpoint for Endpoint {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt, Stream};
 
 use convo_runtime::paging::numbered::NumberedEndpoint;
-use convo_runtime::paging::{self, Fetch, Listing};
+use convo_runtime::paging::{self, Fetch, Listing, Record};
 use convo_runtime::{Captured, Page as ItemsPage, PagingError, PagingOptions};
 
 use crate::{Client, ConversationId, FacebookId, Page, PerPage, types};
@@ -98,16 +98,14 @@ struct Endpoint {
     query: MessagesQuery,
 }
 
+impl Record for types::Message {
+    fn id(&self) -> Option<&str> { Some(&self.message_id) }
+    fn time(&self) -> Option<DateTime<Utc>> { None }
+}
+
 impl Listing for Endpoint {
     type Item = Captured<types::Message>;
     type Error = types::Error;
-    fn id(item: &Self::Item) -> Option<&str> {
-        Some(&item.message_id)
-    }
-    /// Octopush messages carry no time.
-    fn time(_: &Self::Item) -> Option<DateTime<Utc>> {
-        None
-    }
 }
 
 impl NumberedEndpoint for Endpoint {

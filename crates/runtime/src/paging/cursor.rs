@@ -9,14 +9,17 @@
 //! all delivered further back (a cursor that points back), ends the stream
 //! ([`PagingError::RepeatedPage`]); a
 //! stream never delivers more messages than the vendor's total
-//! ([`PagingError::BeyondTotal`]); a short page is followed, never taken as
-//! the end: only a missing cursor ends the stream.
+//! ([`PagingError::BeyondTotal`]), and a total that goes down during the
+//! read (a deletion, which makes a cursor that counts from the head skip a
+//! message) ends it after that page ([`PagingError::ListingChanged`]); a
+//! short page is followed, never taken as the end: only a missing cursor
+//! ends the stream.
 
 use std::sync::Arc;
 
 use super::engine::{self, Scheme, Step};
 use super::guard::{Cursors, Window};
-use super::{Fetch, Listing, Page, PagePosition, PagingError, PagingOptions, Position};
+use super::{Fetch, Listing, Page, PagePosition, PagingError, PagingOptions, Position, Record};
 use crate::retry::RetryPolicy;
 
 /// What one page of a cursor listing says.
@@ -65,6 +68,7 @@ pub fn pages<Ep: CursorEndpoint>(
             cursors: Cursors::new(),
             window: Window::new(),
             delivered: 0,
+            total: None,
         })
     });
     engine::run(start)
@@ -78,6 +82,8 @@ struct CursorScheme<Ep> {
     cursors: Cursors,
     window: Window,
     delivered: u64,
+    /// The vendor's total, as the last page that gave one said.
+    total: Option<u64>,
 }
 
 impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
@@ -94,8 +100,8 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
             Err(error) => return Step::Fail(error),
         };
         let mismatch = match (&reply.next, reply.items.last()) {
-            (Some(next), Some(last)) if Ep::CURSOR_IS_LAST_ID && Some(next.as_str()) != Ep::id(last) => {
-                Some(PagingError::CursorMismatch { page: page.clone(), cursor: next.clone(), last: Ep::id(last).unwrap_or_default().to_owned() })
+            (Some(next), Some(last)) if Ep::CURSOR_IS_LAST_ID && Some(next.as_str()) != last.id() => {
+                Some(PagingError::CursorMismatch { page: page.clone(), cursor: next.clone(), last: last.id().unwrap_or_default().to_owned() })
             }
             _ => None,
         };
@@ -104,10 +110,26 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
             Err(error) => return Step::Fail(error),
         };
         self.delivered += fresh.len() as u64;
-        if let Some(total) = reply.total.filter(|&total| self.delivered > total) {
-            return Step::Fail(PagingError::BeyondTotal { page, total_items: total });
+        let shrunk = match (self.total, reply.total) {
+            (Some(before), Some(now)) if now < before => Some(PagingError::ListingChanged {
+                page: page.clone(),
+                reason: format!(
+                    "the vendor's total went from {before} to {now}: a message was deleted, and a cursor that counts from the head would skip one"
+                ),
+            }),
+            _ => None,
+        };
+        self.total = reply.total.or(self.total);
+        if shrunk.is_none() {
+            if let Some(total) = reply.total.filter(|&total| self.delivered > total) {
+                return Step::Fail(PagingError::BeyondTotal { page, total_items: total });
+            }
         }
         self.window.remember::<Ep>(&fresh);
+        if let Some(error) = shrunk {
+            // The page is sound; what follows it may not be.
+            return Step::PageThen(Page { items: fresh, position, next: None }, error);
+        }
         if let Some(error) = mismatch {
             // The page is sound; its cursor cannot be followed.
             return Step::PageThen(Page { items: fresh, position, next: None }, error);

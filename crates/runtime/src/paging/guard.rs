@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use super::{Listing, PagePosition, PagingError};
+use super::{Listing, PagePosition, PagingError, Record};
 
 /// The ids of the last pages delivered, to recognise a page that starts
 /// with messages already delivered (a cursor that starts early, an offset
@@ -87,7 +87,7 @@ impl Window {
         let mut fresh = Vec::with_capacity(total);
         let mut repeats = 0;
         for item in items {
-            match L::id(&item) {
+            match item.id() {
                 Some(id) if self.contains(id) => {
                     if fresh.is_empty() {
                         repeats += 1;
@@ -101,7 +101,7 @@ impl Window {
         if total > 0 && fresh.is_empty() {
             return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
         }
-        let ids: Vec<&str> = fresh.iter().filter_map(L::id).collect();
+        let ids: Vec<&str> = fresh.iter().filter_map(Record::id).collect();
         if self.all.usable() && ids.len() >= Bloom::MIN_PAGE && ids.iter().all(|id| self.all.probably_contains(id)) {
             return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
         }
@@ -114,7 +114,7 @@ impl Window {
     /// Remembers the ids of a page just delivered (and forgets the page
     /// before the one before it).
     pub fn remember<L: Listing>(&mut self, items: &[L::Item]) {
-        let ids: HashSet<String> = items.iter().filter_map(|item| L::id(item).map(str::to_owned)).collect();
+        let ids: HashSet<String> = items.iter().filter_map(|item| item.id().map(str::to_owned)).collect();
         for id in &ids {
             self.all.insert(id);
         }

@@ -29,7 +29,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::engine::{self, Scheme, Step};
-use super::{Fetch, Listing, Page, PagePosition, PagingError, PagingOptions, Position};
+use super::{Fetch, Listing, Page, PagePosition, PagingError, PagingOptions, Position, Record};
 use crate::retry::RetryPolicy;
 
 /// What one page of a key listing says.
@@ -137,8 +137,8 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             self.served = self.served.max(len);
             let mut fresh = Vec::with_capacity(reply.items.len());
             for item in reply.items {
-                let id = Ep::id(&item);
-                let time = Ep::time(&item);
+                let id = item.id();
+                let time = item.time();
                 if let Some(time) = time {
                     // A server whose filter includes its bound gives back
                     // messages at `after` itself: they were delivered, and

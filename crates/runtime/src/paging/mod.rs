@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::{Stream, TryStreamExt};
 
+use crate::Captured;
 use crate::limit::body_too_large;
 use crate::retry::{Exhausted, RetryPolicy};
 
@@ -213,18 +214,32 @@ pub fn items<T, E>(pages: impl Stream<Item = Result<Page<T>, E>>) -> impl Stream
 /// A page request in flight: what an endpoint's `fetch` returns.
 pub type Fetch<T, E> = BoxFuture<'static, Result<T, progenitor_client::Error<E>>>;
 
-/// What every paged endpoint says about its items: enough to check a
-/// stream delivers each one exactly once, in order.
-pub trait Listing: Send + Sync + 'static {
-    /// One message, as the vendor crate decodes it.
-    type Item: Send + 'static;
-    /// The vendor's error body.
-    type Error: fmt::Debug + Send + 'static;
+/// What the paging checks read of a message: its id and creation time.
+/// Implemented by each vendor crate for its message type (and so for the
+/// [`Captured`] wrapper around it).
+pub trait Record {
     /// The message's id; `None` when it has none (it is then delivered
     /// without the repeat checks).
-    fn id(item: &Self::Item) -> Option<&str>;
+    fn id(&self) -> Option<&str>;
     /// When the message was created, where the vendor says.
-    fn time(item: &Self::Item) -> Option<DateTime<Utc>>;
+    fn time(&self) -> Option<DateTime<Utc>>;
+}
+
+impl<T: Record> Record for Captured<T> {
+    fn id(&self) -> Option<&str> {
+        self.value().id()
+    }
+    fn time(&self) -> Option<DateTime<Utc>> {
+        self.value().time()
+    }
+}
+
+/// What every paged endpoint lists.
+pub trait Listing: Send + Sync + 'static {
+    /// One message, as the vendor crate decodes it.
+    type Item: Record + Send + 'static;
+    /// The vendor's error body.
+    type Error: fmt::Debug + Send + 'static;
 }
 
 /// Checks a page size against a vendor's range; `None` takes the maximum.

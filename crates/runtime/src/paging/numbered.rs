@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use super::engine::{self, Scheme, Step};
 use super::guard::Window;
-use super::{Fetch, Listing, Page, PagePosition, PagingError, PagingOptions, Position};
+use super::{Fetch, Listing, Page, PagePosition, PagingError, PagingOptions, Position, Record};
 use crate::retry::RetryPolicy;
 
 /// An endpoint paged by page number and page size.
@@ -105,7 +105,7 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         let Some(head) = &self.head else { return Ok(()) };
         let first = Ep::FIRST_PAGE;
         let now: Vec<Option<String>> =
-            self.request(first, size).await?.iter().map(|item| Ep::id(item).map(str::to_owned)).collect();
+            self.request(first, size).await?.iter().map(|item| item.id().map(str::to_owned)).collect();
         if &now == head {
             return Ok(());
         }
@@ -178,7 +178,7 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
             Err(error) => return Step::Fail(error),
         };
         if n == Ep::FIRST_PAGE && !self.resumed {
-            self.head = Some(fresh.iter().map(|item| Ep::id(item).map(str::to_owned)).collect());
+            self.head = Some(fresh.iter().map(|item| item.id().map(str::to_owned)).collect());
         }
         self.window.remember::<Ep>(&fresh);
         self.pages_with_messages += 1;

@@ -1,0 +1,315 @@
+//! The paging promise through the built `convo` binary, against hostile
+//! vendors (crates/hostile): exit 0 only with every message of the
+//! conversation exactly once, in the vendor's order; a nonzero exit is fine
+//! for a misbehaving vendor, as long as the lines printed before it repeat
+//! no id; the credential never appears on stdout or stderr, not even with
+//! `RUST_LOG=trace`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Run, convo, run};
+use convo_hostile::{
+    Behaviour, BirdTokens, CANARY, End, ErrorText, HostileServer, Options, Outcome, Vendor, assert_promise, one_segment,
+};
+
+/// A hostile server on a runtime of its own, for as long as the value lives
+/// (the test stays synchronous and runs the binary as a child).
+struct Hosted {
+    // Dropped first: the server stops before its runtime.
+    server: HostileServer,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Hosted {
+    fn start(options: Options) -> Hosted {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+        let server = runtime.block_on(HostileServer::start(options)).expect("the hostile server starts");
+        Hosted { server, _runtime: runtime }
+    }
+}
+
+/// The credential environment of `vendor`, every value built on `secret`.
+fn credentials(vendor: Vendor, secret: &str) -> Vec<(&'static str, String)> {
+    match vendor {
+        Vendor::Infobip => vec![("INFOBIP_API_KEY", secret.to_owned())],
+        Vendor::Octopush => vec![("OCTOPUSH_API_LOGIN", format!("login-{secret}")), ("OCTOPUSH_API_KEY", secret.to_owned())],
+        Vendor::Leadconnector => vec![("LEADCONNECTOR_TOKEN", secret.to_owned())],
+        Vendor::Bird => vec![("BIRD_ACCESS_KEY", secret.to_owned())],
+    }
+}
+
+/// `convo fetch <vendor> --base-url <server>` for the server's conversation,
+/// with `extra` flags, credentials built on `secret`, and `RUST_LOG` when
+/// given. Returns the run and how long it took.
+fn fetch(hosted: &Hosted, secret: &str, extra: &[&str], rust_log: Option<&str>) -> (Run, Duration) {
+    let options = hosted.server.options();
+    let vendor = options.vendor;
+    let mut command = convo();
+    command.timeout(Duration::from_secs(60));
+    command.args(["fetch", vendor.name(), "--base-url", &hosted.server.base_url(), "--conversation", &options.conversation_id]);
+    if vendor == Vendor::Bird {
+        command.args(["--workspace", &options.workspace_id]);
+    }
+    command.args(extra);
+    for (name, value) in credentials(vendor, secret) {
+        command.env(name, value);
+    }
+    if let Some(level) = rust_log {
+        command.env("RUST_LOG", level);
+    }
+    let started = Instant::now();
+    let result = run(&mut command);
+    (result, started.elapsed())
+}
+
+/// The run as an [`Outcome`]: the `id` of every NDJSON line on stdout, and
+/// a nonzero exit as the error.
+fn outcome(result: &Run, elapsed: Duration) -> Outcome {
+    let ids = result
+        .stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|message| message["id"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("<not an NDJSON message: {line}>"))
+        })
+        .collect();
+    let error = (result.code != Some(0))
+        .then(|| ErrorText { display: format!("exit {:?}: {}", result.code, result.stderr.trim()), debug: result.stderr.clone() });
+    Outcome { ids, error, after_error: Vec::new(), timed_out: result.code.is_none(), elapsed }
+}
+
+/// Reads the server's conversation through `convo` and checks the promise
+/// and the request bound. Returns the run.
+fn promise(what: &str, options: Options, extra: &[&str], max_requests: usize) -> Run {
+    let hosted = Hosted::start(options);
+    let (result, elapsed) = fetch(&hosted, "ordinary-secret", extra, None);
+    let read = outcome(&result, elapsed);
+    if std::env::var_os("HOSTILE_VERBOSE").is_some() {
+        eprintln!(
+            "[{what}] {} ids of {} expected, {} requests, {:?}: {}",
+            read.ids.len(),
+            hosted.server.expectation().order.len(),
+            hosted.server.request_count(),
+            elapsed,
+            read.error.as_ref().map_or("exit 0".to_owned(), |e| e.display.clone())
+        );
+    }
+    assert_promise(what, &read, &hosted.server.expectation());
+    let sent = hosted.server.request_count();
+    assert!(sent <= max_requests, "{what}: {sent} requests, more than the {max_requests} this read needs: convo loops");
+    common::expect_no_panic_or_debug(&result.stderr);
+    result
+}
+
+/// The most requests a read of `messages` at `size` a page may take.
+fn bound(messages: usize, size: usize) -> usize {
+    2 * messages.div_ceil(size) + 10
+}
+
+macro_rules! promise_tests {
+    ($($name:ident: $options:expr, $args:expr, $max:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                promise(stringify!($name), $options, $args, $max);
+            }
+        )*
+    };
+}
+
+promise_tests! {
+    // Infobip, 10 a page.
+    infobip_honest: Options::new(Vendor::Infobip, 120), &["--page-size", "10"], bound(120, 10);
+    infobip_inserted_at_the_head: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Insert { at: End::Head }), &["--page-size", "10"], bound(121, 10);
+    infobip_deleted_at_the_head: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Delete { at: End::Head }), &["--page-size", "10"], bound(120, 10);
+    infobip_one_deleted_one_arriving_same_total:
+        Options::new(Vendor::Infobip, 120).behaviour(Behaviour::DeleteAndInsert { delete: End::Head, insert: End::Newest }),
+        &["--page-size", "10"], bound(121, 10);
+    infobip_one_deleted_newest_one_inserted_at_the_head_same_total:
+        Options::new(Vendor::Infobip, 120).behaviour(Behaviour::DeleteAndInsert { delete: End::Newest, insert: End::Head }),
+        &["--page-size", "10"], bound(121, 10);
+    infobip_capped_at_100_without_pagination: Options::new(Vendor::Infobip, 250).behaviour(Behaviour::CapPageSize { max: 100 }), &[], bound(250, 100);
+    infobip_total_items_understated: Options::new(Vendor::Infobip, 242).behaviour(Behaviour::UnderstateTotal { by: 2 }), &["--page-size", "10"], bound(242, 10);
+    infobip_short_page: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::ShortPage { page: 2, missing: 1 }), &["--page-size", "10"], bound(120, 10);
+    infobip_shared_milliseconds: Options::new(Vendor::Infobip, 150).same_millisecond(30), &["--page-size", "7"], bound(150, 7);
+    infobip_503_once_on_page_3: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Status { status: 503, page: 3 }), &["--page-size", "10"], bound(120, 10);
+    infobip_500_once_on_page_3: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Status { status: 500, page: 3 }), &["--page-size", "10"], bound(120, 10);
+    infobip_dropped_connection_on_page_2: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::DropConnection { page: 2 }), &["--page-size", "10"], bound(120, 10);
+
+    // Octopush, its default 50 a page.
+    octopush_honest: Options::new(Vendor::Octopush, 173), &[], bound(173, 50);
+    octopush_exact_multiple: Options::new(Vendor::Octopush, 150), &[], bound(150, 50);
+    octopush_inserted_at_the_head: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::Insert { at: End::Head }), &[], bound(174, 50);
+    octopush_deleted_at_the_head: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::Delete { at: End::Head }), &[], bound(173, 50);
+    octopush_capped_at_20: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::CapPageSize { max: 20 }), &[], bound(173, 20);
+    octopush_short_page_of_49: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::ShortPage { page: 1, missing: 1 }), &[], bound(173, 49);
+    octopush_503_once_on_page_3: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::Status { status: 503, page: 3 }), &[], bound(173, 50);
+    octopush_dropped_connection_on_page_2: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::DropConnection { page: 2 }), &[], bound(173, 50);
+
+    // LeadConnector, 20 a page.
+    leadconnector_honest: Options::new(Vendor::Leadconnector, 130), &["--page-size", "20"], bound(130, 20);
+    leadconnector_nested: Options::new(Vendor::Leadconnector, 130).nested(), &["--page-size", "20"], bound(130, 20);
+    leadconnector_inserted_at_the_head: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::Insert { at: End::Head }), &["--page-size", "20"], bound(131, 20);
+    leadconnector_deleted_at_the_head: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::Delete { at: End::Head }), &["--page-size", "20"], bound(130, 20);
+    leadconnector_capped_at_15: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::CapPageSize { max: 15 }), &[], bound(130, 15);
+    leadconnector_cursor_into_the_same_page: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::CursorIntoSamePage), &["--page-size", "20"], bound(130, 18);
+    leadconnector_cursor_into_the_previous_page: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::CursorIntoPreviousPage), &["--page-size", "20"], bound(130, 18);
+    leadconnector_503_once_on_page_3: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::Status { status: 503, page: 3 }), &["--page-size", "20"], bound(130, 20);
+    leadconnector_dropped_connection_on_page_2: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::DropConnection { page: 2 }), &["--page-size", "20"], bound(130, 20);
+
+    // Bird, 10 a page.
+    bird_honest: Options::new(Vendor::Bird, 125), &["--page-size", "10"], bound(125, 10);
+    bird_inserted_at_the_head_offset_tokens:
+        Options::new(Vendor::Bird, 125).bird_tokens(BirdTokens::Offset).behaviour(Behaviour::Insert { at: End::Head }),
+        &["--page-size", "10"], bound(126, 10);
+    bird_deleted_at_the_head_offset_tokens:
+        Options::new(Vendor::Bird, 125).bird_tokens(BirdTokens::Offset).behaviour(Behaviour::Delete { at: End::Head }),
+        &["--page-size", "10"], bound(125, 10);
+    bird_deleted_at_the_head_keyset_tokens: Options::new(Vendor::Bird, 125).behaviour(Behaviour::Delete { at: End::Head }), &["--page-size", "10"], bound(125, 10);
+    bird_capped_at_7: Options::new(Vendor::Bird, 125).behaviour(Behaviour::CapPageSize { max: 7 }), &[], bound(125, 7);
+    bird_token_one_message_early: Options::new(Vendor::Bird, 125).behaviour(Behaviour::TokenOneEarly), &["--page-size", "10"], bound(125, 9);
+    bird_same_page_with_a_fresh_token: Options::new(Vendor::Bird, 125).behaviour(Behaviour::SamePageFreshToken), &["--page-size", "10"], 10;
+    bird_503_once_on_page_3: Options::new(Vendor::Bird, 125).behaviour(Behaviour::Status { status: 503, page: 3 }), &["--page-size", "10"], bound(125, 10);
+    bird_dropped_connection_on_page_2: Options::new(Vendor::Bird, 125).behaviour(Behaviour::DropConnection { page: 2 }), &["--page-size", "10"], bound(125, 10);
+}
+
+/// The faults every vendor gets through the CLI: an hour's `Retry-After`,
+/// error bodies and headers echoing the credential, a gzip bomb.
+macro_rules! fault_tests {
+    ($module:ident, $vendor:expr, $messages:expr, $args:expr) => {
+        mod $module {
+            use super::*;
+
+            #[test]
+            fn retry_after_an_hour_exits_nonzero_quickly() {
+                let options = Options::new($vendor, $messages).behaviour(Behaviour::RateLimited { retry_after: "3600".to_owned() });
+                let hosted = Hosted::start(options);
+                let (result, elapsed) = fetch(&hosted, "ordinary-secret", $args, None);
+                assert_ne!(result.code, Some(0), "429 on every request cannot end in success:\n{}", result.stdout);
+                assert!(result.code.is_some(), "convo did not end");
+                assert!(elapsed < Duration::from_secs(15), "an hour's Retry-After must end the run at once, took {elapsed:?}");
+                assert!(hosted.server.request_count() <= 5, "{} requests", hosted.server.request_count());
+                assert_promise("429 Retry-After 3600", &outcome(&result, elapsed), &hosted.server.expectation());
+                common::expect_one_error_line(&result.stderr);
+            }
+
+            fn echo(status: u16, rust_log: Option<&str>) {
+                let options = Options::new($vendor, $messages).behaviour(Behaviour::EchoCredential { status });
+                let hosted = Hosted::start(options);
+                let (result, elapsed) = fetch(&hosted, CANARY, $args, rust_log);
+                let what = format!("HTTP {status} echoing the credential (RUST_LOG={rust_log:?})");
+                assert_ne!(result.code, Some(0), "{what}: a refusal cannot end in success");
+                assert_promise(&what, &outcome(&result, elapsed), &hosted.server.expectation());
+                assert!(!result.stdout.contains(CANARY), "{what}: stdout shows the credential:\n{}", result.stdout);
+                assert!(!result.stderr.contains(CANARY), "{what}: stderr shows the credential:\n{}", result.stderr);
+                assert!(hosted.server.request_count() <= 5, "{what}: {} requests", hosted.server.request_count());
+            }
+
+            #[test]
+            fn echoed_credential_in_a_401_never_printed() {
+                echo(401, None);
+            }
+
+            #[test]
+            fn echoed_credential_in_a_400_never_printed() {
+                echo(400, None);
+            }
+
+            #[test]
+            fn echoed_credential_in_a_401_never_printed_even_with_trace_logs() {
+                echo(401, Some("trace"));
+            }
+
+            #[test]
+            fn echoed_credential_in_a_400_never_printed_even_with_trace_logs() {
+                echo(400, Some("trace"));
+            }
+
+            #[test]
+            fn gzip_bomb_past_the_default_body_limit_exits_nonzero() {
+                // The CLI keeps the default limit (32 MiB): the bomb expands to 40.
+                let options = Options::new($vendor, $messages)
+                    .behaviour(Behaviour::GzipBomb { page: 1, expanded_bytes: 40 * 1024 * 1024 });
+                let hosted = Hosted::start(options);
+                let (result, elapsed) = fetch(&hosted, "ordinary-secret", $args, None);
+                assert_ne!(result.code, Some(0), "a 40 MiB body must be refused:\n{}", result.stdout.chars().take(500).collect::<String>());
+                assert_promise("gzip bomb", &outcome(&result, elapsed), &hosted.server.expectation());
+                common::expect_one_error_line(&result.stderr);
+            }
+        }
+    };
+}
+
+fault_tests!(infobip_faults, Vendor::Infobip, 60, &["--page-size", "10"]);
+fault_tests!(octopush_faults, Vendor::Octopush, 60, &["--page-size", "10"]);
+fault_tests!(leadconnector_faults, Vendor::Leadconnector, 60, &["--page-size", "10"]);
+fault_tests!(bird_faults, Vendor::Bird, 60, &["--page-size", "10"]);
+
+// Identifiers that would escape their path segment.
+
+fn path_stays_in_its_segment(vendor: Vendor, id: &str) {
+    let options = Options::new(vendor, 30).conversation(id);
+    let hosted = Hosted::start(options);
+    let (result, elapsed) = fetch(&hosted, "ordinary-secret", &["--page-size", "10"], None);
+    let what = format!("{vendor} conversation id {id:?}");
+    assert_promise(&what, &outcome(&result, elapsed), &hosted.server.expectation());
+    let (prefix, suffix) = match vendor {
+        Vendor::Infobip => ("/ccaas/1/conversations/".to_owned(), "/messages"),
+        Vendor::Leadconnector => ("/conversations/".to_owned(), "/messages"),
+        Vendor::Bird => (format!("/workspaces/{}/conversations/", hosted.server.options().workspace_id), "/messages"),
+        Vendor::Octopush => unreachable!("Octopush takes the id as a query value"),
+    };
+    for request in hosted.server.requests() {
+        assert!(!request.path.contains("/admin"), "{what}: escaped its segment: {}", request.target);
+        let segment = one_segment(&request.path, &prefix, suffix).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(segment, id, "{what}: {}", request.target);
+    }
+}
+
+#[test]
+fn infobip_dot_dot_backslash_conversation_id_stays_in_its_segment() {
+    path_stays_in_its_segment(Vendor::Infobip, "..\\..\\admin");
+}
+
+#[test]
+fn infobip_slash_query_fragment_conversation_id_stays_in_its_segment() {
+    path_stays_in_its_segment(Vendor::Infobip, "a/b?c#d");
+}
+
+#[test]
+fn leadconnector_dot_dot_backslash_conversation_id_stays_in_its_segment() {
+    path_stays_in_its_segment(Vendor::Leadconnector, "..\\..\\admin");
+}
+
+#[test]
+fn leadconnector_backslash_conversation_id_stays_in_its_segment() {
+    path_stays_in_its_segment(Vendor::Leadconnector, "a\\b");
+}
+
+#[test]
+fn bird_dot_dot_backslash_conversation_id_stays_in_its_segment() {
+    path_stays_in_its_segment(Vendor::Bird, "..\\..\\admin");
+}
+
+#[test]
+fn bird_slash_query_fragment_conversation_id_stays_in_its_segment() {
+    path_stays_in_its_segment(Vendor::Bird, "a/b?c#d");
+}
+
+#[test]
+fn octopush_conversation_id_with_query_syntax_stays_one_value() {
+    let id = "cid_a/b?c#d&page=9";
+    let hosted = Hosted::start(Options::new(Vendor::Octopush, 30).conversation(id));
+    let (result, elapsed) = fetch(&hosted, "ordinary-secret", &["--page-size", "10"], None);
+    assert_promise("octopush conversation id with query syntax", &outcome(&result, elapsed), &hosted.server.expectation());
+    assert!(hosted.server.request_count() > 0, "a valid cid_ id must be asked for");
+    for request in hosted.server.requests() {
+        assert_eq!(request.path, "/v1/public/conversations/messages/list", "{}", request.target);
+        assert_eq!(request.param_all("conversation_id"), vec![id.to_owned()], "{}", request.target);
+        assert_eq!(request.param_all("page").len(), 1, "{}", request.target);
+    }
+}
