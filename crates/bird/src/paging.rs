@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt, Stream};
 
 use convo_runtime::paging::cursor::{CursorEndpoint, CursorReply};
-use convo_runtime::paging::{self, Fetch, Listing, Record};
-use convo_runtime::{Captured, Page, PagingError, PagingOptions, Timestamp};
+use convo_runtime::paging::{self, Fetch, Record};
+use convo_runtime::{PagingOptions, Timestamp};
 
 use crate::{Client, types};
 
@@ -33,25 +33,11 @@ impl MessagesQuery {
     }
 }
 
-/// A page of Bird messages.
-pub type MessagePage = Page<Captured<types::Message>>;
-/// Why a Bird stream ended early.
-pub type StreamError = PagingError<types::Error>;
-
-/// The endpoint the runtime's cursor paging drives.
-struct Endpoint {
-    client: Client,
-    query: MessagesQuery,
-}
+convo_runtime::paged_endpoint!("Bird", Client, MessagesQuery, types::Message, types::Error);
 
 impl Record for types::Message {
     fn id(&self) -> Option<&str> { Some(&self.id) }
     fn time(&self) -> Option<DateTime<Utc>> { Some(self.created_at.utc()) }
-}
-
-impl Listing for Endpoint {
-    type Item = Captured<types::Message>;
-    type Error = types::Error;
 }
 
 impl CursorEndpoint for Endpoint {
@@ -91,9 +77,10 @@ impl Client {
     /// paging (see [`convo_runtime::paging::cursor`] for every check).
     /// Pages follow `nextPageToken` until it is missing or empty; a token
     /// that starts early has its repeats dropped; a token Bird already gave,
-    /// a page of nothing but repeats,
-    /// an empty page with a token, or more messages than Bird's `total` end
-    /// the stream with a typed error after the messages before it. A page
+    /// a page of nothing but repeats (or of messages delivered further
+    /// back), an empty page with a token, more messages than Bird's `total`,
+    /// or a `total` that goes down during the read end the stream with a
+    /// typed error after the messages before it. A page
     /// size outside `1..=`[`MAX_PAGE_SIZE`] or an empty, `.` or `..` id is
     /// refused before anything is sent.
     pub fn pages(&self, query: MessagesQuery, options: PagingOptions) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
@@ -104,15 +91,5 @@ impl Client {
             Ok((Endpoint { client: self.clone(), query }, limit))
         })();
         paging::cursor::pages(start, options)
-    }
-
-    /// Every message of the conversation, in Bird's order: [`Client::pages`],
-    /// flattened.
-    pub fn messages(
-        &self,
-        query: MessagesQuery,
-        options: PagingOptions,
-    ) -> impl Stream<Item = Result<Captured<types::Message>, StreamError>> + Send + 'static {
-        paging::items(self.pages(query, options))
     }
 }

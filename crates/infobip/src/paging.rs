@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt, Stream};
 
 use convo_runtime::paging::keyset::{KeysetEndpoint, KeysetReply};
-use convo_runtime::paging::{self, Fetch, Listing, Record};
-use convo_runtime::{Captured, Page, PagingError, PagingOptions};
+use convo_runtime::paging::{self, Fetch, Record};
+use convo_runtime::{PagingError, PagingOptions};
 
 use crate::{Client, Timestamp, types};
 
@@ -52,28 +52,14 @@ impl MessagesQuery {
     }
 }
 
-/// A page of Infobip messages.
-pub type MessagePage = Page<Captured<types::Message>>;
-/// Why an Infobip stream ended early.
-pub type StreamError = PagingError<types::Error>;
-
 /// The order the stream asks for: the key it pages on.
 pub const ORDER_BY: &str = "createdAt:asc";
 
-/// The endpoint the runtime's key paging drives.
-struct Endpoint {
-    client: Client,
-    query: MessagesQuery,
-}
+convo_runtime::paged_endpoint!("Infobip", Client, MessagesQuery, types::Message, types::Error);
 
 impl Record for types::Message {
     fn id(&self) -> Option<&str> { Some(&self.id) }
     fn time(&self) -> Option<DateTime<Utc>> { Some(self.created_at.into()) }
-}
-
-impl Listing for Endpoint {
-    type Item = Captured<types::Message>;
-    type Error = types::Error;
 }
 
 impl KeysetEndpoint for Endpoint {
@@ -145,15 +131,5 @@ impl Client {
             Ok((Endpoint { client: self.clone(), query }, limit, after))
         })();
         paging::keyset::pages(start, options)
-    }
-
-    /// Every message of the conversation, oldest first: [`Client::pages`],
-    /// flattened.
-    pub fn messages(
-        &self,
-        query: MessagesQuery,
-        options: PagingOptions,
-    ) -> impl Stream<Item = Result<Captured<types::Message>, StreamError>> + Send + 'static {
-        paging::items(self.pages(query, options))
     }
 }

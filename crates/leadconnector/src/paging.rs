@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt, Stream};
 
 use convo_runtime::paging::cursor::{CursorEndpoint, CursorReply};
-use convo_runtime::paging::{self, Fetch, Listing, Record};
-use convo_runtime::{Captured, Page, PagingError, PagingOptions};
+use convo_runtime::paging::{self, Fetch, Record};
+use convo_runtime::PagingOptions;
 
 use crate::{LeadConnector, types};
 
@@ -37,25 +37,11 @@ impl MessagesQuery {
     }
 }
 
-/// A page of LeadConnector messages.
-pub type MessagePage = Page<Captured<types::Message>>;
-/// Why a LeadConnector stream ended early.
-pub type StreamError = PagingError<types::Error>;
-
-/// The endpoint the runtime's cursor paging drives.
-struct Endpoint {
-    client: LeadConnector,
-    query: MessagesQuery,
-}
+convo_runtime::paged_endpoint!("LeadConnector", LeadConnector, MessagesQuery, types::Message, types::Error);
 
 impl Record for types::Message {
     fn id(&self) -> Option<&str> { Some(&self.id) }
     fn time(&self) -> Option<DateTime<Utc>> { Some(self.date_added.utc()) }
-}
-
-impl Listing for Endpoint {
-    type Item = Captured<types::Message>;
-    type Error = types::Error;
 }
 
 impl CursorEndpoint for Endpoint {
@@ -107,15 +93,5 @@ impl LeadConnector {
             Ok((Endpoint { client: self.clone(), query }, limit))
         })();
         paging::cursor::pages(start, options)
-    }
-
-    /// Every message of the conversation, in LeadConnector's order (newest
-    /// first): [`LeadConnector::pages`], flattened.
-    pub fn messages(
-        &self,
-        query: MessagesQuery,
-        options: PagingOptions,
-    ) -> impl Stream<Item = Result<Captured<types::Message>, StreamError>> + Send + 'static {
-        paging::items(self.pages(query, options))
     }
 }

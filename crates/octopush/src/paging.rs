@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt, Stream};
 
 use convo_runtime::paging::numbered::NumberedEndpoint;
-use convo_runtime::paging::{self, Fetch, Listing, Record};
-use convo_runtime::{Captured, Page as ItemsPage, PagingError, PagingOptions};
+use convo_runtime::paging::{self, Fetch, Record};
+use convo_runtime::{PagingError, PagingOptions};
 
 use crate::{Client, ConversationId, FacebookId, Page, PerPage, types};
 
@@ -87,25 +87,11 @@ impl MessagesQuery {
     }
 }
 
-/// A page of Octopush messages.
-pub type MessagePage = ItemsPage<Captured<types::Message>>;
-/// Why an Octopush stream ended early.
-pub type StreamError = PagingError<types::Error>;
-
-/// The endpoint the runtime's numbered paging drives.
-struct Endpoint {
-    client: Client,
-    query: MessagesQuery,
-}
+convo_runtime::paged_endpoint!("Octopush", Client, MessagesQuery, types::Message, types::Error);
 
 impl Record for types::Message {
     fn id(&self) -> Option<&str> { Some(&self.message_id) }
     fn time(&self) -> Option<DateTime<Utc>> { None }
-}
-
-impl Listing for Endpoint {
-    type Item = Captured<types::Message>;
-    type Error = types::Error;
 }
 
 impl NumberedEndpoint for Endpoint {
@@ -161,15 +147,5 @@ impl Client {
             Ok((Endpoint { client: self.clone(), query }, size))
         })();
         paging::numbered::pages(start, options)
-    }
-
-    /// Every message of the query, in Octopush's order: [`Client::pages`],
-    /// flattened.
-    pub fn messages(
-        &self,
-        query: MessagesQuery,
-        options: PagingOptions,
-    ) -> impl Stream<Item = Result<Captured<types::Message>, StreamError>> + Send + 'static {
-        paging::items(self.pages(query, options))
     }
 }

@@ -25,6 +25,7 @@ pub use secrecy::{ExposeSecret, SecretString};
 
 #[doc(hidden)]
 pub mod __private {
+    pub use futures;
     pub use schemars;
     pub use serde;
 }

@@ -256,3 +256,39 @@ pub fn page_size<E: fmt::Debug>(options: &PagingOptions, max: u64, vendor: &str)
 pub fn path_id<E: fmt::Debug>(name: &'static str, value: &str) -> Result<(), PagingError<E>> {
     crate::PathSegment::new(value).map(drop).map_err(|e| PagingError::InvalidQuery { name, reason: e.to_string() })
 }
+
+/// What every vendor crate's `paging.rs` declares around its endpoint: the
+/// page and error types, the endpoint struct (`client` and `query`), its
+/// [`Listing`], and `messages()`, the pages flattened. The vendor writes the
+/// scheme's endpoint trait and `pages()` by hand.
+#[macro_export]
+macro_rules! paged_endpoint {
+    ($vendor:literal, $client:ident, $query:ty, $message:ty, $error:ty) => {
+        #[doc = concat!("A page of ", $vendor, " messages.")]
+        pub type MessagePage = $crate::Page<$crate::Captured<$message>>;
+        #[doc = concat!("Why a ", $vendor, " stream ended early.")]
+        pub type StreamError = $crate::PagingError<$error>;
+
+        /// The endpoint the runtime's paging drives.
+        struct Endpoint {
+            client: $client,
+            query: $query,
+        }
+
+        impl $crate::paging::Listing for Endpoint {
+            type Item = $crate::Captured<$message>;
+            type Error = $error;
+        }
+
+        impl $client {
+            #[doc = concat!("Every message of the query, in ", $vendor, "'s order: [`", stringify!($client), "::pages`], flattened.")]
+            pub fn messages(
+                &self,
+                query: $query,
+                options: $crate::PagingOptions,
+            ) -> impl $crate::__private::futures::Stream<Item = Result<$crate::Captured<$message>, StreamError>> + Send + 'static {
+                $crate::paging::items(self.pages(query, options))
+            }
+        }
+    };
+}
