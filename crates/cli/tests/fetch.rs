@@ -283,8 +283,9 @@ fn pretty_last_page(vendor: &str) -> Vec<u8> {
 #[test]
 fn fetch_prints_one_line_per_message_even_when_the_vendor_pretty_prints() {
     for vendor in VENDORS {
-        let server = wiremock(200, &pretty_last_page(vendor));
         for raw in [false, true] {
+            // The only page, then (Octopush) the empty page that ends the read.
+            let server = wiremock_then(200, &pretty_last_page(vendor), b"[]");
             let mut command = convo();
             fetch_from(&mut command, vendor, &server.uri(), sample_conversation(vendor), &Secrets::sandbox());
             if raw {
@@ -307,6 +308,7 @@ fn fetch_prints_one_line_per_message_even_when_the_vendor_pretty_prints() {
                 let raws: Vec<Value> = lines.iter().map(|m| m["raw"].clone()).collect();
                 assert_eq!(raws, sample_messages(vendor), "{vendor}: `raw` is the vendor's message");
             }
+            assert_eq!(server.requests().len(), one_page_requests(vendor), "{vendor} raw={raw}");
         }
     }
 }

@@ -1,11 +1,14 @@
 //! The Infobip paging stream against a real HTTP server on 127.0.0.1 that
-//! serves a generated conversation page by page, as Infobip does: 0-based
-//! `page`, `limit`, and `pagination.totalItems` on every page.
+//! serves a generated conversation as Infobip does: the messages created
+//! after `createdAfter` (exclusive) and before `createdBefore`, in
+//! `orderBy` order, page `page` (0-based) of `limit`, with
+//! `pagination.totalItems` counting the messages the filters match.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 
@@ -19,66 +22,163 @@ use convo_testkit::wiremock::matchers::{method, path};
 use convo_testkit::wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const CONVERSATION: &str = "c-1";
+/// The order the stream must ask for.
+const ORDER: &str = "createdAt:asc";
 
-/// Changes the body of page `n` before it is sent.
-type Tweak = Box<dyn Fn(u64, &mut Value) + Send + Sync>;
+/// One stored message: its id and when it was created.
+#[derive(Debug, Clone)]
+struct Stored {
+    id: String,
+    created: DateTime<Utc>,
+}
 
-/// A conversation of `total` generated messages (`m00000`, `m00001`, ...),
-/// served page by page from each request's `page` and `limit`.
+/// What one request asked for.
+#[derive(Debug, Clone, PartialEq)]
+struct Asked {
+    after: Option<DateTime<Utc>>,
+    page: u64,
+    limit: u64,
+    order_by: Option<String>,
+}
+
+/// Changes the listing before request `n` (counted from 0) is answered.
+type Change = Box<dyn Fn(usize, &mut Vec<Stored>) + Send + Sync>;
+/// Changes the body of request `n` (counted from 0) before it is sent.
+type Tweak = Box<dyn Fn(usize, &mut Value) + Send + Sync>;
+
+/// A conversation, answered request by request from its filters.
 struct Conversation {
-    total: u64,
+    /// Oldest first; messages of one millisecond in the order they were added.
+    listing: Mutex<Vec<Stored>>,
     /// How long every response is held back.
     delay: Duration,
-    /// When each request arrived, with its page number.
-    arrivals: Mutex<Vec<(Instant, u64)>>,
-    /// Responses to give for a page before its real one, in order.
-    faults: Mutex<HashMap<u64, VecDeque<ResponseTemplate>>>,
+    /// Every page served is page 0 of the filter (reported as the page
+    /// asked for), as from a server ignoring `page`.
+    ignore_page: bool,
+    /// When each request arrived, with what it asked.
+    arrivals: Mutex<Vec<(Instant, Asked)>>,
+    /// Responses to give to request `n` instead of its real one.
+    faults: Mutex<HashMap<usize, VecDeque<ResponseTemplate>>>,
+    change: Option<Change>,
     tweak: Option<Tweak>,
 }
 
+/// 2024-01-01T00:00:00Z.
+fn base() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()
+}
+
+/// When generated message `i` was created: one a second, the first a second after [`base`].
+fn created(i: u64) -> DateTime<Utc> {
+    base() + TimeDelta::seconds(i as i64 + 1)
+}
+
+fn id(i: u64) -> String {
+    format!("m{i:05}")
+}
+
+/// Infobip's time format, `yyyy-MM-dd'T'HH:mm:ss.SSS+0000`.
+fn infobip_time(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+}
+
+/// [`infobip_time`] as it appears in a query string.
+fn query_time(time: DateTime<Utc>) -> String {
+    infobip_time(time).replace(':', "%3A").replace('+', "%2B")
+}
+
+fn parse_time(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3f%z").unwrap_or_else(|e| panic!("`{text}`: {e}")).with_timezone(&Utc)
+}
+
 impl Conversation {
+    /// `total` generated messages, `m00000` the oldest.
     fn new(total: u64) -> Self {
-        Self { total, delay: Duration::ZERO, arrivals: Mutex::default(), faults: Mutex::default(), tweak: None }
+        Self::of((0..total).map(|i| Stored { id: id(i), created: created(i) }).collect())
+    }
+
+    fn of(listing: Vec<Stored>) -> Self {
+        Self {
+            listing: Mutex::new(listing),
+            delay: Duration::ZERO,
+            ignore_page: false,
+            arrivals: Mutex::default(),
+            faults: Mutex::default(),
+            change: None,
+            tweak: None,
+        }
     }
 
     fn delay(self, delay: Duration) -> Self {
         Self { delay, ..self }
     }
 
-    fn tweak(self, tweak: impl Fn(u64, &mut Value) + Send + Sync + 'static) -> Self {
+    fn ignoring_page(self) -> Self {
+        Self { ignore_page: true, ..self }
+    }
+
+    fn change(self, change: impl Fn(usize, &mut Vec<Stored>) + Send + Sync + 'static) -> Self {
+        Self { change: Some(Box::new(change)), ..self }
+    }
+
+    fn tweak(self, tweak: impl Fn(usize, &mut Value) + Send + Sync + 'static) -> Self {
         Self { tweak: Some(Box::new(tweak)), ..self }
     }
 
-    /// Answers the next request for `page` with `response` instead.
-    fn fault(self, page: u64, response: ResponseTemplate) -> Self {
-        self.faults.lock().unwrap().entry(page).or_default().push_back(response);
+    /// Answers request `n` (counted from 0) with `response` instead.
+    fn fault(self, n: usize, response: ResponseTemplate) -> Self {
+        self.faults.lock().unwrap().entry(n).or_default().push_back(response);
         self
     }
 
-    fn body(&self, page: u64, limit: u64) -> Value {
-        let start = page.saturating_mul(limit).min(self.total);
-        let end = start.saturating_add(limit).min(self.total);
-        let messages: Vec<Value> = (start..end)
-            .map(|i| {
+    fn body(&self, n: usize, request: &Request) -> Value {
+        let text = |name: &str| request.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let number = |name: &str, default: u64| text(name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(default);
+        let (asked_page, limit) = (number("page", 0), number("limit", 10));
+        let page = if self.ignore_page { 0 } else { asked_page };
+        let after = text("createdAfter").map(|t| parse_time(&t));
+        let before = text("createdBefore").map(|t| parse_time(&t));
+        let order_by = text("orderBy").unwrap_or_else(|| "id:asc".to_owned());
+
+        let mut listing = self.listing.lock().unwrap();
+        if let Some(change) = &self.change {
+            change(n, &mut listing);
+        }
+        let mut matching: Vec<&Stored> = listing
+            .iter()
+            .filter(|m| after.is_none_or(|after| m.created > after) && before.is_none_or(|before| m.created < before))
+            .collect();
+        match order_by.to_ascii_lowercase().as_str() {
+            "createdat:asc" => matching.sort_by_key(|m| m.created),
+            "createdat:desc" => matching.sort_by_key(|m| std::cmp::Reverse(m.created)),
+            "id:asc" => matching.sort_by(|a, b| a.id.cmp(&b.id)),
+            "id:desc" => matching.sort_by(|a, b| b.id.cmp(&a.id)),
+            other => panic!("unknown orderBy `{other}`"),
+        }
+        let start = (page.saturating_mul(limit) as usize).min(matching.len());
+        let end = start.saturating_add(limit as usize).min(matching.len());
+        let messages: Vec<Value> = matching[start..end]
+            .iter()
+            .map(|m| {
                 json!({
-                    "id": id(i), "from": "447492263899", "to": "447496389711", "channel": "SMS", "direction": "INBOUND",
-                    "conversationId": CONVERSATION, "createdAt": "2024-01-01T00:00:00.000+0000",
-                    "contentType": "TEXT", "content": {"text": format!("message {i}")}
+                    "id": m.id, "from": "447492263899", "to": "447496389711", "channel": "SMS", "direction": "INBOUND",
+                    "conversationId": CONVERSATION, "createdAt": infobip_time(m.created),
+                    "contentType": "TEXT", "content": {"text": format!("message {}", m.id)}
                 })
             })
             .collect();
         let mut body = json!({
             "messages": messages,
-            "pagination": {"totalItems": self.total, "page": page, "limit": limit, "orderBy": "id:ASC"}
+            "pagination": {"totalItems": matching.len(), "page": asked_page, "limit": limit, "orderBy": order_by.to_uppercase()}
         });
         if let Some(tweak) = &self.tweak {
-            tweak(page, &mut body);
+            tweak(n, &mut body);
         }
         body
     }
 
-    fn pages_requested(&self) -> Vec<u64> {
-        self.arrivals.lock().unwrap().iter().map(|(_, page)| *page).collect()
+    fn asked(&self) -> Vec<Asked> {
+        self.arrivals.lock().unwrap().iter().map(|(_, asked)| asked.clone()).collect()
     }
 
     /// The most requests that were waiting for their response at once.
@@ -92,20 +192,25 @@ impl Conversation {
     }
 }
 
-fn id(i: u64) -> String {
-    format!("m{i:05}")
-}
-
 struct Responder(Arc<Conversation>);
 
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let param = |name: &str| request.url.query_pairs().find(|(k, _)| k == name).and_then(|(_, v)| v.parse::<u64>().ok());
-        let (page, limit) = (param("page").unwrap_or(0), param("limit").unwrap_or(10));
+        let text = |name: &str| request.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let asked = Asked {
+            after: text("createdAfter").map(|t| parse_time(&t)),
+            page: text("page").and_then(|v| v.parse().ok()).unwrap_or(0),
+            limit: text("limit").and_then(|v| v.parse().ok()).unwrap_or(10),
+            order_by: text("orderBy"),
+        };
         let conversation = &self.0;
-        conversation.arrivals.lock().unwrap().push((Instant::now(), page));
-        let fault = conversation.faults.lock().unwrap().get_mut(&page).and_then(VecDeque::pop_front);
-        let response = fault.unwrap_or_else(|| ResponseTemplate::new(200).set_body_json(conversation.body(page, limit)));
+        let n = {
+            let mut arrivals = conversation.arrivals.lock().unwrap();
+            arrivals.push((Instant::now(), asked));
+            arrivals.len() - 1
+        };
+        let fault = conversation.faults.lock().unwrap().get_mut(&n).and_then(VecDeque::pop_front);
+        let response = fault.unwrap_or_else(|| ResponseTemplate::new(200).set_body_json(conversation.body(n, request)));
         response.set_delay(conversation.delay)
     }
 }
@@ -161,24 +266,62 @@ fn expected_ids(range: std::ops::Range<u64>) -> Vec<String> {
     range.map(id).collect()
 }
 
-fn sorted(mut pages: Vec<u64>) -> Vec<u64> {
-    pages.sort_unstable();
-    pages
+/// The key a position holds, as JSON.
+fn key(position: &Option<Position>) -> Value {
+    match position {
+        Some(Position::Cursor(cursor)) => serde_json::from_str(cursor).unwrap_or_else(|e| panic!("`{cursor}`: {e}")),
+        other => panic!("an Infobip position is a cursor, not {other:?}"),
+    }
+}
+
+/// The millisecond before the creation time of the last message of `page`:
+/// the filter of the request after it.
+fn next_filter(page: &MessagePage) -> DateTime<Utc> {
+    let last = page.items.last().expect("a delivered page holds messages");
+    DateTime::<Utc>::from(last.created_at) - TimeDelta::milliseconds(1)
 }
 
 #[tokio::test]
-async fn every_message_arrives_once_in_order_with_the_fewest_requests() {
-    for (total, page_size, requests) in [(2345, 100, 24), (2000, 100, 20), (2345, MAX_PAGE_SIZE, 3), (7, 10, 1), (1, 1, 1)] {
+async fn every_message_arrives_once_in_order_paging_on_the_creation_time() {
+    // (messages, page size, requests): the first page holds a page size, every
+    // next one a page size less the message it starts at again (the newest
+    // delivered). A short page that ends at the total the vendor counts for
+    // its filter ends the read; otherwise a request bringing nothing new
+    // does (10/10: a full page; 1/1: the tie path, page 1 of the filter).
+    for (total, page_size, requests) in [(2345, 100, 24), (2000, 100, 21), (2345, MAX_PAGE_SIZE, 3), (10, 10, 2), (7, 10, 1), (1, 1, 3)] {
         let (server, conversation) = serve(Conversation::new(total)).await;
         let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, 4))).await;
-        assert!(error.is_none(), "{error:?}");
-        assert_eq!(ids(&pages), expected_ids(0..total), "{total}/{page_size}");
-        assert_eq!(sorted(conversation.pages_requested()), (0..requests).collect::<Vec<_>>(), "{total}/{page_size}");
-        for (n, page) in pages.iter().enumerate() {
-            let n = n as u64;
-            assert_eq!(page.position, Some(Position::Page(n)));
-            let next = (n + 1 < requests).then_some(Position::Page(n + 1));
-            assert_eq!(page.next, next, "{total}/{page_size}: page {n}");
+        let case = format!("{total}/{page_size}");
+        assert!(error.is_none(), "{case}: {error:?}");
+        assert_eq!(ids(&pages), expected_ids(0..total), "{case}");
+        let asked = conversation.asked();
+        assert_eq!(asked.len(), requests, "{case}");
+        assert!(asked.iter().all(|a| a.order_by.as_deref() == Some(ORDER) && a.limit == page_size), "{case}: {asked:?}");
+        assert_eq!(asked[0], Asked { after: None, page: 0, limit: page_size, order_by: Some(ORDER.to_owned()) }, "{case}");
+
+        assert_eq!(pages[0].items.len() as u64, page_size.min(total), "{case}");
+        let first_key = key(&pages[0].position);
+        assert_eq!((first_key.get("after"), &first_key["page"]), (None, &json!(0)), "{case}: {first_key}");
+        for (n, pair) in pages.windows(2).enumerate() {
+            assert_eq!(pair[0].next, pair[1].position, "{case}: page {n} points at the next");
+            if page_size > 1 {
+                // The request for each next page: the millisecond before
+                // the newest message delivered, page 0 of that filter.
+                assert_eq!(asked[n + 1].after, Some(next_filter(&pair[0])), "{case}: request {}", n + 1);
+                assert_eq!(asked[n + 1].page, 0, "{case}: request {}", n + 1);
+                assert!((pair[1].items.len() as u64) < page_size, "{case}: page {} starts at a message delivered", n + 1);
+            }
+        }
+        let last = pages.last().unwrap();
+        if requests == pages.len() {
+            assert_eq!(last.next, None, "{case}: the short page ending at the vendor's total is the last");
+            assert!((last.items.len() as u64) < page_size, "{case}");
+        } else {
+            // The read ended on a request after the last page.
+            assert!(last.next.is_some(), "{case}");
+            if page_size > 1 {
+                assert_eq!(asked.last().unwrap().after, Some(next_filter(last)), "{case}");
+            }
         }
     }
 }
@@ -189,7 +332,9 @@ async fn the_default_page_size_is_the_largest_infobip_allows() {
     let options = PagingOptions { retry: RetryPolicy::none(), ..PagingOptions::default() };
     let messages: Vec<_> = client(&server).messages(MessagesQuery::new(CONVERSATION), options).collect().await;
     assert_eq!(messages.len(), 1500);
-    assert_eq!(conversation.pages_requested().len(), 2);
+    assert!(messages.iter().all(Result::is_ok));
+    // 999, then 501 new after the newest: the 502 the filter matches, all there.
+    assert_eq!(conversation.asked().len(), 2);
     for request in server.received_requests().await.unwrap() {
         assert!(request.url.query_pairs().any(|(k, v)| k == "limit" && v == "999"), "{}", request.url);
     }
@@ -202,25 +347,21 @@ async fn an_empty_conversation_takes_one_request_and_gives_one_empty_last_page()
     assert!(error.is_none(), "{error:?}");
     assert_eq!(pages.len(), 1);
     assert!(pages[0].items.is_empty());
-    assert_eq!((pages[0].position.clone(), pages[0].next.clone()), (Some(Position::Page(0)), None));
-    assert_eq!(conversation.pages_requested(), [0]);
+    assert_eq!(key(&pages[0].position)["page"], json!(0));
+    assert_eq!(pages[0].next, None);
+    assert_eq!(conversation.asked().len(), 1);
 }
 
 #[tokio::test]
-async fn concurrency_is_bounded_and_real() {
-    for concurrency in [1, 3] {
-        let (server, conversation) = serve(Conversation::new(1500).delay(Duration::from_millis(100))).await;
+async fn pages_are_fetched_one_after_another_whatever_the_concurrency() {
+    // Each request's filter is the newest message of the page before it.
+    for concurrency in [1, 4] {
+        let (server, conversation) = serve(Conversation::new(1500).delay(Duration::from_millis(50))).await;
         let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, concurrency))).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(ids(&pages), expected_ids(0..1500));
-        assert_eq!(conversation.pages_requested().len(), 15);
-        let max = conversation.max_in_flight();
-        assert!(max <= concurrency, "{max} requests in flight with concurrency {concurrency}");
-        if concurrency > 1 {
-            assert!(max > 1, "pages after the first are fetched concurrently (max in flight {max})");
-        }
-        // The first page is always fetched alone: only it tells the total.
-        assert_eq!(conversation.pages_requested()[0], 0);
+        assert_eq!(conversation.asked().len(), 16, "100, then 99 a page, the last one short and ending at the total");
+        assert_eq!(conversation.max_in_flight(), 1, "concurrency {concurrency}");
     }
 }
 
@@ -233,56 +374,93 @@ async fn every_filter_goes_out_on_every_page_request() {
         direction: Some(DirectionFilter::Outbound),
         created_after: Some("2024-01-01T00:00:00Z".parse::<Timestamp>().unwrap()),
         created_before: Some("2024-02-01T01:00:00+01:00".parse::<Timestamp>().unwrap()),
-        order_by: Some("createdAt:desc".to_owned()),
+        order_by: Some(ORDER.to_owned()),
         ..MessagesQuery::new(CONVERSATION)
     };
     let (pages, error) = collect(client(&server).pages(query, options(100, 4))).await;
     assert!(error.is_none(), "{error:?}");
-    assert_eq!(pages.len(), 3);
-    let mut queries: Vec<String> =
+    assert_eq!(ids(&pages), expected_ids(0..250));
+    assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), [100, 99, 51]);
+    let queries: Vec<String> =
         server.received_requests().await.unwrap().iter().map(|r| r.url.query().unwrap_or_default().to_owned()).collect();
-    queries.sort();
-    let expected: Vec<String> = (0..3)
-        .map(|n| {
+    // The query's createdAfter first, then the millisecond before the newest
+    // message delivered: m00099, m00198 (the page after that, short, holds
+    // all its filter matches: the end).
+    let afters = [base(), created(99), created(198)];
+    let expected: Vec<String> = afters
+        .iter()
+        .enumerate()
+        .map(|(n, &after)| {
+            let after = if n == 0 { after } else { after - TimeDelta::milliseconds(1) };
             format!(
-                "channel=WHATSAPP&createdAfter=2024-01-01T00%3A00%3A00.000%2B0000&createdBefore=2024-02-01T00%3A00%3A00.000%2B0000\
-                 &direction=OUTBOUND&limit=100&messageIds=m1&messageIds=m+2&orderBy=createdAt%3Adesc&page={n}"
+                "channel=WHATSAPP&createdAfter={}&createdBefore=2024-02-01T00%3A00%3A00.000%2B0000\
+                 &direction=OUTBOUND&limit=100&messageIds=m1&messageIds=m+2&orderBy=createdAt%3Aasc&page=0",
+                query_time(after)
             )
         })
         .collect();
     assert_eq!(queries, expected);
+    assert!(queries[1].contains("createdAfter=2024-01-01T00%3A01%3A39.999%2B0000"), "{}", queries[1]);
 }
 
 #[tokio::test]
-async fn a_stream_resumes_from_a_page() {
-    let (server, conversation) = serve(Conversation::new(2345)).await;
-    let resumed = PagingOptions { resume: Some(Position::Page(5)), ..options(100, 4) };
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), resumed)).await;
+async fn the_querys_created_after_is_where_the_stream_starts() {
+    let (server, conversation) = serve(Conversation::new(300)).await;
+    // m00049 was created at exactly this time: the filter is exclusive.
+    let query = MessagesQuery { created_after: Some(Timestamp::from(created(49))), ..MessagesQuery::new(CONVERSATION) };
+    let (pages, error) = collect(client(&server).pages(query, options(100, 4))).await;
     assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids(&pages), expected_ids(500..2345));
-    assert_eq!(pages[0].position, Some(Position::Page(5)));
-    assert_eq!(sorted(conversation.pages_requested()), (5..24).collect::<Vec<_>>());
-    assert_eq!(conversation.pages_requested()[0], 5, "the resume page comes first");
+    assert_eq!(ids(&pages), expected_ids(50..300));
+    assert_eq!(conversation.asked()[0].after, Some(created(49)));
+    assert!(server.received_requests().await.unwrap().iter().all(|r| r.url.query().unwrap().contains("orderBy=createdAt%3Aasc")));
+}
 
-    // Resuming past the end gives one empty last page.
+#[tokio::test]
+async fn a_stream_resumes_from_the_next_position_of_an_earlier_run() {
     let (server, conversation) = serve(Conversation::new(2345)).await;
-    let past_the_end = PagingOptions { resume: Some(Position::Page(40)), ..options(100, 4) };
+    let c = client(&server);
+    let first: Vec<MessagePage> =
+        c.pages(MessagesQuery::new(CONVERSATION), options(100, 4)).take(3).map(Result::unwrap).collect().await;
+    assert_eq!(ids(&first), expected_ids(0..298));
+    assert_eq!(conversation.asked().len(), 3, "a dropped stream fetches nothing more");
+    let resume = first.last().unwrap().next.clone();
+    assert!(matches!(resume, Some(Position::Cursor(_))), "{resume:?}");
+
+    let resumed = PagingOptions { resume: resume.clone(), ..options(100, 4) };
+    let (rest, error) = collect(c.pages(MessagesQuery::new(CONVERSATION), resumed)).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&rest), expected_ids(298..2345), "every message after the first run's, once");
+    assert_eq!(rest[0].position, resume);
+    assert_eq!(conversation.asked()[3].after, Some(next_filter(&first[2])), "the resumed read asks where the first left off");
+
+    // Resuming from where a whole read ended brings nothing more. (Without
+    // a total the read ends on a request after its last page, which the
+    // last page points at.)
+    let bare = Conversation::new(2345).tweak(|_, body| {
+        body.as_object_mut().unwrap().remove("pagination");
+    });
+    let (server, _) = serve(bare).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    assert!(error.is_none(), "{error:?}");
+    let past_the_end = PagingOptions { resume: pages.last().unwrap().next.clone(), ..options(100, 4) };
+    assert!(past_the_end.resume.is_some());
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), past_the_end)).await;
     assert!(error.is_none(), "{error:?}");
-    assert_eq!((pages.len(), pages[0].items.len(), pages[0].next.clone()), (1, 0, None));
-    assert_eq!(conversation.pages_requested(), [40]);
+    assert!(ids(&pages).is_empty(), "{:?}", ids(&pages));
 }
 
 #[tokio::test]
-async fn a_503_is_retried_and_a_429_waits_for_retry_after() {
+async fn a_500_and_503_are_retried_and_a_429_waits_for_retry_after() {
+    let internal = ResponseTemplate::new(500).set_body_json(error_body(500));
     let unavailable = ResponseTemplate::new(503).set_body_string("upstream unavailable");
-    let (server, conversation) = serve(Conversation::new(2345).fault(2, unavailable)).await;
+    let (server, conversation) = serve(Conversation::new(2345).fault(2, internal).fault(3, unavailable)).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..2345));
-    let requested = conversation.pages_requested();
-    assert_eq!(requested.len(), 25, "24 pages and one retry");
-    assert_eq!(requested.iter().filter(|&&p| p == 2).count(), 2);
+    let asked = conversation.asked();
+    assert_eq!(asked.len(), 26, "24 requests and two retries");
+    assert_eq!((&asked[2], &asked[3]), (&asked[4], &asked[4]), "the retries ask what the failed request asked");
+    assert_ne!(asked[4], asked[5]);
 
     let limited = ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_json(error_body(429));
     let (server, conversation) = serve(Conversation::new(2345).fault(1, limited)).await;
@@ -291,112 +469,216 @@ async fn a_503_is_retried_and_a_429_waits_for_retry_after() {
     assert!(error.is_none(), "{error:?}");
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured ({:?})", started.elapsed());
     assert_eq!(ids(&pages), expected_ids(0..2345));
-    assert_eq!(conversation.pages_requested().iter().filter(|&&p| p == 1).count(), 2);
+    let asked = conversation.asked();
+    assert_eq!(asked.len(), 25);
+    assert_eq!(asked[1], asked[2]);
 }
 
 #[tokio::test]
-async fn a_500_on_page_3_ends_the_stream_after_pages_0_to_2() {
-    let failure = ResponseTemplate::new(500).set_body_json(error_body(500));
+async fn a_retry_after_longer_than_the_policy_allows_ends_the_stream_naming_the_page() {
+    let limited = ResponseTemplate::new(429).insert_header("Retry-After", "600").set_body_json(error_body(429));
+    let (server, conversation) = serve(Conversation::new(2345).fault(1, limited)).await;
+    let started = Instant::now();
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+    assert_eq!(ids(&pages), expected_ids(0..100));
+    let Some(PagingError::RetryAfterTooLong { page, asked, cap, attempts, .. }) = &error else { panic!("{error:?}") };
+    assert_eq!(page.0, pages[0].next);
+    assert_eq!((*asked, *cap, *attempts), (Duration::from_secs(600), Duration::from_secs(120), 1));
+    assert_eq!(conversation.asked().len(), 2);
+}
+
+#[tokio::test]
+async fn a_501_on_the_fourth_request_ends_the_stream_after_three_pages() {
+    let failure = ResponseTemplate::new(501).set_body_json(error_body(501));
     let (server, conversation) = serve(Conversation::new(2345).fault(3, failure)).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert_eq!(ids(&pages), expected_ids(0..300));
+    assert_eq!(ids(&pages), expected_ids(0..298));
     let Some(PagingError::Request { page, attempts, source }) = &error else { panic!("{error:?}") };
-    assert_eq!(page.0, Some(Position::Page(3)));
-    assert_eq!(*attempts, 1, "a 500 is not retried");
-    assert_eq!(source.status().map(|s| s.as_u16()), Some(500));
-    assert_eq!(error.as_ref().unwrap().to_string().split(':').next(), Some("page 3"));
-    assert_eq!(conversation.pages_requested().iter().filter(|&&p| p == 3).count(), 1);
+    assert_eq!(page.0, pages[2].next, "the error names the page the third one pointed at");
+    assert_eq!(*attempts, 1, "a 501 is not retried");
+    assert_eq!(source.status().map(|s| s.as_u16()), Some(501));
+    let position = pages[2].next.clone().unwrap();
+    let message = error.as_ref().unwrap().to_string();
+    assert!(message.starts_with(&format!("{position}: ")), "{message}");
+    assert_eq!(conversation.asked().len(), 4);
 
     // The same through `messages`: every message before the failure, then the error.
-    let failure = ResponseTemplate::new(500).set_body_json(error_body(500));
+    let failure = ResponseTemplate::new(501).set_body_json(error_body(501));
     let (server, _) = serve(Conversation::new(2345).fault(3, failure)).await;
     let items: Vec<_> = client(&server).messages(MessagesQuery::new(CONVERSATION), options(100, 4)).collect().await;
-    assert_eq!(items.len(), 301);
-    assert!(items[..300].iter().all(Result::is_ok));
-    assert!(matches!(&items[300], Err(PagingError::Request { page, .. }) if page.0 == Some(Position::Page(3))));
+    assert_eq!(items.len(), 299);
+    assert!(items[..298].iter().all(Result::is_ok));
+    assert!(matches!(&items[298], Err(PagingError::Request { page, .. }) if page.0 == Some(position.clone())));
 }
 
 #[tokio::test]
-async fn an_invalid_page_size_or_resume_position_is_refused_without_a_request() {
+async fn an_invalid_page_size_resume_position_order_or_conversation_is_refused_without_a_request() {
     let (server, conversation) = serve(Conversation::new(10)).await;
+    let query = || MessagesQuery::new(CONVERSATION);
+    let ordered = |order: &str| MessagesQuery { order_by: Some(order.to_owned()), ..query() };
     let invalid = [
-        (options(0, 4), "page size"),
-        (options(MAX_PAGE_SIZE + 1, 4), "page size"),
-        (PagingOptions { resume: Some(Position::Cursor("abc".to_owned())), ..options(10, 4) }, "resume"),
-        (PagingOptions { resume: Some(Position::Page(u64::MAX)), ..options(10, 4) }, "resume"),
+        (query(), options(0, 4), "page size"),
+        (query(), options(MAX_PAGE_SIZE + 1, 4), "page size"),
+        (query(), PagingOptions { resume: Some(Position::Cursor("abc".to_owned())), ..options(10, 4) }, "resume"),
+        (query(), PagingOptions { resume: Some(Position::Page(5)), ..options(10, 4) }, "resume"),
+        (query(), PagingOptions { resume: Some(Position::Page(0)), ..options(10, 4) }, "resume"),
+        (query(), PagingOptions { resume: Some(Position::Page(u64::MAX)), ..options(10, 4) }, "resume"),
+        (ordered("createdAt:desc"), options(10, 4), "order_by"),
+        (ordered("id:asc"), options(10, 4), "order_by"),
+        (MessagesQuery::new(".."), options(10, 4), "conversation id"),
+        (MessagesQuery::new(""), options(10, 4), "conversation id"),
     ];
-    for (options, expected) in invalid {
-        let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options)).await;
+    for (query, options, expected) in invalid {
+        let (pages, error) = collect(client(&server).pages(query, options)).await;
         assert!(pages.is_empty());
-        assert!(matches!(error, Some(PagingError::InvalidQuery { name, .. }) if name == expected), "{error:?}");
+        assert!(matches!(error, Some(PagingError::InvalidQuery { name, .. }) if name == expected), "{expected}: {error:?}");
     }
-    assert!(conversation.pages_requested().is_empty());
+    assert!(conversation.asked().is_empty());
     assert!(server.received_requests().await.unwrap().is_empty());
+
+    // The one order the stream reads in is accepted however it is spelt.
+    let (pages, error) = collect(client(&server).pages(ordered("CREATEDAT:ASC"), options(10, 4))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..10));
+    assert!(conversation.asked().iter().all(|a| a.order_by.as_deref() == Some(ORDER)));
 }
 
 #[tokio::test]
-async fn a_total_that_changes_mid_stream_ends_it_naming_the_page() {
-    let grown = Conversation::new(2345).tweak(|page, body| {
-        if page == 2 {
-            body["pagination"]["totalItems"] = json!(2346);
+async fn messages_added_or_deleted_during_the_read_are_neither_skipped_nor_repeated() {
+    // Before the fourth request (the total it reports changes with it): a
+    // delivered message and one not yet read are deleted, and a new one
+    // comes at the end.
+    let changing = Conversation::new(2345).change(|n, listing| {
+        if n == 3 {
+            listing.retain(|m| m.id != id(50) && m.id != id(1000));
+            listing.push(Stored { id: "new-1".to_owned(), created: created(10_000) });
         }
     });
-    let (server, _) = serve(grown).await;
+    let (server, _) = serve(changing).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert_eq!(ids(&pages), expected_ids(0..200));
-    assert!(
-        matches!(&error, Some(PagingError::TotalChanged { page, first: 2345, now: 2346 }) if page.0 == Some(Position::Page(2))),
-        "{error:?}"
-    );
+    assert!(error.is_none(), "{error:?}");
+    let mut expected: Vec<String> = expected_ids(0..2345).into_iter().filter(|m| *m != id(1000)).collect();
+    expected.push("new-1".to_owned());
+    assert_eq!(ids(&pages), expected);
 }
 
 #[tokio::test]
-async fn an_empty_or_short_page_before_the_last_ends_the_stream_naming_the_page() {
-    let empty = Conversation::new(2345).tweak(|page, body| {
-        if page == 4 {
+async fn a_server_capping_the_page_size_is_followed_to_the_end() {
+    // A vendor that applies a smaller page size than asked: every page is
+    // read from the newest message delivered, so nothing is skipped.
+    let capped = Conversation::new(2345).tweak(|_, body| {
+        body["messages"].as_array_mut().unwrap().truncate(50);
+    });
+    let (server, conversation) = serve(capped).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..2345));
+    assert_eq!(pages[0].items.len(), 50);
+    assert_eq!(conversation.asked().len(), 48, "50, then 49 a page, the last one short and ending at the total");
+}
+
+#[tokio::test]
+async fn a_short_page_is_the_end_only_when_it_ends_at_the_vendors_total() {
+    // 7 of 7: the only request.
+    let (server, conversation) = serve(Conversation::new(7)).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..7));
+    assert_eq!(pages[0].next, None);
+    assert_eq!(conversation.asked().len(), 1);
+
+    // 7 where the vendor counts 8: followed until nothing new comes.
+    let understated = Conversation::new(7).tweak(|_, body| body["pagination"]["totalItems"] = json!(8));
+    let (server, conversation) = serve(understated).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..7));
+    assert_eq!(conversation.asked().len(), 2);
+    assert_eq!(conversation.asked()[1].after, Some(created(6) - TimeDelta::milliseconds(1)));
+
+    // A later short page: 52 matching its filter, counted 51 or 53 by the
+    // vendor, does not add up; the next request tells there is nothing more.
+    for counted in [51, 53] {
+        let misstated = Conversation::new(250).tweak(move |n, body| {
+            if n == 2 {
+                body["pagination"]["totalItems"] = json!(counted);
+            }
+        });
+        let (server, conversation) = serve(misstated).await;
+        let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(ids(&pages), expected_ids(0..250), "{counted}");
+        assert_eq!(conversation.asked().len(), 4, "{counted}");
+        assert!(pages.last().unwrap().next.is_some(), "{counted}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_page_mid_read_whose_total_says_more_ends_the_stream() {
+    let empty = Conversation::new(2345).tweak(|n, body| {
+        if n == 4 {
             body["messages"] = json!([]);
         }
     });
-    let (server, _) = serve(empty).await;
+    let (server, conversation) = serve(empty).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert_eq!(ids(&pages), expected_ids(0..400));
-    assert!(matches!(&error, Some(PagingError::EmptyPageWithMore { page }) if page.0 == Some(Position::Page(4))), "{error:?}");
-
-    // A vendor that applies a smaller page size than asked would make every
-    // later page skip messages.
-    let capped = Conversation::new(2345).tweak(|_, body| {
-        let messages = body["messages"].as_array_mut().unwrap();
-        messages.truncate(50);
-    });
-    let (server, _) = serve(capped).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert!(pages.is_empty());
-    assert!(
-        matches!(&error, Some(PagingError::ShortPage { page, len: 50, limit: 100 }) if page.0 == Some(Position::Page(0))),
-        "{error:?}"
-    );
+    assert!(matches!(error, Some(PagingError::EmptyPageWithMore { .. })), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..100 + 3 * 99), "the pages before it, once each");
+    assert_eq!(conversation.asked().len(), 5);
 }
 
 #[tokio::test]
-async fn messages_on_a_page_past_the_total_end_the_stream() {
-    let past = Conversation::new(250).tweak(|page, body| {
-        if page == 5 {
-            body["messages"] = json!([{"id": "ghost", "createdAt": "2024-01-01T00:00:00Z"}]);
+async fn an_empty_page_without_a_total_is_asked_for_again_before_it_is_the_end() {
+    // Where the newest message delivered should have come again, nothing
+    // came, and no total says why: asked once more, the page is there.
+    let lost = Conversation::new(2345).tweak(|n, body| {
+        if n == 4 {
+            body["messages"] = json!([]);
+            body.as_object_mut().unwrap().remove("pagination");
         }
     });
-    let (server, _) = serve(past).await;
-    let resumed = PagingOptions { resume: Some(Position::Page(5)), ..options(100, 4) };
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), resumed)).await;
-    assert!(pages.is_empty());
-    assert!(
-        matches!(&error, Some(PagingError::BeyondTotal { page, total_items: 250 }) if page.0 == Some(Position::Page(5))),
-        "{error:?}"
-    );
+    let (server, conversation) = serve(lost).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..2345));
+    let asked = conversation.asked();
+    assert_eq!(asked[4], asked[5], "the same request, once more");
 }
 
 #[tokio::test]
-async fn without_a_total_pages_are_read_one_at_a_time_until_a_short_or_empty_one() {
-    for (total, requests) in [(250, 3), (200, 3), (0, 1)] {
+async fn a_message_before_the_filter_or_out_of_creation_order_ends_the_stream() {
+    // A message created before the filter asked for: the vendor ignored it.
+    let ghost = Conversation::new(250).tweak(|n, body| {
+        if n == 1 {
+            let ghost = json!({"id": "ghost", "createdAt": "2023-12-31T00:00:00.000+0000"});
+            body["messages"].as_array_mut().unwrap().insert(0, ghost);
+        }
+    });
+    let (server, _) = serve(ghost).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    assert_eq!(ids(&pages), expected_ids(0..100));
+    let Some(PagingError::OutOfOrder { page, id: bad, reason }) = &error else { panic!("{error:?}") };
+    assert_eq!((&page.0, bad.as_str()), (&pages[0].next, "ghost"));
+    assert!(reason.contains("filter"), "{reason}");
+
+    // Two messages of the first page in the wrong order: the vendor ignored `orderBy`.
+    let swapped = Conversation::new(250).tweak(|n, body| {
+        if n == 0 {
+            body["messages"].as_array_mut().unwrap().swap(50, 51);
+        }
+    });
+    let (server, _) = serve(swapped).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    assert!(pages.is_empty(), "{:?}", ids(&pages));
+    let Some(PagingError::OutOfOrder { page, id: bad, reason }) = &error else { panic!("{error:?}") };
+    assert_eq!((key(&page.0)["page"].clone(), bad.as_str()), (json!(0), id(50).as_str()));
+    assert!(reason.contains("already delivered"), "{reason}");
+}
+
+#[tokio::test]
+async fn without_a_total_pages_are_read_one_at_a_time_until_a_request_brings_nothing_new() {
+    for (total, requests) in [(250, 4), (200, 4), (7, 2), (0, 1)] {
         let bare = Conversation::new(total).delay(Duration::from_millis(20)).tweak(|_, body| {
             body.as_object_mut().unwrap().remove("pagination");
         });
@@ -404,24 +686,55 @@ async fn without_a_total_pages_are_read_one_at_a_time_until_a_short_or_empty_one
         let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(ids(&pages), expected_ids(0..total));
-        assert_eq!(conversation.pages_requested(), (0..requests).collect::<Vec<_>>(), "{total}");
+        assert_eq!(conversation.asked().len(), requests, "{total}");
         assert_eq!(conversation.max_in_flight(), 1);
-        assert_eq!(pages.last().unwrap().next, None);
+        // The last page points at the request that brought nothing new (an
+        // empty conversation's one page points nowhere).
+        assert_eq!(pages.last().unwrap().next.is_some(), total > 0, "{total}");
     }
 }
 
 #[tokio::test]
-async fn a_page_that_says_it_is_another_page_ends_the_stream_instead_of_repeating_messages() {
-    let ignoring = Conversation::new(2345).tweak(|page, body| {
-        if page == 2 {
+async fn a_page_that_says_it_is_another_page_ends_the_stream_with_wrong_page() {
+    let ignoring = Conversation::new(2345).tweak(|n, body| {
+        if n == 2 {
             body["pagination"]["page"] = json!(1);
         }
     });
     let (server, _) = serve(ignoring).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert_eq!(ids(&pages), expected_ids(0..200));
-    assert!(
-        matches!(&error, Some(PagingError::RepeatedCursor { page, cursor }) if page.0 == Some(Position::Page(2)) && cursor == "1"),
-        "{error:?}"
+    assert_eq!(ids(&pages), expected_ids(0..199));
+    let Some(PagingError::WrongPage { page, served }) = &error else { panic!("{error:?}") };
+    assert_eq!((&page.0, *served), (&pages[1].next, 1));
+}
+
+/// 25 messages of one millisecond, then 5 a second apart.
+fn one_millisecond_then_more() -> Vec<Stored> {
+    let tie = base() + TimeDelta::milliseconds(500);
+    (0..30).map(|i| Stored { id: id(i), created: if i < 25 { tie } else { created(i) } }).collect()
+}
+
+#[tokio::test]
+async fn messages_sharing_a_millisecond_are_read_on_the_next_pages_of_the_same_filter() {
+    let (server, conversation) = serve(Conversation::of(one_millisecond_then_more())).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..30));
+    let tie_filter = Some(base() + TimeDelta::milliseconds(499));
+    let asked: Vec<(Option<DateTime<Utc>>, u64)> = conversation.asked().iter().map(|a| (a.after, a.page)).collect();
+    assert_eq!(
+        asked,
+        [(None, 0), (tie_filter, 0), (tie_filter, 1), (tie_filter, 2), (Some(created(29) - TimeDelta::milliseconds(1)), 0)],
+        "page 0 of the tie brings nothing new: its pages 1 and 2 are asked"
     );
+
+    // A server that ignores `page` there would loop: it ends with RepeatedPage.
+    let (server, conversation) = serve(Conversation::of(one_millisecond_then_more()).ignoring_page()).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
+    assert_eq!(ids(&pages), expected_ids(0..10));
+    assert!(matches!(&error, Some(PagingError::RepeatedPage { count: 10, .. })), "{error:?}");
+    // Page 0 of the tie, then pages 1 and 2 (served as page 0 again): no
+    // more pages of one millisecond than the messages delivered can fill.
+    let asked: Vec<(Option<DateTime<Utc>>, u64)> = conversation.asked().iter().map(|a| (a.after, a.page)).collect();
+    assert_eq!(asked, [(None, 0), (tie_filter, 0), (tie_filter, 1), (tie_filter, 2)]);
 }

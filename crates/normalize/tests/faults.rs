@@ -82,11 +82,26 @@ fn ids_of(messages: &[Message]) -> Vec<String> {
     messages.iter().map(|m| m.id.clone()).collect()
 }
 
-/// The fewest requests: one per page, and Octopush's closing empty page
-/// when the conversation fills its last page exactly.
+/// The fewest requests. Cursor vendors: one per page. Octopush: one per
+/// page, the empty page that always ends the read, and page 1 read again to
+/// check the listing did not shift. Infobip, paged on the creation time: the
+/// first page, then pages that start again at the newest message delivered
+/// (one message fewer that is new), the last one short and ending at the
+/// total the vendor counts for its filter.
 fn minimum_requests(vendor: Vendor) -> usize {
-    let pages = MESSAGES.div_ceil(PAGE as usize);
-    if vendor == Vendor::Octopush && MESSAGES % PAGE as usize == 0 { pages + 1 } else { pages }
+    let (messages, page) = (MESSAGES, PAGE as usize);
+    match vendor {
+        Vendor::Octopush => messages.div_ceil(page) + 2,
+        Vendor::Infobip => 1 + (messages - page).div_ceil(page - 1),
+        Vendor::Leadconnector | Vendor::Bird => messages.div_ceil(page),
+    }
+}
+
+/// The messages of the first two pages (what comes before a third request).
+fn two_pages(vendor: Vendor) -> usize {
+    let page = PAGE as usize;
+    // Infobip's second page starts again at the first's newest message.
+    if vendor == Vendor::Infobip { page + page - 1 } else { 2 * page }
 }
 
 fn fault(vendor: Vendor, on_request: usize, kind: FaultKind) -> Fault {
@@ -117,11 +132,13 @@ async fn recoverable_faults_are_retried_and_lose_or_repeat_nothing() {
             fault(vendor, 6, FaultKind::DropConnection),
             fault(vendor, 8, FaultKind::TruncatedBody),
             fault(vendor, 10, FaultKind::Status { status: 502, retry_after: None }),
+            fault(vendor, 12, FaultKind::Status { status: 500, retry_after: None }),
+            fault(vendor, 14, FaultKind::Status { status: 504, retry_after: None }),
         ];
         let (messages, error, requests) = run(vendor, faults).await;
         assert!(error.is_none(), "{vendor}: {error:?}");
         assert_eq!(ids_of(&messages), ids_of(&clean), "{vendor}: the same messages, once each, in the same order");
-        assert_eq!(requests, minimum_requests(vendor) + 5, "{vendor}: one retry per fault");
+        assert_eq!(requests, minimum_requests(vendor) + 7, "{vendor}: one retry per fault");
     }
 }
 
@@ -129,18 +146,18 @@ async fn recoverable_faults_are_retried_and_lose_or_repeat_nothing() {
 async fn a_server_error_ends_the_stream_naming_the_page_after_the_pages_before_it() {
     for vendor in Vendor::ALL {
         let (clean, _, _) = run(vendor, Vec::new()).await;
-        let (messages, error, requests) = run(vendor, vec![fault(vendor, 3, FaultKind::Status { status: 500, retry_after: None })]).await;
-        let error = error.unwrap_or_else(|| panic!("{vendor}: a 500 is not retried"));
+        // 500 is retried; 501 is a server error that is not.
+        let (messages, error, requests) = run(vendor, vec![fault(vendor, 3, FaultKind::Status { status: 501, retry_after: None })]).await;
+        let error = error.unwrap_or_else(|| panic!("{vendor}: a 501 is not retried"));
         assert_eq!(error.kind(), FailureKind::Other, "{vendor}");
         let text = error.to_string();
-        assert!(text.starts_with(&format!("{vendor}: ")) && text.contains("HTTP 500"), "{vendor}: {text}");
+        assert!(text.starts_with(&format!("{vendor}: ")) && text.contains("HTTP 501"), "{vendor}: {text}");
         assert!(text.contains("page"), "{vendor}: the error names the page: {text}");
         assert_eq!(ids_of(&messages), ids_of(&clean)[..messages.len()], "{vendor}: a prefix, in order");
-        if vendor != Vendor::Infobip {
-            // Sequential vendors: exactly the two pages before the failed third.
-            assert_eq!(messages.len(), 2 * PAGE as usize, "{vendor}");
-            assert_eq!(requests, 3, "{vendor}");
-        }
+        // Every vendor reads one page after another: exactly the two pages
+        // before the failed third request.
+        assert_eq!(messages.len(), two_pages(vendor), "{vendor}");
+        assert_eq!(requests, 3, "{vendor}");
     }
 }
 
@@ -148,37 +165,59 @@ async fn a_server_error_ends_the_stream_naming_the_page_after_the_pages_before_i
 async fn a_repeated_cursor_or_page_ends_the_stream_instead_of_looping() {
     for vendor in Vendor::ALL {
         let (clean, _, _) = run(vendor, Vec::new()).await;
+        // The third response points back: Octopush serves page 2 again,
+        // Bird hands back the token it was given, LeadConnector the cursor
+        // it was given as `lastMessageId`. Infobip's fault serves the page
+        // before the one asked; the read asks page 0 of a filter that moves
+        // on, so there is none to point back to.
         let (messages, error, _) = run(vendor, vec![fault(vendor, 3, FaultKind::RepeatCursor)]).await;
-        let error = error.unwrap_or_else(|| panic!("{vendor}: a repeated cursor must end the stream"));
-        let repeated = match &error {
-            FetchError::Infobip(PagingError::RepeatedCursor { .. })
-            | FetchError::Octopush(PagingError::RepeatedCursor { .. })
-            | FetchError::Leadconnector(PagingError::RepeatedCursor { .. })
-            | FetchError::Bird(PagingError::RepeatedCursor { .. }) => true,
-            _ => false,
-        };
-        assert!(repeated, "{vendor}: {error:?}");
         let ids = ids_of(&messages);
         assert_eq!(ids, ids_of(&clean)[..ids.len()], "{vendor}: nothing repeated, nothing out of order");
+        if vendor == Vendor::Infobip {
+            assert!(error.is_none(), "{vendor}: {error:?}");
+            assert_eq!(ids, ids_of(&clean), "{vendor}: the whole conversation, once");
+            continue;
+        }
+        let error = error.unwrap_or_else(|| panic!("{vendor}: a repeated cursor or page must end the stream"));
+        let (repeated, delivered) = match &error {
+            // The repeated page itself is not delivered.
+            FetchError::Octopush(PagingError::RepeatedPage { .. }) => (true, 2),
+            // The page is sound and delivered; its cursor cannot be followed.
+            FetchError::Bird(PagingError::RepeatedCursor { .. }) => (true, 3),
+            FetchError::Leadconnector(PagingError::CursorMismatch { .. }) => (true, 3),
+            _ => (false, 0),
+        };
+        assert!(repeated, "{vendor}: {error:?}");
+        assert_eq!(ids.len(), delivered * PAGE as usize, "{vendor}");
     }
 }
 
 #[tokio::test]
 async fn an_empty_page_that_claims_more_ends_the_stream() {
-    for vendor in [Vendor::Infobip, Vendor::Leadconnector, Vendor::Bird] {
-        let (messages, error, _) = run(vendor, vec![fault(vendor, 3, FaultKind::EmptyPageWithMore)]).await;
+    for vendor in [Vendor::Leadconnector, Vendor::Bird] {
+        let (messages, error, requests) = run(vendor, vec![fault(vendor, 3, FaultKind::EmptyPageWithMore)]).await;
         let error = error.unwrap_or_else(|| panic!("{vendor}: an empty page claiming more must end the stream"));
         let empty = matches!(
             &error,
-            FetchError::Infobip(PagingError::EmptyPageWithMore { .. })
-                | FetchError::Leadconnector(PagingError::EmptyPageWithMore { .. } | PagingError::RepeatedCursor { .. })
-                | FetchError::Bird(PagingError::EmptyPageWithMore { .. })
+            FetchError::Leadconnector(PagingError::EmptyPageWithMore { .. }) | FetchError::Bird(PagingError::EmptyPageWithMore { .. })
         );
         assert!(empty, "{vendor}: {error:?}");
-        if vendor != Vendor::Infobip {
-            assert_eq!(messages.len(), 2 * PAGE as usize, "{vendor}");
-        }
+        assert_eq!(messages.len(), two_pages(vendor), "{vendor}");
+        assert_eq!(requests, 3, "{vendor}");
     }
+}
+
+#[tokio::test]
+async fn an_empty_page_whose_total_says_more_ends_a_listing_read_on_the_creation_time() {
+    // Infobip's read asks for the messages created after the newest one
+    // delivered: an empty answer whose `totalItems` still counts messages is
+    // an error after the messages before it, never a quiet end.
+    let vendor = Vendor::Infobip;
+    let (clean, _, _) = run(vendor, Vec::new()).await;
+    let (messages, error, requests) = run(vendor, vec![fault(vendor, 3, FaultKind::EmptyPageWithMore)]).await;
+    assert!(matches!(&error, Some(FetchError::Infobip(PagingError::EmptyPageWithMore { .. }))), "{vendor}: {error:?}");
+    assert_eq!(ids_of(&messages), ids_of(&clean)[..two_pages(vendor)], "{vendor}");
+    assert_eq!(requests, 3, "{vendor}");
 }
 
 #[tokio::test]

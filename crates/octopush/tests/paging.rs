@@ -1,6 +1,8 @@
 //! The Octopush paging stream against a real HTTP server on 127.0.0.1 that
 //! serves a generated conversation from each request's `page` and `per_page`.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
@@ -17,13 +19,46 @@ use convo_testkit::wiremock::{Mock, MockServer, Request, Respond, ResponseTempla
 
 const CONVERSATION: &str = "cid_3fa85f64-5717-4562-b3fc-2c963f66afa6";
 
-/// A conversation of `len` messages, served page by page as Octopush does:
-/// a bare array of at most `per_page` messages (default 50) from 1-based
-/// `page` (default 1). With `ignore_page`, every request gets page 1, as
-/// from an API ignoring a parameter it cannot read.
+/// Changes the listing before the request numbered (from 0) is answered.
+type Change = Box<dyn Fn(usize, &mut Vec<usize>) + Send + Sync>;
+/// Changes the messages served for page `page` (1-based) before they are sent.
+type Tweak = Box<dyn Fn(usize, &mut Vec<Value>) + Send + Sync>;
+
+/// A conversation, served page by page as Octopush does: a bare array of at
+/// most `per_page` messages (default 50) from 1-based `page` (default 1).
+/// The listing holds message numbers (`msg-00000`, ...), `len` of them at
+/// first. With `ignore_page`, every request gets page 1, as from an API
+/// ignoring a parameter it cannot read; with `cap`, no page holds more than
+/// that many, as from a server with a smaller page size than asked.
 struct Conversation {
-    len: usize,
+    listing: Mutex<Vec<usize>>,
     ignore_page: bool,
+    cap: Option<usize>,
+    requests: AtomicUsize,
+    change: Option<Change>,
+    tweak: Option<Tweak>,
+}
+
+impl Conversation {
+    fn new(len: usize) -> Self {
+        Self { listing: Mutex::new((0..len).collect()), ignore_page: false, cap: None, requests: AtomicUsize::new(0), change: None, tweak: None }
+    }
+
+    fn ignoring_page(self) -> Self {
+        Self { ignore_page: true, ..self }
+    }
+
+    fn capped(self, cap: usize) -> Self {
+        Self { cap: Some(cap), ..self }
+    }
+
+    fn change(self, change: impl Fn(usize, &mut Vec<usize>) + Send + Sync + 'static) -> Self {
+        Self { change: Some(Box::new(change)), ..self }
+    }
+
+    fn tweak(self, tweak: impl Fn(usize, &mut Vec<Value>) + Send + Sync + 'static) -> Self {
+        Self { tweak: Some(Box::new(tweak)), ..self }
+    }
 }
 
 fn message_id(i: usize) -> String {
@@ -51,23 +86,36 @@ fn param(request: &Request, name: &str) -> Option<String> {
 
 impl Respond for Conversation {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let n = self.requests.fetch_add(1, Ordering::SeqCst);
+        let mut listing = self.listing.lock().unwrap();
+        if let Some(change) = &self.change {
+            change(n, &mut listing);
+        }
         let number = |name: &str, default: usize| param(request, name).and_then(|v| v.parse().ok()).unwrap_or(default);
         let page = if self.ignore_page { 1 } else { number("page", 1) };
-        let per_page = number("per_page", 50);
-        let start = page.saturating_sub(1).saturating_mul(per_page).min(self.len);
-        let end = start.saturating_add(per_page).min(self.len);
-        let items: Vec<Value> = (start..end).map(message).collect();
+        let per_page = number("per_page", 50).min(self.cap.unwrap_or(usize::MAX));
+        let start = page.saturating_sub(1).saturating_mul(per_page).min(listing.len());
+        let end = start.saturating_add(per_page).min(listing.len());
+        let mut items: Vec<Value> = listing[start..end].iter().copied().map(message).collect();
+        if let Some(tweak) = &self.tweak {
+            tweak(page, &mut items);
+        }
         ResponseTemplate::new(200).set_body_json(items)
     }
+}
+
+/// A server holding `conversation`, and the base URL to give the client.
+async fn serve_conversation(conversation: Conversation) -> (MockServer, String) {
+    let server = server().await;
+    Mock::given(any()).respond_with(conversation).mount(&server).await;
+    let uri = format!("{}/v1/public", server.uri());
+    (server, uri)
 }
 
 /// A server holding a conversation of `len` messages, and the base URL to
 /// give the client.
 async fn serve(len: usize) -> (MockServer, String) {
-    let server = server().await;
-    Mock::given(any()).respond_with(Conversation { len, ignore_page: false }).mount(&server).await;
-    let uri = format!("{}/v1/public", server.uri());
-    (server, uri)
+    serve_conversation(Conversation::new(len)).await
 }
 
 fn client(uri: &str) -> Client {
@@ -91,6 +139,16 @@ async fn drain(client: &Client, query: MessagesQuery, options: PagingOptions) ->
     client.pages(query, options).collect().await
 }
 
+/// The pages before the error, and the error (which must be the last item).
+fn split(mut items: Vec<Result<MessagePage, StreamError>>) -> (Vec<MessagePage>, Option<StreamError>) {
+    let error = match items.last() {
+        Some(Err(_)) => items.pop().and_then(Result::err),
+        _ => None,
+    };
+    let pages = items.into_iter().map(|item| item.expect("only the last item is an error")).collect();
+    (pages, error)
+}
+
 fn ids(pages: &[MessagePage]) -> Vec<String> {
     pages.iter().flat_map(|p| p.items.iter().map(|m| m.message_id.clone())).collect()
 }
@@ -103,46 +161,82 @@ async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.expect("recording is on")
 }
 
-/// Requests a stream over `len` messages makes with `per_page`: one per page,
-/// plus the empty page that ends it when the last page is full.
-fn expected_requests(len: usize, per_page: usize) -> usize {
-    len / per_page + 1
+/// The `(page, per_page)` of every request, in order.
+async fn asked(server: &MockServer) -> Vec<(u64, u64)> {
+    requests(server)
+        .await
+        .iter()
+        .map(|r| (param(r, "page").unwrap().parse().unwrap(), param(r, "per_page").unwrap().parse().unwrap()))
+        .collect()
+}
+
+/// The `(page, per_page)` of every request a stream over an unchanging
+/// conversation of `len` messages makes asking `per_page`: the first page
+/// tells the server's size (fewer than asked when the conversation is
+/// smaller), every page with messages is followed, an empty page ends the
+/// read, and when more than one page held messages page 1 is read again.
+fn expected_requests(len: u64, per_page: u64) -> Vec<(u64, u64)> {
+    if len == 0 {
+        return vec![(1, per_page)];
+    }
+    let size = per_page.min(len);
+    let pages = len.div_ceil(size);
+    let mut asked = vec![(1, per_page)];
+    asked.extend((2..=pages + 1).map(|n| (n, size)));
+    if pages > 1 {
+        asked.push((1, size));
+    }
+    asked
 }
 
 #[tokio::test]
-async fn every_message_arrives_once_in_order_with_one_request_per_page() {
+async fn every_message_arrives_once_in_order_ending_on_an_empty_page_and_a_head_check() {
     const LEN: usize = 2345;
-    // 2345 = 7 * 335: with 7 the last page is full and an empty page ends it.
+    // 2345 = 7 * 335: with 7 the last page is full; with 100 and 1000 it is
+    // short; with 2345 and 5000 there is one page, 5000 telling the server
+    // serves only 2345 a page.
     for per_page in [7usize, 100, 1000, 2345, 5000] {
         let (server, uri) = serve(LEN).await;
         let pages: Vec<MessagePage> =
             client(&uri).pages(query(), options(Some(per_page as u64))).try_collect().await.unwrap();
         assert_eq!(ids(&pages), expected_ids(0..LEN), "per_page {per_page}");
 
-        let requests = requests(&server).await;
-        assert_eq!(requests.len(), expected_requests(LEN, per_page), "per_page {per_page}");
-        assert_eq!(pages.len(), requests.len(), "every response is one page, the empty last one included");
-        for (i, (page, request)) in pages.iter().zip(&requests).enumerate() {
+        let expected = expected_requests(LEN as u64, per_page as u64);
+        assert_eq!(asked(&server).await, expected, "per_page {per_page}");
+        let with_messages = LEN.div_ceil(per_page.min(LEN));
+        assert_eq!(pages.len(), with_messages, "per_page {per_page}: only pages with messages are delivered");
+        for request in requests(&server).await {
+            assert_eq!(param(&request, "conversation_id").as_deref(), Some(CONVERSATION));
+        }
+        for (i, page) in pages.iter().enumerate() {
             let number = i as u64 + 1;
-            assert_eq!(param(request, "page"), Some(number.to_string()));
-            assert_eq!(param(request, "per_page"), Some(per_page.to_string()));
-            assert_eq!(param(request, "conversation_id").as_deref(), Some(CONVERSATION));
+            assert!(!page.items.is_empty(), "per_page {per_page}, page {number}");
             assert_eq!(page.position, Some(Position::Page(number)));
-            let last = i + 1 == pages.len();
-            assert_eq!(page.next, (!last).then_some(Position::Page(number + 1)), "per_page {per_page}, page {number}");
+            // The last page with messages points at the empty page that ended the read.
+            assert_eq!(page.next, Some(Position::Page(number + 1)), "per_page {per_page}, page {number}");
         }
     }
 }
 
 #[tokio::test]
-async fn a_conversation_filling_its_last_page_costs_one_empty_page_more() {
+async fn an_empty_page_ends_the_read_whether_the_last_page_is_full_or_short() {
+    // 2300 fills its last page: page 24 is empty.
     let (server, uri) = serve(2300).await;
     let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
     assert_eq!(ids(&pages), expected_ids(0..2300));
-    assert_eq!(requests(&server).await.len(), 24);
+    assert_eq!(pages.len(), 23);
+    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    assert_eq!(pages_asked, (1..=24).chain([1]).collect::<Vec<_>>(), "23 pages, the empty page 24, page 1 again");
     let last = pages.last().unwrap();
-    assert!(last.items.is_empty());
-    assert_eq!((last.position.clone(), last.next.clone()), (Some(Position::Page(24)), None));
+    assert_eq!((last.position.clone(), last.next.clone()), (Some(Position::Page(23)), Some(Position::Page(24))));
+
+    // 2345 leaves page 24 short: it is not taken as the end, page 25 is asked.
+    let (server, uri) = serve(2345).await;
+    let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
+    assert_eq!(ids(&pages), expected_ids(0..2345));
+    assert_eq!(pages.last().unwrap().items.len(), 45);
+    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    assert_eq!(pages_asked, (1..=25).chain([1]).collect::<Vec<_>>(), "a short page is confirmed by an empty one");
 }
 
 #[tokio::test]
@@ -151,8 +245,19 @@ async fn an_empty_conversation_is_one_empty_page() {
     let pages: Vec<MessagePage> = client(&uri).pages(query(), options(None)).try_collect().await.unwrap();
     assert_eq!(pages.len(), 1);
     assert!(pages[0].items.is_empty());
+    assert_eq!(pages[0].position, Some(Position::Page(1)));
     assert_eq!(pages[0].next, None);
     assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_single_page_conversation_costs_one_empty_page_and_no_head_check() {
+    let (server, uri) = serve(30).await;
+    let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
+    assert_eq!(ids(&pages), expected_ids(0..30));
+    assert_eq!(pages.len(), 1);
+    // The first page tells the server's size: page 2 is asked at 30 a page.
+    assert_eq!(asked(&server).await, [(1, 100), (2, 30)]);
 }
 
 #[tokio::test]
@@ -163,7 +268,7 @@ async fn without_a_page_size_the_documented_default_of_50_is_asked() {
     let got: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
     assert_eq!(got, expected_ids(0..2345));
     let requests = requests(&server).await;
-    assert_eq!(requests.len(), 47);
+    assert_eq!(requests.len(), 49, "47 pages, the empty page 48, page 1 again");
     assert!(requests.iter().all(|r| param(r, "per_page").as_deref() == Some("50")));
 }
 
@@ -180,8 +285,10 @@ async fn every_selector_goes_out_on_every_request() {
     let messages: Vec<_> = client(&uri).messages(query, options(Some(100))).try_collect().await.unwrap();
     assert_eq!(messages.len(), 250);
     let requests = requests(&server).await;
-    assert_eq!(requests.len(), 3);
-    for (i, request) in requests.iter().enumerate() {
+    // Pages 1 to 3, the empty page 4, and page 1 again.
+    let pages_asked = [1, 2, 3, 4, 1];
+    assert_eq!(requests.len(), pages_asked.len());
+    for (request, page) in requests.iter().zip(pages_asked) {
         let mut pairs: Vec<(String, String)> = request.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         pairs.sort();
         let expected = [
@@ -189,7 +296,7 @@ async fn every_selector_goes_out_on_every_request() {
             ("conversation_id", CONVERSATION),
             ("email", "jane.doe+tag@example.com"),
             ("facebook_id", "fid_1234567890"),
-            ("page", &(i + 1).to_string()),
+            ("page", &page.to_string()),
             ("per_page", "100"),
             ("phone_number", "+33 6 12 34 56 78"),
         ]
@@ -212,25 +319,29 @@ async fn a_stream_resumes_from_the_next_page_of_an_earlier_run() {
     let rest: Vec<MessagePage> = c.pages(query(), options).try_collect().await.unwrap();
     assert_eq!(rest[0].position, Some(Position::Page(4)));
     assert_eq!(ids(&rest), expected_ids(300..2345));
-    let pages_asked: Vec<String> = requests(&server).await.iter().skip(3).map(|r| param(r, "page").unwrap()).collect();
-    assert_eq!(pages_asked, (4..=24).map(|n| n.to_string()).collect::<Vec<_>>());
+    // Pages 4 to 24, the empty page 25, and no head check: a resumed
+    // stream has no first page to compare.
+    let resumed: Vec<(u64, u64)> = asked(&server).await.into_iter().skip(3).collect();
+    assert_eq!(resumed, (4..=25).map(|n| (n, 100)).collect::<Vec<_>>());
 }
 
 #[tokio::test]
-async fn a_503_is_retried_and_its_page_delivered_once() {
-    let (server, uri) = serve(2345).await;
-    Mock::given(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"code": 503, "message": "busy"})))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
-    assert_eq!(ids(&pages), expected_ids(0..2345));
-    let asked: Vec<String> = requests(&server).await.iter().map(|r| param(r, "page").unwrap()).collect();
-    let mut expected: Vec<String> = (1..=24).map(|n| n.to_string()).collect();
-    expected.insert(1, "2".to_owned());
-    assert_eq!(asked, expected, "page 2 is asked twice, every other page once");
+async fn a_500_or_503_is_retried_and_its_page_delivered_once() {
+    for status in [500, 503] {
+        let (server, uri) = serve(2345).await;
+        Mock::given(query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(json!({"code": status, "message": "busy"})))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
+        assert_eq!(ids(&pages), expected_ids(0..2345), "{status}");
+        let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+        let mut expected: Vec<u64> = (1..=25).chain([1]).collect();
+        expected.insert(1, 2);
+        assert_eq!(pages_asked, expected, "{status}: page 2 is asked twice, every other page once (page 1 again at the end)");
+    }
 }
 
 #[tokio::test]
@@ -247,14 +358,35 @@ async fn a_429_waits_the_retry_after_it_names() {
     let elapsed = started.elapsed();
     assert_eq!(messages.len(), 120);
     assert!(elapsed >= Duration::from_secs(1), "the 1 s Retry-After was not honoured: {elapsed:?}");
-    assert_eq!(requests(&server).await.len(), 3);
+    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    assert_eq!(pages_asked, [1, 1, 2, 3, 1], "page 1 twice, page 2, the empty page 3, page 1 again");
 }
 
 #[tokio::test]
-async fn a_500_on_page_3_ends_the_stream_after_pages_1_and_2() {
+async fn a_retry_after_longer_than_the_policy_allows_ends_the_stream_without_waiting() {
+    let (server, uri) = serve(250).await;
+    Mock::given(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600").set_body_json(json!({"message": "slow down"})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
+    assert!(started.elapsed() < Duration::from_secs(60), "the stream waited: {:?}", started.elapsed());
+    assert_eq!(ids(&pages), expected_ids(0..100));
+    let Some(PagingError::RetryAfterTooLong { page, asked, cap, attempts, .. }) = &error else { panic!("{error:?}") };
+    assert_eq!(page, &PagePosition(Some(Position::Page(2))));
+    assert_eq!((*asked, *cap, *attempts), (Duration::from_secs(3600), RetryPolicy::default().max_retry_after, 1));
+    assert_eq!(error.as_ref().unwrap().status().map(|s| s.as_u16()), Some(429));
+    assert!(error.as_ref().unwrap().to_string().starts_with("page 2: "), "{error:?}");
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_501_on_page_3_ends_the_stream_after_pages_1_and_2() {
     let (server, uri) = serve(2345).await;
     Mock::given(query_param("page", "3"))
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"code": 500, "message": "internal"})))
+        .respond_with(ResponseTemplate::new(501).set_body_json(json!({"code": 501, "message": "not implemented"})))
         .with_priority(1)
         .mount(&server)
         .await;
@@ -264,34 +396,126 @@ async fn a_500_on_page_3_ends_the_stream_after_pages_1_and_2() {
     let delivered: Vec<MessagePage> = items.into_iter().map(Result::unwrap).collect();
     assert_eq!(ids(&delivered), expected_ids(0..200));
 
-    assert_eq!(error.status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(501));
     let PagingError::Request { page, attempts, .. } = &error else { panic!("{error:?}") };
     assert_eq!(page, &PagePosition(Some(Position::Page(3))));
-    assert_eq!(*attempts, 1, "a 500 is not retried");
+    assert_eq!(*attempts, 1, "a 501 is not retried");
     assert!(error.to_string().starts_with("page 3: "), "{error}");
     assert_eq!(requests(&server).await.len(), 3);
 }
 
 #[tokio::test]
-async fn a_server_ignoring_page_ends_with_repeated_cursor_after_page_1_once() {
-    let server = server().await;
-    Mock::given(any()).respond_with(Conversation { len: 2345, ignore_page: true }).mount(&server).await;
-    let uri = format!("{}/v1/public", server.uri());
+async fn a_server_ignoring_page_ends_with_repeated_page_after_page_1_once() {
+    let (server, uri) = serve_conversation(Conversation::new(2345).ignoring_page()).await;
 
     let items = drain(&client(&uri), query(), options(Some(100))).await;
     assert_eq!(items.len(), 2);
     let first = items[0].as_ref().unwrap();
     assert_eq!(ids(std::slice::from_ref(first)), expected_ids(0..100));
-    let Err(PagingError::RepeatedCursor { page, cursor }) = &items[1] else { panic!("{:?}", items[1]) };
+    let Err(PagingError::RepeatedPage { page, count }) = &items[1] else { panic!("{:?}", items[1]) };
     assert_eq!(page, &PagePosition(Some(Position::Page(2))));
-    assert_eq!(cursor, "2");
+    assert_eq!(*count, 100);
     assert_eq!(requests(&server).await.len(), 2);
 
     // The flattened stream: page 1's messages once, then the error.
     let messages: Vec<_> = client(&uri).messages(query(), options(Some(100))).collect().await;
     assert_eq!(messages.len(), 101);
     assert!(messages[..100].iter().all(Result::is_ok));
-    assert!(matches!(messages[100], Err(PagingError::RepeatedCursor { .. })));
+    assert!(matches!(messages[100], Err(PagingError::RepeatedPage { .. })));
+}
+
+#[tokio::test]
+async fn a_server_capping_the_page_size_is_followed_at_its_own_size() {
+    let (server, uri) = serve_conversation(Conversation::new(95).capped(30)).await;
+    let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
+    assert_eq!(ids(&pages), expected_ids(0..95));
+    assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), [30, 30, 30, 5]);
+    assert_eq!(asked(&server).await, [(1, 100), (2, 30), (3, 30), (4, 30), (5, 30), (1, 30)]);
+}
+
+#[tokio::test]
+async fn a_short_page_followed_by_more_ends_the_stream_naming_the_short_page() {
+    let short = Conversation::new(2345).tweak(|page, items| {
+        if page == 3 {
+            items.truncate(60);
+        }
+    });
+    let (server, uri) = serve_conversation(short).await;
+    let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
+    // Page 3 is delivered (its messages are sound); page 4 shows messages
+    // between them would be skipped.
+    assert_eq!(ids(&pages), expected_ids(0..260));
+    let Some(PagingError::ShortPage { page, len, limit }) = &error else { panic!("{error:?}") };
+    assert_eq!((page, *len, *limit), (&PagePosition(Some(Position::Page(3))), 60, 100));
+    assert!(error.as_ref().unwrap().to_string().starts_with("page 3: "), "{error:?}");
+    assert_eq!(requests(&server).await.len(), 4);
+}
+
+#[tokio::test]
+async fn a_page_longer_than_the_page_size_ends_the_stream_with_page_size_changed() {
+    let long = Conversation::new(2345).tweak(|page, items| {
+        if page == 2 {
+            items.push(message(9000));
+        }
+    });
+    let (server, uri) = serve_conversation(long).await;
+    let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
+    assert_eq!(ids(&pages), expected_ids(0..100));
+    let Some(PagingError::PageSizeChanged { page, len, limit }) = &error else { panic!("{error:?}") };
+    assert_eq!((page, *len, *limit), (&PagePosition(Some(Position::Page(2))), 101, 100));
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_message_added_at_the_head_during_the_read_loses_and_repeats_nothing() {
+    // Before page 3 is asked, a new message comes at the head: every later
+    // page starts with a message already delivered.
+    let grown = Conversation::new(2345).change(|request, listing| {
+        if request == 2 {
+            listing.insert(0, 9999);
+        }
+    });
+    let (server, uri) = serve_conversation(grown).await;
+    let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
+    assert_eq!(ids(&pages), expected_ids(0..2345), "each message of the read once, in order");
+    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    assert_eq!(pages_asked, (1..=25).chain([1]).collect::<Vec<_>>(), "page 1 read again: the old head shifted down by one");
+
+    // The same when the shift pushes the end onto a page of its own: page 24,
+    // short, holds only a message already delivered, and is the end.
+    let grown = Conversation::new(2300).change(|request, listing| {
+        if request == 23 {
+            listing.insert(0, 9999);
+        }
+    });
+    let (server, uri) = serve_conversation(grown).await;
+    let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
+    assert_eq!(ids(&pages), expected_ids(0..2300));
+    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    assert_eq!(pages_asked, (1..=24).chain([1]).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_message_deleted_during_the_read_ends_the_stream_with_listing_changed() {
+    // Deleting at the head, or anywhere on page 1, shifts later pages up by
+    // one: a message would be skipped without a word.
+    for deleted in [0, 50] {
+        let shrunk = Conversation::new(2345).change(move |request, listing| {
+            if request == 2 {
+                listing.retain(|&i| i != deleted);
+            }
+        });
+        let (server, uri) = serve_conversation(shrunk).await;
+        let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
+        assert_eq!(pages.len(), 24, "deleted {deleted}: every page is delivered, then the error");
+        let delivered = ids(&pages);
+        assert!(!delivered.contains(&message_id(200)), "deleted {deleted}: message 200 was skipped by the shift");
+        let Some(PagingError::ListingChanged { page, .. }) = &error else { panic!("deleted {deleted}: {error:?}") };
+        assert_eq!(page, &PagePosition(Some(Position::Page(1))));
+        assert!(error.as_ref().unwrap().to_string().starts_with("page 1: "), "{error:?}");
+        let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+        assert_eq!(pages_asked, (1..=25).chain([1]).collect::<Vec<_>>(), "deleted {deleted}");
+    }
 }
 
 #[tokio::test]
@@ -332,14 +556,20 @@ async fn each_selector_alone_is_a_valid_query() {
         assert_eq!(messages.len(), 3);
     }
     let queries: Vec<String> = requests(&server).await.iter().map(|r| r.url.query().unwrap().to_owned()).collect();
+    // Each query: page 1 at the default size, then page 2 at the 3 page 1 held, empty.
     assert_eq!(
         queries,
         [
             "conversation_id=cid_1&page=1&per_page=50",
+            "conversation_id=cid_1&page=2&per_page=3",
             "page=1&per_page=50&phone_number=%2B33612345678",
+            "page=2&per_page=3&phone_number=%2B33612345678",
             "email=jane%40example.com&page=1&per_page=50",
+            "email=jane%40example.com&page=2&per_page=3",
             "facebook_id=fid_1&page=1&per_page=50",
+            "facebook_id=fid_1&page=2&per_page=3",
             "contact=%2B33612345678&page=1&per_page=50",
+            "contact=%2B33612345678&page=2&per_page=3",
         ]
     );
 }

@@ -177,6 +177,34 @@ pub fn wiremock(status: u16, body: &[u8]) -> Served<MockServer> {
     Served { server, _runtime: runtime }
 }
 
+/// A wiremock server answering the first request with `status` and
+/// `body`, and every later one with 200 and `then`: a conversation of one
+/// page for a vendor (Octopush) whose read ends only on an empty page.
+pub fn wiremock_then(status: u16, body: &[u8], then: &[u8]) -> Served<MockServer> {
+    let runtime = runtime();
+    let server = runtime.block_on(async {
+        let server = convo_testkit::server().await;
+        Mock::given(matchers::any())
+            .respond_with(ResponseTemplate::new(status).set_body_raw(body.to_vec(), "application/json"))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_raw(then.to_vec(), "application/json"))
+            .mount(&server)
+            .await;
+        server
+    });
+    Served { server, _runtime: runtime }
+}
+
+/// The requests a read of a vendor's one-page conversation makes: one, and
+/// Octopush's empty page that ends its read.
+pub fn one_page_requests(vendor: &str) -> usize {
+    if vendor == "octopush" { 2 } else { 1 }
+}
+
 impl Served<MockServer> {
     /// The requests the server received so far.
     pub fn requests(&self) -> Vec<convo_testkit::wiremock::Request> {

@@ -20,6 +20,10 @@
 //!   delivered, ends the stream with [`PagingError::OutOfOrder`] (the server
 //!   ignored the filter or the order); a page that reports another page
 //!   number than asked ends it with [`PagingError::WrongPage`].
+//! - An empty page where the newest message delivered should have come
+//!   again ends the stream with [`PagingError::EmptyPageWithMore`] when the
+//!   vendor's total says more match; otherwise it is asked for once more
+//!   before it is taken as the end (that message was deleted).
 //! - Messages with no creation time are delivered without these checks.
 
 use std::collections::HashMap;
@@ -91,7 +95,7 @@ pub fn pages<Ep: KeysetEndpoint>(
             }
         };
         let newest = key.seen.values().max().copied();
-        Ok(KeyScheme { endpoint: Arc::new(endpoint), limit, retry: options.retry, key, newest, served: 0, first: true, repeated_pages: 0 })
+        Ok(KeyScheme { endpoint: Arc::new(endpoint), limit, retry: options.retry, key, newest, served: 0, first: true, repeated_pages: 0, asked_again: false })
     });
     engine::run(start)
 }
@@ -113,6 +117,8 @@ struct KeyScheme<Ep> {
     first: bool,
     /// Pages in a row that brought nothing new.
     repeated_pages: u64,
+    /// An empty page was asked for again (once) before it is taken as the end.
+    asked_again: bool,
 }
 
 impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
@@ -169,6 +175,19 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 }
                 fresh.push(item);
             }
+            if len == 0 && !first {
+                // The filter starts a millisecond before the newest message
+                // delivered, so its first page should hold that message again.
+                if reply.total.is_some_and(|total| total > n.saturating_mul(self.limit)) {
+                    return Step::Fail(PagingError::EmptyPageWithMore { page });
+                }
+                if n == 0 && !self.key.seen.is_empty() && !self.asked_again {
+                    // Deleted, or a page lost on the way: ask once more.
+                    self.asked_again = true;
+                    continue;
+                }
+                return Step::End;
+            }
             if fresh.is_empty() {
                 if len > 0 && len >= self.served {
                     // A full page of one millisecond's messages, all
@@ -190,6 +209,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 return Step::End;
             }
             self.repeated_pages = 0;
+            self.asked_again = false;
             // A short page that ends exactly where the vendor's count of the
             // filter's messages ends: the vendor says nothing is left. (A
             // capped page, or a count that is off, does not add up, and the
