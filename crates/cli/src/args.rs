@@ -94,7 +94,9 @@ pub struct FetchArgs {
     /// Messages per page (default: the largest the vendor allows).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub page_size: Option<u64>,
-    /// Pages fetched at once where the vendor's paging allows it (Infobip).
+    /// Pages fetched at once where the vendor's paging allows it. Today every
+    /// vendor's exactly-once read asks for one page after another (each
+    /// request depends on the page before it), so this has no effect yet.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
     /// Print the vendor's messages exactly as they came, one JSON document a
