@@ -2041,7 +2041,7 @@ Arguments:
 - `date_from`: Filter by created date after this date.
 - `limit`: Number of messages per page (1 to 100).
 - `page_token`: The `nextPageToken` of the previous page, passed back as is.
-- `reverse`: Return the messages in reverse order. Not on the vendor page; listed in Bird's published spec (shared/notes/vendors.md).
+- `reverse`: Return the messages in reverse order. Not on the vendor page; listed in Bird's published spec.
 ```ignore
 let response = client.list_conversation_messages()
     .workspace_id(workspace_id)
@@ -2222,6 +2222,20 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 403u16 => {
                     Err(
                         Error::ErrorResponse(

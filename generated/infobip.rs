@@ -207,9 +207,21 @@ pub mod types {
             value.parse()
         }
     }
-    ///Infobip's error body. The page names the error statuses but shows no body; Infobip documents two forms elsewhere (shared/notes/vendors.md), and both decode into this one schema: `{"requestError": {"serviceException": {"messageId", "text", "validationErrors"?}}}`, and (for some 400s) `{"statusCode", "message"}`. Every property is optional.
+    ///Infobip's error body. The page names the error statuses but shows no body; Infobip documents three forms elsewhere, and all decode into this one schema: `{"requestError": {"serviceException": {"messageId", "text", "validationErrors"?}}}`, (for some 400s) `{"statusCode", "message"}`, and the newer `{"errorCode", "description", "action", "violations", "resources"}` of Infobip's API fundamentals pages. Every property is optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Error {
+        ///What to do about it, in the newer error body.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub action: ::std::option::Option<::std::string::String>,
+        ///What went wrong, in the newer error body (e.g. `Too many requests sent.`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The newer error body's code (e.g. `E429`), as Infobip's API fundamentals pages describe it: `{errorCode, description, action, violations, resources}`.
+        #[serde(
+            rename = "errorCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub error_code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
         #[serde(
@@ -217,22 +229,41 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub request_error: ::std::option::Option<ApiRequestError>,
+        ///Pages about the error, in the newer error body.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub resources: ::std::vec::Vec<ErrorResource>,
         ///The status in the `{statusCode, message}` form. Its JSON type is not documented (a number or a name), so it is kept as sent.
         #[serde(
             rename = "statusCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub status_code: ::std::option::Option<::serde_json::Value>,
+        ///The request's violations, in the newer error body; their shape is not documented, so each is kept as sent.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub violations: ::std::vec::Vec<::serde_json::Value>,
     }
     impl Error {
         pub fn builder() -> builder::Error {
             Default::default()
         }
     }
+    ///`ErrorResource`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct ErrorResource {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl ErrorResource {
+        pub fn builder() -> builder::ErrorResource {
+            Default::default()
+        }
+    }
     ///`Message`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Message {
-        ///Who wrote the message (an agent's or bot's id). Not on the vendor page; listed in Infobip's published spec (shared/notes/vendors.md).
+        ///Who wrote the message (an agent's or bot's id). Not on the vendor page; listed in Infobip's published spec.
         #[serde(
             rename = "authorId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -257,7 +288,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub conversation_id: ::std::option::Option<::std::string::String>,
-        ///When the message was created. The page shows `2024-01-01T00:00:00.000+00:00`; the live API also sends `+0000` and `Z` offsets and 0 to 9 fraction digits (shared/notes/vendors.md), all of which are accepted.
+        ///When the message was created. The page shows `2024-01-01T00:00:00.000+00:00`; the live API also sends `+0000` and `Z` offsets and 0 to 9 fraction digits, all of which are accepted.
         #[serde(rename = "createdAt")]
         pub created_at: crate::Timestamp,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -293,7 +324,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Where this page sits. The last page is reached when `page * limit + messages.len() >= totalItems`, or when `messages` is empty (live-API behaviour not stated on the page; shared/notes/vendors.md).
+    ///Where this page sits. The last page is reached when `page * limit + messages.len() >= totalItems`, or when `messages` is empty (live-API behaviour not stated on the page).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Pagination {
         ///The page size that was applied.
@@ -460,6 +491,18 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Error {
+            action: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            error_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             message: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -468,21 +511,70 @@ pub mod types {
                 ::std::option::Option<super::ApiRequestError>,
                 ::std::string::String,
             >,
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::ErrorResource>,
+                ::std::string::String,
+            >,
             status_code: ::std::result::Result<
                 ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            violations: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Value>,
                 ::std::string::String,
             >,
         }
         impl ::std::default::Default for Error {
             fn default() -> Self {
                 Self {
+                    action: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    error_code: Ok(Default::default()),
                     message: Ok(Default::default()),
                     request_error: Ok(Default::default()),
+                    resources: Ok(Default::default()),
                     status_code: Ok(Default::default()),
+                    violations: Ok(Default::default()),
                 }
             }
         }
         impl Error {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn error_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_code: {e}")
+                    });
+                self
+            }
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -509,6 +601,18 @@ pub mod types {
                     });
                 self
             }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ErrorResource>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
             pub fn status_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -521,6 +625,18 @@ pub mod types {
                     });
                 self
             }
+            pub fn violations<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.violations = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for violations: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<Error> for super::Error {
             type Error = super::error::ConversionError;
@@ -528,18 +644,92 @@ pub mod types {
                 value: Error,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    action: value.action?,
+                    description: value.description?,
+                    error_code: value.error_code?,
                     message: value.message?,
                     request_error: value.request_error?,
+                    resources: value.resources?,
                     status_code: value.status_code?,
+                    violations: value.violations?,
                 })
             }
         }
         impl ::std::convert::From<super::Error> for Error {
             fn from(value: super::Error) -> Self {
                 Self {
+                    action: Ok(value.action),
+                    description: Ok(value.description),
+                    error_code: Ok(value.error_code),
                     message: Ok(value.message),
                     request_error: Ok(value.request_error),
+                    resources: Ok(value.resources),
                     status_code: Ok(value.status_code),
+                    violations: Ok(value.violations),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ErrorResource {
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ErrorResource {
+            fn default() -> Self {
+                Self {
+                    name: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl ErrorResource {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ErrorResource> for super::ErrorResource {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ErrorResource,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ErrorResource> for ErrorResource {
+            fn from(value: super::ErrorResource) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    url: Ok(value.url),
                 }
             }
         }

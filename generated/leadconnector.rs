@@ -7,7 +7,7 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///Call duration in seconds. The vendor page types it as a string (example "120"); HighLevel's published spec shows the number 120, and the live API has been seen sending numbers (shared/notes/vendors.md). Both are accepted.
+    ///Call duration in seconds. The vendor page types it as a string (example "120"); HighLevel's published spec shows the number 120, and the live API has been seen sending numbers. Both are accepted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
     pub enum CallDuration {
@@ -185,7 +185,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The page nested under `messages`, sometimes with a sibling `traceId`. Live-API behaviour, not on the vendor page (HighLevel highlevel-api-docs issue #54; shared/notes/vendors.md).
+    ///The page nested under `messages`, sometimes with a sibling `traceId`. Live-API behaviour, not on the vendor page (HighLevel highlevel-api-docs issue #54).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct NestedMessagesPage {
         pub messages: MessagesPage,
@@ -1122,7 +1122,7 @@ Arguments:
 - `last_message_id`: Message ID of the last message in the list as a string. Pass the previous page's `lastMessageId` to get the next page.
 - `limit`: Number of messages to be fetched from the conversation. Default limit is 20. The page types this as `number` and documents no minimum or maximum; it is declared `integer` here because it is a count, so that it goes out as `limit=20` (a `number` is sent as `limit=20.0`).
 - `type_`: Types of message to fetched separated with comma: ONE string holding a comma-separated list (`TYPE_SMS,TYPE_CALL`), not a repeated parameter. Allowed values: TYPE_CALL, TYPE_SMS, TYPE_EMAIL, TYPE_FACEBOOK, TYPE_GMB, TYPE_INSTAGRAM, TYPE_WHATSAPP, TYPE_ACTIVITY_APPOINTMENT, TYPE_ACTIVITY_CONTACT, TYPE_ACTIVITY_INVOICE, TYPE_ACTIVITY_PAYMENT, TYPE_ACTIVITY_OPPORTUNITY, TYPE_LIVE_CHAT, TYPE_INTERNAL_COMMENTS. Note the filter spells `TYPE_INTERNAL_COMMENTS` (plural) while a message's `messageType` spells `TYPE_INTERNAL_COMMENT`.
-- `version`: API Version. The vendor page allows `2021-07-28`; HighLevel's published OpenAPI spec says `2021-04-15` and their SDK sends `2023-02-21` (shared/notes/vendors.md).
+- `version`: API Version. The vendor page allows `2021-07-28`; HighLevel's published OpenAPI spec says `2021-04-15` and their SDK sends `2023-02-21`.
 ```ignore
 let response = client.get_messages()
     .conversation_id(conversation_id)
@@ -1303,6 +1303,20 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 422u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1311,6 +1325,13 @@ pub mod builder {
                     )
                 }
                 429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -608,7 +608,7 @@ This web service allows you to get the conversation messages with some special p
 
 How the API deals with incorrect data: the API tries to interpret a request as best it can. A parameter with the wrong value or type is cast or formatted (prohibited characters deleted); one that cannot be recognized or fixed is ignored, and the request is still served. A wrong parameter therefore gives wrong data with a 200, never an error: clients must validate their own input before sending.
 
-Pagination: the success body is a bare array with no paging envelope. The last page is the one shorter than `per_page`, or empty (live-API behaviour not stated on the page; shared/notes/vendors.md).
+Pagination: the success body is a bare array with no paging envelope. The last page is the one shorter than `per_page`, or empty (live-API behaviour not stated on the page).
 
 Version: 1*/
 pub struct Client {

@@ -129,7 +129,7 @@ fn kind<E: std::fmt::Debug>(error: &PagingError<E>) -> FailureKind {
 fn vendor_message(value: &Value) -> Option<String> {
     match value {
         Value::Object(map) => {
-            for key in ["message", "text", "error"] {
+            for key in ["message", "text", "description", "error"] {
                 match map.get(key) {
                     Some(Value::String(s)) if !s.is_empty() => return Some(s.clone()),
                     Some(Value::Array(items)) => {
