@@ -131,6 +131,9 @@ pub enum PagingError<E: fmt::Debug + 'static> {
     /// The vendor served another page than the one asked for.
     #[error("{page}: the vendor served page {served} instead")]
     WrongPage { page: PagePosition, served: i64 },
+    /// The vendor said more pages follow but gave no cursor to get them.
+    #[error("{page}: the vendor said more pages follow but gave no cursor to get them; the stream cannot go on")]
+    NoCursor { page: PagePosition },
     /// The vendor said more pages follow but sent no messages.
     #[error("{page}: the vendor said more pages follow but sent an empty page")]
     EmptyPageWithMore { page: PagePosition },
