@@ -258,8 +258,11 @@ pub mod types {
         )]
         pub conversation_id: ::std::option::Option<::std::string::String>,
         ///When the message was created. The page shows `2024-01-01T00:00:00.000+00:00`; the live API also sends `+0000` and `Z` offsets and 0 to 9 fraction digits (shared/notes/vendors.md), all of which are accepted.
-        #[serde(rename = "createdAt")]
-        pub created_at: crate::Timestamp,
+        #[serde(
+            rename = "createdAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_at: ::std::option::Option<crate::Timestamp>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub direction: ::std::option::Option<crate::Direction>,
         ///The sender's address on the channel (phone number, e-mail address, user id).
@@ -282,9 +285,12 @@ pub mod types {
         }
     }
     ///`MessageList`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MessageList {
-        pub messages: ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<
+            ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pagination: ::std::option::Option<Pagination>,
     }
@@ -569,7 +575,10 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            created_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::std::option::Option<crate::Timestamp>,
+                ::std::string::String,
+            >,
             direction: ::std::result::Result<
                 ::std::option::Option<crate::Direction>,
                 ::std::string::String,
@@ -597,7 +606,7 @@ pub mod types {
                     content: Ok(Default::default()),
                     content_type: Ok(Default::default()),
                     conversation_id: Ok(Default::default()),
-                    created_at: Err("no value supplied for created_at".to_string()),
+                    created_at: Ok(Default::default()),
                     direction: Ok(Default::default()),
                     from: Ok(Default::default()),
                     id: Err("no value supplied for id".to_string()),
@@ -683,7 +692,7 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<crate::Timestamp>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -792,7 +801,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct MessageList {
             messages: ::std::result::Result<
-                ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                >,
                 ::std::string::String,
             >,
             pagination: ::std::result::Result<
@@ -803,7 +814,7 @@ pub mod types {
         impl ::std::default::Default for MessageList {
             fn default() -> Self {
                 Self {
-                    messages: Err("no value supplied for messages".to_string()),
+                    messages: Ok(Default::default()),
                     pagination: Ok(Default::default()),
                 }
             }
@@ -812,7 +823,9 @@ pub mod types {
             pub fn messages<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

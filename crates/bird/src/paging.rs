@@ -47,11 +47,13 @@ struct Endpoint {
 impl Listing for Endpoint {
     type Item = Captured<types::Message>;
     type Error = types::Error;
+    /// `None` for a message that could not be decoded.
     fn id(item: &Self::Item) -> Option<&str> {
-        Some(&item.id)
+        item.value().map(|m| m.id.as_str())
     }
+    /// `None` when `createdAt` is missing, or the message could not be decoded.
     fn time(item: &Self::Item) -> Option<DateTime<Utc>> {
-        Some(item.created_at.utc())
+        item.value().and_then(|m| m.created_at.as_ref()).map(Timestamp::utc)
     }
 }
 
@@ -76,10 +78,12 @@ impl CursorEndpoint for Endpoint {
             }
             let page = request.send().await?.into_inner();
             Ok(CursorReply {
-                items: page.results,
+                // A page without `results` (or with `null`) holds none.
+                items: page.results.unwrap_or_default(),
                 // A missing or empty token marks the last page.
                 next: page.next_page_token.filter(|token| !token.is_empty()),
                 total: page.total.and_then(|total| u64::try_from(total).ok()),
+                unfollowable: false,
             })
         }
         .boxed()

@@ -69,11 +69,13 @@ struct Endpoint {
 impl Listing for Endpoint {
     type Item = Captured<types::Message>;
     type Error = types::Error;
+    /// `None` for a message that could not be decoded.
     fn id(item: &Self::Item) -> Option<&str> {
-        Some(&item.id)
+        item.value().map(|m| m.id.as_str())
     }
+    /// `None` when `createdAt` is missing, or the message could not be decoded.
     fn time(item: &Self::Item) -> Option<DateTime<Utc>> {
-        Some(item.created_at.into())
+        item.value().and_then(|m| m.created_at).map(Into::into)
     }
 }
 
@@ -107,7 +109,8 @@ impl KeysetEndpoint for Endpoint {
             Ok(KeysetReply {
                 total: pagination.and_then(|p| p.total_items).and_then(|t| u64::try_from(t).ok()),
                 page: pagination.and_then(|p| p.page),
-                items: list.messages,
+                // A page without `messages` (or with `null`) holds none.
+                items: list.messages.unwrap_or_default(),
             })
         }
         .boxed()

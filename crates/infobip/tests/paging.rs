@@ -154,7 +154,7 @@ async fn collect(stream: impl Stream<Item = Result<MessagePage, StreamError>>) -
 }
 
 fn ids(pages: &[MessagePage]) -> Vec<String> {
-    pages.iter().flat_map(|p| p.items.iter().map(|m| m.id.clone())).collect()
+    pages.iter().flat_map(|p| p.items.iter().map(|m| m.value().unwrap().id.clone())).collect()
 }
 
 fn expected_ids(range: std::ops::Range<u64>) -> Vec<String> {

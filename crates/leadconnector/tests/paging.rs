@@ -136,7 +136,7 @@ fn split(results: Vec<Result<MessagePage, StreamError>>) -> (Vec<String>, Option
     for result in results {
         assert!(error.is_none(), "nothing follows an error");
         match result {
-            Ok(page) => ids.extend(page.items.iter().map(|m| m.id.clone())),
+            Ok(page) => ids.extend(page.items.iter().map(|m| m.value().unwrap().id.clone())),
             Err(e) => error = Some(e),
         }
     }
@@ -157,13 +157,13 @@ async fn every_message_comes_exactly_once_in_order_in_ceil_n_over_limit_requests
         let pages: Vec<MessagePage> = results.into_iter().map(|r| r.unwrap()).collect();
         assert_eq!(pages.len(), len.div_ceil(limit), "{len}/{limit}");
         assert_eq!(requests(&server).await.len(), len.div_ceil(limit), "{len}/{limit}: one request a page, none after the last");
-        let ids: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|m| m.id.clone())).collect();
+        let ids: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|m| m.value().unwrap().id.clone())).collect();
         assert_eq!(ids, (0..len).map(id).collect::<Vec<_>>(), "{len}/{limit}");
 
         assert_eq!(pages[0].position, None, "the first page has no cursor");
         for pair in pages.windows(2) {
             assert_eq!(pair[0].next, pair[1].position, "a page's next is where the following one starts");
-            assert_eq!(pair[0].next, Some(Position::Cursor(pair[0].items.last().unwrap().id.clone())));
+            assert_eq!(pair[0].next, Some(Position::Cursor(pair[0].items.last().unwrap().value().unwrap().id.clone())));
         }
         assert_eq!(pages.last().unwrap().next, None, "the last page has no next");
     }
@@ -173,7 +173,7 @@ async fn every_message_comes_exactly_once_in_order_in_ceil_n_over_limit_requests
 async fn messages_flattens_the_pages() {
     let server = serve(Conversation::new(250)).await;
     let messages: Vec<_> = client(&server).messages(MessagesQuery::new(CONVERSATION), options(None)).collect().await;
-    let ids: Vec<String> = messages.into_iter().map(|m| m.unwrap().id.clone()).collect();
+    let ids: Vec<String> = messages.into_iter().map(|m| m.unwrap().value().unwrap().id.clone()).collect();
     assert_eq!(ids, (0..250).map(id).collect::<Vec<_>>());
 }
 

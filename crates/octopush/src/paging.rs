@@ -101,8 +101,9 @@ struct Endpoint {
 impl Listing for Endpoint {
     type Item = Captured<types::Message>;
     type Error = types::Error;
+    /// `None` for a message that could not be decoded.
     fn id(item: &Self::Item) -> Option<&str> {
-        Some(&item.message_id)
+        item.value().map(|m| m.message_id.as_str())
     }
     /// Octopush messages carry no time.
     fn time(_: &Self::Item) -> Option<DateTime<Utc>> {
