@@ -177,6 +177,28 @@ pub fn wiremock(status: u16, body: &[u8]) -> Served<MockServer> {
     Served { server, _runtime: runtime }
 }
 
+/// A wiremock server answering its first request with `first` and every
+/// later one with `later` (both 200).
+pub fn wiremock_pages(first: &[u8], later: &[u8]) -> Served<MockServer> {
+    let runtime = runtime();
+    let server = runtime.block_on(async {
+        let server = convo_testkit::server().await;
+        Mock::given(matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_raw(first.to_vec(), "application/json"))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_raw(later.to_vec(), "application/json"))
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        server
+    });
+    Served { server, _runtime: runtime }
+}
+
 impl Served<MockServer> {
     /// The requests the server received so far.
     pub fn requests(&self) -> Vec<convo_testkit::wiremock::Request> {
