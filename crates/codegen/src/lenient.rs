@@ -175,10 +175,10 @@ fn lenient_object(
 }
 
 fn lenient_additional(additional: Option<&mut AdditionalProperties>) {
-    if let Some(AdditionalProperties::Schema(schema)) = additional {
-        if let ReferenceOr::Item(schema) = schema.as_mut() {
-            lenient(schema, None);
-        }
+    if let Some(AdditionalProperties::Schema(schema)) = additional
+        && let ReferenceOr::Item(schema) = schema.as_mut()
+    {
+        lenient(schema, None);
     }
 }
 
