@@ -10,8 +10,10 @@ pub mod types {
     ///`ContactIdentifier`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ContactIdentifier {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub annotations: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub annotations: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         ///What kind of identifier this is (e.g. `emailaddress`, `phonenumber`).
         #[serde(
             rename = "identifierKey",
@@ -39,8 +41,10 @@ pub mod types {
     pub struct Error {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub details: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
     }
@@ -52,8 +56,8 @@ pub mod types {
     ///`FileBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FileBody {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub files: ::std::vec::Vec<Media>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub files: ::std::option::Option<::std::vec::Vec<Media>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub text: ::std::option::Option<::std::string::String>,
     }
@@ -100,8 +104,8 @@ pub mod types {
     ///`ImageBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ImageBody {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub images: ::std::vec::Vec<Media>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub images: ::std::option::Option<::std::vec::Vec<Media>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub text: ::std::option::Option<::std::string::String>,
     }
@@ -150,7 +154,7 @@ pub mod types {
         }
     }
     ///`Media`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Media {
         #[serde(
             rename = "altText",
@@ -164,8 +168,11 @@ pub mod types {
         pub content_type: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub filename: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "mediaUrl")]
-        pub media_url: ::std::string::String,
+        #[serde(
+            rename = "mediaUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub media_url: ::std::option::Option<::std::string::String>,
     }
     impl Media {
         pub fn builder() -> builder::Media {
@@ -177,10 +184,16 @@ pub mod types {
     pub struct Message {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<crate::Body>,
-        #[serde(rename = "conversationId")]
-        pub conversation_id: ::std::string::String,
-        #[serde(rename = "createdAt")]
-        pub created_at: ::convo_runtime::Timestamp,
+        #[serde(
+            rename = "conversationId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub conversation_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "createdAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_at: ::std::option::Option<::convo_runtime::Timestamp>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub draft: ::std::option::Option<bool>,
         pub id: ::std::string::String,
@@ -191,26 +204,32 @@ pub mod types {
             >,
         >,
         ///Free-form metadata (e.g. `extraInformation.email_headers`, base64).
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         #[serde(
             rename = "receiverTypes",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub receiver_types: ::std::vec::Vec<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub recipients: ::std::vec::Vec<Recipient>,
+        pub receiver_types: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub recipients: ::std::option::Option<::std::vec::Vec<Recipient>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reference: ::std::option::Option<::std::string::String>,
-        pub sender: Sender,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sender: ::std::option::Option<Sender>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source: ::std::option::Option<crate::MessageSource>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<crate::MessageStatus>,
         ///A template message (project, version, locale, parameters), sent instead of `body`.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub template: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub template: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         #[serde(
             rename = "updatedAt",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -223,7 +242,7 @@ pub mod types {
         }
     }
     ///`MessageList`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MessageList {
         ///Opaque token of the next page; missing or empty on the last page.
         #[serde(
@@ -231,7 +250,10 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub next_page_token: ::std::option::Option<::std::string::String>,
-        pub results: ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub results: ::std::option::Option<
+            ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<i64>,
         ///How `total` was counted (e.g. exact or an estimate); may be empty.
@@ -292,7 +314,7 @@ pub mod types {
         }
     }
     ///`Sender`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Sender {
         #[serde(
             rename = "avatarUrl",
@@ -306,7 +328,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub display_name: ::std::option::Option<::std::string::String>,
-        pub id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
@@ -318,13 +341,16 @@ pub mod types {
         }
     }
     ///`TextBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TextBody {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub actions: ::std::vec::Vec<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub actions: ::std::option::Option<
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
         >,
-        pub text: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub text: ::std::option::Option<::std::string::String>,
     }
     impl TextBody {
         pub fn builder() -> builder::TextBody {
@@ -336,7 +362,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ContactIdentifier {
             annotations: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             identifier_key: ::std::result::Result<
@@ -366,7 +394,9 @@ pub mod types {
             pub fn annotations<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -450,7 +480,9 @@ pub mod types {
                 ::std::string::String,
             >,
             details: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             message: ::std::result::Result<
@@ -483,7 +515,9 @@ pub mod types {
             pub fn details<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -531,7 +565,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FileBody {
             files: ::std::result::Result<
-                ::std::vec::Vec<super::Media>,
+                ::std::option::Option<::std::vec::Vec<super::Media>>,
                 ::std::string::String,
             >,
             text: ::std::result::Result<
@@ -550,7 +584,9 @@ pub mod types {
         impl FileBody {
             pub fn files<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Media>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::Media>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.files = value
@@ -742,7 +778,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ImageBody {
             images: ::std::result::Result<
-                ::std::vec::Vec<super::Media>,
+                ::std::option::Option<::std::vec::Vec<super::Media>>,
                 ::std::string::String,
             >,
             text: ::std::result::Result<
@@ -761,7 +797,9 @@ pub mod types {
         impl ImageBody {
             pub fn images<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Media>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::Media>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.images = value
@@ -1017,7 +1055,7 @@ pub mod types {
                 ::std::string::String,
             >,
             media_url: ::std::result::Result<
-                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
         }
@@ -1027,7 +1065,7 @@ pub mod types {
                     alt_text: Ok(Default::default()),
                     content_type: Ok(Default::default()),
                     filename: Ok(Default::default()),
-                    media_url: Err("no value supplied for media_url".to_string()),
+                    media_url: Ok(Default::default()),
                 }
             }
         }
@@ -1070,7 +1108,7 @@ pub mod types {
             }
             pub fn media_url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.media_url = value
@@ -1111,11 +1149,11 @@ pub mod types {
                 ::std::string::String,
             >,
             conversation_id: ::std::result::Result<
-                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             created_at: ::std::result::Result<
-                ::convo_runtime::Timestamp,
+                ::std::option::Option<::convo_runtime::Timestamp>,
                 ::std::string::String,
             >,
             draft: ::std::result::Result<
@@ -1132,22 +1170,27 @@ pub mod types {
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             receiver_types: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             recipients: ::std::result::Result<
-                ::std::vec::Vec<super::Recipient>,
+                ::std::option::Option<::std::vec::Vec<super::Recipient>>,
                 ::std::string::String,
             >,
             reference: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            sender: ::std::result::Result<super::Sender, ::std::string::String>,
+            sender: ::std::result::Result<
+                ::std::option::Option<super::Sender>,
+                ::std::string::String,
+            >,
             source: ::std::result::Result<
                 ::std::option::Option<crate::MessageSource>,
                 ::std::string::String,
@@ -1157,7 +1200,9 @@ pub mod types {
                 ::std::string::String,
             >,
             template: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             updated_at: ::std::result::Result<
@@ -1169,10 +1214,8 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     body: Ok(Default::default()),
-                    conversation_id: Err(
-                        "no value supplied for conversation_id".to_string(),
-                    ),
-                    created_at: Err("no value supplied for created_at".to_string()),
+                    conversation_id: Ok(Default::default()),
+                    created_at: Ok(Default::default()),
                     draft: Ok(Default::default()),
                     id: Err("no value supplied for id".to_string()),
                     interactions: Ok(Default::default()),
@@ -1180,7 +1223,7 @@ pub mod types {
                     receiver_types: Ok(Default::default()),
                     recipients: Ok(Default::default()),
                     reference: Ok(Default::default()),
-                    sender: Err("no value supplied for sender".to_string()),
+                    sender: Ok(Default::default()),
                     source: Ok(Default::default()),
                     status: Ok(Default::default()),
                     template: Ok(Default::default()),
@@ -1203,7 +1246,7 @@ pub mod types {
             }
             pub fn conversation_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.conversation_id = value
@@ -1217,7 +1260,9 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::convo_runtime::Timestamp>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::convo_runtime::Timestamp>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -1270,7 +1315,9 @@ pub mod types {
             pub fn meta<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1283,7 +1330,9 @@ pub mod types {
             }
             pub fn receiver_types<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.receiver_types = value
@@ -1297,7 +1346,9 @@ pub mod types {
             }
             pub fn recipients<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Recipient>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::Recipient>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.recipients = value
@@ -1321,7 +1372,7 @@ pub mod types {
             }
             pub fn sender<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::Sender>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Sender>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sender = value
@@ -1358,7 +1409,9 @@ pub mod types {
             pub fn template<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1436,7 +1489,9 @@ pub mod types {
                 ::std::string::String,
             >,
             results: ::std::result::Result<
-                ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                >,
                 ::std::string::String,
             >,
             total: ::std::result::Result<
@@ -1452,7 +1507,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     next_page_token: Ok(Default::default()),
-                    results: Err("no value supplied for results".to_string()),
+                    results: Ok(Default::default()),
                     total: Ok(Default::default()),
                     total_type: Ok(Default::default()),
                 }
@@ -1476,7 +1531,9 @@ pub mod types {
             pub fn results<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1740,7 +1797,10 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             status: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -1756,7 +1816,7 @@ pub mod types {
                     avatar_url: Ok(Default::default()),
                     contact: Ok(Default::default()),
                     display_name: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
+                    id: Ok(Default::default()),
                     status: Ok(Default::default()),
                     type_: Ok(Default::default()),
                 }
@@ -1803,7 +1863,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -1866,18 +1926,23 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct TextBody {
             actions: ::std::result::Result<
-                ::std::vec::Vec<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 ::std::string::String,
             >,
-            text: ::std::result::Result<::std::string::String, ::std::string::String>,
+            text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for TextBody {
             fn default() -> Self {
                 Self {
                     actions: Ok(Default::default()),
-                    text: Err("no value supplied for text".to_string()),
+                    text: Ok(Default::default()),
                 }
             }
         }
@@ -1885,8 +1950,10 @@ pub mod types {
             pub fn actions<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -1900,7 +1967,7 @@ pub mod types {
             }
             pub fn text<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.text = value

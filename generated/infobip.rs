@@ -230,8 +230,8 @@ pub mod types {
         )]
         pub request_error: ::std::option::Option<ApiRequestError>,
         ///Pages about the error, in the newer error body.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub resources: ::std::vec::Vec<ErrorResource>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resources: ::std::option::Option<::std::vec::Vec<ErrorResource>>,
         ///The status in the `{statusCode, message}` form. Its JSON type is not documented (a number or a name), so it is kept as sent.
         #[serde(
             rename = "statusCode",
@@ -239,8 +239,8 @@ pub mod types {
         )]
         pub status_code: ::std::option::Option<::serde_json::Value>,
         ///The request's violations, in the newer error body; their shape is not documented, so each is kept as sent.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub violations: ::std::vec::Vec<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub violations: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     }
     impl Error {
         pub fn builder() -> builder::Error {
@@ -289,8 +289,11 @@ pub mod types {
         )]
         pub conversation_id: ::std::option::Option<::std::string::String>,
         ///When the message was created. The page shows `2024-01-01T00:00:00.000+00:00`; the live API also sends `+0000` and `Z` offsets and 0 to 9 fraction digits, all of which are accepted.
-        #[serde(rename = "createdAt")]
-        pub created_at: crate::Timestamp,
+        #[serde(
+            rename = "createdAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_at: ::std::option::Option<crate::Timestamp>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub direction: ::std::option::Option<crate::Direction>,
         ///The sender's address on the channel (phone number, e-mail address, user id).
@@ -313,9 +316,12 @@ pub mod types {
         }
     }
     ///`MessageList`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MessageList {
-        pub messages: ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<
+            ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pagination: ::std::option::Option<Pagination>,
     }
@@ -512,7 +518,7 @@ pub mod types {
                 ::std::string::String,
             >,
             resources: ::std::result::Result<
-                ::std::vec::Vec<super::ErrorResource>,
+                ::std::option::Option<::std::vec::Vec<super::ErrorResource>>,
                 ::std::string::String,
             >,
             status_code: ::std::result::Result<
@@ -520,7 +526,7 @@ pub mod types {
                 ::std::string::String,
             >,
             violations: ::std::result::Result<
-                ::std::vec::Vec<::serde_json::Value>,
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
                 ::std::string::String,
             >,
         }
@@ -603,7 +609,9 @@ pub mod types {
             }
             pub fn resources<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::ErrorResource>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::ErrorResource>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.resources = value
@@ -627,7 +635,9 @@ pub mod types {
             }
             pub fn violations<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.violations = value
@@ -759,7 +769,10 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            created_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::std::option::Option<crate::Timestamp>,
+                ::std::string::String,
+            >,
             direction: ::std::result::Result<
                 ::std::option::Option<crate::Direction>,
                 ::std::string::String,
@@ -787,7 +800,7 @@ pub mod types {
                     content: Ok(Default::default()),
                     content_type: Ok(Default::default()),
                     conversation_id: Ok(Default::default()),
-                    created_at: Err("no value supplied for created_at".to_string()),
+                    created_at: Ok(Default::default()),
                     direction: Ok(Default::default()),
                     from: Ok(Default::default()),
                     id: Err("no value supplied for id".to_string()),
@@ -873,7 +886,7 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<crate::Timestamp>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -982,7 +995,9 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct MessageList {
             messages: ::std::result::Result<
-                ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                >,
                 ::std::string::String,
             >,
             pagination: ::std::result::Result<
@@ -993,7 +1008,7 @@ pub mod types {
         impl ::std::default::Default for MessageList {
             fn default() -> Self {
                 Self {
-                    messages: Err("no value supplied for messages".to_string()),
+                    messages: Ok(Default::default()),
                     pagination: Ok(Default::default()),
                 }
             }
@@ -1002,7 +1017,9 @@ pub mod types {
             pub fn messages<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -46,10 +46,9 @@ pub mod types {
     pub struct EmailMeta {
         #[serde(
             rename = "messageIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub message_ids: ::std::vec::Vec<::std::string::String>,
+        pub message_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The e-mail's subject. Live-API behaviour, not on the vendor page.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<::std::string::String>,
@@ -99,31 +98,50 @@ pub mod types {
         )]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///An array of attachment URLs. Attachments will be empty for Call and Voicemails, type 1 and 10. Please use get call recording API to fetch call recording and voicemails.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub attachments: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub attachments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The message text. Optional: live-API inbound e-mails have been seen without a `body` (the subject is under `meta.email`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "contactId")]
-        pub contact_id: ::std::string::String,
-        #[serde(rename = "contentType")]
-        pub content_type: ::std::string::String,
-        #[serde(rename = "conversationId")]
-        pub conversation_id: ::std::string::String,
+        #[serde(
+            rename = "contactId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub contact_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "contentType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub content_type: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "conversationId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub conversation_id: ::std::option::Option<::std::string::String>,
         ///Conversation Provider Id
         #[serde(
             rename = "conversationProviderId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub conversation_provider_id: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "dateAdded")]
-        pub date_added: ::convo_runtime::Timestamp,
-        pub direction: crate::MessageDirection,
+        #[serde(
+            rename = "dateAdded",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub date_added: ::std::option::Option<::convo_runtime::Timestamp>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub direction: ::std::option::Option<crate::MessageDirection>,
         pub id: ::std::string::String,
-        #[serde(rename = "locationId")]
-        pub location_id: ::std::string::String,
-        #[serde(rename = "messageType")]
-        pub message_type: crate::MessageType,
+        #[serde(
+            rename = "locationId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub location_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "messageType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub message_type: ::std::option::Option<crate::MessageType>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub meta: ::std::option::Option<MessageMeta>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -131,8 +149,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<crate::MessageStatus>,
         ///The numeric message type (no official table; prefer `messageType`).
-        #[serde(rename = "type")]
-        pub type_: f64,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<f64>,
         ///User Id
         #[serde(
             rename = "userId",
@@ -169,16 +187,25 @@ pub mod types {
         }
     }
     ///One page of messages, as the vendor page documents it.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct MessagesPage {
         ///Id of the last message in the messages array
-        #[serde(rename = "lastMessageId")]
-        pub last_message_id: ::std::string::String,
+        #[serde(
+            rename = "lastMessageId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_message_id: ::std::option::Option<::std::string::String>,
         ///Array of messages
-        pub messages: ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<
+            ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+        >,
         ///Next page value true indicates only 20 message is in the response. Rest of the messages are in the next page. Please use the lastMessageId value in the query to get the next page messages
-        #[serde(rename = "nextPage")]
-        pub next_page: bool,
+        #[serde(
+            rename = "nextPage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub next_page: ::std::option::Option<bool>,
     }
     impl MessagesPage {
         pub fn builder() -> builder::MessagesPage {
@@ -186,9 +213,10 @@ pub mod types {
         }
     }
     ///The page nested under `messages`, sometimes with a sibling `traceId`. Live-API behaviour, not on the vendor page (HighLevel highlevel-api-docs issue #54).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct NestedMessagesPage {
-        pub messages: MessagesPage,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<MessagesPage>,
         ///HighLevel's request trace id. Live-API behaviour, not on the vendor page.
         #[serde(
             rename = "traceId",
@@ -270,7 +298,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct EmailMeta {
             message_ids: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             subject: ::std::result::Result<
@@ -289,7 +317,9 @@ pub mod types {
         impl EmailMeta {
             pub fn message_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.message_ids = value
@@ -421,7 +451,7 @@ pub mod types {
                 ::std::string::String,
             >,
             attachments: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             body: ::std::result::Result<
@@ -429,15 +459,15 @@ pub mod types {
                 ::std::string::String,
             >,
             contact_id: ::std::result::Result<
-                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             content_type: ::std::result::Result<
-                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             conversation_id: ::std::result::Result<
-                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             conversation_provider_id: ::std::result::Result<
@@ -445,20 +475,20 @@ pub mod types {
                 ::std::string::String,
             >,
             date_added: ::std::result::Result<
-                ::convo_runtime::Timestamp,
+                ::std::option::Option<::convo_runtime::Timestamp>,
                 ::std::string::String,
             >,
             direction: ::std::result::Result<
-                crate::MessageDirection,
+                ::std::option::Option<crate::MessageDirection>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             location_id: ::std::result::Result<
-                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             message_type: ::std::result::Result<
-                crate::MessageType,
+                ::std::option::Option<crate::MessageType>,
                 ::std::string::String,
             >,
             meta: ::std::result::Result<
@@ -473,7 +503,10 @@ pub mod types {
                 ::std::option::Option<crate::MessageStatus>,
                 ::std::string::String,
             >,
-            type_: ::std::result::Result<f64, ::std::string::String>,
+            type_: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
             user_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -485,21 +518,19 @@ pub mod types {
                     alt_id: Ok(Default::default()),
                     attachments: Ok(Default::default()),
                     body: Ok(Default::default()),
-                    contact_id: Err("no value supplied for contact_id".to_string()),
-                    content_type: Err("no value supplied for content_type".to_string()),
-                    conversation_id: Err(
-                        "no value supplied for conversation_id".to_string(),
-                    ),
+                    contact_id: Ok(Default::default()),
+                    content_type: Ok(Default::default()),
+                    conversation_id: Ok(Default::default()),
                     conversation_provider_id: Ok(Default::default()),
-                    date_added: Err("no value supplied for date_added".to_string()),
-                    direction: Err("no value supplied for direction".to_string()),
+                    date_added: Ok(Default::default()),
+                    direction: Ok(Default::default()),
                     id: Err("no value supplied for id".to_string()),
-                    location_id: Err("no value supplied for location_id".to_string()),
-                    message_type: Err("no value supplied for message_type".to_string()),
+                    location_id: Ok(Default::default()),
+                    message_type: Ok(Default::default()),
                     meta: Ok(Default::default()),
                     source: Ok(Default::default()),
                     status: Ok(Default::default()),
-                    type_: Err("no value supplied for type_".to_string()),
+                    type_: Ok(Default::default()),
                     user_id: Ok(Default::default()),
                 }
             }
@@ -519,7 +550,9 @@ pub mod types {
             }
             pub fn attachments<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.attachments = value
@@ -543,7 +576,7 @@ pub mod types {
             }
             pub fn contact_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.contact_id = value
@@ -555,7 +588,7 @@ pub mod types {
             }
             pub fn content_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.content_type = value
@@ -567,7 +600,7 @@ pub mod types {
             }
             pub fn conversation_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.conversation_id = value
@@ -595,7 +628,9 @@ pub mod types {
             }
             pub fn date_added<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::convo_runtime::Timestamp>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::convo_runtime::Timestamp>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.date_added = value
@@ -607,7 +642,9 @@ pub mod types {
             }
             pub fn direction<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<crate::MessageDirection>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<crate::MessageDirection>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.direction = value
@@ -629,7 +666,7 @@ pub mod types {
             }
             pub fn location_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.location_id = value
@@ -641,7 +678,7 @@ pub mod types {
             }
             pub fn message_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<crate::MessageType>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::MessageType>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message_type = value
@@ -689,7 +726,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<f64>,
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -866,30 +903,33 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct MessagesPage {
             last_message_id: ::std::result::Result<
-                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             messages: ::std::result::Result<
-                ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                ::std::option::Option<
+                    ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                >,
                 ::std::string::String,
             >,
-            next_page: ::std::result::Result<bool, ::std::string::String>,
+            next_page: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for MessagesPage {
             fn default() -> Self {
                 Self {
-                    last_message_id: Err(
-                        "no value supplied for last_message_id".to_string(),
-                    ),
-                    messages: Err("no value supplied for messages".to_string()),
-                    next_page: Err("no value supplied for next_page".to_string()),
+                    last_message_id: Ok(Default::default()),
+                    messages: Ok(Default::default()),
+                    next_page: Ok(Default::default()),
                 }
             }
         }
         impl MessagesPage {
             pub fn last_message_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.last_message_id = value
@@ -904,7 +944,9 @@ pub mod types {
             pub fn messages<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<::convo_runtime::Captured<crate::types::Message>>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -917,7 +959,7 @@ pub mod types {
             }
             pub fn next_page<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<bool>,
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.next_page = value
@@ -951,7 +993,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct NestedMessagesPage {
-            messages: ::std::result::Result<super::MessagesPage, ::std::string::String>,
+            messages: ::std::result::Result<
+                ::std::option::Option<super::MessagesPage>,
+                ::std::string::String,
+            >,
             trace_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -960,7 +1005,7 @@ pub mod types {
         impl ::std::default::Default for NestedMessagesPage {
             fn default() -> Self {
                 Self {
-                    messages: Err("no value supplied for messages".to_string()),
+                    messages: Ok(Default::default()),
                     trace_id: Ok(Default::default()),
                 }
             }
@@ -968,7 +1013,7 @@ pub mod types {
         impl NestedMessagesPage {
             pub fn messages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::MessagesPage>,
+                T: ::std::convert::TryInto<::std::option::Option<super::MessagesPage>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.messages = value

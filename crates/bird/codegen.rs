@@ -8,6 +8,8 @@ pub fn customization() -> Customization {
         .replace("MessageStatus", "crate::MessageStatus")
         .replace("MessageSource", "crate::MessageSource")
         .replace("MessageBody", "crate::Body")
+        // The one response field that stays required: the message's id.
+        .identity("Message", "id")
         .wrap_references("Message", "::convo_runtime::Captured<crate::types::Message>")
         .date_time("::convo_runtime::Timestamp")
 }

@@ -10,6 +10,8 @@ pub fn customization() -> Customization {
         .replace("ContentType", "crate::ContentType")
         .replace("AuthorType", "crate::AuthorType")
         .replace("MessageContent", "crate::Content")
+        // The one response field that stays required: the message's id.
+        .identity("Message", "id")
         .wrap_references("Message", "::convo_runtime::Captured<crate::types::Message>")
         .date_time("crate::Timestamp")
 }

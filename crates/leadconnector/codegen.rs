@@ -11,6 +11,8 @@ pub fn customization() -> Customization {
         .replace("CallStatus", "crate::CallStatus")
         .replace("MessageSource", "crate::MessageSource")
         .replace("GetMessagesResponse", "crate::MessagesResponse")
+        // The one response field that stays required: the message's id.
+        .identity("Message", "id")
         .wrap_references("Message", "::convo_runtime::Captured<crate::types::Message>")
         .date_time("::convo_runtime::Timestamp")
 }

@@ -11,5 +11,7 @@ pub fn customization() -> Customization {
         .replace("Direction", "crate::Direction")
         .replace("DeliveryStatus", "crate::DeliveryStatus")
         .replace("Channel", "crate::Channel")
+        // The one response field that stays required: the message's id.
+        .identity("Message", "message_id")
         .wrap_references("Message", "::convo_runtime::Captured<crate::types::Message>")
 }

@@ -10,7 +10,8 @@ use crate::types::{FileBody, GifBody, HtmlBody, ImageBody, LocationBody, TextBod
 /// The kinds below are typed. Every other kind (carousel, list, section,
 /// authentication, template, action, and any Bird adds later), and a known
 /// kind whose payload does not have the documented shape, is kept whole in
-/// [`Body::Other`] instead of failing the page.
+/// [`Body::Other`] instead of failing the page; so is a body whose `type` is
+/// missing or `null` (its `kind` is then empty).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Body {
@@ -20,8 +21,8 @@ pub enum Body {
     File(FileBody),
     Gif(GifBody),
     Location(LocationBody),
-    /// A body this version does not type: `kind` is its `type`, `body` the
-    /// whole object as sent (including `type`).
+    /// A body this version does not type: `kind` is its `type` (empty when
+    /// the body has none), `body` the whole object as sent (including `type`).
     Other { kind: String, body: Map<String, Value> },
 }
 
@@ -55,8 +56,9 @@ impl<'de> Deserialize<'de> for Body {
         let body = Map::<String, Value>::deserialize(d)?;
         let kind = match body.get("type") {
             Some(Value::String(kind)) => kind.clone(),
+            // Read leniently, like every response field: no kind to type it by.
+            None | Some(Value::Null) => String::new(),
             Some(other) => return Err(D::Error::custom(format!("body `type` must be a string, found {other}"))),
-            None => return Err(D::Error::missing_field("type")),
         };
         let known = match kind.as_str() {
             "text" => typed(&body, "text").map(Self::Text),
@@ -111,7 +113,7 @@ mod tests {
     #[test]
     fn text_and_html_are_typed_and_round_trip() {
         let text = r#"{"type":"text","text":{"text":"Hey"}}"#;
-        assert!(matches!(body(text), Body::Text(ref t) if t.text == "Hey"));
+        assert!(matches!(body(text), Body::Text(ref t) if t.text.as_deref() == Some("Hey")));
         assert_eq!(serde_json::to_string(&body(text)).unwrap(), text);
         let html = body(r#"{"type":"html","html":{"text":"t","html":"<p>t</p>"}}"#);
         assert!(matches!(html, Body::Html(ref h) if h.html.as_deref() == Some("<p>t</p>")));
@@ -133,8 +135,11 @@ mod tests {
     }
 
     #[test]
-    fn a_body_without_type_is_an_error_naming_the_field() {
-        let err = serde_json::from_str::<Body>(r#"{"text":{}}"#).unwrap_err();
-        assert!(err.to_string().contains("missing field `type`"), "{err}");
+    fn a_body_without_type_is_kept_whole_and_one_of_another_type_is_refused() {
+        for json in [r#"{"text":{"text":"a"}}"#, r#"{"type":null,"text":{"text":"a"}}"#] {
+            assert!(matches!(body(json), Body::Other { ref kind, ref body } if kind.is_empty() && body["text"]["text"] == "a"), "{json}");
+        }
+        let err = serde_json::from_str::<Body>(r#"{"type":3}"#).unwrap_err();
+        assert!(err.to_string().contains("body `type` must be a string, found 3"), "{err}");
     }
 }

@@ -37,7 +37,8 @@ convo_runtime::paged_endpoint!("Bird", Client, MessagesQuery, types::Message, ty
 
 impl Record for types::Message {
     fn id(&self) -> Option<&str> { Some(&self.id) }
-    fn time(&self) -> Option<DateTime<Utc>> { Some(self.created_at.utc()) }
+    /// `None` when `createdAt` is missing.
+    fn time(&self) -> Option<DateTime<Utc>> { self.created_at.as_ref().map(Timestamp::utc) }
 }
 
 impl CursorEndpoint for Endpoint {
@@ -61,10 +62,12 @@ impl CursorEndpoint for Endpoint {
             }
             let page = request.send().await?.into_inner();
             Ok(CursorReply {
-                items: page.results,
+                // A page without `results` (or with `null`) holds none.
+                items: page.results.unwrap_or_default(),
                 // A missing or empty token marks the last page.
                 next: page.next_page_token.filter(|token| !token.is_empty()),
                 total: page.total.and_then(|total| u64::try_from(total).ok()),
+                unfollowable: false,
             })
         }
         .boxed()

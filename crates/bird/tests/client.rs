@@ -49,11 +49,11 @@ async fn documented_sample_decodes_and_the_request_has_the_documented_shape() {
     assert_eq!(request.headers["authorization"], format!("AccessKey {KEY}").as_str());
     assert!(request.headers.get("api-version").is_none(), "progenitor's api-version header must not leave");
 
-    assert_eq!(page.results.len(), 2);
-    assert_eq!(page.results[0].sender.type_, Some(SenderType::AccessKey));
-    assert_eq!(page.results[1].status, Some(MessageStatus::Delivered));
-    assert_eq!(page.results[1].source, Some(MessageSource::Channels));
-    assert!(matches!(page.results[1].body, Some(Body::Html(_))));
+    assert_eq!(page.results.as_ref().unwrap().len(), 2);
+    assert_eq!(page.results.as_ref().unwrap()[0].value().unwrap().sender.as_ref().unwrap().type_, Some(SenderType::AccessKey));
+    assert_eq!(page.results.as_ref().unwrap()[1].value().unwrap().status, Some(MessageStatus::Delivered));
+    assert_eq!(page.results.as_ref().unwrap()[1].value().unwrap().source, Some(MessageSource::Channels));
+    assert!(matches!(page.results.as_ref().unwrap()[1].value().unwrap().body, Some(Body::Html(_))));
     insta::assert_debug_snapshot!("bird_documented_sample", page);
 }
 
@@ -108,18 +108,19 @@ async fn unknown_enum_values_and_body_types_survive_and_are_kept() {
         .await
         .unwrap()
         .into_inner();
-    let message = &page.results[0];
-    assert_eq!(message.sender.type_, Some(SenderType::Other("robot".into())));
+    let captured = &page.results.as_ref().unwrap()[0];
+    let message = captured.value().unwrap();
+    assert_eq!(message.sender.as_ref().unwrap().type_, Some(SenderType::Other("robot".into())));
     assert_eq!(message.status, Some(MessageStatus::Other("teleported".into())));
     assert_eq!(message.source, Some(MessageSource::Other("pigeon".into())));
     assert!(matches!(&message.body, Some(Body::Other { kind, body }) if kind == "hologram" && body["hologram"]["depth"] == 3));
-    assert_eq!(message.created_at.to_rfc3339(), "2024-11-15T13:34:45.775630149Z");
-    assert!(message.raw().get().contains(r#""newField":{"a":null}"#), "the raw message keeps unmodelled fields");
+    assert_eq!(message.created_at.unwrap().to_rfc3339(), "2024-11-15T13:34:45.775630149Z");
+    assert!(captured.raw().get().contains(r#""newField":{"a":null}"#), "the raw message keeps unmodelled fields");
 }
 
 #[tokio::test]
 async fn a_malformed_page_is_an_error_that_keeps_the_body() {
-    let server = serve(200, br#"{"results":[{"id":"m1"}]}"#.to_vec()).await;
+    let server = serve(200, br#"{"results":{"id":"m1"}}"#.to_vec()).await;
     let err = client(&server.uri())
         .list_conversation_messages()
         .workspace_id("w")
@@ -128,8 +129,28 @@ async fn a_malformed_page_is_an_error_that_keeps_the_body() {
         .await
         .unwrap_err();
     let convo_bird::RequestError::InvalidResponsePayload(body, e) = err else { panic!("{err:?}") };
-    assert_eq!(&body[..], br#"{"results":[{"id":"m1"}]}"#);
-    assert!(e.to_string().contains("conversationId"), "{e}");
+    assert_eq!(&body[..], br#"{"results":{"id":"m1"}}"#);
+    assert!(e.to_string().contains("expected a sequence"), "{e}");
+}
+
+#[tokio::test]
+async fn a_message_without_its_id_is_isolated_and_the_rest_of_the_page_reads() {
+    let server = serve(200, br#"{"results":[{"conversationId":"c"},{"id":"m2"},"m3"]}"#.to_vec()).await;
+    let page = client(&server.uri())
+        .list_conversation_messages()
+        .workspace_id("w")
+        .conversation_id("c")
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let results = page.results.unwrap();
+    let error = results[0].error().unwrap();
+    assert_eq!((error.path.as_str(), error.reason.as_str()), (".", "missing field `id`"));
+    assert_eq!(results[0].raw().get(), r#"{"conversationId":"c"}"#);
+    assert_eq!(results[1].value().unwrap().id, "m2");
+    assert_eq!(results[1].value().unwrap().created_at, None, "a required field may be missing");
+    assert_eq!(results[2].error().unwrap().path, ".");
 }
 
 #[test]

@@ -85,7 +85,7 @@ fn ids(range: std::ops::Range<usize>) -> Vec<String> {
 async fn every_message_once_in_order_with_the_fewest_requests() {
     let (server, requests) = conversation(2_345, None).await;
     let messages: Vec<_> = client(&server).messages(MessagesQuery::new("w", "c"), fast()).try_collect().await.unwrap();
-    assert_eq!(messages.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), ids(0..2_345));
+    assert_eq!(messages.iter().map(|m| m.value().unwrap().id.clone()).collect::<Vec<_>>(), ids(0..2_345));
     assert_eq!(requests.load(Ordering::SeqCst), 24, "ceil(2345 / 100) pages at Bird's largest page size");
     let received = server.received_requests().await.unwrap();
     assert!(received.iter().all(|r| r.url.query_pairs().any(|(k, v)| k == "limit" && v == "100")));
@@ -112,7 +112,7 @@ async fn pages_report_where_to_resume_and_resuming_continues_there() {
     ]);
     let resumed = PagingOptions { resume: pages[0].next.clone(), ..fast() };
     let rest: Vec<_> = client(&server).messages(MessagesQuery::new("w", "c"), resumed).try_collect().await.unwrap();
-    assert_eq!(rest.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), ids(100..250));
+    assert_eq!(rest.iter().map(|m| m.value().unwrap().id.clone()).collect::<Vec<_>>(), ids(100..250));
 }
 
 #[tokio::test]
@@ -173,7 +173,7 @@ async fn retries_are_bounded() {
 async fn a_repeated_token_ends_the_stream_instead_of_looping() {
     let (server, requests) = conversation(450, Some((2, Fault::RepeatToken))).await;
     let items: Vec<_> = client(&server).messages(MessagesQuery::new("w", "c"), fast()).collect().await;
-    let ids_ok: Vec<_> = items.iter().filter_map(|r| r.as_ref().ok().map(|m| m.id.clone())).collect();
+    let ids_ok: Vec<_> = items.iter().filter_map(|r| r.as_ref().ok().map(|m| m.value().unwrap().id.clone())).collect();
     assert_eq!(ids_ok, ids(0..200), "both pages delivered once");
     assert!(matches!(items.last(), Some(Err(PagingError::RepeatedCursor { cursor, .. })) if cursor == "tok100"));
     assert_eq!(requests.load(Ordering::SeqCst), 2);

@@ -114,6 +114,12 @@ pub struct FetchArgs {
     /// which then becomes the default conversation.
     #[arg(long, requires = "sandbox")]
     pub sandbox_messages: Option<usize>,
+    /// A message that cannot be decoded ends the export with exit code 6,
+    /// after the messages before it. Without it, such a message is printed
+    /// (with its raw JSON and `decode_error`), a warning line goes to
+    /// stderr, and the export goes on.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +132,11 @@ pub struct NormalizeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Ndjson)]
     pub format: Format,
+    /// A message that cannot be decoded is fatal (exit code 6), after the
+    /// messages before it. Without it, such a message is printed (with its
+    /// raw JSON and `decode_error`), with a warning line on stderr.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,8 +4,8 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use convo_normalize::fetch::{FetchOptions, Source};
-use convo_normalize::{Vendor, normalize_page};
-use convo_runtime::{ClientOptions, PagingOptions, SecretString};
+use convo_normalize::{Message, Vendor, normalize_page};
+use convo_runtime::{ClientOptions, PagingOptions, Position, SecretString};
 use convo_sandbox::{Sandbox, SandboxOptions, credentials, ids};
 
 use crate::args::{FetchArgs, Format, NormalizeArgs};
@@ -218,6 +218,16 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
             if stop.requested() {
                 return stopped(&mut output, &progress);
             }
+            if message.decode_error.is_some() {
+                let number = output.count() + 1;
+                let line = undecodable(message, &format!("message {number} (on {})", page_name(page.position.as_ref())));
+                if args.strict {
+                    finish_quietly(output.flush())?;
+                    progress.finish();
+                    return Err(CliError::Undecodable(format!("{line} (--strict)")));
+                }
+                progress.suspend(|| eprintln!("convo: warning: {line}; printed with its raw JSON and `decode_error`"));
+            }
             let written = if args.raw { output.raw(&message.raw) } else { output.message(message) };
             if finish_quietly(written)?.is_none() {
                 return Ok(());
@@ -232,6 +242,24 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     finish_quietly(output.finish())?;
     tracing::debug!(messages = output.count(), pages = page_count, "export complete");
     Ok(())
+}
+
+/// The page a message came on, in words.
+fn page_name(position: Option<&Position>) -> String {
+    match position {
+        Some(position) => position.to_string(),
+        None => "the first page".to_owned(),
+    }
+}
+
+/// One line saying which message could not be decoded, and why.
+fn undecodable(message: &Message, which: &str) -> String {
+    let id = match &message.id {
+        Some(id) => format!("`{id}`"),
+        None => "without a readable id".to_owned(),
+    };
+    let error = message.decode_error.as_ref().map(ToString::to_string).unwrap_or_default();
+    format!("{} {which}, {id}, could not be decoded {error}", message.vendor).replace(['\n', '\r'], " ")
 }
 
 /// SIGINT or SIGTERM: the export stops between two messages, so the output
@@ -331,6 +359,14 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+
+    /// Runs `f` (which writes to stderr) with the bar out of the way.
+    fn suspend(&self, f: impl FnOnce()) {
+        match &self.0 {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
 }
 
 /// `convo normalize`.
@@ -344,7 +380,15 @@ pub fn normalize(args: NormalizeArgs) -> Result<(), CliError> {
     let messages = normalize_page(vendor, &body).map_err(|e| CliError::Undecodable(e.to_string()))?;
     let stdout = std::io::stdout().lock();
     let mut output = Output::new(args.format, std::io::BufWriter::new(stdout));
-    for message in &messages {
+    for (index, message) in messages.iter().enumerate() {
+        if message.decode_error.is_some() {
+            let line = undecodable(message, &format!("message {} of the page", index + 1));
+            if args.strict {
+                finish_quietly(output.flush())?;
+                return Err(CliError::Undecodable(format!("{line} (--strict)")));
+            }
+            eprintln!("convo: warning: {line}; printed with its raw JSON and `decode_error`");
+        }
         if finish_quietly(output.message(message))?.is_none() {
             return Ok(());
         }

@@ -134,7 +134,7 @@ fn csv_row(m: &Message) -> Vec<String> {
     let sender = m.sender.clone().unwrap_or_default();
     vec![
         m.vendor.to_string(),
-        m.id.clone(),
+        opt(&m.id),
         opt(&m.conversation_id),
         opt(&m.channel),
         opt(&m.direction),

@@ -209,7 +209,7 @@ fn a_page_of_another_shape_exits_6() {
         ("infobip", r#"{"messages": "none", "pagination": {}}"#),
         ("octopush", r#"{"messages": []}"#),
         ("leadconnector", r#"{"messages": 42}"#),
-        ("bird", r#"{"results": [{"id": 1}]}"#),
+        ("bird", r#"{"results": {"id": 1}}"#),
     ] {
         let server = wiremock(200, body.as_bytes());
         let mut command = convo();

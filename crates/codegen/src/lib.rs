@@ -9,6 +9,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod lenient;
+
+pub use lenient::Identity;
+
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use schemars08::schema::{InstanceType, SchemaObject, SingleOrVec};
 
@@ -23,6 +27,10 @@ pub struct Customization {
     /// `(schema shape, Rust path)`: every schema of exactly this shape is
     /// mapped to the hand-written type (date-times, captured messages).
     pub conversions: Vec<(SchemaObject, String)>,
+    /// The field that identifies the vendor's message: the one response
+    /// field that stays required when responses are read leniently (see
+    /// [`Customization::identity`]).
+    pub identity: Option<Identity>,
 }
 
 impl Customization {
@@ -41,6 +49,20 @@ impl Customization {
     pub fn wrap_references(mut self, schema: &str, rust_path: &str) -> Self {
         let reference = SchemaObject::new_ref(format!("#/components/schemas/{schema}"));
         self.conversions.push((reference, rust_path.to_owned()));
+        self
+    }
+
+    /// Names the message's identity: `field` of `components.schemas.<schema>`.
+    ///
+    /// Every response is read leniently: each `required` list of a schema
+    /// reachable from a response is emptied and each inline property is
+    /// marked `nullable`, so a field the page calls required may come back
+    /// absent or `null` without failing the page. The identity field alone
+    /// stays required: a message without it cannot be read as a message
+    /// (the client isolates it instead). Request parameters stay as strict as
+    /// the spec says.
+    pub fn identity(mut self, schema: &str, field: &str) -> Self {
+        self.identity = Some(Identity { schema: schema.to_owned(), field: field.to_owned() });
         self
     }
 
@@ -118,8 +140,12 @@ pub fn header(spec_name: &str) -> String {
 /// starting with the [`header`] line.
 pub fn generate(spec: &Path, custom: &Customization) -> Result<String, CodegenError> {
     let text = std::fs::read_to_string(spec).map_err(|e| CodegenError::Read(spec.into(), e))?;
-    let api: openapiv3::OpenAPI =
+    let mut api: openapiv3::OpenAPI =
         serde_norway::from_str(&text).map_err(|e| CodegenError::Parse(spec.into(), e.to_string()))?;
+    // The spec says what the vendor documents; the code reads what live
+    // APIs send (see `lenient`).
+    lenient::make_responses_lenient(&mut api, custom.identity.as_ref())
+        .map_err(|e| CodegenError::Generate(spec.into(), e))?;
     let mut generator = Generator::new(&settings(custom));
     let tokens = generator
         .generate_tokens(&api)

@@ -13,7 +13,7 @@ const VENDOR: Vendor = Vendor::Infobip;
 async fn read(server: &HostileServer, query: MessagesQuery, paging: PagingOptions, key: &str) -> Outcome {
     let client = Client::with_auth_and_options(&server.base_url(), Auth::AppKey(SecretString::from(key)), &common::client_options())
         .expect("a client for the hostile server");
-    read_all(client.messages(query, paging), |m: &Captured<types::Message>| m.id.clone(), common::LIMIT).await
+    read_all(client.messages(query, paging), |m: &Captured<types::Message>| m.value().map(|v| v.id.clone()).unwrap_or_default(), common::LIMIT).await
 }
 
 async fn run_query(options: Options, page_size: Option<u64>, edit: impl FnOnce(&mut MessagesQuery)) -> (HostileServer, Outcome) {

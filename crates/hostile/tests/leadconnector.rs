@@ -19,7 +19,7 @@ async fn read(server: &HostileServer, paging: PagingOptions, token: &str) -> Out
     )
     .expect("a client for the hostile server");
     let query = MessagesQuery::new(server.options().conversation_id.clone());
-    read_all(client.messages(query, paging), |m: &Captured<types::Message>| m.id.clone(), common::LIMIT).await
+    read_all(client.messages(query, paging), |m: &Captured<types::Message>| m.value().map(|v| v.id.clone()).unwrap_or_default(), common::LIMIT).await
 }
 
 async fn run(options: Options, page_size: Option<u64>) -> (HostileServer, Outcome) {

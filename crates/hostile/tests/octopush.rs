@@ -16,7 +16,7 @@ async fn read(server: &HostileServer, paging: PagingOptions, key: &str) -> Outco
         .expect("a client for the hostile server");
     let id = ConversationId::new(server.options().conversation_id.clone()).expect("a cid_ conversation id");
     let query = MessagesQuery::by_conversation_id(id);
-    read_all(client.messages(query, paging), |m: &Captured<types::Message>| m.message_id.clone(), common::LIMIT).await
+    read_all(client.messages(query, paging), |m: &Captured<types::Message>| m.value().map(|v| v.message_id.clone()).unwrap_or_default(), common::LIMIT).await
 }
 
 async fn run(options: Options, page_size: Option<u64>) -> (HostileServer, Outcome) {

@@ -17,8 +17,11 @@
 //!     .send()
 //!     .await?
 //!     .into_inner();
-//! for message in &page.messages {
-//!     println!("{}: {:?}", message.id, message.content.as_ref().and_then(|c| c.text()));
+//! for message in page.messages.iter().flatten() {
+//!     match message.decoded() {
+//!         Ok(m) => println!("{}: {:?}", m.id, m.content.as_ref().and_then(|c| c.text())),
+//!         Err(e) => eprintln!("a message that could not be decoded ({e}): {}", message.raw()),
+//!     }
 //! }
 //! # Ok(())
 //! # }

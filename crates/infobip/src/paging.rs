@@ -59,7 +59,8 @@ convo_runtime::paged_endpoint!("Infobip", Client, MessagesQuery, types::Message,
 
 impl Record for types::Message {
     fn id(&self) -> Option<&str> { Some(&self.id) }
-    fn time(&self) -> Option<DateTime<Utc>> { Some(self.created_at.into()) }
+    /// `None` when `createdAt` is missing.
+    fn time(&self) -> Option<DateTime<Utc>> { self.created_at.map(Into::into) }
 }
 
 impl KeysetEndpoint for Endpoint {
@@ -92,7 +93,8 @@ impl KeysetEndpoint for Endpoint {
             Ok(KeysetReply {
                 total: pagination.and_then(|p| p.total_items).and_then(|t| u64::try_from(t).ok()),
                 page: pagination.and_then(|p| p.page),
-                items: list.messages,
+                // A page without `messages` (or with `null`) holds none.
+                items: list.messages.unwrap_or_default(),
             })
         }
         .boxed()

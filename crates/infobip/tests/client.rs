@@ -72,16 +72,16 @@ async fn documented_sample_decodes_and_the_request_has_the_documented_shape() {
     assert_eq!(request.headers["accept"], "application/json");
     assert!(request.headers.get("api-version").is_none(), "progenitor's api-version header must not leave");
 
-    assert_eq!(page.messages.len(), 2);
-    let first = &page.messages[0];
+    assert_eq!(page.messages.as_ref().unwrap().len(), 2);
+    let first = page.messages.as_ref().unwrap()[0].value().unwrap();
     assert_eq!(first.id, "c3b94b2f-a3a1-4999-b63b-413800544123");
     assert_eq!(first.channel, Some(Channel::Sms));
     assert_eq!(first.direction, Some(Direction::Inbound));
     assert_eq!(first.content_type, Some(ContentType::Text));
     assert_eq!(first.content.as_ref().and_then(|c| c.text()), Some("Customer message content"));
-    assert_eq!(first.created_at.to_string(), "2024-01-01T00:00:00.000+0000");
-    assert_eq!(page.messages[1].channel, Some(Channel::Viber));
-    assert_eq!(page.messages[1].direction, Some(Direction::Outbound));
+    assert_eq!(first.created_at.unwrap().to_string(), "2024-01-01T00:00:00.000+0000");
+    assert_eq!(page.messages.as_ref().unwrap()[1].value().unwrap().channel, Some(Channel::Viber));
+    assert_eq!(page.messages.as_ref().unwrap()[1].value().unwrap().direction, Some(Direction::Outbound));
     let pagination = page.pagination.as_ref().unwrap();
     assert_eq!((pagination.total_items, pagination.page, pagination.limit), (Some(2), Some(0), Some(10)));
     assert_eq!(pagination.order_by.as_deref(), Some("id:ASC"));
@@ -239,7 +239,8 @@ async fn unknown_enum_values_and_unmodelled_fields_survive_and_are_kept() {
         "pagination":{"totalItems":1,"page":0,"limit":10,"orderBy":"id:asc","cursor":"x"}}"#;
     let server = serve(200, page.to_vec()).await;
     let page = client(&server.uri()).get_messages().conversation_id("c").send().await.unwrap().into_inner();
-    let message = &page.messages[0];
+    let captured = &page.messages.as_ref().unwrap()[0];
+    let message = captured.value().unwrap();
     assert_eq!(message.channel, Some(Channel::Other("CARRIER_PIGEON".into())));
     assert_eq!(message.direction, Some(Direction::Other("SIDEWAYS".into())));
     assert_eq!(message.content_type, Some(ContentType::Other("HOLOGRAM".into())));
@@ -247,8 +248,8 @@ async fn unknown_enum_values_and_unmodelled_fields_survive_and_are_kept() {
     let content = message.content.as_ref().unwrap();
     assert_eq!(content.text(), None, "a key with an undocumented shape reads as absent");
     assert_eq!(content.get("depth").unwrap(), 3);
-    assert!(message.raw().get().contains(r#""newField":{"a":null}"#), "the raw message keeps unmodelled fields");
-    assert!(message.raw().get().contains(r#""text":{"nested":true}"#));
+    assert!(captured.raw().get().contains(r#""newField":{"a":null}"#), "the raw message keeps unmodelled fields");
+    assert!(captured.raw().get().contains(r#""text":{"nested":true}"#));
 }
 
 #[tokio::test]
@@ -261,7 +262,7 @@ async fn every_timestamp_form_infobip_sends_decodes() {
     let page = client(&server.uri()).get_messages().conversation_id("c").send().await.unwrap().into_inner();
     let midnight = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let nanos = midnight + chrono::Duration::nanoseconds(123_456_789);
-    let times: Vec<_> = page.messages.iter().map(|m| (m.created_at.utc(), m.updated_at.map(|t| t.utc()))).collect();
+    let times: Vec<_> = page.messages.iter().flatten().map(|m| m.value().unwrap()).map(|m| (m.created_at.unwrap().utc(), m.updated_at.map(|t| t.utc()))).collect();
     assert_eq!(
         times,
         [
@@ -270,18 +271,31 @@ async fn every_timestamp_form_infobip_sends_decodes() {
             (nanos, Some(nanos)),
         ]
     );
-    assert_eq!(page.messages[2].created_at.to_string(), "2024-01-01T00:00:00.123+0000");
+    assert_eq!(page.messages.as_ref().unwrap()[2].value().unwrap().created_at.unwrap().to_string(), "2024-01-01T00:00:00.123+0000");
     assert_eq!(page.pagination, None);
 }
 
 #[tokio::test]
-async fn a_malformed_page_is_an_error_that_keeps_the_body_and_names_the_field() {
-    let body = br#"{"messages":[{"id":"m1","createdAt":"last tuesday"}]}"#;
+async fn a_malformed_page_is_an_error_that_keeps_the_body() {
+    let body = br#"{"messages":[],"pagination":{"totalItems":"many"}}"#;
     let server = serve(200, body.to_vec()).await;
     let err = client(&server.uri()).get_messages().conversation_id("c").send().await.unwrap_err();
     let RequestError::InvalidResponsePayload(bytes, e) = err else { panic!("{err:?}") };
     assert_eq!(&bytes[..], body);
-    assert!(e.to_string().contains("createdAt") && e.to_string().contains("last tuesday"), "{e}");
+    assert!(e.to_string().contains("many"), "{e}");
+}
+
+#[tokio::test]
+async fn a_malformed_message_is_isolated_naming_the_field_and_the_rest_of_the_page_reads() {
+    let body = br#"{"messages":[{"id":"m1","createdAt":"last tuesday"},{"id":"m2","createdAt":null}]}"#;
+    let server = serve(200, body.to_vec()).await;
+    let page = client(&server.uri()).get_messages().conversation_id("c").send().await.unwrap().into_inner();
+    let messages = page.messages.unwrap();
+    let error = messages[0].error().unwrap();
+    assert_eq!(error.path, "createdAt");
+    assert!(error.reason.contains("last tuesday"), "{error}");
+    assert_eq!(messages[0].raw().get(), r#"{"id":"m1","createdAt":"last tuesday"}"#);
+    assert_eq!(messages[1].value().unwrap().created_at, None, "a required field may be null");
 }
 
 #[test]

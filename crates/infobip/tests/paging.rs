@@ -259,7 +259,7 @@ async fn collect(stream: impl Stream<Item = Result<MessagePage, StreamError>>) -
 }
 
 fn ids(pages: &[MessagePage]) -> Vec<String> {
-    pages.iter().flat_map(|p| p.items.iter().map(|m| m.id.clone())).collect()
+    pages.iter().flat_map(|p| p.items.iter().map(|m| m.value().unwrap().id.clone())).collect()
 }
 
 fn expected_ids(range: std::ops::Range<u64>) -> Vec<String> {
@@ -278,7 +278,7 @@ fn key(position: &Option<Position>) -> Value {
 /// the filter of the request after it.
 fn next_filter(page: &MessagePage) -> DateTime<Utc> {
     let last = page.items.last().expect("a delivered page holds messages");
-    DateTime::<Utc>::from(last.created_at) - TimeDelta::milliseconds(1)
+    DateTime::<Utc>::from(last.value().and_then(|m| m.created_at).expect("a decoded message with a time")) - TimeDelta::milliseconds(1)
 }
 
 #[tokio::test]

@@ -20,8 +20,9 @@
 //!     .send()
 //!     .await?
 //!     .into_inner();
-//! for message in page.messages() {
-//!     println!("{} {}", message.message_type, message.body.as_deref().unwrap_or(""));
+//! for message in page.messages().iter().filter_map(|m| m.value()) {
+//!     let kind = message.message_type.as_ref().map(|t| t.as_str()).unwrap_or("?");
+//!     println!("{kind} {}", message.body.as_deref().unwrap_or(""));
 //! }
 //! # Ok(())
 //! # }

@@ -7,7 +7,7 @@ use futures::{FutureExt, Stream};
 
 use convo_runtime::paging::cursor::{CursorEndpoint, CursorReply};
 use convo_runtime::paging::{self, Fetch, Record};
-use convo_runtime::PagingOptions;
+use convo_runtime::{Captured, PagingOptions};
 
 use crate::{LeadConnector, types};
 
@@ -41,7 +41,8 @@ convo_runtime::paged_endpoint!("LeadConnector", LeadConnector, MessagesQuery, ty
 
 impl Record for types::Message {
     fn id(&self) -> Option<&str> { Some(&self.id) }
-    fn time(&self) -> Option<DateTime<Utc>> { Some(self.date_added.utc()) }
+    /// `None` when `dateAdded` is missing.
+    fn time(&self) -> Option<DateTime<Utc>> { self.date_added.as_ref().map(convo_runtime::Timestamp::utc) }
 }
 
 impl CursorEndpoint for Endpoint {
@@ -61,10 +62,51 @@ impl CursorEndpoint for Endpoint {
                 request = request.type_(types);
             }
             let page = request.send().await?.into_inner().into_page();
-            let next = page.next_page.then_some(page.last_message_id);
-            Ok(CursorReply { items: page.messages, next, total: None })
+            let items = page.messages.unwrap_or_default();
+            let (next, unfollowable) = match next_cursor(page.next_page, page.last_message_id, &items) {
+                Next::Last => (None, false),
+                Next::Cursor(cursor) => (Some(cursor), false),
+                Next::Unfollowable => (None, true),
+            };
+            Ok(CursorReply { items, next, total: None, unfollowable })
         }
         .boxed()
+    }
+}
+
+/// What a page says of the next one.
+#[derive(Debug, PartialEq)]
+enum Next {
+    /// This is the last page.
+    Last,
+    /// The next page is at this cursor.
+    Cursor(String),
+    /// More follow, but the page gives no cursor to get them.
+    Unfollowable,
+}
+
+/// Where the next page is, read conservatively from what the page has.
+///
+/// - `nextPage: false` ends the stream.
+/// - `nextPage: true` is followed: to `lastMessageId`, or, where that is
+///   missing, to the id of the page's last message (which the page documents
+///   it to be). With neither, the page is delivered and the stream ends with
+///   [`PagingError::NoCursor`] instead of pretending to be complete.
+/// - `nextPage` missing or `null` says nothing: an empty page is the end; a
+///   page with messages is taken to have more after it (a wrong guess costs
+///   one request that comes back empty; the other guess could silently
+///   drop the rest of the conversation).
+fn next_cursor(next_page: Option<bool>, last_message_id: Option<String>, items: &[Captured<types::Message>]) -> Next {
+    let more = match next_page {
+        Some(more) => more,
+        None => !items.is_empty(),
+    };
+    if !more {
+        return Next::Last;
+    }
+    match last_message_id.or_else(|| items.last().and_then(Record::id).map(str::to_owned)) {
+        Some(cursor) => Next::Cursor(cursor),
+        None => Next::Unfollowable,
     }
 }
 
@@ -75,7 +117,9 @@ impl LeadConnector {
     /// [`convo_runtime::paging::cursor`] for every check).
     ///
     /// Pages follow `lastMessageId` while `nextPage` is true, in either the
-    /// documented flat body or the live API's nested one. A `lastMessageId`
+    /// documented flat body or the live API's nested one (a missing
+    /// `nextPage` or `lastMessageId` is read conservatively: see
+    /// `next_cursor`). A `lastMessageId`
     /// that is not the id of its page's last message, a cursor LeadConnector
     /// already gave, a page of nothing but repeats (or of messages delivered
     /// further back), or an empty page that claims a next one end the
@@ -93,5 +137,37 @@ impl LeadConnector {
             Ok((Endpoint { client: self.clone(), query }, limit))
         })();
         paging::cursor::pages(start, options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(json: &str) -> Vec<Captured<types::Message>> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    const TWO: &str = r#"[{"id":"a"},{"id":"b"}]"#;
+
+    #[test]
+    fn next_page_false_ends_and_true_follows_the_cursor_or_the_last_id() {
+        assert_eq!(next_cursor(Some(false), Some("b".into()), &page(TWO)), Next::Last);
+        assert_eq!(next_cursor(Some(true), Some("b".into()), &page(TWO)), Next::Cursor("b".into()));
+        assert_eq!(next_cursor(Some(true), None, &page(TWO)), Next::Cursor("b".into()));
+    }
+
+    #[test]
+    fn a_missing_next_page_follows_a_page_with_messages_and_ends_an_empty_one() {
+        assert_eq!(next_cursor(None, None, &page(TWO)), Next::Cursor("b".into()));
+        assert_eq!(next_cursor(None, Some("b".into()), &page("[]")), Next::Last);
+    }
+
+    #[test]
+    fn more_without_any_cursor_is_unfollowable() {
+        // The last message could not be decoded, and no `lastMessageId`.
+        assert_eq!(next_cursor(Some(true), None, &page(r#"[{"id":"a"},7]"#)), Next::Unfollowable);
+        assert_eq!(next_cursor(None, None, &page(r#"[{"id":"a"},{"type":1}]"#)), Next::Unfollowable);
+        assert_eq!(next_cursor(Some(true), None, &page("[]")), Next::Unfollowable);
     }
 }

@@ -2,7 +2,7 @@ use serde::Serialize;
 use serde::de::{Deserialize, Deserializer, Error as _};
 use serde_json::value::RawValue;
 
-use convo_runtime::Captured;
+use convo_runtime::{Captured, decode_with_path};
 
 use crate::types::{Message, MessagesPage, NestedMessagesPage};
 
@@ -14,7 +14,8 @@ use crate::types::{Message, MessagesPage, NestedMessagesPage};
 /// `{"messages": {"lastMessageId", "nextPage", "messages": [...]}, "traceId"}`.
 /// Both decode; the accessors read the page whichever form arrived. The two
 /// are told apart by `messages`: an array in the flat form, an object in the
-/// nested one.
+/// nested one. Every field is read leniently (see `convo-codegen`): a body
+/// without `messages`, or with `null`, reads as a flat page of none.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum MessagesResponse {
@@ -25,36 +26,41 @@ pub enum MessagesResponse {
 }
 
 impl MessagesResponse {
-    /// The page, whichever form it arrived in.
-    pub fn page(&self) -> &MessagesPage {
+    /// The page, whichever form it arrived in; `None` for a nested form
+    /// whose inner page is missing or `null`.
+    pub fn page(&self) -> Option<&MessagesPage> {
         match self {
-            Self::Flat(page) => page,
-            Self::Nested(nested) => &nested.messages,
+            Self::Flat(page) => Some(page),
+            Self::Nested(nested) => nested.messages.as_ref(),
         }
     }
 
-    /// The page, dropping the envelope.
+    /// The page, dropping the envelope (an empty one where the nested form
+    /// has none).
     pub fn into_page(self) -> MessagesPage {
         match self {
             Self::Flat(page) => page,
-            Self::Nested(nested) => nested.messages,
+            Self::Nested(nested) => {
+                nested.messages.unwrap_or(MessagesPage { last_message_id: None, messages: None, next_page: None })
+            }
         }
     }
 
-    /// The messages of this page, each with the JSON it was decoded from.
+    /// The messages of this page, each with the JSON it came as (and its
+    /// typed view, or why it has none); empty when the page has none.
     pub fn messages(&self) -> &[Captured<Message>] {
-        &self.page().messages
+        self.page().and_then(|page| page.messages.as_deref()).unwrap_or_default()
     }
 
-    /// The id of the last message of this page: pass it back as
-    /// `last_message_id` to get the next page.
-    pub fn last_message_id(&self) -> &str {
-        &self.page().last_message_id
+    /// The id of the last message of this page, where the page gives it:
+    /// pass it back as `last_message_id` to get the next page.
+    pub fn last_message_id(&self) -> Option<&str> {
+        self.page().and_then(|page| page.last_message_id.as_deref())
     }
 
-    /// Whether more messages follow this page.
-    pub fn next_page(&self) -> bool {
-        self.page().next_page
+    /// Whether more messages follow this page, where the page says.
+    pub fn next_page(&self) -> Option<bool> {
+        self.page().and_then(|page| page.next_page)
     }
 
     /// HighLevel's trace id, sent beside the nested form only.
@@ -80,18 +86,16 @@ impl<'de> Deserialize<'de> for MessagesResponse {
             return Err(D::Error::custom("the messages page is not a JSON object"));
         }
         let shape: Shape<'_> = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
-        let first = match shape.messages {
-            Some(messages) => messages.get().trim_start().bytes().next(),
-            None => return Err(D::Error::missing_field("messages")),
-        };
-        // `Captured::from_raw` names the JSON path of a field that fails.
+        let first = shape.messages.and_then(|messages| messages.get().trim_start().bytes().next());
+        // `decode_with_path` names the JSON path of a field that fails.
         match first {
-            Some(b'[') => Captured::<MessagesPage>::from_raw(raw)
-                .map(|page| Self::Flat(page.into_inner()))
-                .map_err(D::Error::custom),
-            Some(b'{') => Captured::<NestedMessagesPage>::from_raw(raw)
-                .map(|nested| Self::Nested(nested.into_inner()))
-                .map_err(D::Error::custom),
+            // No `messages`, or `null`: a flat page of none.
+            None | Some(b'[' | b'n') => {
+                decode_with_path::<MessagesPage>(raw.get()).map(Self::Flat).map_err(D::Error::custom)
+            }
+            Some(b'{') => {
+                decode_with_path::<NestedMessagesPage>(raw.get()).map(Self::Nested).map_err(D::Error::custom)
+            }
             _ => Err(D::Error::custom(
                 "`messages` must be an array (the documented flat page) or an object (the nested page)",
             )),
@@ -136,19 +140,39 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_message_is_named_by_its_path_in_either_form() {
+    fn a_bad_message_is_isolated_with_its_path_in_either_form() {
         let bad = MESSAGE.replace("2024-03-27T18:13:49.000Z", "yesterday");
-        let flat = decode(&format!(r#"{{"lastMessageId":"m1","nextPage":true,"messages":[{bad}]}}"#)).unwrap_err();
-        assert!(flat.to_string().starts_with("at `messages[0]`: at `dateAdded`: `yesterday`"), "{flat}");
-        let nested = decode(&format!(r#"{{"messages":{{"lastMessageId":"m1","nextPage":true,"messages":[{bad}]}}}}"#))
-            .unwrap_err();
-        assert!(nested.to_string().starts_with("at `messages.messages[0]`: at `dateAdded`: `yesterday`"), "{nested}");
+        for json in [
+            format!(r#"{{"lastMessageId":"m1","nextPage":true,"messages":[{bad},{MESSAGE}]}}"#),
+            format!(r#"{{"messages":{{"lastMessageId":"m1","nextPage":true,"messages":[{bad},{MESSAGE}]}}}}"#),
+        ] {
+            let page = decode(&json).unwrap();
+            let error = page.messages()[0].error().expect("isolated");
+            assert_eq!(error.path, "dateAdded");
+            assert!(error.reason.starts_with("`yesterday`"), "{error}");
+            assert!(page.messages()[1].value().is_some());
+        }
     }
 
     #[test]
-    fn a_body_without_messages_or_of_another_shape_is_an_error_that_says_so() {
-        let missing = decode(r#"{"traceId":"t"}"#).unwrap_err();
-        assert!(missing.to_string().contains("missing field `messages`"), "{missing}");
+    fn a_bad_page_field_is_named_by_its_path_in_either_form() {
+        let flat = decode(r#"{"lastMessageId":"m1","nextPage":"yes","messages":[]}"#).unwrap_err();
+        assert!(flat.to_string().starts_with("at `nextPage`: invalid type"), "{flat}");
+        let nested = decode(r#"{"messages":{"nextPage":"yes"}}"#).unwrap_err();
+        assert!(nested.to_string().starts_with("at `messages.nextPage`: invalid type"), "{nested}");
+    }
+
+    #[test]
+    fn a_body_without_messages_is_a_page_of_none() {
+        for json in [r#"{"traceId":"t"}"#, r#"{"messages":null,"nextPage":false}"#, r#"{"messages":{}}"#] {
+            let page = decode(json).unwrap();
+            assert!(page.messages().is_empty(), "{json}");
+            assert_eq!(page.last_message_id(), None);
+        }
+    }
+
+    #[test]
+    fn a_body_of_another_shape_is_an_error_that_says_so() {
         let wrong = decode(r#"{"messages":"none"}"#).unwrap_err();
         assert!(wrong.to_string().contains("`messages` must be an array"), "{wrong}");
         let not_object = decode("[]").unwrap_err();

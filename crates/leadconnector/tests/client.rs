@@ -61,20 +61,20 @@ async fn documented_sample_decodes_and_the_request_has_the_documented_shape() {
     assert!(request.headers.get("api-version").is_none(), "progenitor's api-version header must not leave");
 
     assert!(matches!(page, MessagesResponse::Flat(_)));
-    assert_eq!(page.last_message_id(), "p1mRSHeLDhAms5q0LMr4");
-    assert!(page.next_page());
+    assert_eq!(page.last_message_id(), Some("p1mRSHeLDhAms5q0LMr4"));
+    assert_eq!(page.next_page(), Some(true));
     assert_eq!(page.trace_id(), None);
     let message = &page.messages()[0];
-    assert_eq!(message.id, "ve9EPM428h8vShlRW1KT");
-    assert_eq!(message.type_, 1.0);
-    assert_eq!(message.message_type, MessageType::Other("SMS".into()), "the page's own example value is kept");
-    assert_eq!(message.direction, MessageDirection::Inbound);
-    assert_eq!(message.date_added.to_rfc3339(), "2024-03-27T18:13:49Z");
-    assert_eq!(message.body.as_deref(), Some("Hi there"));
-    let meta = message.meta.as_ref().unwrap();
+    assert_eq!(message.value().unwrap().id, "ve9EPM428h8vShlRW1KT");
+    assert_eq!(message.value().unwrap().type_, Some(1.0));
+    assert_eq!(message.value().unwrap().message_type, Some(MessageType::Other("SMS".into())), "the page's own example value is kept");
+    assert_eq!(message.value().unwrap().direction, Some(MessageDirection::Inbound));
+    assert_eq!(message.value().unwrap().date_added.unwrap().to_rfc3339(), "2024-03-27T18:13:49Z");
+    assert_eq!(message.value().unwrap().body.as_deref(), Some("Hi there"));
+    let meta = message.value().unwrap().meta.as_ref().unwrap();
     assert_eq!(meta.call_duration, Some(convo_leadconnector::types::CallDuration::String("120".into())));
     assert_eq!(meta.call_status, Some(CallStatus::Completed));
-    assert_eq!(meta.email.as_ref().unwrap().message_ids, ["ve9EPM428kjkvShlRW1KT", "ve9EPs1028kjkvShlRW1KT"]);
+    assert_eq!(meta.email.as_ref().unwrap().message_ids.clone().unwrap(), ["ve9EPM428kjkvShlRW1KT", "ve9EPs1028kjkvShlRW1KT"]);
     insta::assert_debug_snapshot!("leadconnector_documented_sample", page);
 }
 
@@ -177,13 +177,13 @@ async fn the_nested_envelope_of_the_live_api_decodes_too() {
     let page = fetch(&server).await;
     assert!(matches!(page, MessagesResponse::Nested(_)));
     assert_eq!(page.trace_id(), Some("4f1c2a7e-trace"));
-    assert_eq!(page.last_message_id(), "m2");
-    assert!(!page.next_page());
+    assert_eq!(page.last_message_id(), Some("m2"));
+    assert_eq!(page.next_page(), Some(false));
     let message = &page.messages()[0];
-    assert_eq!(message.message_type, MessageType::Sms);
-    assert_eq!(message.status, Some(MessageStatus::Delivered));
-    assert_eq!(message.source, Some(MessageSource::App));
-    assert_eq!(message.attachments, ["https://example.com/a.png"]);
+    assert_eq!(message.value().unwrap().message_type, Some(MessageType::Sms));
+    assert_eq!(message.value().unwrap().status, Some(MessageStatus::Delivered));
+    assert_eq!(message.value().unwrap().source, Some(MessageSource::App));
+    assert_eq!(message.value().unwrap().attachments.clone().unwrap(), ["https://example.com/a.png"]);
 }
 
 #[tokio::test]
@@ -205,21 +205,21 @@ async fn live_rows_the_page_does_not_show_decode() {
     let page = fetch(&server).await;
     let [call, activity, email] = page.messages() else { panic!("{page:?}") };
 
-    assert_eq!(call.message_type, MessageType::Call);
-    assert_eq!(call.alt_id.as_deref(), Some("CA123"));
-    let call_meta = call.meta.as_ref().unwrap().call.as_ref().unwrap();
+    assert_eq!(call.value().unwrap().message_type, Some(MessageType::Call));
+    assert_eq!(call.value().unwrap().alt_id.as_deref(), Some("CA123"));
+    let call_meta = call.value().unwrap().meta.as_ref().unwrap().call.as_ref().unwrap();
     assert_eq!(call_meta.duration, None);
     assert_eq!(call_meta.status, Some(CallStatus::NoAnswer));
     assert!(call.raw().get().contains(r#""duration":null"#), "the explicit null is kept in the raw message");
 
-    assert_eq!(activity.message_type, MessageType::ActivityOpportunity);
-    assert_eq!(activity.type_, 30.0);
+    assert_eq!(activity.value().unwrap().message_type, Some(MessageType::ActivityOpportunity));
+    assert_eq!(activity.value().unwrap().type_, Some(30.0));
 
-    assert_eq!(email.message_type, MessageType::Email);
-    assert_eq!(email.body, None);
-    assert_eq!(email.direction, MessageDirection::Inbound);
-    assert_eq!(email.meta.as_ref().unwrap().email.as_ref().unwrap().subject.as_deref(), Some("Re: quote"));
-    assert!(email.date_added < activity.date_added && activity.date_added < call.date_added);
+    assert_eq!(email.value().unwrap().message_type, Some(MessageType::Email));
+    assert_eq!(email.value().unwrap().body, None);
+    assert_eq!(email.value().unwrap().direction, Some(MessageDirection::Inbound));
+    assert_eq!(email.value().unwrap().meta.as_ref().unwrap().email.as_ref().unwrap().subject.as_deref(), Some("Re: quote"));
+    assert!(email.value().unwrap().date_added < activity.value().unwrap().date_added && activity.value().unwrap().date_added < call.value().unwrap().date_added);
 }
 
 #[tokio::test]
@@ -232,16 +232,16 @@ async fn unknown_enum_values_survive_and_unmodelled_fields_are_kept() {
     let server = serve(200, body.to_vec()).await;
     let page = fetch(&server).await;
     let message = &page.messages()[0];
-    assert_eq!(message.message_type, MessageType::Other("TYPE_HOLOGRAM".into()));
-    assert_eq!(message.direction, MessageDirection::Other("sideways".into()));
-    assert_eq!(message.status, Some(MessageStatus::Other("teleported".into())));
-    assert_eq!(message.source, Some(MessageSource::Other("pigeon".into())));
-    let meta = message.meta.as_ref().unwrap();
+    assert_eq!(message.value().unwrap().message_type, Some(MessageType::Other("TYPE_HOLOGRAM".into())));
+    assert_eq!(message.value().unwrap().direction, Some(MessageDirection::Other("sideways".into())));
+    assert_eq!(message.value().unwrap().status, Some(MessageStatus::Other("teleported".into())));
+    assert_eq!(message.value().unwrap().source, Some(MessageSource::Other("pigeon".into())));
+    let meta = message.value().unwrap().meta.as_ref().unwrap();
     assert_eq!(meta.call_status, Some(CallStatus::Other("on-hold".into())));
     let call = meta.call.as_ref().unwrap();
     assert_eq!(call.status, Some(CallStatus::Other("ringing".into())));
     assert_eq!(call.duration, Some(12.0));
-    assert_eq!(message.date_added.to_rfc3339(), "2025-07-01T07:00:00Z");
+    assert_eq!(message.value().unwrap().date_added.unwrap().to_rfc3339(), "2025-07-01T07:00:00Z");
     let raw = message.raw().get();
     assert!(raw.contains(r#""newField":{"a":null}"#) && raw.contains(r#""chatWidgetId":"w1""#), "{raw}");
     assert!(raw.contains(r#""newMeta":true"#), "{raw}");
@@ -249,12 +249,23 @@ async fn unknown_enum_values_survive_and_unmodelled_fields_are_kept() {
 
 #[tokio::test]
 async fn a_malformed_page_is_an_error_that_keeps_the_body_and_names_the_field() {
-    let body = br#"{"lastMessageId":"m1","nextPage":false,"messages":[{"id":"m1"}]}"#;
+    let body = br#"{"lastMessageId":"m1","nextPage":"no","messages":[{"id":"m1"}]}"#;
     let server = serve(200, body.to_vec()).await;
     let err = client(&server.uri()).get_messages().conversation_id("c").send().await.unwrap_err();
     let RequestError::InvalidResponsePayload(bytes, e) = err else { panic!("{err:?}") };
     assert_eq!(&bytes[..], body);
-    assert!(e.to_string().contains("messages[0]") && e.to_string().contains("missing field"), "{e}");
+    assert!(e.to_string().contains("nextPage") && e.to_string().contains("invalid type"), "{e}");
+}
+
+#[tokio::test]
+async fn a_message_without_its_id_is_isolated_and_one_with_only_its_id_reads() {
+    let body = br#"{"lastMessageId":"m1","nextPage":false,"messages":[{"type":1},{"id":"m1"}]}"#;
+    let server = serve(200, body.to_vec()).await;
+    let page = client(&server.uri()).get_messages().conversation_id("c").send().await.unwrap().into_inner();
+    let error = page.messages()[0].error().unwrap();
+    assert_eq!((error.path.as_str(), error.reason.as_str()), (".", "missing field `id`"));
+    let message = page.messages()[1].value().unwrap();
+    assert_eq!((message.id.as_str(), &message.message_type, &message.date_added), ("m1", &None, &None));
 }
 
 #[test]

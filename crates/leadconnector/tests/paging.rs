@@ -136,7 +136,7 @@ fn split(results: Vec<Result<MessagePage, StreamError>>) -> (Vec<String>, Option
     for result in results {
         assert!(error.is_none(), "nothing follows an error");
         match result {
-            Ok(page) => ids.extend(page.items.iter().map(|m| m.id.clone())),
+            Ok(page) => ids.extend(page.items.iter().map(|m| m.value().unwrap().id.clone())),
             Err(e) => error = Some(e),
         }
     }
@@ -157,13 +157,13 @@ async fn every_message_comes_exactly_once_in_order_in_ceil_n_over_limit_requests
         let pages: Vec<MessagePage> = results.into_iter().map(|r| r.unwrap()).collect();
         assert_eq!(pages.len(), len.div_ceil(limit), "{len}/{limit}");
         assert_eq!(requests(&server).await.len(), len.div_ceil(limit), "{len}/{limit}: one request a page, none after the last");
-        let ids: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|m| m.id.clone())).collect();
+        let ids: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|m| m.value().unwrap().id.clone())).collect();
         assert_eq!(ids, (0..len).map(id).collect::<Vec<_>>(), "{len}/{limit}");
 
         assert_eq!(pages[0].position, None, "the first page has no cursor");
         for pair in pages.windows(2) {
             assert_eq!(pair[0].next, pair[1].position, "a page's next is where the following one starts");
-            assert_eq!(pair[0].next, Some(Position::Cursor(pair[0].items.last().unwrap().id.clone())));
+            assert_eq!(pair[0].next, Some(Position::Cursor(pair[0].items.last().unwrap().value().unwrap().id.clone())));
         }
         assert_eq!(pages.last().unwrap().next, None, "the last page has no next");
     }
@@ -173,7 +173,7 @@ async fn every_message_comes_exactly_once_in_order_in_ceil_n_over_limit_requests
 async fn messages_flattens_the_pages() {
     let server = serve(Conversation::new(250)).await;
     let messages: Vec<_> = client(&server).messages(MessagesQuery::new(CONVERSATION), options(None)).collect().await;
-    let ids: Vec<String> = messages.into_iter().map(|m| m.unwrap().id.clone()).collect();
+    let ids: Vec<String> = messages.into_iter().map(|m| m.unwrap().value().unwrap().id.clone()).collect();
     assert_eq!(ids, (0..250).map(id).collect::<Vec<_>>());
 }
 
@@ -368,4 +368,65 @@ async fn a_page_size_outside_1_to_max_is_refused_before_any_request() {
         }
     }
     assert!(requests(&server).await.is_empty(), "nothing was sent");
+}
+
+/// The ids of the delivered messages (`?` for one that could not be
+/// decoded), and the error that ended the stream.
+fn ids_or_undecodable(results: Vec<Result<MessagePage, StreamError>>) -> (Vec<String>, Option<StreamError>) {
+    let mut ids = Vec::new();
+    let mut error = None;
+    for result in results {
+        match result {
+            Ok(page) => ids.extend(page.items.iter().map(|m| m.value().map_or("?".to_owned(), |m| m.id.clone()))),
+            Err(e) => error = Some(e),
+        }
+    }
+    (ids, error)
+}
+
+#[tokio::test]
+async fn an_undecodable_last_message_is_delivered_and_its_cursor_followed() {
+    let mut without_id = message(1);
+    without_id.as_object_mut().unwrap().remove("id");
+    let server = serve(Conversation::new(5).fault(move |n, _| {
+        (n == 0).then(|| body(vec![message(0), without_id.clone()], &id(1), true, false))
+    }))
+    .await;
+    let (ids, error) = ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
+    assert!(error.is_none(), "no CursorMismatch for a last message without an id: {error:?}");
+    assert_eq!(ids, ["msg-00000", "?", "msg-00002", "msg-00003", "msg-00004"]);
+}
+
+#[tokio::test]
+async fn a_missing_next_page_or_cursor_is_read_conservatively() {
+    // No `nextPage` on a page with messages: followed (to `lastMessageId`).
+    // No `lastMessageId` with `nextPage: true`: followed to the last id.
+    let first = |page: Value| ResponseTemplate::new(200).set_body_json(page);
+    for page in [
+        json!({ "lastMessageId": id(1), "messages": [message(0), message(1)] }),
+        json!({ "nextPage": true, "messages": [message(0), message(1)] }),
+        json!({ "nextPage": null, "lastMessageId": null, "messages": [message(0), message(1)] }),
+    ] {
+        let response = first(page.clone());
+        let server = serve(Conversation::new(5).fault(move |n, _| (n == 0).then(|| response.clone()))).await;
+        let (ids, error) = ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
+        assert!(error.is_none(), "{page}: {error:?}");
+        assert_eq!(ids, (0..5).map(id).collect::<Vec<_>>(), "{page}");
+    }
+    // An empty page without `nextPage` is the end.
+    let response = first(json!({ "messages": [] }));
+    let server = serve(Conversation::new(5).fault(move |_, _| Some(response.clone()))).await;
+    let (ids, error) = ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
+    assert!(ids.is_empty() && error.is_none(), "{ids:?} {error:?}");
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn more_without_any_cursor_delivers_the_page_then_ends_naming_it() {
+    let response = ResponseTemplate::new(200).set_body_json(json!({ "nextPage": true, "messages": [message(0), 7] }));
+    let server = serve(Conversation::new(5).fault(move |_, _| Some(response.clone()))).await;
+    let (ids, error) = ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
+    assert_eq!(ids, ["msg-00000", "?"]);
+    assert!(matches!(&error, Some(PagingError::NoCursor { page }) if *page == PagePosition(None)), "{error:?}");
+    assert_eq!(requests(&server).await.len(), 1);
 }

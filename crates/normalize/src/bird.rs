@@ -10,13 +10,17 @@ use crate::model::*;
 /// Normalizes one raw Bird page (`{"results": [...], "nextPageToken": ...}`).
 pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
     let page: types::MessageList = crate::page::decode(Vendor::Bird, body)?;
-    Ok(page.results.into_iter().map(from_bird).collect())
+    Ok(page.results.unwrap_or_default().into_iter().map(from_bird).collect())
 }
 
 /// Maps one Bird message.
 pub fn from_bird(message: Captured<types::Message>) -> Message {
     let (m, raw) = message.into_parts();
-    let sender_type = m.sender.type_.clone();
+    let m = match m {
+        Ok(m) => m,
+        Err(error) => return Message::undecodable(Vendor::Bird, "id", error, raw),
+    };
+    let sender_type = m.sender.as_ref().and_then(|s| s.type_.clone());
     let direction = match sender_type {
         Some(SenderType::Contact) => Some(Direction::Inbound),
         Some(SenderType::User | SenderType::AccessKey | SenderType::Flow) => Some(Direction::Outbound),
@@ -29,49 +33,47 @@ pub fn from_bird(message: Captured<types::Message>) -> Message {
         SenderType::AccessKey => Some(Role::System),
         _ => None,
     });
-    let (sender_address, sender_address_type) = address(m.sender.contact.as_ref());
-    let sender = Participant {
-        id: Some(m.sender.id.clone()),
-        address: sender_address,
-        address_type: sender_address_type,
-        name: m.sender.display_name.clone().filter(|n| !n.is_empty()),
-        role,
-    };
+    let sender = m.sender.as_ref().map(|s| {
+        let (address, address_type) = address(s.contact.as_ref());
+        Participant { id: s.id.clone(), address, address_type, name: s.display_name.clone().filter(|n| !n.is_empty()), role }
+    });
     let recipients: Vec<Participant> = m
         .recipients
         .iter()
+        .flatten()
         .map(|r| recipient(r, direction.as_ref()))
         .collect();
 
     // Bird's messages carry no channel; an e-mail identifier says e-mail.
     let identifier_keys = m
         .sender
-        .contact
         .iter()
+        .filter_map(|s| s.contact.as_ref())
         .filter_map(|c| c.identifier_key.as_deref())
-        .chain(m.recipients.iter().filter_map(|r| r.identifier_key.as_deref()));
+        .chain(m.recipients.iter().flatten().filter_map(|r| r.identifier_key.as_deref()));
     let is_email = identifier_keys.into_iter().any(|k| k == "emailaddress");
     let channel = is_email.then_some(Channel::Email);
     let kind = if is_email { Kind::Email } else { Kind::Message };
-    let subject = email_subject(&m.meta);
+    let subject = m.meta.as_ref().and_then(email_subject);
 
-    let (content, text, attachments) = content(m.body, m.template, is_email, subject.clone());
+    let (content, text, attachments) = content(m.body, m.template.unwrap_or_default(), is_email, subject.clone());
     Message {
         vendor: Vendor::Bird,
-        id: m.id,
-        conversation_id: Some(m.conversation_id),
+        id: Some(m.id),
+        conversation_id: m.conversation_id,
         channel,
         direction,
-        kind,
-        created_at: Some(m.created_at.utc()),
+        kind: Some(kind),
+        created_at: m.created_at.map(|t| t.utc()),
         updated_at: m.updated_at.map(|t| t.utc()),
         status: m.status.map(status),
-        sender: Some(sender),
+        sender,
         recipients,
         text,
         subject,
         attachments,
         content,
+        decode_error: None,
         raw,
     }
 }
@@ -127,15 +129,20 @@ fn email_subject(meta: &serde_json::Map<String, Value>) -> Option<String> {
     }
 }
 
-fn media(items: &[types::Media], default_type: &str) -> Vec<Attachment> {
+/// The attachments of a media body. An item without a `mediaUrl` points at
+/// nothing to fetch and is left out (it stays in `raw`).
+fn media(items: Option<&Vec<types::Media>>, default_type: &str) -> Vec<Attachment> {
     items
-        .iter()
-        .map(|m| Attachment {
-            url: m.media_url.clone(),
-            content_type: m.content_type.clone().or_else(|| Some(default_type.to_owned())),
-            name: m.filename.clone(),
-            caption: m.alt_text.clone(),
-            size: None,
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some(Attachment {
+                url: m.media_url.clone()?,
+                content_type: m.content_type.clone().or_else(|| Some(default_type.to_owned())),
+                name: m.filename.clone(),
+                caption: m.alt_text.clone(),
+                size: None,
+            })
         })
         .collect()
 }
@@ -153,7 +160,12 @@ fn content(
         return (Content::Template { template: Value::Object(template) }, None, Vec::new());
     };
     match body {
-        Body::Text(t) => (Content::Text { text: t.text.clone() }, Some(t.text), Vec::new()),
+        Body::Text(types::TextBody { text: Some(text), .. }) => (Content::Text { text: text.clone() }, Some(text), Vec::new()),
+        // A text body without its text: kept whole, as an unknown body is.
+        text @ Body::Text(_) => {
+            let value = serde_json::to_value(&text).unwrap_or(Value::Null);
+            (Content::Unknown { vendor_type: text.kind().to_owned(), value }, None, Vec::new())
+        }
         Body::Html(h) if is_email => {
             let text = h.text.clone();
             (Content::Email { subject, text: h.text, html: h.html }, text, Vec::new())
@@ -163,11 +175,11 @@ fn content(
             (Content::Html { html: h.html.unwrap_or_default(), text: h.text }, text, Vec::new())
         }
         Body::Image(i) => {
-            let media = media(&i.images, "image");
+            let media = media(i.images.as_ref(), "image");
             (Content::Media { media: media.clone(), text: i.text.clone() }, i.text, media)
         }
         Body::File(f) => {
-            let media = media(&f.files, "application/octet-stream");
+            let media = media(f.files.as_ref(), "application/octet-stream");
             (Content::Media { media: media.clone(), text: f.text.clone() }, f.text, media)
         }
         Body::Gif(g) => {

@@ -18,12 +18,16 @@ use crate::model::*;
 /// Normalizes one raw Infobip page (`{"messages": [...], "pagination": {...}}`).
 pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
     let page: types::MessageList = crate::page::decode(Vendor::Infobip, body)?;
-    Ok(page.messages.into_iter().map(from_infobip).collect())
+    Ok(page.messages.unwrap_or_default().into_iter().map(from_infobip).collect())
 }
 
 /// Maps one Infobip message.
 pub fn from_infobip(message: Captured<types::Message>) -> Message {
     let (m, raw) = message.into_parts();
+    let m = match m {
+        Ok(m) => m,
+        Err(error) => return Message::undecodable(Vendor::Infobip, "id", error, raw),
+    };
     let channel = m.channel.as_ref().map(channel);
     let direction = m.direction.as_ref().map(direction);
     let is_email = matches!(m.channel, Some(InfobipChannel::Email)) || matches!(m.content_type, Some(ContentType::Email));
@@ -59,12 +63,12 @@ pub fn from_infobip(message: Captured<types::Message>) -> Message {
     let Mapped { content, text, subject, attachments } = content(m.content_type.as_ref(), m.content);
     Message {
         vendor: Vendor::Infobip,
-        id: m.id,
+        id: Some(m.id),
         conversation_id: m.conversation_id,
         channel,
         direction,
-        kind,
-        created_at: Some(m.created_at.utc()),
+        kind: Some(kind),
+        created_at: m.created_at.map(|t| t.utc()),
         updated_at: m.updated_at.map(|t| t.utc()),
         status: None,
         sender,
@@ -73,6 +77,7 @@ pub fn from_infobip(message: Captured<types::Message>) -> Message {
         subject,
         attachments,
         content,
+        decode_error: None,
         raw,
     }
 }

@@ -16,24 +16,29 @@ use crate::model::*;
 /// (`{"messages": {"lastMessageId", "nextPage", "messages": [...]}, "traceId"}`).
 pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
     let response: MessagesResponse = crate::page::decode(Vendor::Leadconnector, body)?;
-    Ok(response.into_page().messages.into_iter().map(from_leadconnector).collect())
+    Ok(response.into_page().messages.unwrap_or_default().into_iter().map(from_leadconnector).collect())
 }
 
 /// Maps one LeadConnector message (or call, e-mail, activity row or internal
 /// comment).
 pub fn from_leadconnector(message: Captured<types::Message>) -> Message {
     let (m, raw) = message.into_parts();
-    let (channel, kind) = classify(m.message_type.as_str());
-    let direction = match &m.direction {
+    let m = match m {
+        Ok(m) => m,
+        Err(error) => return Message::undecodable(Vendor::Leadconnector, "id", error, raw),
+    };
+    let message_type = m.message_type.as_ref().map_or("", |t| t.as_str());
+    let (channel, kind) = classify(message_type);
+    let direction = m.direction.as_ref().map(|direction| match direction {
         MessageDirection::Inbound => Direction::Inbound,
         MessageDirection::Outbound => Direction::Outbound,
         other => Direction::Other(other.as_str().to_owned()),
-    };
-    let (sender, recipients) = participants(&m, &direction, kind);
+    });
+    let (sender, recipients) = participants(&m, direction.as_ref(), kind);
 
     // An empty body is treated as no body: it carries nothing to read.
     let body = m.body.filter(|b| !b.is_empty());
-    let attachments: Vec<Attachment> = m.attachments.iter().map(|url| attachment(url)).collect();
+    let attachments: Vec<Attachment> = m.attachments.iter().flatten().map(|url| attachment(url)).collect();
     let subject = match kind {
         Kind::Email => m.meta.as_ref().and_then(|meta| meta.email.as_ref()).and_then(|e| e.subject.clone()),
         _ => None,
@@ -41,11 +46,11 @@ pub fn from_leadconnector(message: Captured<types::Message>) -> Message {
     let (content, text) = match kind {
         Kind::Call => (call(m.meta.as_ref()), body),
         Kind::Email => {
-            let is_html = is_html(&m.content_type);
+            let is_html = m.content_type.as_deref().is_some_and(is_html);
             let (text, html) = if is_html { (None, body) } else { (body, None) };
             (Content::Email { subject: subject.clone(), text: text.clone(), html }, text)
         }
-        Kind::Activity => (Content::Activity { activity: m.message_type.as_str().to_owned(), text: body.clone() }, body),
+        Kind::Activity => (Content::Activity { activity: message_type.to_owned(), text: body.clone() }, body),
         Kind::Message | Kind::Comment => match body {
             _ if !attachments.is_empty() => (Content::Media { media: attachments.clone(), text: body.clone() }, body),
             Some(text) => (Content::Text { text: text.clone() }, Some(text)),
@@ -55,12 +60,12 @@ pub fn from_leadconnector(message: Captured<types::Message>) -> Message {
 
     Message {
         vendor: Vendor::Leadconnector,
-        id: m.id,
-        conversation_id: Some(m.conversation_id),
+        id: Some(m.id),
+        conversation_id: m.conversation_id,
         channel,
-        direction: Some(direction),
-        kind,
-        created_at: Some(m.date_added.utc()),
+        direction,
+        kind: Some(kind),
+        created_at: m.date_added.map(|t| t.utc()),
         updated_at: None,
         status: m.status.map(status),
         sender,
@@ -69,6 +74,7 @@ pub fn from_leadconnector(message: Captured<types::Message>) -> Message {
         subject,
         attachments,
         content,
+        decode_error: None,
         raw,
     }
 }
@@ -131,9 +137,9 @@ fn status(status: MessageStatus) -> Status {
 /// the system. An inbound message goes from the contact to the user side (if
 /// known); an outbound one the other way. An internal comment is not sent to
 /// the contact, so it has no recipients; a direction LeadConnector did not
-/// document says neither who sent nor who received.
-fn participants(m: &types::Message, direction: &Direction, kind: Kind) -> (Option<Participant>, Vec<Participant>) {
-    let contact = Participant { id: Some(m.contact_id.clone()), role: Some(Role::Customer), ..Participant::default() };
+/// document, or none, says neither who sent nor who received.
+fn participants(m: &types::Message, direction: Option<&Direction>, kind: Kind) -> (Option<Participant>, Vec<Participant>) {
+    let contact = Participant { id: m.contact_id.clone(), role: Some(Role::Customer), ..Participant::default() };
     let user = match (&m.user_id, &m.source) {
         (Some(user_id), _) => Some(Participant { id: Some(user_id.clone()), role: Some(Role::Agent), ..Participant::default() }),
         (None, Some(MessageSource::Workflow | MessageSource::Campaign | MessageSource::BulkActions | MessageSource::Api)) => {
@@ -142,9 +148,9 @@ fn participants(m: &types::Message, direction: &Direction, kind: Kind) -> (Optio
         (None, _) => None,
     };
     match direction {
-        Direction::Inbound => (Some(contact), user.into_iter().collect()),
-        Direction::Outbound if kind == Kind::Comment => (user, Vec::new()),
-        Direction::Outbound => (user, vec![contact]),
+        Some(Direction::Inbound) => (Some(contact), user.into_iter().collect()),
+        Some(Direction::Outbound) if kind == Kind::Comment => (user, Vec::new()),
+        Some(Direction::Outbound) => (user, vec![contact]),
         _ => (None, Vec::new()),
     }
 }

@@ -10,12 +10,21 @@ use serde_json::value::RawValue;
 /// One message (or call, e-mail, activity row, comment) of a conversation,
 /// from any vendor, with nothing the vendor sent thrown away: `raw` is the
 /// vendor's message exactly as it came.
+///
+/// Every field but `vendor` and `raw` is read leniently: what the vendor
+/// left out or sent as `null` is null (or empty) here. A message that could
+/// not be decoded at all (no id, a field of the wrong type, not an object)
+/// still appears, in its place in the conversation, with `decode_error`
+/// saying what failed: it then carries `vendor`, `raw`, and `id` when one
+/// can be read from `raw`; every other field is null or empty, and
+/// `content` is `empty`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Message {
     /// The vendor the message was read from.
     pub vendor: Vendor,
-    /// The vendor's message id.
-    pub id: String,
+    /// The vendor's message id; null only for a message that could not be
+    /// decoded and whose raw JSON holds no string id.
+    pub id: Option<String>,
     /// The vendor's conversation id; null where the vendor gives none.
     pub conversation_id: Option<String>,
     /// The channel, in one vocabulary for all vendors; null where the vendor
@@ -23,8 +32,8 @@ pub struct Message {
     pub channel: Option<Channel>,
     /// Inbound (from the customer) or outbound; null where unknown.
     pub direction: Option<Direction>,
-    /// What the row is.
-    pub kind: Kind,
+    /// What the row is; null only for a message that could not be decoded.
+    pub kind: Option<Kind>,
     /// When the message was created, RFC 3339 in UTC; null only when the
     /// vendor gives no time.
     pub created_at: Option<DateTime<Utc>>,
@@ -46,9 +55,63 @@ pub struct Message {
     pub attachments: Vec<Attachment>,
     /// The structured content, so that nothing is reduced to a string.
     pub content: Content,
+    /// Why the message could not be decoded; absent for every message that
+    /// was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_error: Option<DecodeError>,
     /// The vendor's message exactly as it came.
     #[schemars(with = "Value")]
     pub raw: Box<RawValue>,
+}
+
+/// What failed in a message that could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DecodeError {
+    /// The JSON path inside the message that failed (`createdAt`,
+    /// `sender.id`); `.` for the message itself (one that is not an object,
+    /// or has no id).
+    pub path: String,
+    /// What was wrong there.
+    pub reason: String,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "at `{}`: {}", self.path, self.reason)
+    }
+}
+
+impl Message {
+    /// A message that could not be decoded: what `raw` still tells (its
+    /// `id_field`, when that is a string) and why. Reads `raw` once more,
+    /// which only such a message pays for.
+    pub(crate) fn undecodable(vendor: Vendor, id_field: &str, error: convo_runtime::MessageError, raw: Box<RawValue>) -> Self {
+        let id = serde_json::from_str::<serde_json::Map<String, Value>>(raw.get())
+            .ok()
+            .and_then(|mut fields| match fields.remove(id_field) {
+                Some(Value::String(id)) => Some(id),
+                _ => None,
+            });
+        Message {
+            vendor,
+            id,
+            conversation_id: None,
+            channel: None,
+            direction: None,
+            kind: None,
+            created_at: None,
+            updated_at: None,
+            status: None,
+            sender: None,
+            recipients: Vec::new(),
+            text: None,
+            subject: None,
+            attachments: Vec::new(),
+            content: Content::Empty,
+            decode_error: Some(DecodeError { path: error.path, reason: error.reason }),
+            raw,
+        }
+    }
 }
 
 impl PartialEq for Message {
@@ -69,6 +132,7 @@ impl PartialEq for Message {
             && self.subject == other.subject
             && self.attachments == other.attachments
             && self.content == other.content
+            && self.decode_error == other.decode_error
             && self.raw.get() == other.raw.get()
     }
 }
@@ -269,7 +333,8 @@ pub enum Content {
     /// An activity or log row: the vendor's activity type and text.
     Activity { activity: String, text: Option<String> },
     /// A message with no content (e.g. an inbound e-mail whose body the
-    /// vendor left out).
+    /// vendor left out), and the content of a message that could not be
+    /// decoded (see `decode_error`).
     Empty,
     /// A content type the normalizer does not know, kept as the vendor's
     /// JSON: `vendor_type` is the vendor's name for it.

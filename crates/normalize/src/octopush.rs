@@ -21,6 +21,10 @@ pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
 /// Maps one Octopush message.
 pub fn from_octopush(message: Captured<types::Message>) -> Message {
     let (m, raw) = message.into_parts();
+    let m = match m {
+        Ok(m) => m,
+        Err(error) => return Message::undecodable(Vendor::Octopush, "message_id", error, raw),
+    };
     let preferred = Preferred::for_channel(m.channel.as_ref());
     let contact = contact(&m, preferred);
     let account = account(&m, preferred);
@@ -38,11 +42,11 @@ pub fn from_octopush(message: Captured<types::Message>) -> Message {
     };
     Message {
         vendor: Vendor::Octopush,
-        id: m.message_id,
+        id: Some(m.message_id),
         conversation_id: None,
         channel: m.channel.as_ref().map(channel),
         direction,
-        kind: Kind::Message,
+        kind: Some(Kind::Message),
         created_at: None,
         updated_at: None,
         status: m.delivery_status.as_ref().map(status),
@@ -52,6 +56,7 @@ pub fn from_octopush(message: Captured<types::Message>) -> Message {
         subject: None,
         attachments: Vec::new(),
         content,
+        decode_error: None,
         raw,
     }
 }

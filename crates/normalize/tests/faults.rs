@@ -79,7 +79,7 @@ async fn run(vendor: Vendor, faults: Vec<Fault>) -> (Vec<Message>, Option<FetchE
 }
 
 fn ids_of(messages: &[Message]) -> Vec<String> {
-    messages.iter().map(|m| m.id.clone()).collect()
+    messages.iter().map(|m| m.id.clone().expect("an id")).collect()
 }
 
 /// The fewest requests. Cursor vendors: one per page. Octopush: one per
@@ -227,7 +227,7 @@ async fn since_keeps_only_newer_messages_and_stops_early_where_the_order_allows(
         let mut times: Vec<_> = clean.iter().map(|m| m.created_at.expect("generated messages have times")).collect();
         times.sort();
         let since = times[MESSAGES - 250];
-        let expected: Vec<String> = clean.iter().filter(|m| m.created_at.unwrap() >= since).map(|m| m.id.clone()).collect();
+        let expected: Vec<String> = clean.iter().filter(|m| m.created_at.unwrap() >= since).map(|m| m.id.clone().expect("an id")).collect();
         assert_eq!(expected.len(), 250, "{vendor}");
 
         let sandbox = Sandbox::start(SandboxOptions { messages: MESSAGES, ..SandboxOptions::default() }).await.unwrap();

@@ -17,7 +17,7 @@ fn fixture(name: &str) -> Vec<Message> {
 }
 
 fn by_id<'a>(messages: &'a [Message], id: &str) -> &'a Message {
-    messages.iter().find(|m| m.id == id).unwrap_or_else(|| panic!("no message {id}"))
+    messages.iter().find(|m| m.id.as_deref() == Some(id)).unwrap_or_else(|| panic!("no message {id}"))
 }
 
 fn contact(id: &str) -> Participant {
@@ -47,10 +47,10 @@ fn documented_sample_is_an_inbound_sms_from_the_contact_to_the_user() {
     assert_eq!(messages.len(), 1);
     let m = &messages[0];
     assert_eq!(m.vendor, Vendor::Leadconnector);
-    assert_eq!(m.id, "ve9EPM428h8vShlRW1KT");
+    assert_eq!(m.id.as_deref(), Some("ve9EPM428h8vShlRW1KT"));
     assert_eq!(m.conversation_id.as_deref(), Some("ve9EPM428h8vShlRW1KT"));
     assert_eq!(m.channel, Some(Channel::Sms), "the page's example value `SMS` reads as TYPE_SMS");
-    assert_eq!(m.kind, Kind::Message);
+    assert_eq!(m.kind, Some(Kind::Message));
     assert_eq!(m.direction, Some(Direction::Inbound));
     assert_eq!(m.created_at.unwrap().to_rfc3339(), "2024-03-27T18:13:49+00:00");
     assert_eq!(m.updated_at, None);
@@ -75,7 +75,7 @@ fn the_nested_envelope_reads_exactly_as_the_flat_page_it_wraps() {
     let nested = page(&bytes);
     assert_eq!(nested.len(), 3);
     assert_eq!(nested, page(inner.messages.get().as_bytes()));
-    let ids: Vec<&str> = nested.iter().map(|m| m.id.as_str()).collect();
+    let ids: Vec<&str> = nested.iter().map(|m| m.id.as_deref().unwrap()).collect();
     assert_eq!(ids, ["lc-n-3", "lc-n-2", "lc-n-1"], "the vendor's newest-first order is kept");
 }
 
@@ -101,7 +101,7 @@ fn outbound_messages_go_from_the_user_or_the_automation_to_the_contact() {
 #[test]
 fn an_unanswered_call_has_no_duration_and_keeps_its_call_status() {
     let m = by_id(&fixture("calls"), "lc-call-1").clone();
-    assert_eq!((m.channel, m.kind), (Some(Channel::Call), Kind::Call));
+    assert_eq!((m.channel, m.kind), (Some(Channel::Call), Some(Kind::Call)));
     assert_eq!(m.content, Content::Call { duration_seconds: None, status: Some("no-answer".into()) });
     assert_eq!(m.text, None);
     assert_eq!(m.sender, Some(contact("ct-kim")));
@@ -118,7 +118,7 @@ fn the_documented_call_duration_and_status_are_read() {
 #[test]
 fn the_live_call_meta_gives_duration_and_status() {
     let m = by_id(&fixture("calls"), "lc-call-3").clone();
-    assert_eq!((m.channel, m.kind), (Some(Channel::Call), Kind::Call), "TYPE_IVR_CALL is a call");
+    assert_eq!((m.channel, m.kind), (Some(Channel::Call), Some(Kind::Call)), "TYPE_IVR_CALL is a call");
     assert_eq!(m.content, Content::Call { duration_seconds: Some(42), status: Some("completed".into()) });
     assert_eq!(m.recipients, [], "an inbound call with no userId has no known recipient");
 }
@@ -126,7 +126,7 @@ fn the_live_call_meta_gives_duration_and_status() {
 #[test]
 fn a_campaign_voicemail_is_a_call_on_the_voicemail_channel_sent_by_the_system() {
     let m = by_id(&fixture("calls"), "lc-call-4").clone();
-    assert_eq!((m.channel, m.kind), (Some(Channel::Voicemail), Kind::Call));
+    assert_eq!((m.channel, m.kind), (Some(Channel::Voicemail), Some(Kind::Call)));
     assert_eq!(m.content, Content::Call { duration_seconds: None, status: Some("voicemail".into()) });
     assert_eq!(m.sender, Some(system()));
     assert!(m.attachments.is_empty());
@@ -141,7 +141,7 @@ fn the_documented_duration_wins_over_the_live_call_meta() {
 #[test]
 fn an_inbound_email_without_body_is_an_email_with_only_its_subject() {
     let m = by_id(&fixture("emails"), "lc-mail-1").clone();
-    assert_eq!((m.channel, m.kind), (Some(Channel::Email), Kind::Email));
+    assert_eq!((m.channel, m.kind), (Some(Channel::Email), Some(Kind::Email)));
     assert_eq!(m.subject.as_deref(), Some("Re: Roof repair"));
     assert_eq!(m.content, Content::Email { subject: Some("Re: Roof repair".into()), text: None, html: None });
     assert_eq!(m.text, None);
@@ -164,7 +164,7 @@ fn an_html_email_keeps_its_html_subject_and_attachment() {
 #[test]
 fn a_plain_campaign_email_has_text_and_no_subject() {
     let m = by_id(&fixture("emails"), "lc-mail-3").clone();
-    assert_eq!((m.channel, m.kind), (Some(Channel::Email), Kind::Email));
+    assert_eq!((m.channel, m.kind), (Some(Channel::Email), Some(Kind::Email)));
     let text = "Our winter offers are here.";
     assert_eq!(m.content, Content::Email { subject: None, text: Some(text.into()), html: None });
     assert_eq!(m.text.as_deref(), Some(text));
@@ -180,7 +180,7 @@ fn activity_rows_are_activities_named_by_their_message_type() {
         ("lc-act-2", "TYPE_ACTIVITY_OPPORTUNITY", "Opportunity created: Roof repair"),
     ] {
         let m = by_id(&messages, id);
-        assert_eq!(m.kind, Kind::Activity, "{id}");
+        assert_eq!(m.kind, Some(Kind::Activity), "{id}");
         assert_eq!(m.channel, Some(Channel::Other(activity.into())), "{id}");
         assert_eq!(m.content, Content::Activity { activity: activity.into(), text: Some(text.into()) }, "{id}");
         assert_eq!(m.text.as_deref(), Some(text), "{id}");
@@ -192,7 +192,7 @@ fn activity_rows_are_activities_named_by_their_message_type() {
 #[test]
 fn an_internal_comment_is_a_comment_the_contact_does_not_receive() {
     let m = by_id(&fixture("activities-and-comment"), "lc-act-3").clone();
-    assert_eq!(m.kind, Kind::Comment);
+    assert_eq!(m.kind, Some(Kind::Comment));
     assert_eq!(m.channel, Some(Channel::Other("TYPE_INTERNAL_COMMENT".into())));
     assert_eq!(m.content, Content::Text { text: "Call her back after 5pm.".into() });
     assert_eq!(m.sender, Some(agent("us-ann")));
@@ -243,7 +243,7 @@ fn alt_id_and_unmodelled_fields_survive_in_raw() {
 fn unknown_message_type_status_and_direction_are_kept_as_sent() {
     let m = by_id(&fixture("unknown-values"), "lc-unk-1").clone();
     assert_eq!(m.channel, Some(Channel::Other("TYPE_TELEGRAM".into())));
-    assert_eq!(m.kind, Kind::Message);
+    assert_eq!(m.kind, Some(Kind::Message));
     assert_eq!(m.status, Some(Status::Other("beamed".into())));
     assert_eq!(m.direction, Some(Direction::Other("sideways".into())));
     assert_eq!(m.sender, None, "an unknown direction says nobody is the sender");
@@ -263,7 +263,7 @@ fn the_type_prefix_and_case_do_not_matter() {
 #[test]
 fn an_undocumented_activity_type_is_still_an_activity() {
     let m = by_id(&fixture("unknown-values"), "lc-unk-5").clone();
-    assert_eq!(m.kind, Kind::Activity);
+    assert_eq!(m.kind, Some(Kind::Activity));
     assert_eq!(m.channel, Some(Channel::Other("TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG".into())));
     assert_eq!(
         m.content,
@@ -321,7 +321,7 @@ fn every_documented_message_type_maps_to_its_channel_and_kind() {
     assert_eq!(table.len(), convo_leadconnector::MessageType::KNOWN.len(), "every documented messageType is in the table");
     for (message_type, channel, kind) in table {
         let m = one(&format!(r#""messageType":"{message_type}","direction":"inbound","body":"x""#));
-        assert_eq!((m.channel.as_ref(), m.kind), (Some(channel), *kind), "{message_type}");
+        assert_eq!((m.channel.as_ref(), m.kind), (Some(channel), Some(*kind)), "{message_type}");
     }
 }
 
@@ -355,17 +355,22 @@ fn raw_is_the_vendors_message_byte_for_byte() {
 }
 
 #[test]
-fn a_bad_message_names_its_path_in_either_envelope() {
+fn a_bad_message_is_isolated_naming_its_path_in_either_envelope() {
     let bad = r#"{"id":"m","type":2,"messageType":"TYPE_SMS","locationId":"l","contactId":"c","conversationId":"v",
         "dateAdded":"yesterday","direction":"inbound","contentType":"text/plain"}"#;
     let flat = format!(r#"{{"lastMessageId":"m","nextPage":false,"messages":[{bad}]}}"#);
-    let err = normalize_page(Vendor::Leadconnector, flat.as_bytes()).unwrap_err();
-    assert_eq!(err.vendor, Vendor::Leadconnector);
-    assert_eq!(err.path, "messages[0].dateAdded", "{err}");
-    assert!(err.reason.contains("yesterday"), "{err}");
     let nested = format!(r#"{{"messages":{{"lastMessageId":"m","nextPage":false,"messages":[{bad}]}}}}"#);
-    let err = normalize_page(Vendor::Leadconnector, nested.as_bytes()).unwrap_err();
-    assert_eq!(err.path, "messages.messages[0].dateAdded", "{err}");
+    for body in [flat, nested] {
+        let messages = normalize_page(Vendor::Leadconnector, body.as_bytes()).unwrap();
+        let error = messages[0].decode_error.as_ref().expect("isolated");
+        assert_eq!(error.path, "dateAdded");
+        assert!(error.reason.contains("yesterday"), "{error}");
+        assert_eq!((messages[0].id.as_deref(), messages[0].raw.get()), (Some("m"), bad));
+    }
+    // A page field of the wrong type is a page of another shape.
+    let err = normalize_page(Vendor::Leadconnector, br#"{"messages":{"nextPage":"no"}}"#).unwrap_err();
+    assert_eq!(err.vendor, Vendor::Leadconnector);
+    assert_eq!(err.path, "messages.nextPage", "{err}");
     let err = normalize_page(Vendor::Leadconnector, b"<html>502 Bad Gateway</html>").unwrap_err();
     assert!(err.to_string().contains("<html>502"), "{err}");
 }
@@ -373,6 +378,6 @@ fn a_bad_message_names_its_path_in_either_envelope() {
 #[test]
 fn a_call_duration_sent_as_a_number_is_read_like_the_documented_string() {
     let messages = fixture("calls");
-    let call = messages.iter().find(|m| m.id == "lc-call-5").expect("the numeric-duration row");
+    let call = messages.iter().find(|m| m.id.as_deref() == Some("lc-call-5")).expect("the numeric-duration row");
     assert_eq!(call.content, Content::Call { duration_seconds: Some(120), status: Some("completed".into()) });
 }

@@ -38,7 +38,10 @@
 //!     .await?
 //!     .into_inner();
 //! for message in &messages {
-//!     println!("{}: {:?}", message.message_id, message.text);
+//!     match message.value() {
+//!         Some(m) => println!("{}: {:?}", m.message_id, m.text),
+//!         None => println!("undecodable: {}", message.raw()),
+//!     }
 //! }
 //! # Ok(())
 //! # }

@@ -91,6 +91,7 @@ convo_runtime::paged_endpoint!("Octopush", Client, MessagesQuery, types::Message
 
 impl Record for types::Message {
     fn id(&self) -> Option<&str> { Some(&self.message_id) }
+    /// Octopush messages carry no time.
     fn time(&self) -> Option<DateTime<Utc>> { None }
 }
 

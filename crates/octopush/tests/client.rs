@@ -66,17 +66,17 @@ async fn documented_sample_decodes_and_the_request_has_the_documented_shape() {
     assert!(request.headers.get("authorization").is_none());
 
     assert_eq!(messages.len(), 2);
-    assert_eq!(messages[0].message_id, "***");
-    assert_eq!(messages[0].direction, Some(Direction::Inbound));
-    assert_eq!(messages[0].channel, Some(Channel::Rcs));
-    assert_eq!(messages[0].delivery_status, None);
-    assert_eq!(messages[1].direction, Some(Direction::Outbound));
-    assert_eq!(messages[1].channel, Some(Channel::Sms));
-    assert_eq!(messages[1].delivery_status, Some(DeliveryStatus::Sending));
-    assert_eq!(messages[1].text.as_deref(), Some("Example outbound SMS message"));
-    let contact = messages[1].contact_identifiers.as_ref().unwrap();
+    assert_eq!(messages[0].value().unwrap().message_id, "***");
+    assert_eq!(messages[0].value().unwrap().direction, Some(Direction::Inbound));
+    assert_eq!(messages[0].value().unwrap().channel, Some(Channel::Rcs));
+    assert_eq!(messages[0].value().unwrap().delivery_status, None);
+    assert_eq!(messages[1].value().unwrap().direction, Some(Direction::Outbound));
+    assert_eq!(messages[1].value().unwrap().channel, Some(Channel::Sms));
+    assert_eq!(messages[1].value().unwrap().delivery_status, Some(DeliveryStatus::Sending));
+    assert_eq!(messages[1].value().unwrap().text.as_deref(), Some("Example outbound SMS message"));
+    let contact = messages[1].value().unwrap().contact_identifiers.as_ref().unwrap();
     assert_eq!((contact.phone_number.as_deref(), contact.email.as_deref()), (Some("***"), None));
-    let user = messages[1].user_identifiers.as_ref().unwrap();
+    let user = messages[1].value().unwrap().user_identifiers.as_ref().unwrap();
     assert_eq!((user.email.as_deref(), user.facebook_page_id.as_deref()), (Some("***"), None));
     assert!(messages[1].raw().get().contains(r#""agent_assigned_to": null"#));
     insta::assert_debug_snapshot!("octopush_documented_sample", messages);
@@ -200,21 +200,31 @@ async fn unknown_enum_values_and_unmodelled_fields_survive() {
     let (_server, uri) = serve(200, page.to_vec()).await;
     let messages = client(&uri).list_conversation_messages().send().await.unwrap().into_inner();
     let message = &messages[0];
-    assert_eq!(message.direction, Some(Direction::Other("sideways".into())));
-    assert_eq!(message.delivery_status, Some(DeliveryStatus::Other("teleported".into())));
-    assert_eq!(message.channel, Some(Channel::Other("pigeon".into())));
-    assert_eq!(message.agent_assigned_to, Some(serde_json::json!({"id": 7})));
-    assert_eq!(message.user_identifiers, None);
+    assert_eq!(message.value().unwrap().direction, Some(Direction::Other("sideways".into())));
+    assert_eq!(message.value().unwrap().delivery_status, Some(DeliveryStatus::Other("teleported".into())));
+    assert_eq!(message.value().unwrap().channel, Some(Channel::Other("pigeon".into())));
+    assert_eq!(message.value().unwrap().agent_assigned_to, Some(serde_json::json!({"id": 7})));
+    assert_eq!(message.value().unwrap().user_identifiers, None);
     assert!(message.raw().get().contains(r#""sent_at":"2024-01-01T00:00:00Z""#), "the raw message keeps unmodelled fields");
 }
 
 #[tokio::test]
 async fn a_malformed_page_is_an_error_that_keeps_the_body() {
-    let (_server, uri) = serve(200, br#"[{"text":"no id"}]"#.to_vec()).await;
+    let (_server, uri) = serve(200, br#"{"message_id":"not a list"}"#.to_vec()).await;
     let err = client(&uri).list_conversation_messages().send().await.unwrap_err();
     let RequestError::InvalidResponsePayload(body, e) = err else { panic!("{err:?}") };
-    assert_eq!(&body[..], br#"[{"text":"no id"}]"#);
-    assert!(e.to_string().contains("message_id"), "{e}");
+    assert_eq!(&body[..], br#"{"message_id":"not a list"}"#);
+    assert!(e.to_string().contains("expected a sequence"), "{e}");
+}
+
+#[tokio::test]
+async fn a_message_without_its_id_is_isolated_and_the_rest_of_the_page_reads() {
+    let (_server, uri) = serve(200, br#"[{"text":"no id"},{"message_id":"m2","text":null}]"#.to_vec()).await;
+    let messages = client(&uri).list_conversation_messages().send().await.unwrap().into_inner();
+    let error = messages[0].error().unwrap();
+    assert_eq!((error.path.as_str(), error.reason.as_str()), (".", "missing field `message_id`"));
+    assert_eq!(messages[0].raw().get(), r#"{"text":"no id"}"#);
+    assert_eq!(messages[1].value().unwrap().message_id, "m2");
 }
 
 #[test]

@@ -150,7 +150,7 @@ fn split(mut items: Vec<Result<MessagePage, StreamError>>) -> (Vec<MessagePage>,
 }
 
 fn ids(pages: &[MessagePage]) -> Vec<String> {
-    pages.iter().flat_map(|p| p.items.iter().map(|m| m.message_id.clone())).collect()
+    pages.iter().flat_map(|p| p.items.iter().map(|m| m.value().unwrap().message_id.clone())).collect()
 }
 
 fn expected_ids(range: std::ops::Range<usize>) -> Vec<String> {
@@ -265,7 +265,7 @@ async fn without_a_page_size_the_documented_default_of_50_is_asked() {
     assert_eq!(MAX_PAGE_SIZE, 50);
     let (server, uri) = serve(2345).await;
     let messages: Vec<_> = client(&uri).messages(query(), options(None)).try_collect().await.unwrap();
-    let got: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
+    let got: Vec<String> = messages.iter().map(|m| m.value().unwrap().message_id.clone()).collect();
     assert_eq!(got, expected_ids(0..2345));
     let requests = requests(&server).await;
     assert_eq!(requests.len(), 49, "47 pages, the empty page 48, page 1 again");

@@ -13,7 +13,7 @@ mod path;
 pub mod retry;
 mod timestamp;
 
-pub use captured::Captured;
+pub use captured::{Captured, MessageError, decode_with_path};
 pub use http::{ClientOptions, ConfigError, base_url, header_name, http_client, secret_header, sensitive_header};
 pub use limit::{BodyTooLarge, ClientState, DEFAULT_MAX_BODY_BYTES, ErrorStatus, REDACTED, Secrets, body_too_large, execute_limited, find_in_chain};
 pub use paging::{Page, PagingError, PagingOptions, Position};

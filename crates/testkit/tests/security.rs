@@ -692,15 +692,27 @@ fn deeply_nested_json_is_an_error_for_every_vendor() {
             for vendor in convo_normalize::Vendor::ALL {
                 for (what, body) in [("open arrays", &open_arrays), ("open objects", &open_objects), ("closed arrays", &nested)] {
                     let result = convo_normalize::normalize_page(vendor, body.as_bytes());
-                    assert!(result.is_err(), "{vendor} {what}: {result:?}");
+                    match result {
+                        Err(_) => {}
+                        // Octopush's page is a bare array: closed arrays are
+                        // a page of one message that is no object, isolated.
+                        Ok(messages) if vendor == convo_normalize::Vendor::Octopush && what == "closed arrays" => {
+                            assert_eq!(messages.len(), 1);
+                            assert!(messages[0].decode_error.is_some(), "{vendor} {what}");
+                        }
+                        Ok(messages) => panic!("{vendor} {what}: {} messages", messages.len()),
+                    }
                 }
                 // Where the value is decoded, serde_json's recursion limit
                 // (128 levels) refuses it, naming the limit (or, for a typed
-                // field, the type refuses it first).
+                // field, the type refuses it first): the message is isolated
+                // with that error, and its page still decodes.
                 let body = message_with(vendor, &decoded_field(vendor));
-                let err = convo_normalize::normalize_page(vendor, body.as_bytes()).expect_err("decoded nesting is refused");
+                let messages = convo_normalize::normalize_page(vendor, body.as_bytes()).unwrap_or_else(|e| panic!("{vendor}: {e}"));
+                let error = messages[0].decode_error.as_ref().expect("decoded nesting is refused");
                 let expected = if vendor == convo_normalize::Vendor::Leadconnector { "invalid type" } else { "recursion limit" };
-                assert!(err.to_string().contains(expected), "{vendor}: {err}");
+                assert!(error.reason.contains(expected), "{vendor}: {error}");
+                assert!(messages[0].raw.get().contains(&nested), "{vendor}: the isolated message keeps its raw JSON");
                 // A field no schema models is kept whole in `raw` (nothing a
                 // vendor sent is dropped) and never recursed into: capturing
                 // it, and writing it back as text, are iterative.

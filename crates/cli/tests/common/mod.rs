@@ -192,6 +192,7 @@ pub fn wiremock_then(status: u16, body: &[u8], then: &[u8]) -> Served<MockServer
             .await;
         Mock::given(matchers::any())
             .respond_with(ResponseTemplate::new(200).set_body_raw(then.to_vec(), "application/json"))
+            .with_priority(2)
             .mount(&server)
             .await;
         server
@@ -203,6 +204,12 @@ pub fn wiremock_then(status: u16, body: &[u8], then: &[u8]) -> Served<MockServer
 /// Octopush's empty page that ends its read.
 pub fn one_page_requests(vendor: &str) -> usize {
     if vendor == "octopush" { 2 } else { 1 }
+}
+
+/// A wiremock server answering its first request with `first` and every
+/// later one with `later` (both 200).
+pub fn wiremock_pages(first: &[u8], later: &[u8]) -> Served<MockServer> {
+    wiremock_then(200, first, later)
 }
 
 impl Served<MockServer> {

@@ -30,6 +30,10 @@ pub struct CursorReply<T> {
     pub next: Option<String>,
     /// How many messages the whole listing holds, where the vendor says.
     pub total: Option<u64>,
+    /// The vendor says more pages follow but hands back no cursor to get
+    /// them (`next` is then `None`): the page is delivered, then the stream
+    /// ends with [`PagingError::NoCursor`] instead of looking complete.
+    pub unfollowable: bool,
 }
 
 /// An endpoint paged by cursor.
@@ -99,9 +103,11 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
             Ok(reply) => reply,
             Err(error) => return Step::Fail(error),
         };
-        let mismatch = match (&reply.next, reply.items.last()) {
-            (Some(next), Some(last)) if Ep::CURSOR_IS_LAST_ID && Some(next.as_str()) != last.id() => {
-                Some(PagingError::CursorMismatch { page: page.clone(), cursor: next.clone(), last: last.id().unwrap_or_default().to_owned() })
+        // A last message with no id (one that could not be decoded) cannot
+        // be compared: the cursor is followed, and the other checks hold.
+        let mismatch = match (&reply.next, reply.items.last().and_then(Record::id)) {
+            (Some(next), Some(last)) if Ep::CURSOR_IS_LAST_ID && next != last => {
+                Some(PagingError::CursorMismatch { page: page.clone(), cursor: next.clone(), last: last.to_owned() })
             }
             _ => None,
         };
@@ -135,6 +141,9 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
             return Step::PageThen(Page { items: fresh, position, next: None }, error);
         }
         let Some(next) = reply.next else {
+            if reply.unfollowable {
+                return Step::PageThen(Page { items: fresh, position, next: None }, PagingError::NoCursor { page });
+            }
             return Step::Last(Page { items: fresh, position, next: None });
         };
         if fresh.is_empty() {

@@ -132,6 +132,9 @@ pub enum PagingError<E: fmt::Debug + 'static> {
     /// The vendor served another page than the one asked for.
     #[error("{page}: the vendor served page {served} instead")]
     WrongPage { page: PagePosition, served: i64 },
+    /// The vendor said more pages follow but gave no cursor to get them.
+    #[error("{page}: the vendor said more pages follow but gave no cursor to get them; the stream cannot go on")]
+    NoCursor { page: PagePosition },
     /// The vendor said more pages follow but sent no messages.
     #[error("{page}: the vendor said more pages follow but sent an empty page")]
     EmptyPageWithMore { page: PagePosition },
@@ -225,12 +228,14 @@ pub trait Record {
     fn time(&self) -> Option<DateTime<Utc>>;
 }
 
+/// A message that could not be decoded has no id and no time: it is
+/// delivered without the repeat checks.
 impl<T: Record> Record for Captured<T> {
     fn id(&self) -> Option<&str> {
-        self.value().id()
+        self.value().and_then(Record::id)
     }
     fn time(&self) -> Option<DateTime<Utc>> {
-        self.value().time()
+        self.value().and_then(Record::time)
     }
 }
 
