@@ -80,9 +80,10 @@ pub fn from_leadconnector(message: Captured<types::Message>) -> Message {
 }
 
 /// The channel and kind a `messageType` says, with the `TYPE_` prefix
-/// dropped and case ignored. Activity rows, internal comments and unknown
-/// types keep the vendor's literal as their channel; an empty `messageType`
-/// says nothing, so it gives no channel.
+/// dropped and case ignored. Activity rows and internal comments are no
+/// channel's messages: they get none (their kind says what they are, and
+/// `raw` keeps the literal). An unknown type keeps the vendor's literal as
+/// its channel; an empty `messageType` says nothing, so it gives no channel.
 fn classify(message_type: &str) -> (Option<Channel>, Kind) {
     let upper = message_type.trim().to_ascii_uppercase();
     let key = upper.strip_prefix("TYPE_").unwrap_or(&upper);
@@ -102,14 +103,12 @@ fn classify(message_type: &str) -> (Option<Channel>, Kind) {
         "LIVE_CHAT" | "LIVE_CHAT_INFO_MESSAGE" => (Channel::LiveChat, Kind::Message),
         "REVIEW" => (Channel::Review, Kind::Message),
         _ => {
-            let kind = match key {
+            return match key {
                 // The request's `type` filter spells the same kind in the plural.
-                "INTERNAL_COMMENT" | "INTERNAL_COMMENTS" => Kind::Comment,
-                _ if key.starts_with("ACTIVITY_") => Kind::Activity,
-                _ => Kind::Message,
+                "INTERNAL_COMMENT" | "INTERNAL_COMMENTS" => (None, Kind::Comment),
+                _ if key.starts_with("ACTIVITY_") => (None, Kind::Activity),
+                _ => ((!message_type.is_empty()).then(|| Channel::Other(message_type.to_owned())), Kind::Message),
             };
-            let channel = (!message_type.is_empty()).then(|| Channel::Other(message_type.to_owned()));
-            return (channel, kind);
         }
     };
     (Some(channel), kind)

@@ -181,7 +181,7 @@ fn activity_rows_are_activities_named_by_their_message_type() {
     ] {
         let m = by_id(&messages, id);
         assert_eq!(m.kind, Some(Kind::Activity), "{id}");
-        assert_eq!(m.channel, Some(Channel::Other(activity.into())), "{id}");
+        assert_eq!(m.channel, None, "{id}: an activity row is no channel's message");
         assert_eq!(m.content, Content::Activity { activity: activity.into(), text: Some(text.into()) }, "{id}");
         assert_eq!(m.text.as_deref(), Some(text), "{id}");
     }
@@ -193,7 +193,7 @@ fn activity_rows_are_activities_named_by_their_message_type() {
 fn an_internal_comment_is_a_comment_the_contact_does_not_receive() {
     let m = by_id(&fixture("activities-and-comment"), "lc-act-3").clone();
     assert_eq!(m.kind, Some(Kind::Comment));
-    assert_eq!(m.channel, Some(Channel::Other("TYPE_INTERNAL_COMMENT".into())));
+    assert_eq!(m.channel, None, "an internal comment is no channel's message");
     assert_eq!(m.content, Content::Text { text: "Call her back after 5pm.".into() });
     assert_eq!(m.sender, Some(agent("us-ann")));
     assert_eq!(m.recipients, []);
@@ -264,7 +264,7 @@ fn the_type_prefix_and_case_do_not_matter() {
 fn an_undocumented_activity_type_is_still_an_activity() {
     let m = by_id(&fixture("unknown-values"), "lc-unk-5").clone();
     assert_eq!(m.kind, Some(Kind::Activity));
-    assert_eq!(m.channel, Some(Channel::Other("TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG".into())));
+    assert_eq!(m.channel, None);
     assert_eq!(
         m.content,
         Content::Activity { activity: "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG".into(), text: Some("Ann reassigned the conversation".into()) }
@@ -281,47 +281,47 @@ fn api_sends_without_a_user_come_from_the_system() {
 #[test]
 fn every_documented_message_type_maps_to_its_channel_and_kind() {
     use Channel::*;
-    let table: &[(&str, Channel, Kind)] = &[
-        ("TYPE_SMS", Sms, Kind::Message),
-        ("TYPE_CAMPAIGN_SMS", Sms, Kind::Message),
-        ("TYPE_CUSTOM_SMS", Sms, Kind::Message),
-        ("TYPE_CUSTOM_PROVIDER_SMS", Sms, Kind::Message),
-        ("TYPE_SMS_REVIEW_REQUEST", Sms, Kind::Message),
-        ("TYPE_SMS_NO_SHOW_REQUEST", Sms, Kind::Message),
-        ("TYPE_CAMPAIGN_MANUAL_SMS", Sms, Kind::Message),
-        ("TYPE_CALL", Call, Kind::Call),
-        ("TYPE_CAMPAIGN_CALL", Call, Kind::Call),
-        ("TYPE_CAMPAIGN_MANUAL_CALL", Call, Kind::Call),
-        ("TYPE_IVR_CALL", Call, Kind::Call),
-        ("TYPE_CUSTOM_CALL", Call, Kind::Call),
-        ("TYPE_CAMPAIGN_VOICEMAIL", Voicemail, Kind::Call),
-        ("TYPE_EMAIL", Email, Kind::Email),
-        ("TYPE_CAMPAIGN_EMAIL", Email, Kind::Email),
-        ("TYPE_CUSTOM_EMAIL", Email, Kind::Email),
-        ("TYPE_CUSTOM_PROVIDER_EMAIL", Email, Kind::Email),
-        ("TYPE_WEBCHAT", Webchat, Kind::Message),
-        ("TYPE_FACEBOOK", FacebookMessenger, Kind::Message),
-        ("TYPE_CAMPAIGN_FACEBOOK", FacebookMessenger, Kind::Message),
-        ("TYPE_FACEBOOK_COMMENT", FacebookComment, Kind::Message),
-        ("TYPE_INSTAGRAM", Instagram, Kind::Message),
-        ("TYPE_INSTAGRAM_COMMENT", InstagramComment, Kind::Message),
-        ("TYPE_GMB", GoogleBusinessMessages, Kind::Message),
-        ("TYPE_CAMPAIGN_GMB", GoogleBusinessMessages, Kind::Message),
-        ("TYPE_WHATSAPP", Whatsapp, Kind::Message),
-        ("TYPE_LIVE_CHAT", LiveChat, Kind::Message),
-        ("TYPE_LIVE_CHAT_INFO_MESSAGE", LiveChat, Kind::Message),
-        ("TYPE_REVIEW", Review, Kind::Message),
-        ("TYPE_ACTIVITY_CONTACT", Other("TYPE_ACTIVITY_CONTACT".into()), Kind::Activity),
-        ("TYPE_ACTIVITY_INVOICE", Other("TYPE_ACTIVITY_INVOICE".into()), Kind::Activity),
-        ("TYPE_ACTIVITY_PAYMENT", Other("TYPE_ACTIVITY_PAYMENT".into()), Kind::Activity),
-        ("TYPE_ACTIVITY_OPPORTUNITY", Other("TYPE_ACTIVITY_OPPORTUNITY".into()), Kind::Activity),
-        ("TYPE_ACTIVITY_APPOINTMENT", Other("TYPE_ACTIVITY_APPOINTMENT".into()), Kind::Activity),
-        ("TYPE_INTERNAL_COMMENT", Other("TYPE_INTERNAL_COMMENT".into()), Kind::Comment),
+    let table: &[(&str, Option<Channel>, Kind)] = &[
+        ("TYPE_SMS", Some(Sms), Kind::Message),
+        ("TYPE_CAMPAIGN_SMS", Some(Sms), Kind::Message),
+        ("TYPE_CUSTOM_SMS", Some(Sms), Kind::Message),
+        ("TYPE_CUSTOM_PROVIDER_SMS", Some(Sms), Kind::Message),
+        ("TYPE_SMS_REVIEW_REQUEST", Some(Sms), Kind::Message),
+        ("TYPE_SMS_NO_SHOW_REQUEST", Some(Sms), Kind::Message),
+        ("TYPE_CAMPAIGN_MANUAL_SMS", Some(Sms), Kind::Message),
+        ("TYPE_CALL", Some(Call), Kind::Call),
+        ("TYPE_CAMPAIGN_CALL", Some(Call), Kind::Call),
+        ("TYPE_CAMPAIGN_MANUAL_CALL", Some(Call), Kind::Call),
+        ("TYPE_IVR_CALL", Some(Call), Kind::Call),
+        ("TYPE_CUSTOM_CALL", Some(Call), Kind::Call),
+        ("TYPE_CAMPAIGN_VOICEMAIL", Some(Voicemail), Kind::Call),
+        ("TYPE_EMAIL", Some(Email), Kind::Email),
+        ("TYPE_CAMPAIGN_EMAIL", Some(Email), Kind::Email),
+        ("TYPE_CUSTOM_EMAIL", Some(Email), Kind::Email),
+        ("TYPE_CUSTOM_PROVIDER_EMAIL", Some(Email), Kind::Email),
+        ("TYPE_WEBCHAT", Some(Webchat), Kind::Message),
+        ("TYPE_FACEBOOK", Some(FacebookMessenger), Kind::Message),
+        ("TYPE_CAMPAIGN_FACEBOOK", Some(FacebookMessenger), Kind::Message),
+        ("TYPE_FACEBOOK_COMMENT", Some(FacebookComment), Kind::Message),
+        ("TYPE_INSTAGRAM", Some(Instagram), Kind::Message),
+        ("TYPE_INSTAGRAM_COMMENT", Some(InstagramComment), Kind::Message),
+        ("TYPE_GMB", Some(GoogleBusinessMessages), Kind::Message),
+        ("TYPE_CAMPAIGN_GMB", Some(GoogleBusinessMessages), Kind::Message),
+        ("TYPE_WHATSAPP", Some(Whatsapp), Kind::Message),
+        ("TYPE_LIVE_CHAT", Some(LiveChat), Kind::Message),
+        ("TYPE_LIVE_CHAT_INFO_MESSAGE", Some(LiveChat), Kind::Message),
+        ("TYPE_REVIEW", Some(Review), Kind::Message),
+        ("TYPE_ACTIVITY_CONTACT", None, Kind::Activity),
+        ("TYPE_ACTIVITY_INVOICE", None, Kind::Activity),
+        ("TYPE_ACTIVITY_PAYMENT", None, Kind::Activity),
+        ("TYPE_ACTIVITY_OPPORTUNITY", None, Kind::Activity),
+        ("TYPE_ACTIVITY_APPOINTMENT", None, Kind::Activity),
+        ("TYPE_INTERNAL_COMMENT", None, Kind::Comment),
     ];
     assert_eq!(table.len(), convo_leadconnector::MessageType::KNOWN.len(), "every documented messageType is in the table");
     for (message_type, channel, kind) in table {
         let m = one(&format!(r#""messageType":"{message_type}","direction":"inbound","body":"x""#));
-        assert_eq!((m.channel.as_ref(), m.kind), (Some(channel), Some(*kind)), "{message_type}");
+        assert_eq!((m.channel.as_ref(), m.kind), (channel.as_ref(), Some(*kind)), "{message_type}");
     }
 }
 
