@@ -7,7 +7,7 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///Call duration in seconds. The vendor page types it as a string (example "120"); HighLevel's published spec shows the number 120, and the live API has been seen sending numbers. Both are accepted.
+    ///Call duration in seconds. The vendor page types it as a string (example "120"); HighLevel's own documentation sample, as quoted in highlevel-api-docs issue #54, shows it as a number (`"callDuration": 120`). Both are accepted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
     pub enum CallDuration {

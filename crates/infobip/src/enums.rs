@@ -1,6 +1,6 @@
 convo_runtime::open_enum! {
-    /// The channel a message went over. The first 15 values are the ones the
-    /// page documents; the others are channel names Infobip uses elsewhere.
+    /// The channel a message went over: the page's 15 values. Any other
+    /// value (Infobip's published spec lists about 30) is kept in `Other`.
     pub enum Channel {
         Sms = "SMS",
         Viber = "VIBER",
@@ -17,15 +17,6 @@ convo_runtime::open_enum! {
         ViberBot = "VIBER_BOT",
         AppleBusinessChat = "APPLE_BUSINESS_CHAT",
         Email = "EMAIL",
-        Mms = "MMS",
-        ViberBm = "VIBER_BM",
-        InstagramDm = "INSTAGRAM_DM",
-        Messenger = "MESSENGER",
-        AppleMb = "APPLE_MB",
-        LineOa = "LINE_OA",
-        OpenChannel = "OPEN_CHANNEL",
-        TiktokBm = "TIKTOK_BM",
-        ZaloFollower = "ZALO_FOLLOWER",
     }
 }
 
@@ -38,7 +29,8 @@ convo_runtime::open_enum! {
 }
 
 convo_runtime::open_enum! {
-    /// What a message's `content` holds.
+    /// What a message's `content` holds: TEXT from the page; the others from
+    /// Infobip's published spec. Any other value is kept in `Other`.
     pub enum ContentType {
         Text = "TEXT",
         Image = "IMAGE",
@@ -47,10 +39,6 @@ convo_runtime::open_enum! {
         Document = "DOCUMENT",
         Location = "LOCATION",
         Email = "EMAIL",
-        Template = "TEMPLATE",
-        Sticker = "STICKER",
-        RichLink = "RICH_LINK",
-        WhatsappTemplate = "WHATSAPP_TEMPLATE",
     }
 }
 

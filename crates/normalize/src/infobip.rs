@@ -85,22 +85,21 @@ pub fn from_infobip(message: Captured<types::Message>) -> Message {
 fn channel(channel: &InfobipChannel) -> Channel {
     match channel {
         InfobipChannel::Sms => Channel::Sms,
-        InfobipChannel::Mms => Channel::Mms,
         InfobipChannel::Whatsapp => Channel::Whatsapp,
-        InfobipChannel::Viber | InfobipChannel::ViberBm | InfobipChannel::ViberBot => Channel::Viber,
-        InfobipChannel::FacebookMessenger | InfobipChannel::Messenger => Channel::FacebookMessenger,
-        InfobipChannel::InstagramMessaging | InfobipChannel::InstagramDm => Channel::Instagram,
+        InfobipChannel::Viber | InfobipChannel::ViberBot => Channel::Viber,
+        InfobipChannel::FacebookMessenger => Channel::FacebookMessenger,
+        InfobipChannel::InstagramMessaging => Channel::Instagram,
         InfobipChannel::Telegram => Channel::Telegram,
-        InfobipChannel::Line | InfobipChannel::LineOa => Channel::Line,
+        InfobipChannel::Line => Channel::Line,
         InfobipChannel::Rcs => Channel::Rcs,
         InfobipChannel::LiveChat => Channel::LiveChat,
         InfobipChannel::Email => Channel::Email,
         InfobipChannel::GoogleBusinessMessages => Channel::GoogleBusinessMessages,
-        InfobipChannel::AppleBusinessChat | InfobipChannel::AppleMb => Channel::AppleBusinessChat,
+        InfobipChannel::AppleBusinessChat => Channel::AppleBusinessChat,
         InfobipChannel::KakaoSangdam => Channel::Kakao,
         InfobipChannel::TwitterDm => Channel::TwitterDm,
-        // OPEN_CHANNEL, TIKTOK_BM, ZALO_FOLLOWER and any value this version
-        // does not know keep Infobip's literal.
+        // A value the page does not document keeps Infobip's literal: no
+        // guess at what it is.
         other => Channel::Other(other.as_str().to_owned()),
     }
 }
@@ -129,12 +128,7 @@ fn role(author: &AuthorType) -> Role {
 /// Infobip's literal for a channel with no unified name).
 fn address_type(channel: &InfobipChannel) -> String {
     match channel {
-        InfobipChannel::Sms
-        | InfobipChannel::Mms
-        | InfobipChannel::Whatsapp
-        | InfobipChannel::Viber
-        | InfobipChannel::ViberBm
-        | InfobipChannel::Rcs => "phone_number".to_owned(),
+        InfobipChannel::Sms | InfobipChannel::Whatsapp | InfobipChannel::Viber | InfobipChannel::Rcs => "phone_number".to_owned(),
         InfobipChannel::Email => "email".to_owned(),
         other => self::channel(other).as_str().to_owned(),
     }
@@ -207,7 +201,6 @@ fn content(content_type: Option<&ContentType>, content: Option<convo_infobip::Co
                 attachments: Vec::new(),
             }
         }
-        ContentType::Template => Mapped::content(Content::Template { template: Value::Object(content.into_map()) }),
         other => unknown(other.as_str(), content),
     }
 }

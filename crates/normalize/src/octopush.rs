@@ -65,9 +65,7 @@ fn channel(channel: &OctopushChannel) -> Channel {
     match channel.as_str() {
         "sms" => Channel::Sms,
         "rcs" => Channel::Rcs,
-        "facebook" => Channel::FacebookMessenger,
-        "whatsapp" => Channel::Whatsapp,
-        // `multi_channel` and every value Octopush does not document keep
+        // Every value the page does not show keeps
         // their literal; one that already is a unified word (`email`) reads
         // as that word, as the same JSON would deserialize.
         other => Channel::from(other),

@@ -152,8 +152,9 @@ fn every_content_type_maps_to_its_unified_content() {
     let template = by_id(&messages, "ib-template");
     assert_eq!(
         template.content,
-        Content::Template {
-            template: json!({"templateName": "order_shipped", "language": "en", "templateData": {"body": {"placeholders": ["Kim", "1042"]}}})
+        Content::Unknown {
+            vendor_type: "TEMPLATE".to_owned(),
+            value: json!({"templateName": "order_shipped", "language": "en", "templateData": {"body": {"placeholders": ["Kim", "1042"]}}})
         }
     );
     assert_eq!(template.text, None);
@@ -233,10 +234,10 @@ fn unknown_channel_direction_content_type_and_author_type_keep_infobips_literals
     assert_eq!(unmapped.sender.as_ref().unwrap().role, Some(Role::Customer), "inbound without authorType");
 
     let shape = by_id(&messages, "ib-text-of-another-shape");
-    assert_eq!(shape.channel, Some(Channel::Mms));
+    assert_eq!(shape.channel, Some(Channel::Other("MMS".to_owned())), "a channel the page does not document keeps its literal");
     assert_eq!(shape.content, Content::Unknown { vendor_type: "TEXT".to_owned(), value: json!({"text": {"body": "nested"}}) });
     assert_eq!(shape.text, None);
-    assert_eq!(shape.sender.as_ref().unwrap().address_type.as_deref(), Some("phone_number"));
+    assert_eq!(shape.sender.as_ref().unwrap().address_type.as_deref(), Some("MMS"));
 
     let empty = by_id(&messages, "ib-no-content");
     assert_eq!(empty.content, Content::Empty);
@@ -253,24 +254,24 @@ fn unknown_channel_direction_content_type_and_author_type_keep_infobips_literals
 fn every_infobip_channel_maps_to_the_unified_vocabulary() {
     let table = [
         ("SMS", Channel::Sms, "phone_number"),
-        ("MMS", Channel::Mms, "phone_number"),
+        ("MMS", Channel::Other("MMS".to_owned()), "MMS"),
         ("WHATSAPP", Channel::Whatsapp, "phone_number"),
         ("VIBER", Channel::Viber, "phone_number"),
-        ("VIBER_BM", Channel::Viber, "phone_number"),
+        ("VIBER_BM", Channel::Other("VIBER_BM".to_owned()), "VIBER_BM"),
         ("VIBER_BOT", Channel::Viber, "viber"),
         ("RCS", Channel::Rcs, "phone_number"),
         ("FACEBOOK_MESSENGER", Channel::FacebookMessenger, "facebook_messenger"),
-        ("MESSENGER", Channel::FacebookMessenger, "facebook_messenger"),
+        ("MESSENGER", Channel::Other("MESSENGER".to_owned()), "MESSENGER"),
         ("INSTAGRAM_MESSAGING", Channel::Instagram, "instagram"),
-        ("INSTAGRAM_DM", Channel::Instagram, "instagram"),
+        ("INSTAGRAM_DM", Channel::Other("INSTAGRAM_DM".to_owned()), "INSTAGRAM_DM"),
         ("TELEGRAM", Channel::Telegram, "telegram"),
         ("LINE", Channel::Line, "line"),
-        ("LINE_OA", Channel::Line, "line"),
+        ("LINE_OA", Channel::Other("LINE_OA".to_owned()), "LINE_OA"),
         ("LIVE_CHAT", Channel::LiveChat, "live_chat"),
         ("EMAIL", Channel::Email, "email"),
         ("GOOGLE_BUSINESS_MESSAGES", Channel::GoogleBusinessMessages, "google_business_messages"),
         ("APPLE_BUSINESS_CHAT", Channel::AppleBusinessChat, "apple_business_chat"),
-        ("APPLE_MB", Channel::AppleBusinessChat, "apple_business_chat"),
+        ("APPLE_MB", Channel::Other("APPLE_MB".to_owned()), "APPLE_MB"),
         ("KAKAO_SANGDAM", Channel::Kakao, "kakao"),
         ("TWITTER_DM", Channel::TwitterDm, "twitter_dm"),
         ("OPEN_CHANNEL", Channel::Other("OPEN_CHANNEL".to_owned()), "OPEN_CHANNEL"),

@@ -81,11 +81,12 @@ fn raw_is_each_array_item_byte_for_byte() {
 }
 
 #[test]
-fn facebook_conversation_is_messenger_addressed_by_facebook_ids() {
+fn a_facebook_conversation_keeps_its_channel_literal_and_is_addressed_by_facebook_ids() {
     let messages = fixture("facebook-agent-assigned");
     assert_eq!(messages.len(), 3);
     for m in &messages {
-        assert_eq!(m.channel, Some(Channel::FacebookMessenger));
+        // The page never prints a channel value for Facebook: the literal is kept, not mapped by a guess.
+        assert_eq!(m.channel, Some(Channel::Other("facebook".to_owned())));
         assert_eq!(m.kind, Some(Kind::Message));
     }
     let contact = participant(None, Some(("6234567890123456", "facebook_id")), Some("Jeanne Dupont"), Role::Customer);

@@ -15,13 +15,10 @@ convo_runtime::open_enum! {
 }
 
 convo_runtime::open_enum! {
-    /// The channel a message travelled on. `sms` and `rcs` appear in the
-    /// page's sample; `multi_channel` and Facebook conversations are named by
-    /// the page (the spelling `facebook` is inferred, not printed).
+    /// The channel a message travelled on: `sms` and `rcs` appear in the
+    /// page's sample; any other value is kept in `Other`.
     pub enum Channel {
         Sms = "sms",
         Rcs = "rcs",
-        MultiChannel = "multi_channel",
-        Facebook = "facebook",
     }
 }
