@@ -285,7 +285,7 @@ fn fetch_prints_one_line_per_message_even_when_the_vendor_pretty_prints() {
     for vendor in VENDORS {
         for raw in [false, true] {
             // The only page, then (Octopush) the empty page that ends the read.
-            let server = wiremock_then(200, &pretty_last_page(vendor), b"[]");
+            let server = one_page(&pretty_last_page(vendor));
             let mut command = convo();
             fetch_from(&mut command, vendor, &server.uri(), sample_conversation(vendor), &Secrets::sandbox());
             if raw {

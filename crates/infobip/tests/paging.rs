@@ -288,7 +288,7 @@ async fn every_message_arrives_once_in_order_paging_on_the_creation_time() {
     // delivered). A short page that ends at the total the vendor counts for
     // its filter ends the read; otherwise a request bringing nothing new
     // does (10/10: a full page; 1/1: the tie path, page 1 of the filter).
-    for (total, page_size, requests) in [(2345, 100, 24), (2000, 100, 21), (2345, MAX_PAGE_SIZE, 3), (10, 10, 2), (7, 10, 1), (1, 1, 3)] {
+    for (total, page_size, requests) in [(2345, 100, 25), (2000, 100, 22), (2345, MAX_PAGE_SIZE, 4), (10, 10, 2), (7, 10, 2), (1, 1, 2)] {
         let (server, conversation) = serve(Conversation::new(total)).await;
         let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, 4))).await;
         let case = format!("{total}/{page_size}");
@@ -333,8 +333,9 @@ async fn the_default_page_size_is_the_largest_infobip_allows() {
     let messages: Vec<_> = client(&server).messages(MessagesQuery::new(CONVERSATION), options).collect().await;
     assert_eq!(messages.len(), 1500);
     assert!(messages.iter().all(Result::is_ok));
-    // 999, then 501 new after the newest: the 502 the filter matches, all there.
-    assert_eq!(conversation.asked().len(), 2);
+    // 999, then 501 new after the newest, then the request that brings
+    // nothing new.
+    assert_eq!(conversation.asked().len(), 3);
     for request in server.received_requests().await.unwrap() {
         assert!(request.url.query_pairs().any(|(k, v)| k == "limit" && v == "999"), "{}", request.url);
     }
@@ -360,7 +361,7 @@ async fn pages_are_fetched_one_after_another_whatever_the_concurrency() {
         let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, concurrency))).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(ids(&pages), expected_ids(0..1500));
-        assert_eq!(conversation.asked().len(), 16, "100, then 99 a page, the last one short and ending at the total");
+        assert_eq!(conversation.asked().len(), 17, "100, then 99 a page, and the request that brings nothing new");
         assert_eq!(conversation.max_in_flight(), 1, "concurrency {concurrency}");
     }
 }
@@ -384,9 +385,9 @@ async fn every_filter_goes_out_on_every_page_request() {
     let queries: Vec<String> =
         server.received_requests().await.unwrap().iter().map(|r| r.url.query().unwrap_or_default().to_owned()).collect();
     // The query's createdAfter first, then the millisecond before the newest
-    // message delivered: m00099, m00198 (the page after that, short, holds
-    // all its filter matches: the end).
-    let afters = [base(), created(99), created(198)];
+    // message delivered: m00099, m00198, m00249 (the request after that
+    // nothing of what it brings is new: the end).
+    let afters = [base(), created(99), created(198), created(249)];
     let expected: Vec<String> = afters
         .iter()
         .enumerate()
@@ -458,7 +459,7 @@ async fn a_500_and_503_are_retried_and_a_429_waits_for_retry_after() {
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..2345));
     let asked = conversation.asked();
-    assert_eq!(asked.len(), 26, "24 requests and two retries");
+    assert_eq!(asked.len(), 27, "25 requests and two retries");
     assert_eq!((&asked[2], &asked[3]), (&asked[4], &asked[4]), "the retries ask what the failed request asked");
     assert_ne!(asked[4], asked[5]);
 
@@ -470,7 +471,7 @@ async fn a_500_and_503_are_retried_and_a_429_waits_for_retry_after() {
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured ({:?})", started.elapsed());
     assert_eq!(ids(&pages), expected_ids(0..2345));
     let asked = conversation.asked();
-    assert_eq!(asked.len(), 25);
+    assert_eq!(asked.len(), 26, "25 requests and one retry");
     assert_eq!(asked[1], asked[2]);
 }
 
@@ -575,18 +576,31 @@ async fn a_server_capping_the_page_size_is_followed_to_the_end() {
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..2345));
     assert_eq!(pages[0].items.len(), 50);
-    assert_eq!(conversation.asked().len(), 48, "50, then 49 a page, the last one short and ending at the total");
+    assert_eq!(conversation.asked().len(), 49, "50, then 49 a page, and the request that brings nothing new");
 }
 
 #[tokio::test]
-async fn a_short_page_is_the_end_only_when_it_ends_at_the_vendors_total() {
-    // 7 of 7: the only request.
+async fn a_short_page_is_never_the_end_by_itself() {
+    // 7 of 7, counted right: a server that caps its pages and counts only
+    // what it served would look the same, so the next request tells.
     let (server, conversation) = serve(Conversation::new(7)).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..7));
-    assert_eq!(pages[0].next, None);
-    assert_eq!(conversation.asked().len(), 1);
+    assert!(pages[0].next.is_some());
+    assert_eq!(conversation.asked().len(), 2);
+    assert_eq!(conversation.asked()[1].after, Some(created(6) - TimeDelta::milliseconds(1)));
+
+    // A server capping at 5 that counts what it served: followed to the end.
+    let capped = Conversation::new(7).tweak(|_, body| {
+        body["messages"].as_array_mut().unwrap().truncate(5);
+        let served = body["messages"].as_array().unwrap().len();
+        body["pagination"]["totalItems"] = json!(served);
+    });
+    let (server, _) = serve(capped).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..7));
 
     // 7 where the vendor counts 8: followed until nothing new comes.
     let understated = Conversation::new(7).tweak(|_, body| body["pagination"]["totalItems"] = json!(8));
@@ -595,7 +609,6 @@ async fn a_short_page_is_the_end_only_when_it_ends_at_the_vendors_total() {
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..7));
     assert_eq!(conversation.asked().len(), 2);
-    assert_eq!(conversation.asked()[1].after, Some(created(6) - TimeDelta::milliseconds(1)));
 
     // A later short page: 52 matching its filter, counted 51 or 53 by the
     // vendor, does not add up; the next request tells there is nothing more.
@@ -728,13 +741,13 @@ async fn messages_sharing_a_millisecond_are_read_on_the_next_pages_of_the_same_f
         "page 0 of the tie brings nothing new: its pages 1 and 2 are asked"
     );
 
-    // A server that ignores `page` there would loop: it ends with RepeatedPage.
+    // A server that ignores `page` there would loop: page 1 of the tie,
+    // served as page 0 again, holds messages already delivered, and the
+    // stream ends.
     let (server, conversation) = serve(Conversation::of(one_millisecond_then_more()).ignoring_page()).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
     assert_eq!(ids(&pages), expected_ids(0..10));
-    assert!(matches!(&error, Some(PagingError::RepeatedPage { count: 10, .. })), "{error:?}");
-    // Page 0 of the tie, then pages 1 and 2 (served as page 0 again): no
-    // more pages of one millisecond than the messages delivered can fill.
+    assert!(matches!(&error, Some(PagingError::RepeatedMessage { .. })), "{error:?}");
     let asked: Vec<(Option<DateTime<Utc>>, u64)> = conversation.asked().iter().map(|a| (a.after, a.page)).collect();
-    assert_eq!(asked, [(None, 0), (tie_filter, 0), (tie_filter, 1), (tie_filter, 2)]);
+    assert_eq!(asked, [(None, 0), (tie_filter, 0), (tie_filter, 1)]);
 }

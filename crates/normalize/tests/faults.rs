@@ -92,7 +92,9 @@ fn minimum_requests(vendor: Vendor) -> usize {
     let (messages, page) = (MESSAGES, PAGE as usize);
     match vendor {
         Vendor::Octopush => messages.div_ceil(page) + 2,
-        Vendor::Infobip => 1 + (messages - page).div_ceil(page - 1),
+        // Every page after the first starts at the newest message delivered;
+        // the read ends on a request that brings nothing new.
+        Vendor::Infobip => 2 + (messages - page).div_ceil(page - 1),
         Vendor::Leadconnector | Vendor::Bird => messages.div_ceil(page),
     }
 }
@@ -242,7 +244,9 @@ async fn since_keeps_only_newer_messages_and_stops_early_where_the_order_allows(
         let requests = sandbox.requests(sandbox_vendor(vendor));
         // Server-side filters (Infobip, Bird) and LeadConnector's newest-first
         // order (stop at the first older message) all avoid reading the rest.
-        assert!(requests <= 3, "{vendor}: {requests} requests for 250 new messages");
+        // Infobip ends on one more request that brings nothing new.
+        let most = if vendor == Vendor::Infobip { 4 } else { 3 };
+        assert!(requests <= most, "{vendor}: {requests} requests for 250 new messages");
     }
 
     let sandbox = Sandbox::start(SandboxOptions { messages: 10, ..SandboxOptions::default() }).await.unwrap();

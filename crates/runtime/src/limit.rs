@@ -62,6 +62,21 @@ impl Secrets {
             }
             values.push(bytes);
         }
+        // The same values as a JSON string spells them (`"` and `\` escaped,
+        // and `/` as `\/`, as PHP's encoder writes it): an error body that
+        // echoes a key inside a JSON string holds it in that form.
+        let escaped: Vec<Vec<u8>> = values
+            .iter()
+            .filter_map(|v| std::str::from_utf8(v).ok())
+            .flat_map(|v| {
+                let json = serde_json::to_string(v).unwrap_or_default();
+                let json = json[1..json.len().saturating_sub(1).max(1)].to_owned();
+                let slashes = json.replace('/', "\\/");
+                [json, slashes]
+            })
+            .map(String::into_bytes)
+            .collect();
+        values.extend(escaped);
         values.retain(|v| v.len() >= 4);
         // Longest first, so that a whole value is replaced before its token.
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
@@ -286,6 +301,14 @@ mod tests {
         let s = secrets(&[("authorization", "Basic dXNlcjpwYTU1d29yZA==")]);
         let text = s.scrub_str("got dXNlcjpwYTU1d29yZA== for user:pa55word, password pa55word");
         assert_eq!(text, "got [REDACTED] for [REDACTED], password [REDACTED]");
+    }
+
+    #[test]
+    fn a_credential_echoed_inside_a_json_string_is_scrubbed_in_its_escaped_forms() {
+        let s = secrets(&[("api-key", r#"octo/se"cret\key1"#)]);
+        let body = br#"{"message":"Invalid api-key octo\/se\"cret\\key1 or octo/se\"cret\\key1"}"#.to_vec();
+        let scrubbed = String::from_utf8(s.scrub(body)).unwrap();
+        assert_eq!(scrubbed, r#"{"message":"Invalid api-key [REDACTED] or [REDACTED]"}"#);
     }
 
     #[test]

@@ -200,10 +200,37 @@ pub fn wiremock_then(status: u16, body: &[u8], then: &[u8]) -> Served<MockServer
     Served { server, _runtime: runtime }
 }
 
-/// The requests a read of a vendor's one-page conversation makes: one, and
-/// Octopush's empty page that ends its read.
+/// The requests a read of a vendor's one-page conversation makes: one for
+/// the cursor vendors; for Infobip, the page and the request after its
+/// newest message (which brings nothing new); for Octopush, the page, the
+/// empty page that ends the read, and the first page read again.
 pub fn one_page_requests(vendor: &str) -> usize {
-    if vendor == "octopush" { 2 } else { 1 }
+    match vendor {
+        "infobip" => 2,
+        "octopush" => 3,
+        _ => 1,
+    }
+}
+
+/// A wiremock server holding a one-page conversation the way the vendor
+/// pages it: `body` for every request but Octopush's page 2, which is empty.
+pub fn one_page(body: &[u8]) -> Served<MockServer> {
+    let runtime = runtime();
+    let server = runtime.block_on(async {
+        let server = convo_testkit::server().await;
+        Mock::given(matchers::query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(b"[]".to_vec(), "application/json"))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(matchers::any())
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_vec(), "application/json"))
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        server
+    });
+    Served { server, _runtime: runtime }
 }
 
 /// A wiremock server answering its first request with `first` and every

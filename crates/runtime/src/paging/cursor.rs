@@ -9,7 +9,9 @@
 //! all delivered further back (a cursor that points back), ends the stream
 //! ([`PagingError::RepeatedPage`]); a
 //! stream never delivers more messages than the vendor's total
-//! ([`PagingError::BeyondTotal`]), and a total that goes down during the
+//! ([`PagingError::BeyondTotal`]) nor ends with fewer than its first total
+//! ([`PagingError::FewerThanTotal`]: a cursor that skipped), and a total
+//! that goes down during the
 //! read (a deletion, which makes a cursor that counts from the head skip a
 //! message) ends it after that page ([`PagingError::ListingChanged`]); a
 //! short page is followed, never taken as the end: only a missing cursor
@@ -64,6 +66,7 @@ pub fn pages<Ep: CursorEndpoint>(
                 });
             }
         };
+        let resumed = cursor.is_some();
         Ok(CursorScheme {
             endpoint: Arc::new(endpoint),
             limit,
@@ -73,6 +76,8 @@ pub fn pages<Ep: CursorEndpoint>(
             window: Window::new(),
             delivered: 0,
             total: None,
+            first_total: None,
+            resumed,
         })
     });
     engine::run(start)
@@ -88,6 +93,10 @@ struct CursorScheme<Ep> {
     delivered: u64,
     /// The vendor's total, as the last page that gave one said.
     total: Option<u64>,
+    /// The vendor's total, as the first page that gave one said.
+    first_total: Option<u64>,
+    /// The read started from a cursor of an earlier run.
+    resumed: bool,
 }
 
 impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
@@ -126,6 +135,7 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
             _ => None,
         };
         self.total = reply.total.or(self.total);
+        self.first_total = self.first_total.or(reply.total);
         if shrunk.is_none() {
             if let Some(total) = reply.total.filter(|&total| self.delivered > total) {
                 return Step::Fail(PagingError::BeyondTotal { page, total_items: total });
@@ -143,6 +153,14 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
         let Some(next) = reply.next else {
             if reply.unfollowable {
                 return Step::PageThen(Page { items: fresh, position, next: None }, PagingError::NoCursor { page });
+            }
+            // Totals only grow while a conversation is read, unless a message
+            // is deleted (which ended the read above): fewer delivered than
+            // the first total announced means a cursor skipped some.
+            // (A resumed read delivers only the rest: it cannot tell.)
+            if let Some(total) = self.first_total.filter(|&total| self.delivered < total && !self.resumed) {
+                let error = PagingError::FewerThanTotal { page: page.clone(), delivered: self.delivered, total_items: total };
+                return Step::PageThen(Page { items: fresh, position, next: None }, error);
             }
             return Step::Last(Page { items: fresh, position, next: None });
         };

@@ -18,12 +18,16 @@ pub(crate) struct Window {
     /// Every id delivered, approximately: to recognise a page from further
     /// back than the window.
     all: Bloom,
+    /// Messages in a row, on the last pages, that `all` says were delivered.
+    positive_run: usize,
 }
 
 /// A Bloom filter of the ids delivered, of a fixed 2 MiB: flat in memory
 /// however long the stream. It can only say "probably delivered", so it is
-/// used for whole pages only: a page of at least [`Bloom::MIN_PAGE`]
-/// messages that it says were all delivered is a page from further back.
+/// used for runs only: enough messages in a row (one page, or the pages in a
+/// row that hold nothing else) that it says were all delivered are a page
+/// from further back: one while it holds few ids, up to [`Bloom::MIN_PAGE`]
+/// as it fills.
 /// Below [`Bloom::CAPACITY`] ids a false alarm on such a page is about one
 /// in a billion; past it, the filter is no longer consulted.
 struct Bloom {
@@ -62,6 +66,19 @@ impl Bloom {
         !self.bits.is_empty() && Self::indexes(id).all(|i| self.bits[(i / 64) as usize] & (1 << (i % 64)) != 0)
     }
 
+    /// How many messages in a row it must call delivered before that is
+    /// taken as true: few while it holds few ids (its false alarms are then
+    /// vanishingly rare), more as it fills, so that a false alarm stays
+    /// below one in 10^12.
+    fn run_needed(&self) -> usize {
+        let fill = -((Self::HASHES * self.ids) as f64) / Self::BITS as f64;
+        let false_alarm = (1.0 - fill.exp()).powi(Self::HASHES as i32);
+        if false_alarm <= f64::MIN_POSITIVE {
+            return 1;
+        }
+        ((1e-12f64).ln() / false_alarm.ln()).ceil().clamp(1.0, Self::MIN_PAGE as f64) as usize
+    }
+
     fn usable(&self) -> bool {
         self.ids <= Self::CAPACITY
     }
@@ -69,7 +86,7 @@ impl Bloom {
 
 impl Window {
     pub fn new() -> Self {
-        Self { older: HashSet::new(), newer: HashSet::new(), all: Bloom::new() }
+        Self { older: HashSet::new(), newer: HashSet::new(), all: Bloom::new(), positive_run: 0 }
     }
 
     fn contains(&self, id: &str) -> bool {
@@ -87,7 +104,7 @@ impl Window {
         let mut fresh = Vec::with_capacity(total);
         let mut repeats = 0;
         for item in items {
-            match item.id() {
+            match item.key() {
                 Some(id) if self.contains(id) => {
                     if fresh.is_empty() {
                         repeats += 1;
@@ -101,9 +118,17 @@ impl Window {
         if total > 0 && fresh.is_empty() {
             return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
         }
-        let ids: Vec<&str> = fresh.iter().filter_map(Record::id).collect();
-        if self.all.usable() && ids.len() >= Bloom::MIN_PAGE && ids.iter().all(|id| self.all.probably_contains(id)) {
-            return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
+        // Messages the filter says were delivered further back, in a run
+        // across pages (small pages count together): at `Bloom::MIN_PAGE`
+        // in a row, the cursor points back.
+        let ids: Vec<&str> = fresh.iter().filter_map(Record::key).collect();
+        if self.all.usable() && !ids.is_empty() && ids.iter().all(|id| self.all.probably_contains(id)) {
+            self.positive_run += ids.len();
+            if self.positive_run >= self.all.run_needed() {
+                return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
+            }
+        } else {
+            self.positive_run = 0;
         }
         if repeats > 0 {
             tracing::debug!(%page, repeats, "dropped messages the page before had delivered (a page boundary that moved)");
@@ -114,7 +139,7 @@ impl Window {
     /// Remembers the ids of a page just delivered (and forgets the page
     /// before the one before it).
     pub fn remember<L: Listing>(&mut self, items: &[L::Item]) {
-        let ids: HashSet<String> = items.iter().filter_map(|item| item.id().map(str::to_owned)).collect();
+        let ids: HashSet<String> = items.iter().filter_map(|item| item.key().map(str::to_owned)).collect();
         for id in &ids {
             self.all.insert(id);
         }

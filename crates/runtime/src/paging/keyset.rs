@@ -12,10 +12,11 @@
 //! filter is asked for instead.
 //!
 //! Guarantees, beyond the engine's:
-//! - The end is a request that brings nothing new, or a short page that
-//!   ends exactly at the total the vendor reports for its filter: a server
-//!   that caps the page size, omits the total or misstates it is followed to
-//!   the real end.
+//! - The end is a request that brings nothing new, never a short page or a
+//!   total (a server that caps the page size and counts only what it served
+//!   would otherwise end the read early): a server that caps, omits the
+//!   total or misstates it is followed to the real end. That costs one
+//!   request a read.
 //! - A message created before the filter, or before a message already
 //!   delivered, ends the stream with [`PagingError::OutOfOrder`] (the server
 //!   ignored the filter or the order); a page that reports another page
@@ -95,7 +96,7 @@ pub fn pages<Ep: KeysetEndpoint>(
             }
         };
         let newest = key.seen.values().max().copied();
-        Ok(KeyScheme { endpoint: Arc::new(endpoint), limit, retry: options.retry, key, newest, served: 0, first: true, repeated_pages: 0, asked_again: false })
+        Ok(KeyScheme { endpoint: Arc::new(endpoint), limit, retry: options.retry, key, newest, served: 0, first: true, repeated_pages: 0, asked_again: false, filter_total: None })
     });
     engine::run(start)
 }
@@ -119,6 +120,8 @@ struct KeyScheme<Ep> {
     repeated_pages: u64,
     /// An empty page was asked for again (once) before it is taken as the end.
     asked_again: bool,
+    /// The vendor's count for the current filter, from its page 0.
+    filter_total: Option<u64>,
 }
 
 impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
@@ -143,8 +146,18 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             self.served = self.served.max(len);
             let mut fresh = Vec::with_capacity(reply.items.len());
             for item in reply.items {
-                let id = item.id();
+                let id = item.key();
                 let time = item.time();
+                if id.is_some_and(|id| self.key.seen.contains_key(id)) {
+                    // Delivered already: the filter's last millisecond,
+                    // asked for again on purpose, or (on a later page of one
+                    // millisecond) a listing that moved.
+                    if n > 0 {
+                        let id = id.unwrap_or_default().to_owned();
+                        return Step::Fail(PagingError::RepeatedMessage { page, id });
+                    }
+                    continue;
+                }
                 if let Some(time) = time {
                     // A server whose filter includes its bound gives back
                     // messages at `after` itself: they were delivered, and
@@ -161,17 +174,15 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                         return Step::Fail(PagingError::OutOfOrder { page, id, reason });
                     }
                 }
-                if id.is_some_and(|id| self.key.seen.contains_key(id)) {
-                    // Delivered already: the filter's last millisecond,
-                    // asked for again on purpose. (`seen` holds nothing
-                    // else, so the vendor's order of ties does not matter.)
-                    continue;
-                }
                 if let Some(time) = time {
                     self.newest = Some(self.newest.map_or(time, |newest| newest.max(time)));
-                    if let Some(id) = id {
-                        self.key.seen.insert(id.to_owned(), time);
-                    }
+                }
+                if let Some(id) = id {
+                    // A message with no time is remembered at the newest time
+                    // so far: it stays in `seen` while the filter can still
+                    // bring it back.
+                    let at = time.or(self.newest).or(after).unwrap_or(DateTime::<Utc>::MIN_UTC);
+                    self.key.seen.insert(id.to_owned(), at);
                 }
                 fresh.push(item);
             }
@@ -189,7 +200,10 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 return Step::End;
             }
             if fresh.is_empty() {
-                if len > 0 && len >= self.served {
+                // Full as the server fills its pages, and (where it counts)
+                // with more behind it than this page.
+                let more = reply.total.map_or(true, |total| total > n.saturating_mul(self.served).saturating_add(len));
+                if len > 0 && len >= self.served && more {
                     // A full page of one millisecond's messages, all
                     // delivered: the rest of that millisecond is on the
                     // next page of the same filter. There are no more such
@@ -199,7 +213,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                     if self.repeated_pages > self.key.seen.len() as u64 / self.served + 1 {
                         return Step::Fail(PagingError::RepeatedPage { page, count: len as usize });
                     }
-                    self.key.page += 1;
+                    self.key.page = self.key.page.saturating_add(1);
                     continue;
                 }
                 if first {
@@ -208,14 +222,33 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 }
                 return Step::End;
             }
+            if fresh.iter().all(|item| item.time().is_none()) {
+                // Nothing on the page to page on: the next request could not
+                // start after it.
+                return Step::Fail(PagingError::NoKey { page });
+            }
+            // Within one millisecond the read pages by number: a deletion
+            // there would shift the next page.
+            let shrunk = match (self.filter_total, reply.total) {
+                (Some(before), Some(now)) if n > 0 && now < before => Some((before, now)),
+                _ => None,
+            };
+            if let Some((before, now)) = shrunk {
+                let reason = format!("the count of the filter's messages went from {before} to {now} between two pages of one millisecond");
+                return Step::Fail(PagingError::ListingChanged { page, reason });
+            }
+            if n == 0 {
+                self.filter_total = reply.total;
+            }
             self.repeated_pages = 0;
             self.asked_again = false;
-            // A short page that ends exactly where the vendor's count of the
-            // filter's messages ends: the vendor says nothing is left. (A
-            // capped page, or a count that is off, does not add up, and the
-            // next request tells.)
-            let complete = len < self.limit && reply.total == n.checked_mul(self.limit).and_then(|o| o.checked_add(len));
-            let next_after = self.newest.map(|newest| millisecond(newest) - TimeDelta::milliseconds(1));
+            let next_after = match self.newest.map(|newest| millisecond(newest).checked_sub_signed(TimeDelta::milliseconds(1))) {
+                Some(None) => {
+                    let reason = "created at a time no filter can be set before";
+                    return Step::Fail(PagingError::OutOfOrder { page, id: String::from("(the newest message)"), reason });
+                }
+                other => other.flatten(),
+            };
             if next_after > self.key.after {
                 self.key.after = next_after;
                 self.key.page = 0;
@@ -224,10 +257,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 }
             } else {
                 // The whole page shares the filter's last millisecond.
-                self.key.page += 1;
-            }
-            if complete {
-                return Step::Last(Page { items: fresh, position, next: None });
+                self.key.page = self.key.page.saturating_add(1);
             }
             return Step::Page(Page { items: fresh, position, next: Some(self.key.position()) });
         }

@@ -141,6 +141,10 @@ pub enum PagingError<E: fmt::Debug + 'static> {
     /// The vendor's pages go past the total it announced.
     #[error("{page}: more messages than the {total_items} the vendor announced")]
     BeyondTotal { page: PagePosition, total_items: u64 },
+    /// The last page came with fewer messages delivered than the vendor's
+    /// total announced: a cursor skipped some.
+    #[error("{page}: the last page leaves {delivered} messages delivered, fewer than the {total_items} the vendor announced; a cursor skipped some")]
+    FewerThanTotal { page: PagePosition, delivered: u64, total_items: u64 },
     /// A page before the last held fewer messages than the pages before it:
     /// messages between it and the next page would be skipped.
     #[error("{page}: {len} messages where {limit} were served per page, and more pages follow; messages would be skipped")]
@@ -152,6 +156,10 @@ pub enum PagingError<E: fmt::Debug + 'static> {
     /// numbers: messages may have been skipped.
     #[error("{page}: the conversation changed while it was read ({reason}); messages may have been skipped, read it again")]
     ListingChanged { page: PagePosition, reason: String },
+    /// No message of the page carries the key the listing is read by (its
+    /// creation time): the next request could not start after them.
+    #[error("{page}: no message of the page has a creation time, so the read cannot go on after it exactly once")]
+    NoKey { page: PagePosition },
     /// A parameter of the query is invalid; nothing was sent.
     #[error("invalid {name}: {reason}")]
     InvalidQuery { name: &'static str, reason: String },
@@ -221,21 +229,32 @@ pub type Fetch<T, E> = BoxFuture<'static, Result<T, progenitor_client::Error<E>>
 /// Implemented by each vendor crate for its message type (and so for the
 /// [`Captured`] wrapper around it).
 pub trait Record {
-    /// The message's id; `None` when it has none (it is then delivered
-    /// without the repeat checks).
+    /// The message's id, where it has one.
     fn id(&self) -> Option<&str>;
     /// When the message was created, where the vendor says.
     fn time(&self) -> Option<DateTime<Utc>>;
+    /// What the repeat checks recognise the message by: its id. `None`
+    /// only for a message with nothing to recognise it by.
+    fn key(&self) -> Option<&str> {
+        self.id()
+    }
 }
 
-/// A message that could not be decoded has no id and no time: it is
-/// delivered without the repeat checks.
+/// A message that could not be decoded has no id and no time; the repeat
+/// checks recognise it by its exact JSON text instead, so a page boundary
+/// that moves cannot deliver it twice either.
 impl<T: Record> Record for Captured<T> {
     fn id(&self) -> Option<&str> {
         self.value().and_then(Record::id)
     }
     fn time(&self) -> Option<DateTime<Utc>> {
         self.value().and_then(Record::time)
+    }
+    fn key(&self) -> Option<&str> {
+        match self.value() {
+            Some(value) => value.key(),
+            None => Some(self.raw().get()),
+        }
     }
 }
 

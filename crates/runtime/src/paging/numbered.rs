@@ -15,10 +15,11 @@
 //!   dropped. A page of nothing but repeats (an API that ignored `page`)
 //!   ends the stream with [`PagingError::RepeatedPage`].
 //! - A message deleted during the read would shift the later pages the
-//!   other way, silently skipping one: when more than one page held
-//!   messages, the first page is read again at the end; unless it is the
-//!   same page (or the same page with messages added at its head), the
-//!   stream ends with [`PagingError::ListingChanged`].
+//!   other way, silently skipping one: whenever the first page held
+//!   messages, it is read again at the end; unless it is the same page, or
+//!   the same page pushed down whole by messages added at its head (checked
+//!   across the first two pages), the stream ends with
+//!   [`PagingError::ListingChanged`].
 //!
 //! What no check can see without a total or a stable key: a deletion below
 //! the first page while the read is past it. A resumed stream (from
@@ -100,37 +101,46 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         engine::fetch(&self.retry, &Some(Position::Page(page)), || endpoint.fetch(page, per_page)).await
     }
 
+    /// The keys of page `page` as it is now.
+    async fn keys(&self, page: u64, size: u64) -> Result<Vec<Option<String>>, PagingError<Ep::Error>> {
+        Ok(self.request(page, size).await?.iter().map(|item| item.key().map(str::to_owned)).collect())
+    }
+
     /// Reads the first page again and compares it with the one delivered.
     async fn check_head(&self, size: u64) -> Result<(), PagingError<Ep::Error>> {
         let Some(head) = &self.head else { return Ok(()) };
         let first = Ep::FIRST_PAGE;
-        let now: Vec<Option<String>> =
-            self.request(first, size).await?.iter().map(|item| item.id().map(str::to_owned)).collect();
+        let now = self.keys(first, size).await?;
         if &now == head {
             return Ok(());
         }
         // Messages added at the head push the old head down by as many:
-        // the page read then is still the one delivered, shifted. Each of
-        // those shifts opened a later page with repeats, which were dropped.
-        let added = now.iter().position(|id| id.is_some() && head.first() == Some(id));
+        // the first page delivered must then stand, whole and unbroken,
+        // right after them, across the first two pages as they are now (a
+        // deletion among its last messages would otherwise hide behind the
+        // additions). Each of those shifts opened a later page with repeats,
+        // which were dropped.
+        let added = now.iter().position(|key| key.is_some() && head.first() == Some(key));
         if let Some(added) = added.filter(|&n| n > 0) {
-            let kept = now.len() - added;
-            if now[added..] == head[..kept.min(head.len())] {
+            let mut now = now;
+            if now.len() < added + head.len() {
+                now.extend(self.keys(first.saturating_add(1), size).await?);
+            }
+            if now.get(added..added + head.len()) == Some(&head[..]) {
                 return Ok(());
             }
         }
-        let reason = format!("page {first} read again at the end no longer starts with the messages it started with");
+        let reason = format!("page {first} read again at the end no longer holds the messages it held, in their order");
         Err(PagingError::ListingChanged { page: PagePosition(Some(Position::Page(first))), reason })
     }
-}
 
-impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
     /// The end, confirmed by a page with nothing new: the final head check.
+    /// It is made whenever the first page of this run held messages, even
+    /// when it was the only one: a message deleted from it would have
+    /// pushed the next one onto it, unseen.
     async fn end(&self) -> Step<Ep::Item, Ep::Error> {
-        if self.pages_with_messages > 1 && !self.resumed {
-            if let Err(error) = self.check_head(self.size.unwrap_or(self.asked)).await {
-                return Step::Fail(error);
-            }
+        if let Err(error) = self.check_head(self.size.unwrap_or(self.asked)).await {
+            return Step::Fail(error);
         }
         Step::End
     }
@@ -141,53 +151,56 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
     type Error = Ep::Error;
 
     async fn step(&mut self) -> Step<Ep::Item, Ep::Error> {
-        let n = self.page;
-        let position = Some(Position::Page(n));
-        let page = PagePosition(position.clone());
-        let items = match self.request(n, self.size.unwrap_or(self.asked)).await {
-            Ok(items) => items,
-            Err(error) => return Step::Fail(error),
-        };
-        let len = items.len() as u64;
-        if len == 0 {
-            if self.pages_with_messages == 0 {
-                // Nothing at all: the stream still has its one (empty) page.
-                return Step::Last(Page { items: Vec::new(), position, next: None });
+        loop {
+            let n = self.page;
+            let position = Some(Position::Page(n));
+            let page = PagePosition(position.clone());
+            let items = match self.request(n, self.size.unwrap_or(self.asked)).await {
+                Ok(items) => items,
+                Err(error) => return Step::Fail(error),
+            };
+            let len = items.len() as u64;
+            if len == 0 {
+                if self.pages_with_messages == 0 {
+                    // Nothing at all: the stream still has its one (empty) page.
+                    return Step::Last(Page { items: Vec::new(), position, next: None });
+                }
+                return self.end().await;
             }
-            return self.end().await;
-        }
-        if let Some((short, short_len)) = self.short {
-            let limit = self.size.unwrap_or(self.asked);
-            return Step::Fail(PagingError::ShortPage { page: PagePosition(Some(Position::Page(short))), len: short_len, limit });
-        }
-        match self.size {
-            // The first page tells the server's page size: fewer than asked
-            // is a cap (or the only page; the next request tells which),
-            // more is a server that ignores `per_page`.
-            None => self.size = Some(len),
-            Some(size) if len > size => return Step::Fail(PagingError::PageSizeChanged { page, len, limit: size }),
-            Some(size) if len < size => self.short = Some((n, len)),
-            Some(_) => {}
-        }
-        let size = self.size.unwrap_or(len);
-        let fresh = match self.window.split::<Ep>(&page, items) {
-            Ok(fresh) => fresh,
-            // A short page of nothing but repeats: the end of the listing,
-            // pushed down by messages added at its head.
-            Err(PagingError::RepeatedPage { .. }) if len < size => return self.end().await,
-            Err(error) => return Step::Fail(error),
-        };
-        if n == Ep::FIRST_PAGE && !self.resumed {
-            self.head = Some(fresh.iter().map(|item| item.id().map(str::to_owned)).collect());
-        }
-        self.window.remember::<Ep>(&fresh);
-        self.pages_with_messages += 1;
-        match n.checked_add(1) {
-            Some(next) => {
-                self.page = next;
-                Step::Page(Page { items: fresh, position, next: Some(Position::Page(next)) })
+            if let Some((short, short_len)) = self.short {
+                let limit = self.size.unwrap_or(self.asked);
+                return Step::Fail(PagingError::ShortPage { page: PagePosition(Some(Position::Page(short))), len: short_len, limit });
             }
-            None => Step::Last(Page { items: fresh, position, next: None }),
+            match self.size {
+                // The first page tells the server's page size: fewer than
+                // asked is a cap (or the only page; the next request tells
+                // which), more is a server that ignores `per_page`.
+                None => self.size = Some(len),
+                Some(size) if len > size => return Step::Fail(PagingError::PageSizeChanged { page, len, limit: size }),
+                Some(size) if len < size => self.short = Some((n, len)),
+                Some(_) => {}
+            }
+            let size = self.size.unwrap_or(len);
+            let next = n.saturating_add(1);
+            let fresh = match self.window.split::<Ep>(&page, items) {
+                Ok(fresh) => fresh,
+                // A short page of nothing but repeats: the end of the
+                // listing, pushed down by messages added at its head, if the
+                // next page confirms it (it must be empty, as after any short
+                // page).
+                Err(PagingError::RepeatedPage { .. }) if len < size => {
+                    self.page = next;
+                    continue;
+                }
+                Err(error) => return Step::Fail(error),
+            };
+            if n == Ep::FIRST_PAGE && !self.resumed {
+                self.head = Some(fresh.iter().map(|item| item.key().map(str::to_owned)).collect());
+            }
+            self.window.remember::<Ep>(&fresh);
+            self.pages_with_messages += 1;
+            self.page = next;
+            return Step::Page(Page { items: fresh, position, next: Some(Position::Page(next)) });
         }
     }
 }
