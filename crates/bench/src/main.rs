@@ -173,25 +173,20 @@ fn minimum(vendor: Vendor, messages: u64, concurrency: u64) -> (u64, u64, u64) {
         // Paged on the creation time, one page after another: every page
         // after the first asks again for the newest message delivered (the
         // filter counts milliseconds), so it brings `page_size - 1` new ones;
-        // a last page that is full needs one more request to show the end.
+        // the read ends on one more request that brings nothing new.
         Vendor::Infobip => {
-            let (mut requests, mut covered, mut last) = (1, page_size.min(messages), page_size.min(messages));
+            let (mut requests, mut covered) = (1, page_size.min(messages));
             while covered < messages {
-                let new = (page_size - 1).min(messages - covered);
-                covered += new;
-                last = new + 1;
+                covered += (page_size - 1).min(messages - covered);
                 requests += 1;
             }
-            if last == page_size {
-                requests += 1;
-            }
+            let requests = if messages == 0 { 1 } else { requests + 1 };
             (page_size, requests, requests)
         }
-        // The end is an empty page; when more than one page held messages,
-        // the first page is read again to see that the listing did not
-        // shift under the read.
+        // The end is an empty page; then the first page is read again to see
+        // that the listing did not shift under the read.
         Vendor::Octopush => {
-            let requests = if messages == 0 { 1 } else { pages + 1 + u64::from(pages > 1) };
+            let requests = if messages == 0 { 1 } else { pages + 2 };
             (page_size, requests, requests)
         }
         // Cursor vendors: each page names the next one, and the last says

@@ -92,3 +92,25 @@ convo_runtime::open_enum! {
         App = "app",
     }
 }
+
+convo_runtime::open_enum! {
+    /// A value of the request's `type` filter: the page's 14 allowed values.
+    /// Note the spelling `TYPE_INTERNAL_COMMENTS`, where messages themselves
+    /// say `TYPE_INTERNAL_COMMENT`. Any other value goes out as written.
+    pub enum TypeFilter {
+        Call = "TYPE_CALL",
+        Sms = "TYPE_SMS",
+        Email = "TYPE_EMAIL",
+        Facebook = "TYPE_FACEBOOK",
+        Gmb = "TYPE_GMB",
+        Instagram = "TYPE_INSTAGRAM",
+        Whatsapp = "TYPE_WHATSAPP",
+        ActivityAppointment = "TYPE_ACTIVITY_APPOINTMENT",
+        ActivityContact = "TYPE_ACTIVITY_CONTACT",
+        ActivityInvoice = "TYPE_ACTIVITY_INVOICE",
+        ActivityPayment = "TYPE_ACTIVITY_PAYMENT",
+        ActivityOpportunity = "TYPE_ACTIVITY_OPPORTUNITY",
+        LiveChat = "TYPE_LIVE_CHAT",
+        InternalComments = "TYPE_INTERNAL_COMMENTS",
+    }
+}

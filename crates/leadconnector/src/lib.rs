@@ -42,7 +42,7 @@ mod response;
 
 pub use auth::{DEFAULT_BASE_URL, DEFAULT_VERSION, LeadConnector};
 pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString, Timestamp};
-pub use enums::{CallStatus, MessageDirection, MessageSource, MessageStatus, MessageType};
+pub use enums::{CallStatus, MessageDirection, MessageSource, MessageStatus, MessageType, TypeFilter};
 pub use response::MessagesResponse;
 pub use paging::{MAX_PAGE_SIZE, MessagePage, MessagesQuery, StreamError};
 pub use convo_runtime::{Page, PagingError, PagingOptions, Position, RetryPolicy};

@@ -24,16 +24,15 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagesQuery {
     pub conversation_id: String,
-    /// Only these types, as LeadConnector's comma-separated `type` filter
-    /// (`TYPE_SMS,TYPE_CALL`); sent as one value on every page. Note that the
-    /// filter spells internal comments `TYPE_INTERNAL_COMMENTS`.
-    pub types: Option<String>,
+    /// Only these types (empty: every type). They go out on every page as
+    /// LeadConnector's one comma-separated `type` value (`TYPE_SMS,TYPE_CALL`).
+    pub types: Vec<crate::TypeFilter>,
 }
 
 impl MessagesQuery {
     /// Every message of `conversation_id`, of every type.
     pub fn new(conversation_id: impl Into<String>) -> Self {
-        Self { conversation_id: conversation_id.into(), types: None }
+        Self { conversation_id: conversation_id.into(), types: Vec::new() }
     }
 }
 
@@ -58,8 +57,9 @@ impl CursorEndpoint for Endpoint {
             if let Some(cursor) = cursor {
                 request = request.last_message_id(cursor);
             }
-            if let Some(types) = query.types {
-                request = request.type_(types);
+            if !query.types.is_empty() {
+                let types: Vec<&str> = query.types.iter().map(crate::TypeFilter::as_str).collect();
+                request = request.type_(types.join(","));
             }
             let page = request.send().await?.into_inner().into_page();
             let items = page.messages.unwrap_or_default();

@@ -181,7 +181,7 @@ async fn messages_flattens_the_pages() {
 async fn the_type_filter_limit_and_version_header_go_out_on_every_page() {
     let server = serve(Conversation::new(250)).await;
     let client = LeadConnector::with_token_and_version(&server.uri(), SecretString::from("pit-test"), "2023-02-21").unwrap();
-    let query = MessagesQuery { conversation_id: CONVERSATION.into(), types: Some("TYPE_SMS,TYPE_CALL".into()) };
+    let query = MessagesQuery { conversation_id: CONVERSATION.into(), types: vec![convo_leadconnector::TypeFilter::Sms, convo_leadconnector::TypeFilter::Call] };
     let (ids, error) = split(pages(&client, query, options(None)).await);
     assert!(error.is_none());
     assert_eq!(ids.len(), 250);
