@@ -53,40 +53,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`FileBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct FileBody {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub files: ::std::option::Option<::std::vec::Vec<Media>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub text: ::std::option::Option<::std::string::String>,
-    }
-    impl FileBody {
-        pub fn builder() -> builder::FileBody {
-            Default::default()
-        }
-    }
-    ///`GifBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct GifBody {
-        #[serde(
-            rename = "altText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub alt_text: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "mediaUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub media_url: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub text: ::std::option::Option<::std::string::String>,
-    }
-    impl GifBody {
-        pub fn builder() -> builder::GifBody {
-            Default::default()
-        }
-    }
     ///`HtmlBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct HtmlBody {
@@ -106,68 +72,15 @@ pub mod types {
     pub struct ImageBody {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub images: ::std::option::Option<::std::vec::Vec<Media>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub text: ::std::option::Option<::std::string::String>,
     }
     impl ImageBody {
         pub fn builder() -> builder::ImageBody {
             Default::default()
         }
     }
-    ///`LocationBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct LocationBody {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub coordinates: ::std::option::Option<LocationBodyCoordinates>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub location: ::std::option::Option<LocationBodyLocation>,
-    }
-    impl LocationBody {
-        pub fn builder() -> builder::LocationBody {
-            Default::default()
-        }
-    }
-    ///`LocationBodyCoordinates`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct LocationBodyCoordinates {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub latitude: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub longitude: ::std::option::Option<f64>,
-    }
-    impl LocationBodyCoordinates {
-        pub fn builder() -> builder::LocationBodyCoordinates {
-            Default::default()
-        }
-    }
-    ///`LocationBodyLocation`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct LocationBodyLocation {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub address: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub label: ::std::option::Option<::std::string::String>,
-    }
-    impl LocationBodyLocation {
-        pub fn builder() -> builder::LocationBodyLocation {
-            Default::default()
-        }
-    }
     ///`Media`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Media {
-        #[serde(
-            rename = "altText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub alt_text: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "contentType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub content_type: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub filename: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "mediaUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -343,12 +256,6 @@ pub mod types {
     ///`TextBody`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TextBody {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub actions: ::std::option::Option<
-            ::std::vec::Vec<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-            >,
-        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub text: ::std::option::Option<::std::string::String>,
     }
@@ -563,155 +470,6 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
-        pub struct FileBody {
-            files: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<super::Media>>,
-                ::std::string::String,
-            >,
-            text: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for FileBody {
-            fn default() -> Self {
-                Self {
-                    files: Ok(Default::default()),
-                    text: Ok(Default::default()),
-                }
-            }
-        }
-        impl FileBody {
-            pub fn files<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<super::Media>>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.files = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for files: {e}")
-                    });
-                self
-            }
-            pub fn text<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<FileBody> for super::FileBody {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: FileBody,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    files: value.files?,
-                    text: value.text?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::FileBody> for FileBody {
-            fn from(value: super::FileBody) -> Self {
-                Self {
-                    files: Ok(value.files),
-                    text: Ok(value.text),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct GifBody {
-            alt_text: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            media_url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            text: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for GifBody {
-            fn default() -> Self {
-                Self {
-                    alt_text: Ok(Default::default()),
-                    media_url: Ok(Default::default()),
-                    text: Ok(Default::default()),
-                }
-            }
-        }
-        impl GifBody {
-            pub fn alt_text<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.alt_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_text: {e}")
-                    });
-                self
-            }
-            pub fn media_url<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.media_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for media_url: {e}")
-                    });
-                self
-            }
-            pub fn text<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<GifBody> for super::GifBody {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: GifBody,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    alt_text: value.alt_text?,
-                    media_url: value.media_url?,
-                    text: value.text?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::GifBody> for GifBody {
-            fn from(value: super::GifBody) -> Self {
-                Self {
-                    alt_text: Ok(value.alt_text),
-                    media_url: Ok(value.media_url),
-                    text: Ok(value.text),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
         pub struct HtmlBody {
             html: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -781,16 +539,11 @@ pub mod types {
                 ::std::option::Option<::std::vec::Vec<super::Media>>,
                 ::std::string::String,
             >,
-            text: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
         }
         impl ::std::default::Default for ImageBody {
             fn default() -> Self {
                 Self {
                     images: Ok(Default::default()),
-                    text: Ok(Default::default()),
                 }
             }
         }
@@ -809,251 +562,22 @@ pub mod types {
                     });
                 self
             }
-            pub fn text<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for text: {e}")
-                    });
-                self
-            }
         }
         impl ::std::convert::TryFrom<ImageBody> for super::ImageBody {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ImageBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    images: value.images?,
-                    text: value.text?,
-                })
+                Ok(Self { images: value.images? })
             }
         }
         impl ::std::convert::From<super::ImageBody> for ImageBody {
             fn from(value: super::ImageBody) -> Self {
-                Self {
-                    images: Ok(value.images),
-                    text: Ok(value.text),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct LocationBody {
-            coordinates: ::std::result::Result<
-                ::std::option::Option<super::LocationBodyCoordinates>,
-                ::std::string::String,
-            >,
-            location: ::std::result::Result<
-                ::std::option::Option<super::LocationBodyLocation>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for LocationBody {
-            fn default() -> Self {
-                Self {
-                    coordinates: Ok(Default::default()),
-                    location: Ok(Default::default()),
-                }
-            }
-        }
-        impl LocationBody {
-            pub fn coordinates<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::LocationBodyCoordinates>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.coordinates = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for coordinates: {e}")
-                    });
-                self
-            }
-            pub fn location<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::LocationBodyLocation>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.location = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for location: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<LocationBody> for super::LocationBody {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: LocationBody,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    coordinates: value.coordinates?,
-                    location: value.location?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::LocationBody> for LocationBody {
-            fn from(value: super::LocationBody) -> Self {
-                Self {
-                    coordinates: Ok(value.coordinates),
-                    location: Ok(value.location),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct LocationBodyCoordinates {
-            latitude: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
-            longitude: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for LocationBodyCoordinates {
-            fn default() -> Self {
-                Self {
-                    latitude: Ok(Default::default()),
-                    longitude: Ok(Default::default()),
-                }
-            }
-        }
-        impl LocationBodyCoordinates {
-            pub fn latitude<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<f64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.latitude = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for latitude: {e}")
-                    });
-                self
-            }
-            pub fn longitude<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<f64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.longitude = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for longitude: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<LocationBodyCoordinates>
-        for super::LocationBodyCoordinates {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: LocationBodyCoordinates,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    latitude: value.latitude?,
-                    longitude: value.longitude?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::LocationBodyCoordinates>
-        for LocationBodyCoordinates {
-            fn from(value: super::LocationBodyCoordinates) -> Self {
-                Self {
-                    latitude: Ok(value.latitude),
-                    longitude: Ok(value.longitude),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct LocationBodyLocation {
-            address: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            label: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for LocationBodyLocation {
-            fn default() -> Self {
-                Self {
-                    address: Ok(Default::default()),
-                    label: Ok(Default::default()),
-                }
-            }
-        }
-        impl LocationBodyLocation {
-            pub fn address<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
-                self
-            }
-            pub fn label<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.label = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for label: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<LocationBodyLocation>
-        for super::LocationBodyLocation {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: LocationBodyLocation,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    address: value.address?,
-                    label: value.label?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::LocationBodyLocation> for LocationBodyLocation {
-            fn from(value: super::LocationBodyLocation) -> Self {
-                Self {
-                    address: Ok(value.address),
-                    label: Ok(value.label),
-                }
+                Self { images: Ok(value.images) }
             }
         }
         #[derive(Clone, Debug)]
         pub struct Media {
-            alt_text: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            content_type: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            filename: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
             media_url: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -1062,50 +586,11 @@ pub mod types {
         impl ::std::default::Default for Media {
             fn default() -> Self {
                 Self {
-                    alt_text: Ok(Default::default()),
-                    content_type: Ok(Default::default()),
-                    filename: Ok(Default::default()),
                     media_url: Ok(Default::default()),
                 }
             }
         }
         impl Media {
-            pub fn alt_text<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.alt_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for alt_text: {e}")
-                    });
-                self
-            }
-            pub fn content_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.content_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for content_type: {e}")
-                    });
-                self
-            }
-            pub fn filename<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.filename = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filename: {e}")
-                    });
-                self
-            }
             pub fn media_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1125,9 +610,6 @@ pub mod types {
                 value: Media,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
-                    alt_text: value.alt_text?,
-                    content_type: value.content_type?,
-                    filename: value.filename?,
                     media_url: value.media_url?,
                 })
             }
@@ -1135,9 +617,6 @@ pub mod types {
         impl ::std::convert::From<super::Media> for Media {
             fn from(value: super::Media) -> Self {
                 Self {
-                    alt_text: Ok(value.alt_text),
-                    content_type: Ok(value.content_type),
-                    filename: Ok(value.filename),
                     media_url: Ok(value.media_url),
                 }
             }
@@ -1925,14 +1404,6 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct TextBody {
-            actions: ::std::result::Result<
-                ::std::option::Option<
-                    ::std::vec::Vec<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
-                ::std::string::String,
-            >,
             text: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -1941,30 +1412,11 @@ pub mod types {
         impl ::std::default::Default for TextBody {
             fn default() -> Self {
                 Self {
-                    actions: Ok(Default::default()),
                     text: Ok(Default::default()),
                 }
             }
         }
         impl TextBody {
-            pub fn actions<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::std::vec::Vec<
-                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                        >,
-                    >,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.actions = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for actions: {e}")
-                    });
-                self
-            }
             pub fn text<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1983,18 +1435,12 @@ pub mod types {
             fn try_from(
                 value: TextBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    actions: value.actions?,
-                    text: value.text?,
-                })
+                Ok(Self { text: value.text? })
             }
         }
         impl ::std::convert::From<super::TextBody> for TextBody {
             fn from(value: super::TextBody) -> Self {
-                Self {
-                    actions: Ok(value.actions),
-                    text: Ok(value.text),
-                }
+                Self { text: Ok(value.text) }
             }
         }
     }

@@ -2,13 +2,15 @@ use serde::de::{Deserialize, Deserializer, Error as _};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-use crate::types::{FileBody, GifBody, HtmlBody, ImageBody, LocationBody, TextBody};
+use crate::types::{HtmlBody, ImageBody, TextBody};
 
 /// A message body. Bird names the kind in `type` and puts the payload under
 /// the key of the same name: `{"type": "text", "text": {"text": "Hi"}}`.
 ///
-/// The kinds below are typed. Every other kind (carousel, list, section,
-/// authentication, template, action, and any Bird adds later), and a known
+/// The kinds below are typed: the two the page shows and image, whose
+/// payload Bird's published spec gives. Every other kind (file, gif,
+/// location, carousel, list, section, authentication, template, action, and
+/// any Bird adds later), and a known
 /// kind whose payload does not have the documented shape, is kept whole in
 /// [`Body::Other`] instead of failing the page; so is a body whose `type` is
 /// missing or `null` (its `kind` is then empty).
@@ -18,9 +20,6 @@ pub enum Body {
     Text(TextBody),
     Html(HtmlBody),
     Image(ImageBody),
-    File(FileBody),
-    Gif(GifBody),
-    Location(LocationBody),
     /// A body this version does not type: `kind` is its `type` (empty when
     /// the body has none), `body` the whole object as sent (including `type`).
     Other { kind: String, body: Map<String, Value> },
@@ -33,9 +32,6 @@ impl Body {
             Self::Text(_) => "text",
             Self::Html(_) => "html",
             Self::Image(_) => "image",
-            Self::File(_) => "file",
-            Self::Gif(_) => "gif",
-            Self::Location(_) => "location",
             Self::Other { kind, .. } => kind,
         }
     }
@@ -64,9 +60,6 @@ impl<'de> Deserialize<'de> for Body {
             "text" => typed(&body, "text").map(Self::Text),
             "html" => typed(&body, "html").map(Self::Html),
             "image" => typed(&body, "image").map(Self::Image),
-            "file" => typed(&body, "file").map(Self::File),
-            "gif" => typed(&body, "gif").map(Self::Gif),
-            "location" => typed(&body, "location").map(Self::Location),
             _ => None,
         };
         Ok(known.unwrap_or(Self::Other { kind, body }))
@@ -85,9 +78,6 @@ impl Serialize for Body {
             Self::Text(p) => pair(s, "text", p),
             Self::Html(p) => pair(s, "html", p),
             Self::Image(p) => pair(s, "image", p),
-            Self::File(p) => pair(s, "file", p),
-            Self::Gif(p) => pair(s, "gif", p),
-            Self::Location(p) => pair(s, "location", p),
             Self::Other { body, .. } => body.serialize(s),
         }
     }

@@ -138,9 +138,9 @@ fn media(items: Option<&Vec<types::Media>>, default_type: &str) -> Vec<Attachmen
         .filter_map(|m| {
             Some(Attachment {
                 url: m.media_url.clone()?,
-                content_type: m.content_type.clone().or_else(|| Some(default_type.to_owned())),
-                name: m.filename.clone(),
-                caption: m.alt_text.clone(),
+                content_type: Some(default_type.to_owned()),
+                name: None,
+                caption: None,
                 size: None,
             })
         })
@@ -176,33 +176,7 @@ fn content(
         }
         Body::Image(i) => {
             let media = media(i.images.as_ref(), "image");
-            (Content::Media { media: media.clone(), text: i.text.clone() }, i.text, media)
-        }
-        Body::File(f) => {
-            let media = media(f.files.as_ref(), "application/octet-stream");
-            (Content::Media { media: media.clone(), text: f.text.clone() }, f.text, media)
-        }
-        Body::Gif(g) => {
-            let media: Vec<Attachment> = g
-                .media_url
-                .iter()
-                .map(|url| Attachment { content_type: Some("image/gif".to_owned()), caption: g.alt_text.clone(), ..Attachment::url(url) })
-                .collect();
-            (Content::Media { media: media.clone(), text: g.text.clone() }, g.text, media)
-        }
-        Body::Location(l) => {
-            let coordinates = l.coordinates.as_ref();
-            let place = l.location.as_ref();
-            (
-                Content::Location {
-                    latitude: coordinates.and_then(|c| c.latitude),
-                    longitude: coordinates.and_then(|c| c.longitude),
-                    name: place.and_then(|p| p.label.clone()),
-                    address: place.and_then(|p| p.address.clone()),
-                },
-                None,
-                Vec::new(),
-            )
+            (Content::Media { media: media.clone(), text: None }, None, media)
         }
         Body::Other { kind, body } => (Content::Unknown { vendor_type: kind, value: Value::Object(body) }, None, Vec::new()),
         other => {
