@@ -33,12 +33,6 @@ pub mod types {
         ///A human-readable description of the error.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub text: ::std::option::Option<::std::string::String>,
-        ///Which request fields were invalid and why (usually a map from the field to a list of messages). Its shape is not documented on the page, so it is kept as sent.
-        #[serde(
-            rename = "validationErrors",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        pub validation_errors: ::std::option::Option<::serde_json::Value>,
     }
     impl ApiRequestErrorDetails {
         pub fn builder() -> builder::ApiRequestErrorDetails {
@@ -207,7 +201,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Infobip's error body. The page names the error statuses but shows no body; Infobip documents three forms elsewhere, and all decode into this one schema: `{"requestError": {"serviceException": {"messageId", "text", "validationErrors"?}}}`, (for some 400s) `{"statusCode", "message"}`, and the newer `{"errorCode", "description", "action", "violations", "resources"}` of Infobip's API fundamentals pages. Every property is optional.
+    ///Infobip's error body. The page names the error statuses but shows no body; Infobip documents three forms elsewhere, and all decode into this one schema: `{"requestError": {"serviceException": {"messageId", "text"}}}`, (for some 400s) `{"statusCode", "message"}`, and the newer `{"errorCode", "description", "action", "violations", "resources"}` of Infobip's API fundamentals pages. Every property is optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Error {
         ///What to do about it, in the newer error body.
@@ -418,17 +412,12 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            validation_errors: ::std::result::Result<
-                ::std::option::Option<::serde_json::Value>,
-                ::std::string::String,
-            >,
         }
         impl ::std::default::Default for ApiRequestErrorDetails {
             fn default() -> Self {
                 Self {
                     message_id: Ok(Default::default()),
                     text: Ok(Default::default()),
-                    validation_errors: Ok(Default::default()),
                 }
             }
         }
@@ -457,20 +446,6 @@ pub mod types {
                     });
                 self
             }
-            pub fn validation_errors<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.validation_errors = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for validation_errors: {e}"
-                        )
-                    });
-                self
-            }
         }
         impl ::std::convert::TryFrom<ApiRequestErrorDetails>
         for super::ApiRequestErrorDetails {
@@ -481,7 +456,6 @@ pub mod types {
                 Ok(Self {
                     message_id: value.message_id?,
                     text: value.text?,
-                    validation_errors: value.validation_errors?,
                 })
             }
         }
@@ -491,7 +465,6 @@ pub mod types {
                 Self {
                     message_id: Ok(value.message_id),
                     text: Ok(value.text),
-                    validation_errors: Ok(value.validation_errors),
                 }
             }
         }

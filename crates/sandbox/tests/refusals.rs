@@ -34,15 +34,13 @@ async fn infobip_refuses_like_infobip() {
     assert_eq!(answer.status, 400);
     let body = answer.json();
     assert_eq!(body["requestError"]["serviceException"]["messageId"], "BAD_REQUEST");
-    assert_eq!(
-        body["requestError"]["serviceException"]["validationErrors"]["limit"][0],
-        "must be less than or equal to 999"
-    );
+    assert_eq!(body["requestError"]["serviceException"]["text"], "Bad request: limit must be less than or equal to 999");
     for query in [("page", "-1"), ("orderBy", "size:asc"), ("channel", "PIGEON"), ("createdAfter", "yesterday")] {
         let answer =
             call(&sandbox, SandboxVendor::Infobip, &infobip_path(ids::infobip::GENERATED_CONVERSATION), &[query]).await;
         assert_eq!(answer.status, 400, "{query:?}");
-        assert!(answer.json()["requestError"]["serviceException"]["validationErrors"][query.0].is_array(), "{query:?}");
+        let text = answer.json()["requestError"]["serviceException"]["text"].as_str().unwrap_or_default().to_owned();
+        assert!(text.starts_with(&format!("Bad request: {}", query.0)), "{query:?}: {text}");
     }
 
     let answer = call(&sandbox, SandboxVendor::Infobip, &infobip_path("no-such-conversation"), &[]).await;

@@ -8,7 +8,7 @@
 //! `{"messages": [...], "pagination": {"totalItems", "page", "limit", "orderBy"}}`;
 //! errors are `{"requestError": {"serviceException": {"messageId", "text"}}}`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use hyper::{Method, StatusCode};
@@ -54,7 +54,7 @@ impl Infobip {
 
     pub fn handle(&self, call: &Call<'_>) -> Reply {
         let Some(conversation) = call.path_param("/ccaas/1/conversations/", "/messages") else {
-            return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Requested URL not found.", None);
+            return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Requested URL not found.");
         };
         if call.method != Method::GET {
             return status(StatusCode::METHOD_NOT_ALLOWED);
@@ -65,8 +65,8 @@ impl Infobip {
         let params = match Params::parse(call) {
             Ok(params) => params,
             Err((field, problem)) => {
-                let errors = BTreeMap::from([(field.to_owned(), vec![problem])]);
-                return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Bad request", Some(errors));
+                // The documented body has room for one text: it names the field.
+                return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("Bad request: {field} {problem}"));
             }
         };
         let conversation = if conversation == self.sample.conversation {
@@ -75,7 +75,7 @@ impl Infobip {
             Conversation::Generated(self.generated)
         } else {
             let text = format!("Conversation with id {conversation} not found.");
-            return error(StatusCode::NOT_FOUND, "NOT_FOUND", &text, None);
+            return error(StatusCode::NOT_FOUND, "NOT_FOUND", &text);
         };
         self.page(&conversation, &params, call.fault)
     }
@@ -128,20 +128,15 @@ impl Infobip {
 /// Infobip's error response for `status`.
 pub(crate) fn status(status: StatusCode) -> Reply {
     match status {
-        StatusCode::UNAUTHORIZED => error(status, "UNAUTHORIZED", "Invalid login details", None),
+        StatusCode::UNAUTHORIZED => error(status, "UNAUTHORIZED", "Invalid login details"),
         _ => {
             let id = reason(status).to_ascii_uppercase().replace([' ', '-'], "_");
-            error(status, &id, reason(status), None)
+            error(status, &id, reason(status))
         }
     }
 }
 
-fn error(
-    status: StatusCode,
-    message_id: &str,
-    text: &str,
-    validation_errors: Option<BTreeMap<String, Vec<String>>>,
-) -> Reply {
+fn error(status: StatusCode, message_id: &str, text: &str) -> Reply {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct ErrorBody<'a> {
@@ -157,11 +152,9 @@ fn error(
     struct ServiceException<'a> {
         message_id: &'a str,
         text: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        validation_errors: Option<BTreeMap<String, Vec<String>>>,
     }
     let body = ErrorBody {
-        request_error: RequestError { service_exception: ServiceException { message_id, text, validation_errors } },
+        request_error: RequestError { service_exception: ServiceException { message_id, text } },
     };
     Reply::json(status, &body)
 }
