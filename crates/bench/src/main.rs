@@ -160,7 +160,7 @@ fn fetch_command(args: &[String]) -> Result<(), String> {
 /// The fewest requests that read `messages` messages exactly once (with the
 /// checks that guarantee it), and how many of them must wait for one
 /// another, with the default options.
-fn minimum(vendor: Vendor, messages: u64, concurrency: u64) -> (u64, u64, u64) {
+fn minimum(vendor: Vendor, messages: u64) -> (u64, u64, u64) {
     let page_size = match vendor {
         Vendor::Infobip => convo_infobip::MAX_PAGE_SIZE,
         Vendor::Octopush => convo_octopush::MAX_PAGE_SIZE,
@@ -168,7 +168,6 @@ fn minimum(vendor: Vendor, messages: u64, concurrency: u64) -> (u64, u64, u64) {
         Vendor::Bird => convo_bird::MAX_PAGE_SIZE,
     };
     let pages = messages.div_ceil(page_size).max(1);
-    let _ = concurrency;
     match vendor {
         // Paged on the creation time, one page after another: every page
         // after the first asks again for the newest message delivered (the
@@ -196,9 +195,7 @@ fn minimum(vendor: Vendor, messages: u64, concurrency: u64) -> (u64, u64, u64) {
 }
 
 async fn fetch_vendor(vendor: Vendor, messages: usize, delay: Duration, runs: u64) -> Result<serde_json::Value, String> {
-    let options = FetchOptions::default();
-    let concurrency = options.paging.concurrency as u64;
-    let (page_size, min_requests, round_trips) = minimum(vendor, messages as u64, concurrency);
+    let (page_size, min_requests, round_trips) = minimum(vendor, messages as u64);
     let mut walls = Vec::new();
     let mut requests = Vec::new();
     for _ in 0..runs {
@@ -217,7 +214,8 @@ async fn fetch_vendor(vendor: Vendor, messages: usize, delay: Duration, runs: u6
         "messages": messages,
         "delay_ms": delay.as_secs_f64() * 1e3,
         "page_size": page_size,
-        "concurrency": if vendor == Vendor::Infobip { concurrency } else { 1 },
+        // Every exactly-once read asks for one page after another.
+        "concurrency": 1,
         "requests": requests,
         "min_requests": min_requests,
         "sequential_round_trips": round_trips,

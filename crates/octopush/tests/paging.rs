@@ -174,7 +174,7 @@ async fn asked(server: &MockServer) -> Vec<(u64, u64)> {
 /// conversation of `len` messages makes asking `per_page`: the first page
 /// tells the server's size (fewer than asked when the conversation is
 /// smaller), every page with messages is followed, an empty page ends the
-/// read, and when more than one page held messages page 1 is read again.
+/// read, and whenever page 1 held messages it is read again.
 fn expected_requests(len: u64, per_page: u64) -> Vec<(u64, u64)> {
     if len == 0 {
         return vec![(1, per_page)];
