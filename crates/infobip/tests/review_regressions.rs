@@ -182,3 +182,16 @@ async fn messages_without_created_at_from_a_server_ignoring_page() {
     assert!(pages.len() < 5, "{} pages", pages.len());
     assert!(pages.last().is_some_and(Result::is_err), "{:?}", pages.last().map(|p| p.as_ref().map(|p| p.items.len())));
 }
+
+#[tokio::test]
+async fn a_conversation_whose_newest_message_cannot_be_decoded_is_read_whole() {
+    // m9, the newest, cannot be decoded (no readable time) and comes alone
+    // beside m8, delivered already: the page still has a time to page on, so
+    // the read goes on and ends, m9 delivered once.
+    let mut l: Vec<S> = (0..10).map(|i| s(i, base() + TimeDelta::seconds(i as i64))).collect();
+    l[9].raw = Some("BAD".into());
+    let (ids, err, _log) = run(l, false, 9, |_, _| {}, |_, _| {}).await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(ids.len(), 10, "{ids:?}");
+    assert_eq!(ids.iter().filter(|i| *i == "RAW").count(), 1);
+}

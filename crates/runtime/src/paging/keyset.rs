@@ -145,9 +145,12 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             let first = std::mem::replace(&mut self.first, false);
             self.served = self.served.max(len);
             let mut fresh = Vec::with_capacity(reply.items.len());
+            // Whether any message of the page, new or not, has a time.
+            let mut timed = false;
             for item in reply.items {
                 let id = item.key();
                 let time = item.time();
+                timed |= time.is_some();
                 if id.is_some_and(|id| self.key.seen.contains_key(id)) {
                     // Delivered already: the filter's last millisecond,
                     // asked for again on purpose, or (on a later page of one
@@ -222,10 +225,10 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 }
                 return Step::End;
             }
-            if fresh.iter().all(|item| item.time().is_none()) {
+            if !timed {
                 // Nothing on the page to page on: the next request could not
-                // start after it.
-                return Step::Fail(PagingError::NoKey { page });
+                // start after it. Its messages are delivered; the read ends.
+                return Step::PageThen(Page { items: fresh, position, next: None }, PagingError::NoKey { page });
             }
             // Within one millisecond the read pages by number: a deletion
             // there would shift the next page.
