@@ -33,9 +33,14 @@ pub enum Command {
 /// The vendors, as named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum VendorArg {
+    /// Infobip Conversations: read oldest first (paged on the creation time).
     Infobip,
+    /// Octopush: in the order the API lists them.
     Octopush,
+    /// LeadConnector (HighLevel; also `highlevel`): newest first.
+    #[value(alias = "highlevel")]
     Leadconnector,
+    /// Bird: newest first.
     Bird,
 }
 
@@ -88,11 +93,12 @@ pub struct FetchArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Ndjson)]
     pub format: Format,
-    /// Only messages created at or after this time (RFC 3339, e.g. 2024-11-25T00:00:00Z).
+    /// Only messages created at or after this time: RFC 3339
+    /// (2024-11-25T08:30:00Z) or a date (2024-11-25, midnight UTC).
     #[arg(long, value_parser = parse_time)]
     pub since: Option<DateTime<Utc>>,
     /// Messages per page (default: the largest the vendor allows).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = parse_page_size)]
     pub page_size: Option<u64>,
     /// Pages fetched at once where the vendor's paging allows it. Today every
     /// vendor's exactly-once read asks for one page after another (each
@@ -108,7 +114,7 @@ pub struct FetchArgs {
     #[arg(long)]
     pub base_url: Option<String>,
     /// Start the sandbox in-process and fetch from it, with its own keys.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "base_url")]
     pub sandbox: bool,
     /// With --sandbox: the size of the sandbox's generated conversation,
     /// which then becomes the default conversation.
@@ -150,7 +156,18 @@ pub struct SandboxArgs {
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e}); e.g. 2024-11-25T00:00:00Z"))
+        .map_err(|e| format!("`{text}` is neither an RFC 3339 time ({e}) nor a date; e.g. 2024-11-25T08:30:00Z or 2024-11-25"))
+}
+
+fn parse_page_size(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("a page holds at least 1 message".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number of messages")),
+    }
 }

@@ -23,7 +23,7 @@ fn a_bad_flag_vendor_or_value_exits_2() {
     expect_parse_error(&["fetch", "whatsapp", "--sandbox"], "whatsapp");
     expect_parse_error(&["normalize", "whatsapp"], "whatsapp");
     expect_parse_error(&["fetch", "bird", "--sandbox", "--since", "yesterday"], "RFC 3339");
-    expect_parse_error(&["fetch", "bird", "--sandbox", "--since", "2024-11-25"], "2024-11-25");
+    expect_parse_error(&["fetch", "bird", "--sandbox", "--since", "2024-13-45"], "2024-13-45");
     expect_parse_error(&["fetch", "bird", "--sandbox", "--format", "xml"], "xml");
     expect_parse_error(&["fetch", "bird", "--sandbox", "--page-size", "0"], "--page-size");
     expect_parse_error(&["fetch", "infobip", "--sandbox", "--concurrency", "0"], "--concurrency");

@@ -4,7 +4,7 @@ use crate::{Message, Vendor};
 
 /// A response body that is not the vendor's page shape.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("not a {vendor} page: {reason} at `{path}` (body starts with {snippet})")]
+#[error("not a page of {vendor}'s: {reason} at `{path}` (body starts with {snippet})")]
 pub struct PageError {
     pub vendor: Vendor,
     /// The JSON path that failed (`results[3].createdAt`); `.` for the top.

@@ -1,0 +1,37 @@
+//! Small surprises a new user met, each now a clear answer: the vendor's
+//! other name, a date for `--since`, a page size of 0, a base URL beside
+//! `--sandbox`.
+
+mod common;
+
+use common::{convo, run};
+
+#[test]
+fn highlevel_is_a_name_for_leadconnector() {
+    let out = run(convo().args(["fetch", "highlevel", "--sandbox"]));
+    out.expect_success();
+    assert!(out.ndjson().iter().all(|m| m["vendor"] == "leadconnector"), "{}", out.stdout);
+    assert!(!out.ndjson().is_empty());
+}
+
+#[test]
+fn since_takes_a_date_as_midnight_utc() {
+    // Bird's documented sample: two messages of 2024-11-25.
+    let day = run(convo().args(["fetch", "bird", "--sandbox", "--since", "2024-11-25"]));
+    day.expect_success();
+    assert_eq!(day.ndjson().len(), 2, "{}", day.stdout);
+    let after = run(convo().args(["fetch", "bird", "--sandbox", "--since", "2024-11-26"]));
+    after.expect_success();
+    assert_eq!(after.ndjson().len(), 0, "{}", after.stdout);
+}
+
+#[test]
+fn a_page_size_of_0_and_a_base_url_beside_the_sandbox_are_refused_clearly() {
+    let zero = run(convo().args(["fetch", "bird", "--sandbox", "--page-size", "0"]));
+    assert_eq!(zero.code, Some(2));
+    assert!(zero.stderr.contains("at least 1 message") && !zero.stderr.contains("18446744073709551615"), "{}", zero.stderr);
+
+    let both = run(convo().args(["fetch", "bird", "--sandbox", "--base-url", "http://127.0.0.1:9"]));
+    assert_eq!(both.code, Some(2));
+    assert!(both.stderr.contains("--base-url") && both.stderr.contains("--sandbox"), "{}", both.stderr);
+}
