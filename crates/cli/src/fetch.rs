@@ -160,6 +160,11 @@ fn octopush_query(vendor: Vendor, args: &FetchArgs) -> Result<convo_octopush::Me
     if let Some(id) = &args.facebook_id {
         query.facebook_id = Some(convo_octopush::FacebookId::new(id.clone()).map_err(bad)?);
     }
+    if query.conversation_id.is_some() && (query.phone_number.is_some() || query.email.is_some() || query.facebook_id.is_some()) {
+        // The API combines selectors as "all of": a conversation id with a
+        // search selector that it does not match gives nothing, silently.
+        return Err(usage("--conversation selects one conversation; --phone, --email and --facebook-id search for conversations: give one or the other"));
+    }
     if query.conversation_id.is_none() && query.phone_number.is_none() && query.email.is_none() && query.facebook_id.is_none() {
         return Err(usage("octopush needs a selector: --conversation <cid_…>, --phone, --email or --facebook-id"));
     }

@@ -44,7 +44,7 @@ impl<W: Write> Output<W> {
             }
             Format::Table => {
                 if self.count == 0 {
-                    writeln!(self.out, "{:<24}  {:<8}  {:<18}  {:<8}  {:<28}  TEXT", "CREATED (UTC)", "DIR", "CHANNEL", "KIND", "SENDER")?;
+                    self.table_header()?;
                 }
                 writeln!(self.out, "{}", table_row(message))?;
             }
@@ -81,7 +81,15 @@ impl<W: Write> Output<W> {
         if self.format == Format::Csv && self.count == 0 {
             self.out.write_all(&csv_line(&CSV_COLUMNS.map(str::to_owned))?)?;
         }
+        if self.format == Format::Table && self.count == 0 {
+            // No messages: the header alone says so.
+            self.table_header()?;
+        }
         self.out.flush()
+    }
+
+    fn table_header(&mut self) -> std::io::Result<()> {
+        writeln!(self.out, "{:<24}  {:<8}  {:<18}  {:<8}  {:<28}  TEXT", "CREATED (UTC)", "DIR", "CHANNEL", "KIND", "SENDER")
     }
 
     pub fn count(&self) -> u64 {

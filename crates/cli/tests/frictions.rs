@@ -35,3 +35,19 @@ fn a_page_size_of_0_and_a_base_url_beside_the_sandbox_are_refused_clearly() {
     assert_eq!(both.code, Some(2));
     assert!(both.stderr.contains("--base-url") && both.stderr.contains("--sandbox"), "{}", both.stderr);
 }
+
+#[test]
+fn an_empty_table_still_has_its_header() {
+    // Bird's sample is of 2024-11-25: nothing is newer than 2030.
+    let out = run(convo().args(["fetch", "bird", "--sandbox", "--format", "table", "--since", "2030-01-01"]));
+    out.expect_success();
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(out.stdout.starts_with("CREATED (UTC)"), "{}", out.stdout);
+}
+
+#[test]
+fn an_octopush_conversation_id_with_a_search_selector_is_refused() {
+    let out = run(convo().args(["fetch", "octopush", "--sandbox", "--conversation", "cid_3fa85f64-5717-4562-b3fc-2c963f66afa6", "--phone", "+33612345678"]));
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("give one or the other"), "{}", out.stderr);
+}
