@@ -62,7 +62,14 @@ impl From<FetchError> for CliError {
 
 impl From<convo_runtime::ConfigError> for CliError {
     fn from(e: convo_runtime::ConfigError) -> Self {
-        CliError::Usage(e.to_string())
+        match e {
+            // The library's way out is a field of its options; the CLI has no
+            // such flag, by design: credentials travel over TLS or stay here.
+            convo_runtime::ConfigError::BaseUrl { url, reason } if reason.contains("allow_insecure_http") => CliError::Usage(format!(
+                "invalid base URL `{url}`: plain http is only allowed to this machine (127.0.0.1, localhost); use https"
+            )),
+            other => CliError::Usage(other.to_string()),
+        }
     }
 }
 

@@ -51,3 +51,10 @@ fn an_octopush_conversation_id_with_a_search_selector_is_refused() {
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("give one or the other"), "{}", out.stderr);
 }
+
+#[test]
+fn a_plain_http_base_url_to_another_host_names_no_library_field() {
+    let out = run(convo().args(["fetch", "bird", "--workspace", "w", "--conversation", "c", "--base-url", "http://api.example.com"]).env("BIRD_ACCESS_KEY", "k-1234"));
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("use https") && !out.stderr.contains("allow_insecure_http"), "{}", out.stderr);
+}
