@@ -382,6 +382,11 @@ pub fn normalize(args: NormalizeArgs) -> Result<(), CliError> {
         Some(path) if path.as_os_str() == "-" => read_stdin()?,
         Some(path) => std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?,
     };
+    let body = match raw_messages(&body) {
+        // `convo fetch … --raw` output: one vendor message a line.
+        Some(messages) => page_of(vendor, messages),
+        None => body,
+    };
     let messages = normalize_page(vendor, &body).map_err(|e| CliError::Undecodable(e.to_string()))?;
     let stdout = std::io::stdout().lock();
     let mut output = Output::new(args.format, std::io::BufWriter::new(stdout));
@@ -401,6 +406,38 @@ pub fn normalize(args: NormalizeArgs) -> Result<(), CliError> {
     finish_quietly(output.finish())?;
     let _ = std::io::stdout().flush();
     Ok(())
+}
+
+/// The messages of a body that is one JSON object a line, each a vendor
+/// message (what `convo fetch --raw` prints), rather than one page: more
+/// than one line, or one line that is no page envelope. `None` otherwise.
+fn raw_messages(body: &[u8]) -> Option<Vec<&serde_json::value::RawValue>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let objects: Vec<&serde_json::value::RawValue> =
+        lines.iter().map(|l| serde_json::from_str::<&serde_json::value::RawValue>(l).ok()).collect::<Option<_>>()?;
+    if objects.is_empty() || !objects.iter().all(|o| o.get().starts_with('{')) {
+        return None;
+    }
+    if objects.len() == 1 {
+        // One line: a page envelope (compact) stays a page.
+        let keys: serde_json::Map<String, serde_json::Value> = serde_json::from_str(objects[0].get()).ok()?;
+        if ["messages", "results", "pagination", "nextPageToken", "lastMessageId"].iter().any(|k| keys.contains_key(*k)) {
+            return None;
+        }
+    }
+    Some(objects)
+}
+
+/// Raw vendor messages in the vendor's page envelope.
+fn page_of(vendor: Vendor, messages: Vec<&serde_json::value::RawValue>) -> Vec<u8> {
+    let list = format!("[{}]", messages.iter().map(|m| m.get()).collect::<Vec<_>>().join(","));
+    match vendor {
+        Vendor::Octopush => list.into_bytes(),
+        Vendor::Infobip => format!(r#"{{"messages":{list}}}"#).into_bytes(),
+        Vendor::Leadconnector => format!(r#"{{"messages":{list},"nextPage":false}}"#).into_bytes(),
+        Vendor::Bird => format!(r#"{{"results":{list}}}"#).into_bytes(),
+    }
 }
 
 fn read_stdin() -> Result<Vec<u8>, CliError> {

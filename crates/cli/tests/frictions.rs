@@ -58,3 +58,16 @@ fn a_plain_http_base_url_to_another_host_names_no_library_field() {
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("use https") && !out.stderr.contains("allow_insecure_http"), "{}", out.stderr);
 }
+
+#[test]
+fn raw_fetch_output_normalizes_later_as_the_fetch_would() {
+    for vendor in common::VENDORS {
+        let raw = run(convo().args(["fetch", vendor, "--sandbox", "--sandbox-messages", "30", "--raw"]));
+        raw.expect_success();
+        let fetched = run(convo().args(["fetch", vendor, "--sandbox", "--sandbox-messages", "30"]));
+        let later = run(convo().args(["normalize", vendor]).write_stdin(raw.stdout.clone()));
+        later.expect_success();
+        assert_eq!(later.ids(), fetched.ids(), "{vendor}");
+        assert_eq!(later.ids().len(), 30, "{vendor}");
+    }
+}
