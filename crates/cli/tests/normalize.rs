@@ -103,7 +103,9 @@ fn normalize_a_body_of_another_shape_exits_6_naming_the_json_path() {
         // A message of the wrong shape is isolated (tests/undecodable.rs);
         // a page of the wrong shape is not a page.
         ("infobip", r#"{"messages": {"id": 5}}"#, "messages"),
-        ("octopush", r#"{"message_id": "m"}"#, "."),
+        // (One object a line is read as messages, as `fetch --raw` prints
+        // them; an object holding a list is a page, and Octopush's is a list.)
+        ("octopush", r#"{"messages": [{"message_id": "m"}]}"#, "."),
         ("leadconnector", r#"{"messages": [], "nextPage": "no"}"#, "nextPage"),
         ("bird", r#"{"results": 5}"#, "results"),
     ];
