@@ -65,7 +65,7 @@ impl From<convo_runtime::ConfigError> for CliError {
         match e {
             // The library's way out is a field of its options; the CLI has no
             // such flag, by design: credentials travel over TLS or stay here.
-            convo_runtime::ConfigError::BaseUrl { url, reason } if reason.contains("allow_insecure_http") => CliError::Usage(format!(
+            convo_runtime::ConfigError::InsecureHttp { url } => CliError::Usage(format!(
                 "invalid base URL `{url}`: plain http is only allowed to this machine (127.0.0.1, localhost); use https"
             )),
             other => CliError::Usage(other.to_string()),

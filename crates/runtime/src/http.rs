@@ -39,6 +39,10 @@ impl Default for ClientOptions {
 pub enum ConfigError {
     #[error("invalid base URL `{url}`: {reason}")]
     BaseUrl { url: String, reason: String },
+    /// Plain `http://` to a host that is not this machine, without
+    /// [`ClientOptions::allow_insecure_http`].
+    #[error("invalid base URL `{url}`: plain http is only allowed to loopback hosts; use https or opt in with allow_insecure_http")]
+    InsecureHttp { url: String },
     #[error("the credential for `{header}` is empty or holds characters not allowed in an HTTP header")]
     Credential { header: &'static str },
     #[error("invalid {name}: {reason}")]
@@ -81,7 +85,7 @@ pub fn base_url(url: &str, options: &ClientOptions) -> Result<String, ConfigErro
     match parsed.scheme() {
         "https" => {}
         "http" if options.allow_insecure_http || is_loopback(&parsed) => {}
-        "http" => return Err(bad("plain http is only allowed to loopback hosts; use https or opt in with allow_insecure_http")),
+        "http" => return Err(ConfigError::InsecureHttp { url: url.to_owned() }),
         other => return Err(bad(&format!("unsupported scheme `{other}`"))),
     }
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
@@ -143,7 +147,7 @@ mod tests {
         assert_eq!(base_url("https://api.bird.com/", &o).unwrap(), "https://api.bird.com");
         assert_eq!(base_url("http://127.0.0.1:8080", &o).unwrap(), "http://127.0.0.1:8080");
         assert_eq!(base_url("http://localhost:1/v1/public/", &o).unwrap(), "http://localhost:1/v1/public");
-        assert!(matches!(base_url("http://api.bird.com", &o), Err(ConfigError::BaseUrl { .. })));
+        assert!(matches!(base_url("http://api.bird.com", &o), Err(ConfigError::InsecureHttp { .. })));
         assert!(base_url("ftp://x", &o).is_err());
         assert!(base_url("https://user:pw@x", &o).is_err());
         assert!(base_url("not a url", &o).is_err());

@@ -521,7 +521,7 @@ fn plain_http_to_other_hosts_is_refused_by_every_constructor_unless_opted_in() {
     for (vendor, build) in constructors {
         for url in remote {
             let err = build(url, &strict).expect_err(&format!("{vendor}: {url} was accepted"));
-            assert!(matches!(err, convo_runtime::ConfigError::BaseUrl { .. }), "{vendor} {url}: {err}");
+            assert!(matches!(err, convo_runtime::ConfigError::InsecureHttp { .. }), "{vendor} {url}: {err}");
             assert!(err.to_string().contains("plain http"), "{vendor} {url}: {err}");
             assert!(build(url, &open).is_ok(), "{vendor}: {url} refused despite allow_insecure_http");
         }
