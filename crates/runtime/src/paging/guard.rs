@@ -8,6 +8,11 @@ use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use super::{Listing, PagePosition, PagingError, Record};
 
+/// A fixed-key SipHash: the same text always hashes the same, in every run.
+fn hash(text: &str) -> u64 {
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(text)
+}
+
 /// The ids of the last pages delivered, to recognise a page that starts
 /// with messages already delivered (a cursor that starts early, an offset
 /// listing that shifted because a message was added at its head).
@@ -26,10 +31,9 @@ pub(crate) struct Window {
 /// however long the stream. It can only say "probably delivered", so it is
 /// used for runs only: enough messages in a row (one page, or the pages in a
 /// row that hold nothing else) that it says were all delivered are a page
-/// from further back: one while it holds few ids, up to [`Bloom::MIN_PAGE`]
-/// as it fills.
-/// Below [`Bloom::CAPACITY`] ids a false alarm on such a page is about one
-/// in a billion; past it, the filter is no longer consulted.
+/// from further back: one while it holds few ids, up to [`Bloom::LONGEST_RUN`]
+/// as it fills (see [`Bloom::run_needed`]). Past [`Bloom::CAPACITY`] ids its
+/// false alarms would grow, and it is no longer consulted.
 struct Bloom {
     bits: Vec<u64>,
     ids: u64,
@@ -39,14 +43,14 @@ impl Bloom {
     const BITS: u64 = 1 << 24;
     const HASHES: u64 = 4;
     const CAPACITY: u64 = 2_000_000;
-    const MIN_PAGE: usize = 5;
+    const LONGEST_RUN: usize = 5;
 
     fn new() -> Self {
         Self { bits: Vec::new(), ids: 0 }
     }
 
     fn indexes(id: &str) -> impl Iterator<Item = u64> {
-        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(id);
+        let hash = hash(id);
         let (h1, h2) = (hash & 0xffff_ffff, (hash >> 32) | 1);
         (0..Self::HASHES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % Self::BITS)
     }
@@ -76,7 +80,7 @@ impl Bloom {
         if false_alarm <= f64::MIN_POSITIVE {
             return 1;
         }
-        ((1e-12f64).ln() / false_alarm.ln()).ceil().clamp(1.0, Self::MIN_PAGE as f64) as usize
+        ((1e-12f64).ln() / false_alarm.ln()).ceil().clamp(1.0, Self::LONGEST_RUN as f64) as usize
     }
 
     fn usable(&self) -> bool {
@@ -119,8 +123,8 @@ impl Window {
             return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
         }
         // Messages the filter says were delivered further back, in a run
-        // across pages (small pages count together): at `Bloom::MIN_PAGE`
-        // in a row, the cursor points back.
+        // across pages (small pages count together): at `run_needed` in a
+        // row, the cursor points back.
         let ids: Vec<&str> = fresh.iter().filter_map(Record::key).collect();
         if self.all.usable() && !ids.is_empty() && ids.iter().all(|id| self.all.probably_contains(id)) {
             self.positive_run += ids.len();
@@ -164,9 +168,7 @@ impl Cursors {
 
     /// Records `cursor`; `false` when it was seen before.
     pub fn insert(&mut self, cursor: &str) -> bool {
-        // A fixed-key SipHash: the same cursor always hashes the same.
-        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(cursor);
-        self.seen.insert(hash)
+        self.seen.insert(hash(cursor))
     }
 }
 

@@ -176,8 +176,6 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                         let id = id.unwrap_or("(no id)").to_owned();
                         return Step::Fail(PagingError::OutOfOrder { page, id, reason });
                     }
-                }
-                if let Some(time) = time {
                     self.newest = Some(self.newest.map_or(time, |newest| newest.max(time)));
                 }
                 if let Some(id) = id {
