@@ -55,7 +55,9 @@ fn options(args: &[String]) -> Result<Options, String> {
                     .filter(|&n| n > 0)
                     .ok_or("--runs needs a whole number above 0")?;
             }
-            other => return Err(format!("bench: unknown argument `{other}` (expected --write, --no-criterion, --runs N)")),
+            other => {
+                return Err(format!("bench: unknown argument `{other}` (expected --write, --no-criterion, --runs N)"));
+            }
         }
     }
     Ok(options)
@@ -79,9 +81,15 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let runs = options.runs.to_string();
     let messages = FETCH_MESSAGES.to_string();
     let delay = FETCH_DELAY_MS.to_string();
-    let fetch = output_lines(
-        Command::new(&bench_bin).args(["fetch", "--messages", &messages, "--delay-ms", &delay, "--runs", &runs]),
-    )?;
+    let fetch = output_lines(Command::new(&bench_bin).args([
+        "fetch",
+        "--messages",
+        &messages,
+        "--delay-ms",
+        &delay,
+        "--runs",
+        &runs,
+    ]))?;
 
     let mut memory = Vec::new();
     for vendor in MEMORY_VENDORS {
@@ -168,7 +176,9 @@ fn environment() -> String {
     let changed: Vec<String> = Command::new("git")
         .args(["--no-optional-locks", "-C", &root, "status", "--porcelain", "--untracked-files=no"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.get(3..)).map(|p| format!("`{p}`")).collect())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.get(3..)).map(|p| format!("`{p}`")).collect()
+        })
         .unwrap_or_default();
     let commit = match changed.len() {
         0 => commit,

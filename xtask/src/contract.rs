@@ -116,7 +116,16 @@ pub fn contract() -> Result<(), String> {
     let mut failed = Vec::new();
     for vendor in VENDORS {
         let mock = start(&bin, vendor)?;
-        let result = run(Command::new(&cargo).args(["run", "--quiet", "--locked", "-p", "convo-contract", "--", vendor, &mock.url]));
+        let result = run(Command::new(&cargo).args([
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "convo-contract",
+            "--",
+            vendor,
+            &mock.url,
+        ]));
         if let Err(e) = result {
             eprintln!("xtask: {e}\nxtask: the end of Prism's log for {vendor}:\n{}", mock.log_tail());
             failed.push(vendor);

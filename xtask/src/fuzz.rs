@@ -35,16 +35,24 @@ fn parse(args: &[String]) -> Result<Options, String> {
         match arg.as_str() {
             "--seconds" => {
                 let value = args.next().ok_or("--seconds needs a number")?;
-                options.seconds = value.parse().map_err(|_| format!("--seconds: `{value}` is not a number of seconds"))?;
+                options.seconds =
+                    value.parse().map_err(|_| format!("--seconds: `{value}` is not a number of seconds"))?;
             }
             "--target" => {
                 let value = args.next().ok_or("--target needs a name")?;
                 if !VENDORS.iter().any(|v| format!("normalize_{v}") == *value) {
-                    return Err(format!("unknown target `{value}`; the targets are normalize_{{{}}}", VENDORS.join(",")));
+                    return Err(format!(
+                        "unknown target `{value}`; the targets are normalize_{{{}}}",
+                        VENDORS.join(",")
+                    ));
                 }
                 options.targets.push(value.clone());
             }
-            other => return Err(format!("unknown argument `{other}`; usage: cargo xtask fuzz [--seconds N] [--target NAME]...")),
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; usage: cargo xtask fuzz [--seconds N] [--target NAME]..."
+                ));
+            }
         }
     }
     if options.targets.is_empty() {
@@ -142,7 +150,8 @@ pub fn fuzz(args: &[String]) -> Result<(), String> {
         match result {
             Ok(()) => report.push(format!("{target}: no crash in {elapsed} s")),
             Err(e) => {
-                report.push(format!("{target}: FAILED after {elapsed} s: {e}; the input is in fuzz/artifacts/{target}/"));
+                report
+                    .push(format!("{target}: FAILED after {elapsed} s: {e}; the input is in fuzz/artifacts/{target}/"));
                 failed.push(target.clone());
             }
         }

@@ -16,9 +16,9 @@ use std::process::{Command, ExitCode};
 
 mod artifacts;
 mod bench;
-mod lint;
 mod contract;
 mod fuzz;
+mod lint;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,7 +29,9 @@ fn main() -> ExitCode {
         Some("contract") => contract::contract(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
-        Some("test") => artifacts::check().and_then(|()| lint::lint()).and_then(|()| test()).and_then(|()| contract::contract()),
+        Some("test") => {
+            artifacts::check().and_then(|()| lint::lint()).and_then(|()| test()).and_then(|()| contract::contract())
+        }
         _ => {
             eprintln!("usage: cargo xtask <regen | check | lint | test | contract | fuzz | bench>");
             return ExitCode::from(2);

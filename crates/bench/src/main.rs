@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
-use convo_normalize::{Vendor, normalize_page};
 use convo_normalize::fetch::{FetchOptions, Source};
+use convo_normalize::{Vendor, normalize_page};
 use convo_sandbox::{Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
 
 #[path = "../../normalize/benches/pages/mod.rs"]
@@ -75,7 +75,8 @@ fn decode_command(args: &[String]) -> Result<(), String> {
             return Err(format!("{vendor}: read {} messages of {}", read.len(), pages::MESSAGES));
         }
         let normalize = || drop(std::hint::black_box(normalize_page(vendor, std::hint::black_box(&bytes))));
-        let value = || drop(std::hint::black_box(serde_json::from_slice::<serde_json::Value>(std::hint::black_box(&bytes))));
+        let value =
+            || drop(std::hint::black_box(serde_json::from_slice::<serde_json::Value>(std::hint::black_box(&bytes))));
         // Milliseconds of CPU time per page, one sample per round.
         let time = |run: &dyn Fn()| {
             let start = thread_cpu_ms();
@@ -194,7 +195,12 @@ fn minimum(vendor: Vendor, messages: u64) -> (u64, u64, u64) {
     }
 }
 
-async fn fetch_vendor(vendor: Vendor, messages: usize, delay: Duration, runs: u64) -> Result<serde_json::Value, String> {
+async fn fetch_vendor(
+    vendor: Vendor,
+    messages: usize,
+    delay: Duration,
+    runs: u64,
+) -> Result<serde_json::Value, String> {
     let (page_size, min_requests, round_trips) = minimum(vendor, messages as u64);
     let mut walls = Vec::new();
     let mut requests = Vec::new();
@@ -297,12 +303,19 @@ fn source(vendor: Vendor, sandbox: &Sandbox) -> Result<Source, String> {
                 &options,
             )
             .map_err(|e| error(&e))?;
-            Source::Leadconnector(client, convo_leadconnector::MessagesQuery::new(ids::leadconnector::GENERATED_CONVERSATION))
+            Source::Leadconnector(
+                client,
+                convo_leadconnector::MessagesQuery::new(ids::leadconnector::GENERATED_CONVERSATION),
+            )
         }
         Vendor::Bird => {
-            let client = convo_bird::Client::with_access_key_and_options(&base, credentials::BIRD_ACCESS_KEY.into(), &options)
-                .map_err(|e| error(&e))?;
-            Source::Bird(client, convo_bird::MessagesQuery::new(ids::bird::WORKSPACE, ids::bird::GENERATED_CONVERSATION))
+            let client =
+                convo_bird::Client::with_access_key_and_options(&base, credentials::BIRD_ACCESS_KEY.into(), &options)
+                    .map_err(|e| error(&e))?;
+            Source::Bird(
+                client,
+                convo_bird::MessagesQuery::new(ids::bird::WORKSPACE, ids::bird::GENERATED_CONVERSATION),
+            )
         }
     })
 }

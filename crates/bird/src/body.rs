@@ -22,7 +22,10 @@ pub enum Body {
     Image(ImageBody),
     /// A body this version does not type: `kind` is its `type` (empty when
     /// the body has none), `body` the whole object as sent (including `type`).
-    Other { kind: String, body: Map<String, Value> },
+    Other {
+        kind: String,
+        body: Map<String, Value>,
+    },
 }
 
 impl Body {
@@ -127,7 +130,10 @@ mod tests {
     #[test]
     fn a_body_without_type_is_kept_whole_and_one_of_another_type_is_refused() {
         for json in [r#"{"text":{"text":"a"}}"#, r#"{"type":null,"text":{"text":"a"}}"#] {
-            assert!(matches!(body(json), Body::Other { ref kind, ref body } if kind.is_empty() && body["text"]["text"] == "a"), "{json}");
+            assert!(
+                matches!(body(json), Body::Other { ref kind, ref body } if kind.is_empty() && body["text"]["text"] == "a"),
+                "{json}"
+            );
         }
         let err = serde_json::from_str::<Body>(r#"{"type":3}"#).unwrap_err();
         assert!(err.to_string().contains("body `type` must be a string, found 3"), "{err}");

@@ -19,9 +19,9 @@ mod paging;
 pub use auth::DEFAULT_BASE_URL;
 pub use body::Body;
 pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString, Timestamp};
+pub use convo_runtime::{Page, PagingError, PagingOptions, Position, RetryPolicy};
 pub use enums::{MessageSource, MessageStatus, SenderType};
 pub use paging::{MAX_PAGE_SIZE, MessagePage, MessagesQuery, StreamError};
-pub use convo_runtime::{Page, PagingError, PagingOptions, Position, RetryPolicy};
 
 /// The error of every request: a documented error status carries Bird's
 /// error body as `types::Error`.

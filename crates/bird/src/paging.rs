@@ -29,16 +29,25 @@ pub struct MessagesQuery {
 
 impl MessagesQuery {
     pub fn new(workspace_id: impl Into<String>, conversation_id: impl Into<String>) -> Self {
-        Self { workspace_id: workspace_id.into(), conversation_id: conversation_id.into(), reverse: None, date_from: None }
+        Self {
+            workspace_id: workspace_id.into(),
+            conversation_id: conversation_id.into(),
+            reverse: None,
+            date_from: None,
+        }
     }
 }
 
 convo_runtime::paged_endpoint!("Bird", Client, MessagesQuery, types::Message, types::Error);
 
 impl Record for types::Message {
-    fn id(&self) -> Option<&str> { Some(&self.id) }
+    fn id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
     /// `None` when `createdAt` is missing.
-    fn time(&self) -> Option<DateTime<Utc>> { self.created_at.as_ref().map(Timestamp::utc) }
+    fn time(&self) -> Option<DateTime<Utc>> {
+        self.created_at.as_ref().map(Timestamp::utc)
+    }
 }
 
 impl CursorEndpoint for Endpoint {
@@ -86,7 +95,11 @@ impl Client {
     /// typed error after the messages before it. A page
     /// size outside `1..=`[`MAX_PAGE_SIZE`] or an empty, `.` or `..` id is
     /// refused before anything is sent.
-    pub fn pages(&self, query: MessagesQuery, options: PagingOptions) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
+    pub fn pages(
+        &self,
+        query: MessagesQuery,
+        options: PagingOptions,
+    ) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
         let start = (|| {
             let limit = paging::page_size(&options, MAX_PAGE_SIZE, "Bird")?;
             paging::path_id("workspace id", &query.workspace_id)?;

@@ -44,13 +44,18 @@ async fn documented_sample_decodes_and_the_request_has_the_documented_shape() {
     );
     assert_eq!(
         request.url.query(),
-        Some("dateFrom=2024-11-25T19%3A31%3A47.264Z&limit=100&pageToken=WyIyMDI0LTExLTE1VDEzOjM0OjQ1Ljc3NTYzMDE0OVoiXQ%3D%3D&reverse=true")
+        Some(
+            "dateFrom=2024-11-25T19%3A31%3A47.264Z&limit=100&pageToken=WyIyMDI0LTExLTE1VDEzOjM0OjQ1Ljc3NTYzMDE0OVoiXQ%3D%3D&reverse=true"
+        )
     );
     assert_eq!(request.headers["authorization"], format!("AccessKey {KEY}").as_str());
     assert!(request.headers.get("api-version").is_none(), "progenitor's api-version header must not leave");
 
     assert_eq!(page.results.as_ref().unwrap().len(), 2);
-    assert_eq!(page.results.as_ref().unwrap()[0].value().unwrap().sender.as_ref().unwrap().type_, Some(SenderType::AccessKey));
+    assert_eq!(
+        page.results.as_ref().unwrap()[0].value().unwrap().sender.as_ref().unwrap().type_,
+        Some(SenderType::AccessKey)
+    );
     assert_eq!(page.results.as_ref().unwrap()[1].value().unwrap().status, Some(MessageStatus::Delivered));
     assert_eq!(page.results.as_ref().unwrap()[1].value().unwrap().source, Some(MessageSource::Channels));
     assert!(matches!(page.results.as_ref().unwrap()[1].value().unwrap().body, Some(Body::Html(_))));
@@ -113,7 +118,9 @@ async fn unknown_enum_values_and_body_types_survive_and_are_kept() {
     assert_eq!(message.sender.as_ref().unwrap().type_, Some(SenderType::Other("robot".into())));
     assert_eq!(message.status, Some(MessageStatus::Other("teleported".into())));
     assert_eq!(message.source, Some(MessageSource::Other("pigeon".into())));
-    assert!(matches!(&message.body, Some(Body::Other { kind, body }) if kind == "hologram" && body["hologram"]["depth"] == 3));
+    assert!(
+        matches!(&message.body, Some(Body::Other { kind, body }) if kind == "hologram" && body["hologram"]["depth"] == 3)
+    );
     assert_eq!(message.created_at.unwrap().to_rfc3339(), "2024-11-15T13:34:45.775630149Z");
     assert!(captured.raw().get().contains(r#""newField":{"a":null}"#), "the raw message keeps unmodelled fields");
 }
@@ -183,7 +190,13 @@ async fn an_error_status_with_a_body_that_is_not_json_keeps_its_status() {
         .respond_with(ResponseTemplate::new(502).set_body_raw("<html>Bad Gateway</html>", "text/html"))
         .mount(&server)
         .await;
-    let err = client(&server.uri()).list_conversation_messages().workspace_id("w").conversation_id("c").send().await.unwrap_err();
+    let err = client(&server.uri())
+        .list_conversation_messages()
+        .workspace_id("w")
+        .conversation_id("c")
+        .send()
+        .await
+        .unwrap_err();
     let convo_bird::RequestError::ResponseBodyError(e) = &err else { panic!("{err:?}") };
     let status = convo_runtime::find_in_chain::<convo_runtime::ErrorStatus>(e).expect("the status is kept");
     assert_eq!(status.status.as_u16(), 502);

@@ -59,7 +59,10 @@ impl Respond for Conversation {
     }
 }
 
-async fn conversation(total: usize, fault: Option<(usize, Fault)>) -> (convo_testkit::wiremock::MockServer, Arc<AtomicUsize>) {
+async fn conversation(
+    total: usize,
+    fault: Option<(usize, Fault)>,
+) -> (convo_testkit::wiremock::MockServer, Arc<AtomicUsize>) {
     let server = convo_testkit::server().await;
     let requests = Arc::new(AtomicUsize::new(0));
     Mock::given(any()).respond_with(Conversation { total, requests: requests.clone(), fault }).mount(&server).await;
@@ -105,11 +108,10 @@ async fn an_empty_conversation_is_one_request() {
 async fn pages_report_where_to_resume_and_resuming_continues_there() {
     let (server, _) = conversation(250, None).await;
     let pages: Vec<_> = client(&server).pages(MessagesQuery::new("w", "c"), fast()).try_collect().await.unwrap();
-    assert_eq!(pages.iter().map(|p| p.next.clone()).collect::<Vec<_>>(), vec![
-        Some(Position::Cursor("tok100".into())),
-        Some(Position::Cursor("tok200".into())),
-        None
-    ]);
+    assert_eq!(
+        pages.iter().map(|p| p.next.clone()).collect::<Vec<_>>(),
+        vec![Some(Position::Cursor("tok100".into())), Some(Position::Cursor("tok200".into())), None]
+    );
     let resumed = PagingOptions { resume: pages[0].next.clone(), ..fast() };
     let rest: Vec<_> = client(&server).messages(MessagesQuery::new("w", "c"), resumed).try_collect().await.unwrap();
     assert_eq!(rest.iter().map(|m| m.value().unwrap().id.clone()).collect::<Vec<_>>(), ids(100..250));
@@ -118,14 +120,23 @@ async fn pages_report_where_to_resume_and_resuming_continues_there() {
 #[tokio::test]
 async fn filters_and_page_size_go_out_on_every_request() {
     let (server, _) = conversation(25, None).await;
-    let query = MessagesQuery { reverse: Some(true), date_from: Some("2024-11-15T00:00:00Z".parse().unwrap()), ..MessagesQuery::new("w/1", "c 2") };
+    let query = MessagesQuery {
+        reverse: Some(true),
+        date_from: Some("2024-11-15T00:00:00Z".parse().unwrap()),
+        ..MessagesQuery::new("w/1", "c 2")
+    };
     let options = PagingOptions { page_size: Some(10), ..fast() };
     let n = client(&server).messages(query, options).try_collect::<Vec<_>>().await.unwrap().len();
     assert_eq!(n, 25);
     for request in server.received_requests().await.unwrap() {
         assert_eq!(request.url.path(), "/workspaces/w%2F1/conversations/c%202/messages");
         let query = request.url.query().unwrap();
-        assert!(query.contains("limit=10") && query.contains("reverse=true") && query.contains("dateFrom=2024-11-15T00%3A00%3A00Z"), "{query}");
+        assert!(
+            query.contains("limit=10")
+                && query.contains("reverse=true")
+                && query.contains("dateFrom=2024-11-15T00%3A00%3A00Z"),
+            "{query}"
+        );
     }
 }
 
@@ -133,7 +144,8 @@ async fn filters_and_page_size_go_out_on_every_request() {
 async fn timeouts_rate_limits_and_transient_server_failures_are_retried() {
     for status in [408, 429, 500, 502, 503, 504] {
         let (server, requests) = conversation(150, Some((2, Fault::Status(status)))).await;
-        let messages: Vec<_> = client(&server).messages(MessagesQuery::new("w", "c"), fast()).try_collect().await.unwrap();
+        let messages: Vec<_> =
+            client(&server).messages(MessagesQuery::new("w", "c"), fast()).try_collect().await.unwrap();
         assert_eq!(messages.len(), 150, "{status}");
         assert_eq!(requests.load(Ordering::SeqCst), 3, "{status}: two pages and one retry");
     }
@@ -154,7 +166,9 @@ async fn a_server_error_ends_the_stream_naming_the_page_after_the_pages_before_i
         other => panic!("{other:?}"),
     }
     assert_eq!(requests.load(Ordering::SeqCst), 3, "a 501 is not retried");
-    assert!(err[0].as_ref().unwrap_err().to_string().starts_with("the page at cursor `tok200`: request failed after 1 try"));
+    assert!(
+        err[0].as_ref().unwrap_err().to_string().starts_with("the page at cursor `tok200`: request failed after 1 try")
+    );
 }
 
 #[tokio::test]
@@ -162,8 +176,12 @@ async fn retries_are_bounded() {
     let (server, requests) = conversation(50, None).await;
     server.reset().await;
     Mock::given(any()).respond_with(ResponseTemplate::new(503)).mount(&server).await;
-    let options = PagingOptions { retry: RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() }, ..fast() };
-    let err = client(&server).messages(MessagesQuery::new("w", "c"), options).try_collect::<Vec<_>>().await.unwrap_err();
+    let options = PagingOptions {
+        retry: RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },
+        ..fast()
+    };
+    let err =
+        client(&server).messages(MessagesQuery::new("w", "c"), options).try_collect::<Vec<_>>().await.unwrap_err();
     assert!(matches!(err, PagingError::Request { attempts: 3, .. }), "{err:?}");
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
     let _ = requests;
@@ -193,7 +211,8 @@ async fn an_invalid_page_size_is_refused_before_sending() {
     let (server, requests) = conversation(10, None).await;
     for size in [0, 101] {
         let options = PagingOptions { page_size: Some(size), ..fast() };
-        let err = client(&server).messages(MessagesQuery::new("w", "c"), options).try_collect::<Vec<_>>().await.unwrap_err();
+        let err =
+            client(&server).messages(MessagesQuery::new("w", "c"), options).try_collect::<Vec<_>>().await.unwrap_err();
         assert!(matches!(err, PagingError::InvalidQuery { name: "page size", .. }), "{err:?}");
     }
     assert_eq!(requests.load(Ordering::SeqCst), 0);

@@ -35,10 +35,13 @@ async fn a_cut_off_body_is_reported_with_the_request_url() {
         retry: RetryPolicy { max_attempts: 2, initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },
         ..PagingOptions::default()
     };
-    let error = tokio::time::timeout(Duration::from_secs(20), client.messages(MessagesQuery::new("ws", "conv"), options).try_collect::<Vec<_>>())
-        .await
-        .expect("bounded")
-        .expect_err("the body never arrives whole");
+    let error = tokio::time::timeout(
+        Duration::from_secs(20),
+        client.messages(MessagesQuery::new("ws", "conv"), options).try_collect::<Vec<_>>(),
+    )
+    .await
+    .expect("bounded")
+    .expect_err("the body never arrives whole");
     let mut text = error.to_string();
     let mut source = std::error::Error::source(&error);
     while let Some(e) = source {

@@ -159,9 +159,9 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
     }
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("`{text}` is neither an RFC 3339 time ({e}) nor a date; e.g. 2024-11-25T08:30:00Z or 2024-11-25"))
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+        format!("`{text}` is neither an RFC 3339 time ({e}) nor a date; e.g. 2024-11-25T08:30:00Z or 2024-11-25")
+    })
 }
 
 fn parse_page_size(text: &str) -> Result<u64, String> {

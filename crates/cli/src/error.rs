@@ -35,7 +35,11 @@ impl CliError {
 
     fn message(&self) -> &str {
         match self {
-            CliError::Usage(m) | CliError::Auth(m) | CliError::NotFound(m) | CliError::Other(m) | CliError::Undecodable(m) => m,
+            CliError::Usage(m)
+            | CliError::Auth(m)
+            | CliError::NotFound(m)
+            | CliError::Other(m)
+            | CliError::Undecodable(m) => m,
             CliError::Interrupted => "interrupted; the output ends with the last whole message",
         }
     }

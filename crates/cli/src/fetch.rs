@@ -40,13 +40,17 @@ fn connection(vendor: Vendor, args: &FetchArgs, sandbox: Option<&Sandbox>) -> Re
         Vendor::Leadconnector => ("LEADCONNECTOR_BASE_URL", Some(convo_leadconnector::DEFAULT_BASE_URL)),
         Vendor::Bird => ("BIRD_BASE_URL", Some(convo_bird::DEFAULT_BASE_URL)),
     };
-    let mut conn = Connection { base_url: String::new(), infobip_key: None, octopush: None, leadconnector: None, bird_key: None };
+    let mut conn =
+        Connection { base_url: String::new(), infobip_key: None, octopush: None, leadconnector: None, bird_key: None };
     if let Some(sandbox) = sandbox {
         conn.base_url = sandbox.base_url(sandbox_vendor(vendor));
         match vendor {
             Vendor::Infobip => conn.infobip_key = Some(SecretString::from(credentials::INFOBIP_API_KEY)),
             Vendor::Octopush => {
-                conn.octopush = Some((credentials::OCTOPUSH_API_LOGIN.to_owned(), SecretString::from(credentials::OCTOPUSH_API_KEY)))
+                conn.octopush = Some((
+                    credentials::OCTOPUSH_API_LOGIN.to_owned(),
+                    SecretString::from(credentials::OCTOPUSH_API_KEY),
+                ))
             }
             Vendor::Leadconnector => {
                 conn.leadconnector = Some((
@@ -60,18 +64,27 @@ fn connection(vendor: Vendor, args: &FetchArgs, sandbox: Option<&Sandbox>) -> Re
     }
     conn.base_url = match args.base_url.clone().or_else(|| env_var(env_base)).or(default_base.map(str::to_owned)) {
         Some(url) => url,
-        None => return Err(CliError::Usage(format!("{env_base} is not set: Infobip's base URL is per account (e.g. https://xxxxx.api.infobip.com); set it or pass --base-url"))),
+        None => {
+            return Err(CliError::Usage(format!(
+                "{env_base} is not set: Infobip's base URL is per account (e.g. https://xxxxx.api.infobip.com); set it or pass --base-url"
+            )));
+        }
     };
     match vendor {
         Vendor::Infobip => conn.infobip_key = Some(env_secret("INFOBIP_API_KEY")?),
         Vendor::Octopush => {
             let key = env_secret("OCTOPUSH_API_KEY")?;
-            let login = env_var("OCTOPUSH_API_LOGIN").ok_or_else(|| CliError::Usage("OCTOPUSH_API_LOGIN is not set: the credential is read from the environment only".to_owned()))?;
+            let login = env_var("OCTOPUSH_API_LOGIN").ok_or_else(|| {
+                CliError::Usage(
+                    "OCTOPUSH_API_LOGIN is not set: the credential is read from the environment only".to_owned(),
+                )
+            })?;
             conn.octopush = Some((login, key));
         }
         Vendor::Leadconnector => {
             let token = env_secret("LEADCONNECTOR_TOKEN")?;
-            let version = env_var("LEADCONNECTOR_VERSION").unwrap_or_else(|| convo_leadconnector::DEFAULT_VERSION.to_owned());
+            let version =
+                env_var("LEADCONNECTOR_VERSION").unwrap_or_else(|| convo_leadconnector::DEFAULT_VERSION.to_owned());
             conn.leadconnector = Some((token, version));
         }
         Vendor::Bird => conn.bird_key = Some(env_secret("BIRD_ACCESS_KEY")?),
@@ -116,7 +129,8 @@ fn conversation(vendor: Vendor, args: &FetchArgs) -> Option<String> {
 
 fn source(vendor: Vendor, args: &FetchArgs, conn: Connection) -> Result<Source, CliError> {
     let options = ClientOptions::default();
-    let need_conversation = || conversation(vendor, args).ok_or_else(|| usage(format!("{vendor} needs --conversation <ID>")));
+    let need_conversation =
+        || conversation(vendor, args).ok_or_else(|| usage(format!("{vendor} needs --conversation <ID>")));
     Ok(match vendor {
         Vendor::Infobip => {
             let auth = convo_infobip::Auth::AppKey(conn.infobip_key.expect("set for infobip"));
@@ -130,7 +144,8 @@ fn source(vendor: Vendor, args: &FetchArgs, conn: Connection) -> Result<Source, 
         }
         Vendor::Leadconnector => {
             let (token, version) = conn.leadconnector.expect("set for leadconnector");
-            let client = convo_leadconnector::LeadConnector::with_token_and_options(&conn.base_url, token, &version, &options)?;
+            let client =
+                convo_leadconnector::LeadConnector::with_token_and_options(&conn.base_url, token, &version, &options)?;
             Source::Leadconnector(client, convo_leadconnector::MessagesQuery::new(need_conversation()?))
         }
         Vendor::Bird => {
@@ -139,7 +154,11 @@ fn source(vendor: Vendor, args: &FetchArgs, conn: Connection) -> Result<Source, 
                 (None, true) => ids::bird::WORKSPACE.to_owned(),
                 (None, false) => return Err(usage("bird needs --workspace <ID>")),
             };
-            let client = convo_bird::Client::with_access_key_and_options(&conn.base_url, conn.bird_key.expect("set for bird"), &options)?;
+            let client = convo_bird::Client::with_access_key_and_options(
+                &conn.base_url,
+                conn.bird_key.expect("set for bird"),
+                &options,
+            )?;
             Source::Bird(client, convo_bird::MessagesQuery::new(workspace, need_conversation()?))
         }
     })
@@ -160,12 +179,20 @@ fn octopush_query(vendor: Vendor, args: &FetchArgs) -> Result<convo_octopush::Me
     if let Some(id) = &args.facebook_id {
         query.facebook_id = Some(convo_octopush::FacebookId::new(id.clone()).map_err(bad)?);
     }
-    if query.conversation_id.is_some() && (query.phone_number.is_some() || query.email.is_some() || query.facebook_id.is_some()) {
+    if query.conversation_id.is_some()
+        && (query.phone_number.is_some() || query.email.is_some() || query.facebook_id.is_some())
+    {
         // The API combines selectors as "all of": a conversation id with a
         // search selector that it does not match gives nothing, silently.
-        return Err(usage("--conversation selects one conversation; --phone, --email and --facebook-id search for conversations: give one or the other"));
+        return Err(usage(
+            "--conversation selects one conversation; --phone, --email and --facebook-id search for conversations: give one or the other",
+        ));
     }
-    if query.conversation_id.is_none() && query.phone_number.is_none() && query.email.is_none() && query.facebook_id.is_none() {
+    if query.conversation_id.is_none()
+        && query.phone_number.is_none()
+        && query.email.is_none()
+        && query.facebook_id.is_none()
+    {
         return Err(usage("octopush needs a selector: --conversation <cid_…>, --phone, --email or --facebook-id"));
     }
     Ok(query)
@@ -181,7 +208,8 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
         return Err(usage("--phone, --email and --facebook-id select Octopush conversations only"));
     }
     let sandbox = if args.sandbox {
-        let options = SandboxOptions { port: 0, messages: args.sandbox_messages.unwrap_or(0), ..SandboxOptions::default() };
+        let options =
+            SandboxOptions { port: 0, messages: args.sandbox_messages.unwrap_or(0), ..SandboxOptions::default() };
         Some(Sandbox::start(options).await.map_err(|e| CliError::Other(format!("cannot start the sandbox: {e}")))?)
     } else {
         None
@@ -189,7 +217,11 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     let conn = connection(vendor, &args, sandbox.as_ref())?;
     let source = source(vendor, &args, conn)?;
     let options = FetchOptions {
-        paging: PagingOptions { page_size: args.page_size, concurrency: args.concurrency as usize, ..PagingOptions::default() },
+        paging: PagingOptions {
+            page_size: args.page_size,
+            concurrency: args.concurrency as usize,
+            ..PagingOptions::default()
+        },
         since: args.since,
     };
 
@@ -225,7 +257,8 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
             }
             if message.decode_error.is_some() {
                 let number = output.count() + 1;
-                let line = undecodable(message, &format!("message {number} (on {})", page_name(page.position.as_ref())));
+                let line =
+                    undecodable(message, &format!("message {number} (on {})", page_name(page.position.as_ref())));
                 if args.strict {
                     finish_quietly(output.flush())?;
                     progress.finish();
@@ -347,7 +380,9 @@ impl Progress {
             return Self(None);
         }
         let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("a valid template"));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("a valid template"),
+        );
         bar.enable_steady_tick(Duration::from_millis(120));
         Self(Some(bar))
     }
@@ -422,7 +457,8 @@ fn raw_messages(body: &[u8]) -> Option<Vec<&serde_json::value::RawValue>> {
     if objects.len() == 1 {
         // One line: a page envelope (compact) stays a page.
         let keys: serde_json::Map<String, serde_json::Value> = serde_json::from_str(objects[0].get()).ok()?;
-        if ["messages", "results", "pagination", "nextPageToken", "lastMessageId"].iter().any(|k| keys.contains_key(*k)) {
+        if ["messages", "results", "pagination", "nextPageToken", "lastMessageId"].iter().any(|k| keys.contains_key(*k))
+        {
             return None;
         }
     }

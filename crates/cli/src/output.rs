@@ -15,9 +15,25 @@ pub struct Output<W: Write> {
 }
 
 const CSV_COLUMNS: [&str; 19] = [
-    "vendor", "id", "conversation_id", "channel", "direction", "kind", "created_at", "updated_at", "status",
-    "sender_id", "sender_address", "sender_name", "sender_role", "recipients", "text", "subject", "attachments",
-    "content_type", "attachment_count",
+    "vendor",
+    "id",
+    "conversation_id",
+    "channel",
+    "direction",
+    "kind",
+    "created_at",
+    "updated_at",
+    "status",
+    "sender_id",
+    "sender_address",
+    "sender_name",
+    "sender_role",
+    "recipients",
+    "text",
+    "subject",
+    "attachments",
+    "content_type",
+    "attachment_count",
 ];
 
 impl<W: Write> Output<W> {
@@ -89,7 +105,11 @@ impl<W: Write> Output<W> {
     }
 
     fn table_header(&mut self) -> std::io::Result<()> {
-        writeln!(self.out, "{:<24}  {:<8}  {:<18}  {:<8}  {:<28}  TEXT", "CREATED (UTC)", "DIR", "CHANNEL", "KIND", "SENDER")
+        writeln!(
+            self.out,
+            "{:<24}  {:<8}  {:<18}  {:<8}  {:<28}  TEXT",
+            "CREATED (UTC)", "DIR", "CHANNEL", "KIND", "SENDER"
+        )
     }
 
     pub fn count(&self) -> u64 {

@@ -22,17 +22,30 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
     println!("  LEADCONNECTOR_TOKEN={}", credentials::LEADCONNECTOR_TOKEN);
     println!("  BIRD_ACCESS_KEY={}", credentials::BIRD_ACCESS_KEY);
     println!();
-    println!("Conversations: the documented samples{}", if args.messages > 0 { format!(", and {} generated messages per vendor", args.messages) } else { String::new() });
+    println!(
+        "Conversations: the documented samples{}",
+        if args.messages > 0 {
+            format!(", and {} generated messages per vendor", args.messages)
+        } else {
+            String::new()
+        }
+    );
     println!("  infobip        {}", convo_sandbox::ids::infobip::SAMPLE_CONVERSATION);
     println!("  octopush       {}", convo_sandbox::ids::octopush::SAMPLE_CONVERSATION);
     println!("  leadconnector  {}", convo_sandbox::ids::leadconnector::SAMPLE_CONVERSATION);
-    println!("  bird           {} (workspace {})", convo_sandbox::ids::bird::SAMPLE_CONVERSATION, convo_sandbox::ids::bird::WORKSPACE);
+    println!(
+        "  bird           {} (workspace {})",
+        convo_sandbox::ids::bird::SAMPLE_CONVERSATION,
+        convo_sandbox::ids::bird::WORKSPACE
+    );
     if args.messages > 0 {
-        println!("Generated: infobip {}, octopush {}, leadconnector {}, bird {}",
+        println!(
+            "Generated: infobip {}, octopush {}, leadconnector {}, bird {}",
             convo_sandbox::ids::infobip::GENERATED_CONVERSATION,
             convo_sandbox::ids::octopush::GENERATED_CONVERSATION,
             convo_sandbox::ids::leadconnector::GENERATED_CONVERSATION,
-            convo_sandbox::ids::bird::GENERATED_CONVERSATION);
+            convo_sandbox::ids::bird::GENERATED_CONVERSATION
+        );
     }
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await.map_err(|e| CliError::Other(format!("cannot wait for Ctrl-C: {e}")))?;

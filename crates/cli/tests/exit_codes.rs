@@ -27,7 +27,10 @@ fn a_bad_flag_vendor_or_value_exits_2() {
     expect_parse_error(&["fetch", "bird", "--sandbox", "--format", "xml"], "xml");
     expect_parse_error(&["fetch", "bird", "--sandbox", "--page-size", "0"], "--page-size");
     expect_parse_error(&["fetch", "infobip", "--sandbox", "--concurrency", "0"], "--concurrency");
-    expect_parse_error(&["fetch", "bird", "--sandbox-messages", "10"], "required arguments were not provided:\n  --sandbox\n");
+    expect_parse_error(
+        &["fetch", "bird", "--sandbox-messages", "10"],
+        "required arguments were not provided:\n  --sandbox\n",
+    );
     expect_parse_error(&["sandbox", "--port", "70000"], "70000");
 }
 

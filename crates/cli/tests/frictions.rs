@@ -29,7 +29,11 @@ fn since_takes_a_date_as_midnight_utc() {
 fn a_page_size_of_0_and_a_base_url_beside_the_sandbox_are_refused_clearly() {
     let zero = run(convo().args(["fetch", "bird", "--sandbox", "--page-size", "0"]));
     assert_eq!(zero.code, Some(2));
-    assert!(zero.stderr.contains("at least 1 message") && !zero.stderr.contains("18446744073709551615"), "{}", zero.stderr);
+    assert!(
+        zero.stderr.contains("at least 1 message") && !zero.stderr.contains("18446744073709551615"),
+        "{}",
+        zero.stderr
+    );
 
     let both = run(convo().args(["fetch", "bird", "--sandbox", "--base-url", "http://127.0.0.1:9"]));
     assert_eq!(both.code, Some(2));
@@ -47,14 +51,24 @@ fn an_empty_table_still_has_its_header() {
 
 #[test]
 fn an_octopush_conversation_id_with_a_search_selector_is_refused() {
-    let out = run(convo().args(["fetch", "octopush", "--sandbox", "--conversation", "cid_3fa85f64-5717-4562-b3fc-2c963f66afa6", "--phone", "+33612345678"]));
+    let out = run(convo().args([
+        "fetch",
+        "octopush",
+        "--sandbox",
+        "--conversation",
+        "cid_3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "--phone",
+        "+33612345678",
+    ]));
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("give one or the other"), "{}", out.stderr);
 }
 
 #[test]
 fn a_plain_http_base_url_to_another_host_names_no_library_field() {
-    let out = run(convo().args(["fetch", "bird", "--workspace", "w", "--conversation", "c", "--base-url", "http://api.example.com"]).env("BIRD_ACCESS_KEY", "k-1234"));
+    let out = run(convo()
+        .args(["fetch", "bird", "--workspace", "w", "--conversation", "c", "--base-url", "http://api.example.com"])
+        .env("BIRD_ACCESS_KEY", "k-1234"));
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("use https") && !out.stderr.contains("allow_insecure_http"), "{}", out.stderr);
 }

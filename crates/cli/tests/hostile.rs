@@ -24,7 +24,8 @@ struct Hosted {
 
 impl Hosted {
     fn start(options: Options) -> Hosted {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("a runtime");
         let server = runtime.block_on(HostileServer::start(options)).expect("the hostile server starts");
         Hosted { server, _runtime: runtime }
     }
@@ -34,7 +35,9 @@ impl Hosted {
 fn credentials(vendor: Vendor, secret: &str) -> Vec<(&'static str, String)> {
     match vendor {
         Vendor::Infobip => vec![("INFOBIP_API_KEY", secret.to_owned())],
-        Vendor::Octopush => vec![("OCTOPUSH_API_LOGIN", format!("login-{secret}")), ("OCTOPUSH_API_KEY", secret.to_owned())],
+        Vendor::Octopush => {
+            vec![("OCTOPUSH_API_LOGIN", format!("login-{secret}")), ("OCTOPUSH_API_KEY", secret.to_owned())]
+        }
         Vendor::Leadconnector => vec![("LEADCONNECTOR_TOKEN", secret.to_owned())],
         Vendor::Bird => vec![("BIRD_ACCESS_KEY", secret.to_owned())],
     }
@@ -48,7 +51,14 @@ fn fetch(hosted: &Hosted, secret: &str, extra: &[&str], rust_log: Option<&str>) 
     let vendor = options.vendor;
     let mut command = convo();
     command.timeout(Duration::from_secs(60));
-    command.args(["fetch", vendor.name(), "--base-url", &hosted.server.base_url(), "--conversation", &options.conversation_id]);
+    command.args([
+        "fetch",
+        vendor.name(),
+        "--base-url",
+        &hosted.server.base_url(),
+        "--conversation",
+        &options.conversation_id,
+    ]);
     if vendor == Vendor::Bird {
         command.args(["--workspace", &options.workspace_id]);
     }
@@ -77,8 +87,10 @@ fn outcome(result: &Run, elapsed: Duration) -> Outcome {
                 .unwrap_or_else(|| format!("<not an NDJSON message: {line}>"))
         })
         .collect();
-    let error = (result.code != Some(0))
-        .then(|| ErrorText { display: format!("exit {:?}: {}", result.code, result.stderr.trim()), debug: result.stderr.clone() });
+    let error = (result.code != Some(0)).then(|| ErrorText {
+        display: format!("exit {:?}: {}", result.code, result.stderr.trim()),
+        debug: result.stderr.clone(),
+    });
     Outcome { ids, error, after_error: Vec::new(), timed_out: result.code.is_none(), elapsed }
 }
 
@@ -186,12 +198,16 @@ macro_rules! fault_tests {
 
             #[test]
             fn retry_after_an_hour_exits_nonzero_quickly() {
-                let options = Options::new($vendor, $messages).behaviour(Behaviour::RateLimited { retry_after: "3600".to_owned() });
+                let options = Options::new($vendor, $messages)
+                    .behaviour(Behaviour::RateLimited { retry_after: "3600".to_owned() });
                 let hosted = Hosted::start(options);
                 let (result, elapsed) = fetch(&hosted, "ordinary-secret", $args, None);
                 assert_ne!(result.code, Some(0), "429 on every request cannot end in success:\n{}", result.stdout);
                 assert!(result.code.is_some(), "convo did not end");
-                assert!(elapsed < Duration::from_secs(15), "an hour's Retry-After must end the run at once, took {elapsed:?}");
+                assert!(
+                    elapsed < Duration::from_secs(15),
+                    "an hour's Retry-After must end the run at once, took {elapsed:?}"
+                );
                 assert!(hosted.server.request_count() <= 5, "{} requests", hosted.server.request_count());
                 assert_promise("429 Retry-After 3600", &outcome(&result, elapsed), &hosted.server.expectation());
                 common::expect_one_error_line(&result.stderr);
@@ -236,7 +252,12 @@ macro_rules! fault_tests {
                     .behaviour(Behaviour::GzipBomb { page: 1, expanded_bytes: 40 * 1024 * 1024 });
                 let hosted = Hosted::start(options);
                 let (result, elapsed) = fetch(&hosted, "ordinary-secret", $args, None);
-                assert_ne!(result.code, Some(0), "a 40 MiB body must be refused:\n{}", result.stdout.chars().take(500).collect::<String>());
+                assert_ne!(
+                    result.code,
+                    Some(0),
+                    "a 40 MiB body must be refused:\n{}",
+                    result.stdout.chars().take(500).collect::<String>()
+                );
                 assert_promise("gzip bomb", &outcome(&result, elapsed), &hosted.server.expectation());
                 common::expect_one_error_line(&result.stderr);
             }
@@ -305,7 +326,11 @@ fn octopush_conversation_id_with_query_syntax_stays_one_value() {
     let id = "cid_a/b?c#d&page=9";
     let hosted = Hosted::start(Options::new(Vendor::Octopush, 30).conversation(id));
     let (result, elapsed) = fetch(&hosted, "ordinary-secret", &["--page-size", "10"], None);
-    assert_promise("octopush conversation id with query syntax", &outcome(&result, elapsed), &hosted.server.expectation());
+    assert_promise(
+        "octopush conversation id with query syntax",
+        &outcome(&result, elapsed),
+        &hosted.server.expectation(),
+    );
     assert!(hosted.server.request_count() > 0, "a valid cid_ id must be asked for");
     for request in hosted.server.requests() {
         assert_eq!(request.path, "/v1/public/conversations/messages/list", "{}", request.target);

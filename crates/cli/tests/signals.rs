@@ -27,7 +27,8 @@ fn interrupted_export(signal: &str) {
         assert!(first.ends_with('\n'), "{first:?}");
     }
     std::thread::sleep(Duration::from_millis(300));
-    let status = std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill runs");
+    let status =
+        std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
     let mut rest = String::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -43,11 +44,16 @@ fn interrupted_export(signal: &str) {
     child.stderr.take().expect("piped").read_to_string(&mut stderr).expect("stderr");
     assert_eq!(code, Some(130), "{signal}: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(rest.is_empty() || rest.ends_with('\n'), "{signal}: the output ends mid-line: …{:?}", &rest[rest.len().saturating_sub(80)..]);
+    assert!(
+        rest.is_empty() || rest.ends_with('\n'),
+        "{signal}: the output ends mid-line: …{:?}",
+        &rest[rest.len().saturating_sub(80)..]
+    );
     let lines: Vec<&str> = rest.lines().collect();
     assert!(lines.len() < 20_000, "{signal}: the export was not stopped");
     for line in lines {
-        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{signal}: not a whole JSON line ({e}): {line}"));
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("{signal}: not a whole JSON line ({e}): {line}"));
     }
 }
 

@@ -68,7 +68,10 @@ fn check(vendor: &str, out: &Run, which: &str) {
     let sample = sample_messages(vendor);
     assert_eq!(printed.len(), sample.len() + 3, "{vendor}: every message is printed:\n{}", out.stdout);
     let decode_errors: Vec<&Value> = printed.iter().map(|m| &m["decode_error"]).collect();
-    assert!(decode_errors[0].is_null() && decode_errors[4..].iter().all(|e| e.is_null()), "{vendor}: {decode_errors:?}");
+    assert!(
+        decode_errors[0].is_null() && decode_errors[4..].iter().all(|e| e.is_null()),
+        "{vendor}: {decode_errors:?}"
+    );
     assert_eq!(printed[1]["decode_error"]["path"], ".", "{vendor}");
     assert_eq!(printed[1]["id"], Value::Null, "{vendor}");
     assert_eq!(printed[2]["raw"], json!(7), "{vendor}");

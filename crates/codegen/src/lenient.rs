@@ -52,7 +52,8 @@ pub fn make_responses_lenient(api: &mut OpenAPI, identity: Option<&Identity>) ->
 
     if let Some(identity) = identity {
         let known = responses.contains(&identity.schema)
-            && schema(api, &identity.schema).is_some_and(|s| properties(s).is_some_and(|p| p.contains_key(&identity.field)));
+            && schema(api, &identity.schema)
+                .is_some_and(|s| properties(s).is_some_and(|p| p.contains_key(&identity.field)));
         if !known {
             return Err(format!(
                 "the identity `{}.{}` is not a property of a schema reachable from a response",
@@ -147,7 +148,9 @@ fn lenient(schema: &mut Schema, keep: Option<&str>) {
                 lenient(items, None);
             }
         }
-        SchemaKind::OneOf { one_of: subs } | SchemaKind::AllOf { all_of: subs } | SchemaKind::AnyOf { any_of: subs } => {
+        SchemaKind::OneOf { one_of: subs }
+        | SchemaKind::AllOf { all_of: subs }
+        | SchemaKind::AnyOf { any_of: subs } => {
             for sub in subs.iter_mut() {
                 if let ReferenceOr::Item(sub) = sub {
                     lenient(sub, keep);
@@ -198,7 +201,8 @@ fn roots(api: &OpenAPI) -> (Vec<ReferenceOr<Schema>>, Vec<ReferenceOr<Schema>>) 
                         c.responses.get(name)?.as_item()
                     }),
                 };
-                responses.extend(response.into_iter().flat_map(|r| r.content.values()).filter_map(|m| m.schema.clone()));
+                responses
+                    .extend(response.into_iter().flat_map(|r| r.content.values()).filter_map(|m| m.schema.clone()));
             }
             for parameter in parameters.clone().chain(operation.parameters.iter()) {
                 let parameter: Option<&Parameter> = match parameter {
@@ -282,9 +286,9 @@ fn subschemas(schema: &Schema, push: &mut dyn FnMut(ReferenceOr<Schema>)) {
         }
         SchemaKind::Type(Type::Array(array)) => array.items.iter().map(unbox).for_each(&mut *push),
         SchemaKind::Type(_) => {}
-        SchemaKind::OneOf { one_of: subs } | SchemaKind::AllOf { all_of: subs } | SchemaKind::AnyOf { any_of: subs } => {
-            subs.iter().cloned().for_each(&mut *push)
-        }
+        SchemaKind::OneOf { one_of: subs }
+        | SchemaKind::AllOf { all_of: subs }
+        | SchemaKind::AnyOf { any_of: subs } => subs.iter().cloned().for_each(&mut *push),
         SchemaKind::Not { not } => push((**not).clone()),
         SchemaKind::Any(any) => {
             any.properties.values().map(unbox).for_each(&mut *push);
@@ -378,7 +382,10 @@ components:
         let wrong = Identity { schema: "Message".into(), field: "message_id".into() };
         assert!(make_responses_lenient(&mut spec, Some(&wrong)).unwrap_err().contains("Message.message_id"));
 
-        let shared = SPEC.replace("items: {$ref: \"#/components/schemas/Message\"}", "items: {$ref: \"#/components/schemas/Query\"}");
+        let shared = SPEC.replace(
+            "items: {$ref: \"#/components/schemas/Message\"}",
+            "items: {$ref: \"#/components/schemas/Query\"}",
+        );
         let err = make_responses_lenient(&mut api(&shared), None).unwrap_err();
         assert!(err.contains("`Query` is used by a request and a response"), "{err}");
     }

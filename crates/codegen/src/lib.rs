@@ -147,9 +147,7 @@ pub fn generate(spec: &Path, custom: &Customization) -> Result<String, CodegenEr
     lenient::make_responses_lenient(&mut api, custom.identity.as_ref())
         .map_err(|e| CodegenError::Generate(spec.into(), e))?;
     let mut generator = Generator::new(&settings(custom));
-    let tokens = generator
-        .generate_tokens(&api)
-        .map_err(|e| CodegenError::Generate(spec.into(), e.to_string()))?;
+    let tokens = generator.generate_tokens(&api).map_err(|e| CodegenError::Generate(spec.into(), e.to_string()))?;
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Generate(spec.into(), e.to_string()))?;
     use_our_path_encoder(&mut file).map_err(|e| CodegenError::Generate(spec.into(), e))?;
     let name = spec.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

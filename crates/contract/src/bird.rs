@@ -33,16 +33,32 @@ pub async fn run(c: &mut Contract) {
         c.ok(&format!("bird: dateFrom={from}"), get().date_from(from).send().await, &expected);
     }
     let from: Timestamp = "2024-11-25T19:31:47.264Z".parse().expect("a date-time");
-    let result = get().limit(NonZeroU64::new(100).expect("non-zero")).page_token(TOKEN).reverse(true).date_from(from).send().await;
+    let result = get()
+        .limit(NonZeroU64::new(100).expect("non-zero"))
+        .page_token(TOKEN)
+        .reverse(true)
+        .date_from(from)
+        .send()
+        .await;
     c.ok("bird: every parameter at once", result, &expected);
 
     for (status, has_example) in error_statuses(&spec) {
         let expected: Option<types::Error> = has_example.then(|| example("bird", &status.to_string()));
-        let result = prefer(c, status).list_conversation_messages().workspace_id(&workspace).conversation_id(&conversation).send().await;
+        let result = prefer(c, status)
+            .list_conversation_messages()
+            .workspace_id(&workspace)
+            .conversation_id(&conversation)
+            .send()
+            .await;
         c.error(&format!("bird: documented {status}"), result, status, expected.as_ref());
     }
     for status in [500u16, 503] {
-        let result = prefer(c, status).list_conversation_messages().workspace_id(&workspace).conversation_id(&conversation).send().await;
+        let result = prefer(c, status)
+            .list_conversation_messages()
+            .workspace_id(&workspace)
+            .conversation_id(&conversation)
+            .send()
+            .await;
         c.error(&format!("bird: {status} (from the 5XX range)"), result, status, None);
     }
 

@@ -14,7 +14,10 @@ pub async fn run(c: &mut Contract) {
     let id = parameter_example(&spec, "conversationId");
     let auths = [
         ("App", Auth::AppKey(SecretString::from("contract-app-key"))),
-        ("Basic", Auth::Basic { username: "contract-user".to_owned(), password: SecretString::from("contract-password") }),
+        (
+            "Basic",
+            Auth::Basic { username: "contract-user".to_owned(), password: SecretString::from("contract-password") },
+        ),
         ("IBSSO", Auth::IbSso(SecretString::from("contract-ibsso-token"))),
         ("Bearer", Auth::Bearer(SecretString::from("contract-oauth-token"))),
     ];
@@ -24,7 +27,8 @@ pub async fn run(c: &mut Contract) {
         c.ok(&format!("infobip: auth {name}"), result, &expected);
     }
 
-    let client = Client::with_auth(&c.base, Auth::AppKey(SecretString::from("contract-app-key"))).expect("a loopback base URL");
+    let client =
+        Client::with_auth(&c.base, Auth::AppKey(SecretString::from("contract-app-key"))).expect("a loopback base URL");
     let get = || client.get_messages().conversation_id(&id);
 
     let result = get().message_ids(vec!["c3b94b2f-a3a1-4999-b63b-413800544123".to_owned()]).send().await;

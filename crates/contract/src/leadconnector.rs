@@ -2,7 +2,9 @@
 //! values), every query parameter, every `type` filter value, and the
 //! documented error examples.
 
-use convo_leadconnector::{Client, ClientOptions, DEFAULT_VERSION, LeadConnector, MessagesResponse, SecretString, types};
+use convo_leadconnector::{
+    Client, ClientOptions, DEFAULT_VERSION, LeadConnector, MessagesResponse, SecretString, types,
+};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::{Contract, error_statuses, example, parameter_example, spec};
@@ -13,8 +15,13 @@ const TOKEN: &str = "contract-token";
 /// ("Allowed values: TYPE_CALL, ..., TYPE_INTERNAL_COMMENTS.").
 fn type_values(spec: &serde_json::Value) -> Vec<String> {
     let parameters = crate::operation(spec)["parameters"].as_array().expect("parameters");
-    let description = parameters.iter().find(|p| p["name"] == "type").and_then(|p| p["description"].as_str()).expect("type");
-    let list = description.split("Allowed values:").nth(1).and_then(|rest| rest.split('.').next()).expect("an allowed-values list");
+    let description =
+        parameters.iter().find(|p| p["name"] == "type").and_then(|p| p["description"].as_str()).expect("type");
+    let list = description
+        .split("Allowed values:")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .expect("an allowed-values list");
     let values: Vec<String> = list.split(',').map(|v| v.trim().to_owned()).collect();
     assert!(values.len() >= 10 && values.iter().all(|v| v.starts_with("TYPE_")), "{values:?}");
     values
@@ -25,7 +32,8 @@ pub async fn run(c: &mut Contract) {
     let expected: MessagesResponse = example("leadconnector", "200");
     let id = parameter_example(&spec, "conversationId");
     for version in [DEFAULT_VERSION, "2021-04-15", "2023-02-21"] {
-        let client = LeadConnector::with_token_and_version(&c.base, SecretString::from(TOKEN), version).expect("a loopback base URL");
+        let client = LeadConnector::with_token_and_version(&c.base, SecretString::from(TOKEN), version)
+            .expect("a loopback base URL");
         let result = client.get_messages().conversation_id(&id).send().await;
         c.ok(&format!("leadconnector: Version {version}"), result, &expected);
     }

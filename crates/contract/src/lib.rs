@@ -54,7 +54,8 @@ pub fn violations(headers: &HeaderMap, body: Option<&[u8]>) -> Option<String> {
 /// The example of response `status` in `specs/<vendor>.yaml`, decoded as `T`.
 pub fn example<T: DeserializeOwned>(vendor: &str, status: &str) -> T {
     let bytes = convo_testkit::sample(&format!("{vendor}.yaml"), status);
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("specs/{vendor}.yaml: the {status} example does not decode: {e}"))
+    serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("specs/{vendor}.yaml: the {status} example does not decode: {e}"))
 }
 
 /// The parsed spec, as JSON.
@@ -116,7 +117,12 @@ pub struct Contract {
 
 impl Contract {
     pub fn new(base: &str) -> Self {
-        Self { base: base.trim_end_matches('/').to_owned(), raw: reqwest::Client::new(), passed: 0, failures: Vec::new() }
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            raw: reqwest::Client::new(),
+            passed: 0,
+            failures: Vec::new(),
+        }
     }
 
     /// Records the outcome of one case.
@@ -155,8 +161,13 @@ impl Contract {
     /// in the documented error `status`, whose body decodes into the
     /// vendor's error type (and equals `expected` when the spec has an
     /// example for it).
-    pub fn error<T, E>(&mut self, case: &str, result: Result<ResponseValue<T>, Error<E>>, status: u16, expected: Option<&E>)
-    where
+    pub fn error<T, E>(
+        &mut self,
+        case: &str,
+        result: Result<ResponseValue<T>, Error<E>>,
+        status: u16,
+        expected: Option<&E>,
+    ) where
         T: Debug,
         E: Debug + Serialize,
     {
@@ -164,7 +175,9 @@ impl Contract {
             Ok(response) => Err(format!("HTTP {} with a success body, expected {status}", response.status())),
             Err(Error::ErrorResponse(response)) => match violations(response.headers(), None) {
                 Some(v) => Err(format!("Prism flagged the request: {v}")),
-                None if response.status().as_u16() != status => Err(format!("HTTP {}, expected {status}", response.status())),
+                None if response.status().as_u16() != status => {
+                    Err(format!("HTTP {}, expected {status}", response.status()))
+                }
                 None => expected.map_or(Ok(()), |expected| same(&*response, expected)),
             },
             Err(e) => Err(format!("expected a typed {status} error body: {}", describe(&e))),
@@ -241,7 +254,10 @@ pub fn describe<E: Debug>(error: &Error<E>) -> String {
 pub fn same<T: Debug + Serialize>(got: &T, expected: &T) -> Result<(), String> {
     let (got_debug, expected_debug) = (format!("{got:#?}"), format!("{expected:#?}"));
     if got_debug != expected_debug {
-        return Err(format!("decoded value differs from the spec's example: {}", first_difference(&got_debug, &expected_debug)));
+        return Err(format!(
+            "decoded value differs from the spec's example: {}",
+            first_difference(&got_debug, &expected_debug)
+        ));
     }
     let got_json = serde_json::to_value(got).map_err(|e| e.to_string())?;
     let expected_json = serde_json::to_value(expected).map_err(|e| e.to_string())?;
@@ -286,7 +302,9 @@ mod tests {
         let flagged = headers(&[("sl-violations", r#"[{"location":["request","query","channel"]}]"#)]);
         assert!(violations(&flagged, None).unwrap().contains("channel"));
         let problem = br#"{"type":"https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY","status":422,"validation":[{"location":["query","limit"]}]}"#;
-        assert!(violations(&headers(&[("content-type", "application/json")]), Some(problem)).unwrap().contains("limit"));
+        assert!(
+            violations(&headers(&[("content-type", "application/json")]), Some(problem)).unwrap().contains("limit")
+        );
         assert!(violations(&headers(&[("content-type", "application/problem+json")]), Some(b"{}")).is_some());
         let documented_422 = br#"{"statusCode":422,"message":["Unprocessable Entity"]}"#;
         assert_eq!(violations(&headers(&[("content-type", "application/json")]), Some(documented_422)), None);

@@ -11,7 +11,10 @@ const LOGIN: &str = "contract@example.com";
 const KEY: &str = "contract-api-key";
 
 fn schema_example(spec: &serde_json::Value, name: &str) -> String {
-    spec["components"]["schemas"][name]["example"].as_str().unwrap_or_else(|| panic!("{name} has no example")).to_owned()
+    spec["components"]["schemas"][name]["example"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} has no example"))
+        .to_owned()
 }
 
 pub async fn run(c: &mut Contract) {
@@ -54,7 +57,12 @@ pub async fn run(c: &mut Contract) {
     assert!(error_statuses(&spec).is_empty(), "octopush documents explicit error statuses now: check them here");
     for status in [400u16, 401, 404, 429, 500, 503] {
         let result = prefer(c, status).list_conversation_messages().send().await;
-        c.error(&format!("octopush: {status} (from the {}XX range)", status / 100), result, status, None::<&types::Error>);
+        c.error(
+            &format!("octopush: {status} (from the {}XX range)", status / 100),
+            result,
+            status,
+            None::<&types::Error>,
+        );
     }
 
     let http = c.raw.clone();
@@ -63,7 +71,12 @@ pub async fn run(c: &mut Contract) {
     c.accepted("octopush: raw page=1", raw(&[("page", "1")])).await;
     c.rejected("octopush: raw page=0 (minimum 1)", raw(&[("page", "0")]), "page").await;
     c.rejected("octopush: raw per_page=0 (minimum 1)", raw(&[("per_page", "0")]), "per_page").await;
-    c.rejected("octopush: raw conversation_id without cid_", raw(&[("conversation_id", "3fa85f64")]), "conversation_id").await;
+    c.rejected(
+        "octopush: raw conversation_id without cid_",
+        raw(&[("conversation_id", "3fa85f64")]),
+        "conversation_id",
+    )
+    .await;
     c.rejected("octopush: raw facebook_id without fid_", raw(&[("facebook_id", "1234567890")]), "facebook_id").await;
     let bad = http.get(&url).header("api-login", LOGIN);
     c.rejected("octopush: raw request without api-key", bad, "security").await;

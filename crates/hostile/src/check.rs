@@ -56,8 +56,12 @@ impl Expectation {
             last = Some((p, id));
         }
         let delivered_set: BTreeSet<&str> = delivered.iter().map(String::as_str).collect();
-        let missing: Vec<&str> =
-            self.order.iter().map(String::as_str).filter(|id| self.required.contains(*id) && !delivered_set.contains(id)).collect();
+        let missing: Vec<&str> = self
+            .order
+            .iter()
+            .map(String::as_str)
+            .filter(|id| self.required.contains(*id) && !delivered_set.contains(id))
+            .collect();
         if !missing.is_empty() {
             return Err(format!(
                 "success delivered {} ids but is missing {} that existed throughout the read, e.g. {:?}",
@@ -156,7 +160,11 @@ pub fn assert_promise(what: &str, outcome: &Outcome, expectation: &Expectation) 
     );
     assert!(outcome.after_error.is_empty(), "{what}: the stream went on after its error: {:?}", outcome.after_error);
     if let Err(problem) = expectation.verdict(&outcome.ids, outcome.failed()) {
-        panic!("{what}: broke the promise: {problem}; the read {ended}; {} of {} ids delivered", outcome.ids.len(), expectation.order.len());
+        panic!(
+            "{what}: broke the promise: {problem}; the read {ended}; {} of {} ids delivered",
+            outcome.ids.len(),
+            expectation.order.len()
+        );
     }
 }
 
@@ -206,7 +214,10 @@ mod tests {
     #[test]
     fn a_changed_listing_accepts_either_snapshot() {
         // "n" arrived at the head during the read; "a" was there throughout.
-        let e = Expectation { order: ids(&["n", "a", "b"]), required: ["a", "b"].iter().map(|s| (*s).to_owned()).collect() };
+        let e = Expectation {
+            order: ids(&["n", "a", "b"]),
+            required: ["a", "b"].iter().map(|s| (*s).to_owned()).collect(),
+        };
         assert!(e.verdict(&ids(&["a", "b"]), false).is_ok());
         assert!(e.verdict(&ids(&["n", "a", "b"]), false).is_ok());
         assert!(e.verdict(&ids(&["n", "b"]), false).is_err());

@@ -255,7 +255,11 @@ async fn respond(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Resp
         let recorded = Recorded {
             number: state.requests.len() + 1,
             method: request.method().to_string(),
-            target: request.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_else(|| request.uri().to_string()),
+            target: request
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str().to_owned())
+                .unwrap_or_else(|| request.uri().to_string()),
             path: request.uri().path().to_owned(),
             raw_query: request.uri().query().map(str::to_owned),
             headers: request
@@ -290,7 +294,11 @@ fn response(reply: Reply) -> Response<Full<Bytes>> {
 fn handle(options: &Options, state: &mut State, request: &Recorded) -> Action {
     let vendor = options.vendor;
     if request.number > options.budget {
-        return Action::Reply(vendors::error(vendor, 400, "hostile server: request budget exhausted; the client is looping"));
+        return Action::Reply(vendors::error(
+            vendor,
+            400,
+            "hostile server: request budget exhausted; the client is looping",
+        ));
     }
     match &options.behaviour {
         Behaviour::RateLimited { retry_after } => {

@@ -11,9 +11,15 @@ use convo_hostile::{Behaviour, BirdTokens, End, HostileServer, Options, Outcome,
 const VENDOR: Vendor = Vendor::Bird;
 
 async fn read_query(server: &HostileServer, query: MessagesQuery, paging: PagingOptions, key: &str) -> Outcome {
-    let client = Client::with_access_key_and_options(&server.base_url(), SecretString::from(key), &common::client_options())
-        .expect("a client for the hostile server");
-    read_all(client.messages(query, paging), |m: &Captured<types::Message>| m.value().map(|v| v.id.clone()).unwrap_or_default(), common::LIMIT).await
+    let client =
+        Client::with_access_key_and_options(&server.base_url(), SecretString::from(key), &common::client_options())
+            .expect("a client for the hostile server");
+    read_all(
+        client.messages(query, paging),
+        |m: &Captured<types::Message>| m.value().map(|v| v.id.clone()).unwrap_or_default(),
+        common::LIMIT,
+    )
+    .await
 }
 
 fn query(server: &HostileServer) -> MessagesQuery {
@@ -89,7 +95,8 @@ async fn inserted_at_the_head_after_page_1_keyset_tokens() {
 
 #[tokio::test]
 async fn inserted_at_the_head_after_page_1_offset_tokens() {
-    let options = Options::new(VENDOR, 125).bird_tokens(BirdTokens::Offset).behaviour(Behaviour::Insert { at: End::Head });
+    let options =
+        Options::new(VENDOR, 125).bird_tokens(BirdTokens::Offset).behaviour(Behaviour::Insert { at: End::Head });
     let (server, outcome) = run(options, Some(10)).await;
     common::check("one arriving at the head after page 1, offset tokens", &server, &outcome, common::bound(14));
 }
@@ -103,7 +110,8 @@ async fn deleted_at_the_head_after_page_1_keyset_tokens() {
 
 #[tokio::test]
 async fn deleted_at_the_head_after_page_1_offset_tokens() {
-    let options = Options::new(VENDOR, 125).bird_tokens(BirdTokens::Offset).behaviour(Behaviour::Delete { at: End::Head });
+    let options =
+        Options::new(VENDOR, 125).bird_tokens(BirdTokens::Offset).behaviour(Behaviour::Delete { at: End::Head });
     let (server, outcome) = run(options, Some(10)).await;
     common::check("the head deleted after page 1, offset tokens", &server, &outcome, common::bound(13));
 }
@@ -114,7 +122,12 @@ async fn one_deleted_one_inserted_at_the_head_same_total_offset_tokens() {
         .bird_tokens(BirdTokens::Offset)
         .behaviour(Behaviour::DeleteAndInsert { delete: End::Head, insert: End::Head });
     let (server, outcome) = run(options, Some(10)).await;
-    common::check("one deleted and one arriving at the head, total unchanged, offset tokens", &server, &outcome, common::bound(14));
+    common::check(
+        "one deleted and one arriving at the head, total unchanged, offset tokens",
+        &server,
+        &outcome,
+        common::bound(14),
+    );
 }
 
 // A vendor that pages differently than asked.
@@ -159,7 +172,12 @@ async fn total_understated_by_two() {
 async fn ids_stay_in_their_segments(workspace: &str, conversation: &str) {
     let options = Options::new(VENDOR, 30).workspace(workspace).conversation(conversation);
     let (server, outcome) = run(options, Some(10)).await;
-    common::check(&format!("workspace {workspace:?}, conversation {conversation:?}"), &server, &outcome, common::bound(3));
+    common::check(
+        &format!("workspace {workspace:?}, conversation {conversation:?}"),
+        &server,
+        &outcome,
+        common::bound(3),
+    );
     for request in server.requests() {
         let path = &request.path;
         assert!(path.starts_with("/workspaces/"), "escaped: {}", request.target);
@@ -168,7 +186,8 @@ async fn ids_stay_in_their_segments(workspace: &str, conversation: &str) {
             .split_once("/conversations/")
             .unwrap_or_else(|| panic!("{workspace:?}/{conversation:?} changed the path: {}", request.target));
         let ws = one_segment(&format!("/{ws}/"), "/", "/").unwrap_or_else(|e| panic!("workspace {workspace:?}: {e}"));
-        let conv = one_segment(&format!("/{conv}"), "/", "/messages").unwrap_or_else(|e| panic!("conversation {conversation:?}: {e}"));
+        let conv = one_segment(&format!("/{conv}"), "/", "/messages")
+            .unwrap_or_else(|e| panic!("conversation {conversation:?}: {e}"));
         assert_eq!((ws.as_str(), conv.as_str()), (workspace, conversation), "{}", request.target);
     }
 }

@@ -11,12 +11,25 @@ use convo_infobip::{Auth, Captured, Client, MessagesQuery, PagingOptions, Secret
 const VENDOR: Vendor = Vendor::Infobip;
 
 async fn read(server: &HostileServer, query: MessagesQuery, paging: PagingOptions, key: &str) -> Outcome {
-    let client = Client::with_auth_and_options(&server.base_url(), Auth::AppKey(SecretString::from(key)), &common::client_options())
-        .expect("a client for the hostile server");
-    read_all(client.messages(query, paging), |m: &Captured<types::Message>| m.value().map(|v| v.id.clone()).unwrap_or_default(), common::LIMIT).await
+    let client = Client::with_auth_and_options(
+        &server.base_url(),
+        Auth::AppKey(SecretString::from(key)),
+        &common::client_options(),
+    )
+    .expect("a client for the hostile server");
+    read_all(
+        client.messages(query, paging),
+        |m: &Captured<types::Message>| m.value().map(|v| v.id.clone()).unwrap_or_default(),
+        common::LIMIT,
+    )
+    .await
 }
 
-async fn run_query(options: Options, page_size: Option<u64>, edit: impl FnOnce(&mut MessagesQuery)) -> (HostileServer, Outcome) {
+async fn run_query(
+    options: Options,
+    page_size: Option<u64>,
+    edit: impl FnOnce(&mut MessagesQuery),
+) -> (HostileServer, Outcome) {
     let server = HostileServer::start(options).await.expect("the hostile server starts");
     let mut query = MessagesQuery::new(server.options().conversation_id.clone());
     edit(&mut query);
@@ -97,7 +110,11 @@ async fn honest_message_ids_filter() {
     common::check("messageIds of every 7th message", &server, &outcome, common::bound(4));
     assert_eq!(server.expectation().order, wanted);
     for request in server.requests() {
-        let sent: Vec<String> = request.param_all("messageIds").iter().flat_map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>()).collect();
+        let sent: Vec<String> = request
+            .param_all("messageIds")
+            .iter()
+            .flat_map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>())
+            .collect();
         assert_eq!(sent, wanted, "every page request carries the filter: {request:?}");
     }
 }
@@ -134,16 +151,23 @@ async fn deleted_at_the_newest_end_after_page_1() {
 
 #[tokio::test]
 async fn one_deleted_at_the_head_and_one_arriving_same_total() {
-    let options = Options::new(VENDOR, 120).behaviour(Behaviour::DeleteAndInsert { delete: End::Head, insert: End::Newest });
+    let options =
+        Options::new(VENDOR, 120).behaviour(Behaviour::DeleteAndInsert { delete: End::Head, insert: End::Newest });
     let (server, outcome) = run(options, Some(10)).await;
     common::check("one deleted at the head, one arriving, totalItems unchanged", &server, &outcome, common::bound(13));
 }
 
 #[tokio::test]
 async fn one_deleted_at_the_newest_end_and_one_inserted_at_the_head_same_total() {
-    let options = Options::new(VENDOR, 120).behaviour(Behaviour::DeleteAndInsert { delete: End::Newest, insert: End::Head });
+    let options =
+        Options::new(VENDOR, 120).behaviour(Behaviour::DeleteAndInsert { delete: End::Newest, insert: End::Head });
     let (server, outcome) = run(options, Some(10)).await;
-    common::check("one deleted at the newest end, one inserted at the head, totalItems unchanged", &server, &outcome, common::bound(13));
+    common::check(
+        "one deleted at the newest end, one inserted at the head, totalItems unchanged",
+        &server,
+        &outcome,
+        common::bound(13),
+    );
 }
 
 #[tokio::test]

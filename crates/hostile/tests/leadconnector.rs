@@ -19,7 +19,12 @@ async fn read(server: &HostileServer, paging: PagingOptions, token: &str) -> Out
     )
     .expect("a client for the hostile server");
     let query = MessagesQuery::new(server.options().conversation_id.clone());
-    read_all(client.messages(query, paging), |m: &Captured<types::Message>| m.value().map(|v| v.id.clone()).unwrap_or_default(), common::LIMIT).await
+    read_all(
+        client.messages(query, paging),
+        |m: &Captured<types::Message>| m.value().map(|v| v.id.clone()).unwrap_or_default(),
+        common::LIMIT,
+    )
+    .await
 }
 
 async fn run(options: Options, page_size: Option<u64>) -> (HostileServer, Outcome) {
@@ -80,7 +85,8 @@ async fn deleted_at_the_head_after_page_1() {
 
 #[tokio::test]
 async fn deleted_and_inserted_at_the_head_after_page_1() {
-    let options = Options::new(VENDOR, 130).behaviour(Behaviour::DeleteAndInsert { delete: End::Head, insert: End::Head });
+    let options =
+        Options::new(VENDOR, 130).behaviour(Behaviour::DeleteAndInsert { delete: End::Head, insert: End::Head });
     let (server, outcome) = run(options, Some(20)).await;
     common::check("one deleted and one arriving at the head after page 1", &server, &outcome, common::bound(8));
 }
@@ -116,7 +122,8 @@ async fn conversation_id_stays_in_its_segment(id: &str) {
     common::check(&format!("conversation id {id:?}"), &server, &outcome, common::bound(3));
     for request in server.requests() {
         assert!(request.path.starts_with("/conversations/"), "{id:?} escaped: {}", request.target);
-        let segment = one_segment(&request.path, "/conversations/", "/messages").unwrap_or_else(|e| panic!("conversation id {id:?}: {e}"));
+        let segment = one_segment(&request.path, "/conversations/", "/messages")
+            .unwrap_or_else(|e| panic!("conversation id {id:?}: {e}"));
         assert_eq!(segment, id, "{}", request.target);
     }
 }

@@ -12,11 +12,21 @@ const VENDOR: Vendor = Vendor::Octopush;
 const LOGIN: &str = "hostile-login@example.com";
 
 async fn read(server: &HostileServer, paging: PagingOptions, key: &str) -> Outcome {
-    let client = Client::with_credentials_and_options(&server.base_url(), LOGIN, SecretString::from(key), &common::client_options())
-        .expect("a client for the hostile server");
+    let client = Client::with_credentials_and_options(
+        &server.base_url(),
+        LOGIN,
+        SecretString::from(key),
+        &common::client_options(),
+    )
+    .expect("a client for the hostile server");
     let id = ConversationId::new(server.options().conversation_id.clone()).expect("a cid_ conversation id");
     let query = MessagesQuery::by_conversation_id(id);
-    read_all(client.messages(query, paging), |m: &Captured<types::Message>| m.value().map(|v| v.message_id.clone()).unwrap_or_default(), common::LIMIT).await
+    read_all(
+        client.messages(query, paging),
+        |m: &Captured<types::Message>| m.value().map(|v| v.message_id.clone()).unwrap_or_default(),
+        common::LIMIT,
+    )
+    .await
 }
 
 async fn run(options: Options, page_size: Option<u64>) -> (HostileServer, Outcome) {
@@ -121,11 +131,19 @@ async fn conversation_id_stays_one_query_value(id: &str) {
     common::check(&format!("conversation id {id:?}"), &server, &outcome, common::bound(3));
     assert!(server.request_count() > 0, "{id:?} is a valid cid_ id: the client must ask for it");
     for request in server.requests() {
-        assert_eq!(request.path, "/v1/public/conversations/messages/list", "{id:?} changed the path: {}", request.target);
+        assert_eq!(
+            request.path, "/v1/public/conversations/messages/list",
+            "{id:?} changed the path: {}",
+            request.target
+        );
         assert_eq!(request.param_all("conversation_id"), vec![id.to_owned()], "{}", request.target);
         let keys: Vec<String> = request.params().into_iter().map(|(k, _)| k).collect();
         for key in &keys {
-            assert!(["page", "per_page", "conversation_id"].contains(&key.as_str()), "{id:?} added the parameter `{key}`: {}", request.target);
+            assert!(
+                ["page", "per_page", "conversation_id"].contains(&key.as_str()),
+                "{id:?} added the parameter `{key}`: {}",
+                request.target
+            );
         }
     }
 }
@@ -144,4 +162,3 @@ async fn a_conversation_id_with_backslashes_stays_one_value() {
 async fn a_conversation_id_with_a_plus_and_percent_stays_one_value() {
     conversation_id_stays_one_query_value("cid_a+b%2Fc").await;
 }
-

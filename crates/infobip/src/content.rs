@@ -136,7 +136,10 @@ mod tests {
         assert_eq!(location.location_name(), Some("Zagreb"));
         assert_eq!(location.address(), Some("Trg 1"));
         let email = content(r#"{"subject":"Hi","contentHtml":"<p>Hi</p>"}"#);
-        assert_eq!((email.subject(), email.content_html(), email.content_text()), (Some("Hi"), Some("<p>Hi</p>"), None));
+        assert_eq!(
+            (email.subject(), email.content_html(), email.content_text()),
+            (Some("Hi"), Some("<p>Hi</p>"), None)
+        );
         let image = content(r#"{"url":"https://x/y.png","caption":"y"}"#);
         assert_eq!((image.url(), image.caption()), (Some("https://x/y.png"), Some("y")));
     }

@@ -43,9 +43,9 @@ mod timestamp;
 pub use auth::Auth;
 pub use content::Content;
 pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString};
+pub use convo_runtime::{Page, PagingError, PagingOptions, Position, RetryPolicy};
 pub use enums::{AuthorType, Channel, ContentType, Direction};
 pub use paging::{MAX_PAGE_SIZE, MessagePage, MessagesQuery, StreamError};
-pub use convo_runtime::{Page, PagingError, PagingOptions, Position, RetryPolicy};
 pub use timestamp::{Timestamp, TimestampError};
 
 /// The error of every request: a documented error status carries Infobip's

@@ -58,13 +58,22 @@ pub const ORDER_BY: &str = "createdAt:asc";
 convo_runtime::paged_endpoint!("Infobip", Client, MessagesQuery, types::Message, types::Error);
 
 impl Record for types::Message {
-    fn id(&self) -> Option<&str> { Some(&self.id) }
+    fn id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
     /// `None` when `createdAt` is missing.
-    fn time(&self) -> Option<DateTime<Utc>> { self.created_at.map(Into::into) }
+    fn time(&self) -> Option<DateTime<Utc>> {
+        self.created_at.map(Into::into)
+    }
 }
 
 impl KeysetEndpoint for Endpoint {
-    fn fetch(&self, after: Option<DateTime<Utc>>, page: u64, limit: u64) -> Fetch<KeysetReply<Self::Item>, Self::Error> {
+    fn fetch(
+        &self,
+        after: Option<DateTime<Utc>>,
+        page: u64,
+        limit: u64,
+    ) -> Fetch<KeysetReply<Self::Item>, Self::Error> {
         let (client, query) = (self.client.clone(), self.query.clone());
         async move {
             let mut request = client
@@ -119,14 +128,20 @@ impl Client {
     /// (use the generated request builder for other orders), and so is a
     /// page size of 0 or above [`MAX_PAGE_SIZE`], before anything is sent.
     /// [`PagingOptions::resume`] takes a `next` position of an earlier run.
-    pub fn pages(&self, query: MessagesQuery, options: PagingOptions) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
+    pub fn pages(
+        &self,
+        query: MessagesQuery,
+        options: PagingOptions,
+    ) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
         let start = (|| {
             let limit = paging::page_size(&options, MAX_PAGE_SIZE, "Infobip")?;
             paging::path_id("conversation id", &query.conversation_id)?;
             if let Some(order) = query.order_by.as_deref().filter(|order| !order.eq_ignore_ascii_case(ORDER_BY)) {
                 return Err(PagingError::InvalidQuery {
                     name: "order_by",
-                    reason: format!("a whole read pages on the creation time, `{ORDER_BY}`; `{order}` cannot be read exactly once"),
+                    reason: format!(
+                        "a whole read pages on the creation time, `{ORDER_BY}`; `{order}` cannot be read exactly once"
+                    ),
                 });
             }
             let after = query.created_after.map(DateTime::<Utc>::from);

@@ -2,7 +2,9 @@
 
 use chrono::{TimeZone, Utc};
 use convo_infobip::types::{ChannelFilter, DirectionFilter};
-use convo_infobip::{Auth, AuthorType, Channel, Client, ClientInfo, ContentType, Direction, RequestError, SecretString, Timestamp, types};
+use convo_infobip::{
+    Auth, AuthorType, Channel, Client, ClientInfo, ContentType, Direction, RequestError, SecretString, Timestamp, types,
+};
 use convo_testkit::wiremock::matchers::any;
 use convo_testkit::wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use convo_testkit::{only_request, sample, server};
@@ -27,7 +29,9 @@ async fn serve(status: u16, body: Vec<u8>) -> MockServer {
 
 /// Sends one request built by `build` to a server answering with an empty
 /// page, and returns the request the server saw.
-async fn sent(build: impl FnOnce(convo_infobip::builder::GetMessages<'_>) -> convo_infobip::builder::GetMessages<'_>) -> Request {
+async fn sent(
+    build: impl FnOnce(convo_infobip::builder::GetMessages<'_>) -> convo_infobip::builder::GetMessages<'_>,
+) -> Request {
     let server = serve(200, EMPTY_PAGE.to_vec()).await;
     let client = client(&server.uri());
     build(client.get_messages().conversation_id("c")).send().await.unwrap();
@@ -132,20 +136,16 @@ async fn created_after_and_before_go_out_in_infobips_form_in_utc_with_millisecon
 #[tokio::test]
 async fn an_unreadable_time_is_refused_before_anything_is_sent() {
     let server = serve(200, EMPTY_PAGE.to_vec()).await;
-    let err = client(&server.uri())
-        .get_messages()
-        .conversation_id("c")
-        .created_after("yesterday")
-        .send()
-        .await
-        .unwrap_err();
+    let err =
+        client(&server.uri()).get_messages().conversation_id("c").created_after("yesterday").send().await.unwrap_err();
     assert!(matches!(&err, RequestError::InvalidRequest(reason) if reason.contains("created_after")), "{err:?}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn order_by_limit_page_channel_and_direction_wire_values() {
-    let request = sent(|b| b.order_by("createdAt:desc").limit(50).page(0).channel("WHATSAPP").direction("OUTBOUND")).await;
+    let request =
+        sent(|b| b.order_by("createdAt:desc").limit(50).page(0).channel("WHATSAPP").direction("OUTBOUND")).await;
     assert_eq!(
         query_pairs(&request),
         [
@@ -156,21 +156,42 @@ async fn order_by_limit_page_channel_and_direction_wire_values() {
             ("page".to_owned(), "0".to_owned()),
         ]
     );
-    assert_eq!(request.url.query(), Some("channel=WHATSAPP&direction=OUTBOUND&limit=50&orderBy=createdAt%3Adesc&page=0"));
+    assert_eq!(
+        request.url.query(),
+        Some("channel=WHATSAPP&direction=OUTBOUND&limit=50&orderBy=createdAt%3Adesc&page=0")
+    );
 
     // Every documented channel filter goes out exactly as the page spells it.
     let server = serve(200, EMPTY_PAGE.to_vec()).await;
     let client = client(&server.uri());
     let page_values = [
-        "SMS", "VIBER", "FACEBOOK_MESSENGER", "WHATSAPP", "RCS", "LIVE_CHAT", "LINE", "GOOGLE_BUSINESS_MESSAGES",
-        "TELEGRAM", "INSTAGRAM_MESSAGING", "KAKAO_SANGDAM", "TWITTER_DM", "VIBER_BOT", "APPLE_BUSINESS_CHAT", "EMAIL",
+        "SMS",
+        "VIBER",
+        "FACEBOOK_MESSENGER",
+        "WHATSAPP",
+        "RCS",
+        "LIVE_CHAT",
+        "LINE",
+        "GOOGLE_BUSINESS_MESSAGES",
+        "TELEGRAM",
+        "INSTAGRAM_MESSAGING",
+        "KAKAO_SANGDAM",
+        "TWITTER_DM",
+        "VIBER_BOT",
+        "APPLE_BUSINESS_CHAT",
+        "EMAIL",
     ];
     for value in page_values {
         let channel: ChannelFilter = value.parse().unwrap();
         client.get_messages().conversation_id("c").channel(channel).send().await.unwrap();
     }
-    let seen: Vec<String> =
-        server.received_requests().await.unwrap().iter().map(|r| r.url.query().unwrap_or_default().to_owned()).collect();
+    let seen: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.query().unwrap_or_default().to_owned())
+        .collect();
     let expected: Vec<String> = page_values.iter().map(|v| format!("channel={v}")).collect();
     assert_eq!(seen, expected);
     assert!("SIGNAL".parse::<ChannelFilter>().is_err(), "the channel filter is the page's closed set");
@@ -219,7 +240,10 @@ async fn every_documented_error_status_decodes_into_infobips_error_body() {
 
 #[tokio::test]
 async fn the_status_code_and_message_error_form_decodes_too() {
-    for body in [r#"{"statusCode":400,"message":"Invalid orderBy"}"#, r#"{"statusCode":"BAD_REQUEST","message":"Invalid orderBy"}"#] {
+    for body in [
+        r#"{"statusCode":400,"message":"Invalid orderBy"}"#,
+        r#"{"statusCode":"BAD_REQUEST","message":"Invalid orderBy"}"#,
+    ] {
         let server = serve(400, body.as_bytes().to_vec()).await;
         let err = client(&server.uri()).get_messages().conversation_id("c").send().await.unwrap_err();
         let RequestError::ErrorResponse(response) = err else { panic!("{err:?}") };
@@ -260,7 +284,13 @@ async fn every_timestamp_form_infobip_sends_decodes() {
     let page = client(&server.uri()).get_messages().conversation_id("c").send().await.unwrap().into_inner();
     let midnight = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let nanos = midnight + chrono::Duration::nanoseconds(123_456_789);
-    let times: Vec<_> = page.messages.iter().flatten().map(|m| m.value().unwrap()).map(|m| (m.created_at.unwrap().utc(), m.updated_at.map(|t| t.utc()))).collect();
+    let times: Vec<_> = page
+        .messages
+        .iter()
+        .flatten()
+        .map(|m| m.value().unwrap())
+        .map(|m| (m.created_at.unwrap().utc(), m.updated_at.map(|t| t.utc())))
+        .collect();
     assert_eq!(
         times,
         [
@@ -269,7 +299,10 @@ async fn every_timestamp_form_infobip_sends_decodes() {
             (nanos, Some(nanos)),
         ]
     );
-    assert_eq!(page.messages.as_ref().unwrap()[2].value().unwrap().created_at.unwrap().to_string(), "2024-01-01T00:00:00.123+0000");
+    assert_eq!(
+        page.messages.as_ref().unwrap()[2].value().unwrap().created_at.unwrap().to_string(),
+        "2024-01-01T00:00:00.123+0000"
+    );
     assert_eq!(page.pagination, None);
 }
 

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use convo_infobip::types::{ChannelFilter, DirectionFilter};
 use convo_infobip::{
-    Auth, Client, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingError, PagingOptions, Position, RetryPolicy, SecretString,
-    StreamError, Timestamp,
+    Auth, Client, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingError, PagingOptions, Position, RetryPolicy,
+    SecretString, StreamError, Timestamp,
 };
 use convo_testkit::server;
 use convo_testkit::wiremock::matchers::{method, path};
@@ -88,7 +88,9 @@ fn query_time(time: DateTime<Utc>) -> String {
 }
 
 fn parse_time(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3f%z").unwrap_or_else(|e| panic!("`{text}`: {e}")).with_timezone(&Utc)
+    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3f%z")
+        .unwrap_or_else(|e| panic!("`{text}`: {e}"))
+        .with_timezone(&Utc)
 }
 
 impl Conversation {
@@ -243,7 +245,9 @@ fn error_body(status: u16) -> Value {
     json!({"requestError": {"serviceException": {"messageId": format!("E{status}"), "text": "failed"}}})
 }
 
-async fn collect(stream: impl Stream<Item = Result<MessagePage, StreamError>>) -> (Vec<MessagePage>, Option<StreamError>) {
+async fn collect(
+    stream: impl Stream<Item = Result<MessagePage, StreamError>>,
+) -> (Vec<MessagePage>, Option<StreamError>) {
     let mut stream = std::pin::pin!(stream);
     let mut pages = Vec::new();
     while let Some(item) = stream.next().await {
@@ -278,7 +282,8 @@ fn key(position: &Option<Position>) -> Value {
 /// the filter of the request after it.
 fn next_filter(page: &MessagePage) -> DateTime<Utc> {
     let last = page.items.last().expect("a delivered page holds messages");
-    DateTime::<Utc>::from(last.value().and_then(|m| m.created_at).expect("a decoded message with a time")) - TimeDelta::milliseconds(1)
+    DateTime::<Utc>::from(last.value().and_then(|m| m.created_at).expect("a decoded message with a time"))
+        - TimeDelta::milliseconds(1)
 }
 
 #[tokio::test]
@@ -288,16 +293,26 @@ async fn every_message_arrives_once_in_order_paging_on_the_creation_time() {
     // delivered). A short page that ends at the total the vendor counts for
     // its filter ends the read; otherwise a request bringing nothing new
     // does (10/10: a full page; 1/1: the tie path, page 1 of the filter).
-    for (total, page_size, requests) in [(2345, 100, 25), (2000, 100, 22), (2345, MAX_PAGE_SIZE, 4), (10, 10, 2), (7, 10, 2), (1, 1, 2)] {
+    for (total, page_size, requests) in
+        [(2345, 100, 25), (2000, 100, 22), (2345, MAX_PAGE_SIZE, 4), (10, 10, 2), (7, 10, 2), (1, 1, 2)]
+    {
         let (server, conversation) = serve(Conversation::new(total)).await;
-        let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, 4))).await;
+        let (pages, error) =
+            collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, 4))).await;
         let case = format!("{total}/{page_size}");
         assert!(error.is_none(), "{case}: {error:?}");
         assert_eq!(ids(&pages), expected_ids(0..total), "{case}");
         let asked = conversation.asked();
         assert_eq!(asked.len(), requests, "{case}");
-        assert!(asked.iter().all(|a| a.order_by.as_deref() == Some(ORDER) && a.limit == page_size), "{case}: {asked:?}");
-        assert_eq!(asked[0], Asked { after: None, page: 0, limit: page_size, order_by: Some(ORDER.to_owned()) }, "{case}");
+        assert!(
+            asked.iter().all(|a| a.order_by.as_deref() == Some(ORDER) && a.limit == page_size),
+            "{case}: {asked:?}"
+        );
+        assert_eq!(
+            asked[0],
+            Asked { after: None, page: 0, limit: page_size, order_by: Some(ORDER.to_owned()) },
+            "{case}"
+        );
 
         assert_eq!(pages[0].items.len() as u64, page_size.min(total), "{case}");
         let first_key = key(&pages[0].position);
@@ -309,7 +324,11 @@ async fn every_message_arrives_once_in_order_paging_on_the_creation_time() {
                 // the newest message delivered, page 0 of that filter.
                 assert_eq!(asked[n + 1].after, Some(next_filter(&pair[0])), "{case}: request {}", n + 1);
                 assert_eq!(asked[n + 1].page, 0, "{case}: request {}", n + 1);
-                assert!((pair[1].items.len() as u64) < page_size, "{case}: page {} starts at a message delivered", n + 1);
+                assert!(
+                    (pair[1].items.len() as u64) < page_size,
+                    "{case}: page {} starts at a message delivered",
+                    n + 1
+                );
             }
         }
         let last = pages.last().unwrap();
@@ -358,7 +377,8 @@ async fn pages_are_fetched_one_after_another_whatever_the_concurrency() {
     // Each request's filter is the newest message of the page before it.
     for concurrency in [1, 4] {
         let (server, conversation) = serve(Conversation::new(1500).delay(Duration::from_millis(50))).await;
-        let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, concurrency))).await;
+        let (pages, error) =
+            collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, concurrency))).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(ids(&pages), expected_ids(0..1500));
         assert_eq!(conversation.asked().len(), 17, "100, then 99 a page, and the request that brings nothing new");
@@ -382,8 +402,13 @@ async fn every_filter_goes_out_on_every_page_request() {
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..250));
     assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), [100, 99, 51]);
-    let queries: Vec<String> =
-        server.received_requests().await.unwrap().iter().map(|r| r.url.query().unwrap_or_default().to_owned()).collect();
+    let queries: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.query().unwrap_or_default().to_owned())
+        .collect();
     // The query's createdAfter first, then the millisecond before the newest
     // message delivered: m00099, m00198, m00249 (the request after that
     // nothing of what it brings is new: the end).
@@ -413,7 +438,13 @@ async fn the_querys_created_after_is_where_the_stream_starts() {
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(50..300));
     assert_eq!(conversation.asked()[0].after, Some(created(49)));
-    assert!(server.received_requests().await.unwrap().iter().all(|r| r.url.query().unwrap().contains("orderBy=createdAt%3Aasc")));
+    assert!(
+        server.received_requests().await.unwrap().iter().all(|r| r
+            .url
+            .query()
+            .unwrap()
+            .contains("orderBy=createdAt%3Aasc"))
+    );
 }
 
 #[tokio::test]
@@ -432,7 +463,11 @@ async fn a_stream_resumes_from_the_next_position_of_an_earlier_run() {
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&rest), expected_ids(298..2345), "every message after the first run's, once");
     assert_eq!(rest[0].position, resume);
-    assert_eq!(conversation.asked()[3].after, Some(next_filter(&first[2])), "the resumed read asks where the first left off");
+    assert_eq!(
+        conversation.asked()[3].after,
+        Some(next_filter(&first[2])),
+        "the resumed read asks where the first left off"
+    );
 
     // Resuming from where a whole read ended brings nothing more. (Without
     // a total the read ends on a request after its last page, which the
@@ -533,7 +568,10 @@ async fn an_invalid_page_size_resume_position_order_or_conversation_is_refused_w
     for (query, options, expected) in invalid {
         let (pages, error) = collect(client(&server).pages(query, options)).await;
         assert!(pages.is_empty());
-        assert!(matches!(error, Some(PagingError::InvalidQuery { name, .. }) if name == expected), "{expected}: {error:?}");
+        assert!(
+            matches!(error, Some(PagingError::InvalidQuery { name, .. }) if name == expected),
+            "{expected}: {error:?}"
+        );
     }
     assert!(conversation.asked().is_empty());
     assert!(server.received_requests().await.unwrap().is_empty());
@@ -737,7 +775,13 @@ async fn messages_sharing_a_millisecond_are_read_on_the_next_pages_of_the_same_f
     let asked: Vec<(Option<DateTime<Utc>>, u64)> = conversation.asked().iter().map(|a| (a.after, a.page)).collect();
     assert_eq!(
         asked,
-        [(None, 0), (tie_filter, 0), (tie_filter, 1), (tie_filter, 2), (Some(created(29) - TimeDelta::milliseconds(1)), 0)],
+        [
+            (None, 0),
+            (tie_filter, 0),
+            (tie_filter, 1),
+            (tie_filter, 2),
+            (Some(created(29) - TimeDelta::milliseconds(1)), 0)
+        ],
         "page 0 of the tie brings nothing new: its pages 1 and 2 are asked"
     );
 

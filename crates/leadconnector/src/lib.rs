@@ -42,10 +42,10 @@ mod response;
 
 pub use auth::{DEFAULT_BASE_URL, DEFAULT_VERSION, LeadConnector};
 pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString, Timestamp};
-pub use enums::{CallStatus, MessageDirection, MessageSource, MessageStatus, MessageType, TypeFilter};
-pub use response::MessagesResponse;
-pub use paging::{MAX_PAGE_SIZE, MessagePage, MessagesQuery, StreamError};
 pub use convo_runtime::{Page, PagingError, PagingOptions, Position, RetryPolicy};
+pub use enums::{CallStatus, MessageDirection, MessageSource, MessageStatus, MessageType, TypeFilter};
+pub use paging::{MAX_PAGE_SIZE, MessagePage, MessagesQuery, StreamError};
+pub use response::MessagesResponse;
 
 /// The error of every request: a documented error status (400, 401, 422,
 /// 429) carries HighLevel's error body as [`types::Error`].

@@ -39,9 +39,13 @@ impl MessagesQuery {
 convo_runtime::paged_endpoint!("LeadConnector", LeadConnector, MessagesQuery, types::Message, types::Error);
 
 impl Record for types::Message {
-    fn id(&self) -> Option<&str> { Some(&self.id) }
+    fn id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
     /// `None` when `dateAdded` is missing.
-    fn time(&self) -> Option<DateTime<Utc>> { self.date_added.as_ref().map(convo_runtime::Timestamp::utc) }
+    fn time(&self) -> Option<DateTime<Utc>> {
+        self.date_added.as_ref().map(convo_runtime::Timestamp::utc)
+    }
 }
 
 impl CursorEndpoint for Endpoint {

@@ -93,9 +93,7 @@ impl<'de> Deserialize<'de> for MessagesResponse {
             None | Some(b'[' | b'n') => {
                 decode_with_path::<MessagesPage>(raw.get()).map(Self::Flat).map_err(D::Error::custom)
             }
-            Some(b'{') => {
-                decode_with_path::<NestedMessagesPage>(raw.get()).map(Self::Nested).map_err(D::Error::custom)
-            }
+            Some(b'{') => decode_with_path::<NestedMessagesPage>(raw.get()).map(Self::Nested).map_err(D::Error::custom),
             _ => Err(D::Error::custom(
                 "`messages` must be an array (the documented flat page) or an object (the nested page)",
             )),

@@ -67,14 +67,21 @@ async fn documented_sample_decodes_and_the_request_has_the_documented_shape() {
     let message = &page.messages()[0];
     assert_eq!(message.value().unwrap().id, "ve9EPM428h8vShlRW1KT");
     assert_eq!(message.value().unwrap().type_, Some(1.0));
-    assert_eq!(message.value().unwrap().message_type, Some(MessageType::Other("SMS".into())), "the page's own example value is kept");
+    assert_eq!(
+        message.value().unwrap().message_type,
+        Some(MessageType::Other("SMS".into())),
+        "the page's own example value is kept"
+    );
     assert_eq!(message.value().unwrap().direction, Some(MessageDirection::Inbound));
     assert_eq!(message.value().unwrap().date_added.unwrap().to_rfc3339(), "2024-03-27T18:13:49Z");
     assert_eq!(message.value().unwrap().body.as_deref(), Some("Hi there"));
     let meta = message.value().unwrap().meta.as_ref().unwrap();
     assert_eq!(meta.call_duration, Some(convo_leadconnector::types::CallDuration::String("120".into())));
     assert_eq!(meta.call_status, Some(CallStatus::Completed));
-    assert_eq!(meta.email.as_ref().unwrap().message_ids.clone().unwrap(), ["ve9EPM428kjkvShlRW1KT", "ve9EPs1028kjkvShlRW1KT"]);
+    assert_eq!(
+        meta.email.as_ref().unwrap().message_ids.clone().unwrap(),
+        ["ve9EPM428kjkvShlRW1KT", "ve9EPs1028kjkvShlRW1KT"]
+    );
     insta::assert_debug_snapshot!("leadconnector_documented_sample", page);
 }
 
@@ -218,8 +225,14 @@ async fn live_rows_the_page_does_not_show_decode() {
     assert_eq!(email.value().unwrap().message_type, Some(MessageType::Email));
     assert_eq!(email.value().unwrap().body, None);
     assert_eq!(email.value().unwrap().direction, Some(MessageDirection::Inbound));
-    assert_eq!(email.value().unwrap().meta.as_ref().unwrap().email.as_ref().unwrap().subject.as_deref(), Some("Re: quote"));
-    assert!(email.value().unwrap().date_added < activity.value().unwrap().date_added && activity.value().unwrap().date_added < call.value().unwrap().date_added);
+    assert_eq!(
+        email.value().unwrap().meta.as_ref().unwrap().email.as_ref().unwrap().subject.as_deref(),
+        Some("Re: quote")
+    );
+    assert!(
+        email.value().unwrap().date_added < activity.value().unwrap().date_added
+            && activity.value().unwrap().date_added < call.value().unwrap().date_added
+    );
 }
 
 #[tokio::test]

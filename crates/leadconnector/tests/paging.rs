@@ -81,7 +81,10 @@ impl Conversation {
             None => 0,
             Some(last) => match (0..self.len).find(|&i| id(i) == last) {
                 Some(i) => i + 1,
-                None => return ResponseTemplate::new(400).set_body_json(json!({ "statusCode": 400, "message": "Bad Request" })),
+                None => {
+                    return ResponseTemplate::new(400)
+                        .set_body_json(json!({ "statusCode": 400, "message": "Bad Request" }));
+                }
             },
         };
         let limit = param(request, "limit").map_or(20, |l| l.parse::<usize>().expect("a whole-number limit"));
@@ -124,7 +127,11 @@ fn options(page_size: Option<u64>) -> PagingOptions {
     }
 }
 
-async fn pages(client: &LeadConnector, query: MessagesQuery, options: PagingOptions) -> Vec<Result<MessagePage, StreamError>> {
+async fn pages(
+    client: &LeadConnector,
+    query: MessagesQuery,
+    options: PagingOptions,
+) -> Vec<Result<MessagePage, StreamError>> {
     client.pages(query, options).collect().await
 }
 
@@ -156,8 +163,13 @@ async fn every_message_comes_exactly_once_in_order_in_ceil_n_over_limit_requests
         let limit = page_size.unwrap_or(MAX_PAGE_SIZE) as usize;
         let pages: Vec<MessagePage> = results.into_iter().map(|r| r.unwrap()).collect();
         assert_eq!(pages.len(), len.div_ceil(limit), "{len}/{limit}");
-        assert_eq!(requests(&server).await.len(), len.div_ceil(limit), "{len}/{limit}: one request a page, none after the last");
-        let ids: Vec<String> = pages.iter().flat_map(|p| p.items.iter().map(|m| m.value().unwrap().id.clone())).collect();
+        assert_eq!(
+            requests(&server).await.len(),
+            len.div_ceil(limit),
+            "{len}/{limit}: one request a page, none after the last"
+        );
+        let ids: Vec<String> =
+            pages.iter().flat_map(|p| p.items.iter().map(|m| m.value().unwrap().id.clone())).collect();
         assert_eq!(ids, (0..len).map(id).collect::<Vec<_>>(), "{len}/{limit}");
 
         assert_eq!(pages[0].position, None, "the first page has no cursor");
@@ -180,8 +192,12 @@ async fn messages_flattens_the_pages() {
 #[tokio::test]
 async fn the_type_filter_limit_and_version_header_go_out_on_every_page() {
     let server = serve(Conversation::new(250)).await;
-    let client = LeadConnector::with_token_and_version(&server.uri(), SecretString::from("pit-test"), "2023-02-21").unwrap();
-    let query = MessagesQuery { conversation_id: CONVERSATION.into(), types: vec![convo_leadconnector::TypeFilter::Sms, convo_leadconnector::TypeFilter::Call] };
+    let client =
+        LeadConnector::with_token_and_version(&server.uri(), SecretString::from("pit-test"), "2023-02-21").unwrap();
+    let query = MessagesQuery {
+        conversation_id: CONVERSATION.into(),
+        types: vec![convo_leadconnector::TypeFilter::Sms, convo_leadconnector::TypeFilter::Call],
+    };
     let (ids, error) = split(pages(&client, query, options(None)).await);
     assert!(error.is_none());
     assert_eq!(ids.len(), 250);
@@ -192,7 +208,11 @@ async fn the_type_filter_limit_and_version_header_go_out_on_every_page() {
         let versions: Vec<_> = request.headers.get_all("version").iter().map(|v| v.to_str().unwrap()).collect();
         assert_eq!(versions, ["2023-02-21"], "request {n}: the configured version, exactly once");
         assert_eq!(request.headers.get("authorization").unwrap(), "Bearer pit-test", "request {n}");
-        assert_eq!(param(request, "type").as_deref(), Some("TYPE_SMS,TYPE_CALL"), "request {n}: one comma-separated value");
+        assert_eq!(
+            param(request, "type").as_deref(),
+            Some("TYPE_SMS,TYPE_CALL"),
+            "request {n}: one comma-separated value"
+        );
         assert!(request.url.query().unwrap().contains("type=TYPE_SMS%2CTYPE_CALL"), "request {n}");
         assert_eq!(param(request, "limit").as_deref(), Some("100"), "request {n}: the largest page by default");
     }
@@ -213,7 +233,8 @@ async fn the_nested_envelope_pages_too() {
 async fn a_stream_resumes_from_a_cursor() {
     let server = serve(Conversation::new(2_345)).await;
     let resume = Some(Position::Cursor(id(499)));
-    let results = pages(&client(&server), MessagesQuery::new(CONVERSATION), PagingOptions { resume, ..options(None) }).await;
+    let results =
+        pages(&client(&server), MessagesQuery::new(CONVERSATION), PagingOptions { resume, ..options(None) }).await;
     let first = results[0].as_ref().unwrap();
     assert_eq!(first.position, Some(Position::Cursor(id(499))), "the first page starts where we resumed");
     let (ids, error) = split(results);
@@ -259,7 +280,8 @@ async fn a_429_waits_for_the_rate_limit_interval() {
 
 #[tokio::test]
 async fn a_429_waits_for_retry_after() {
-    let conversation = Conversation::new(50).fault(|n, _| (n == 0).then(|| ResponseTemplate::new(429).insert_header("Retry-After", "1")));
+    let conversation = Conversation::new(50)
+        .fault(|n, _| (n == 0).then(|| ResponseTemplate::new(429).insert_header("Retry-After", "1")));
     let times = conversation.times.clone();
     let server = serve(conversation).await;
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
@@ -273,7 +295,9 @@ async fn a_429_waits_for_retry_after() {
 #[tokio::test]
 async fn a_501_on_page_3_ends_the_stream_naming_its_cursor_after_pages_1_and_2() {
     let conversation = Conversation::new(2_345).fault(|n, _| {
-        (n == 2).then(|| ResponseTemplate::new(501).set_body_json(json!({ "statusCode": 501, "message": "Not implemented" })))
+        (n == 2).then(|| {
+            ResponseTemplate::new(501).set_body_json(json!({ "statusCode": 501, "message": "Not implemented" }))
+        })
     });
     let server = serve(conversation).await;
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
@@ -294,8 +318,8 @@ async fn a_501_on_page_3_ends_the_stream_naming_its_cursor_after_pages_1_and_2()
 #[tokio::test]
 async fn a_cursor_that_is_not_the_last_id_of_its_page_ends_the_stream_after_the_page() {
     // The third page hands back the first page's cursor.
-    let conversation =
-        Conversation::new(2_345).fault(|n, _| (n == 2).then(|| body((200..300).map(message).collect(), &id(99), true, false)));
+    let conversation = Conversation::new(2_345)
+        .fault(|n, _| (n == 2).then(|| body((200..300).map(message).collect(), &id(99), true, false)));
     let server = serve(conversation).await;
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids, (0..300).map(id).collect::<Vec<_>>(), "the third page itself is delivered");
@@ -312,7 +336,8 @@ async fn a_cursor_that_is_not_the_last_id_of_its_page_ends_the_stream_after_the_
 #[tokio::test]
 async fn a_cursor_repeating_the_current_one_or_empty_ends_the_stream() {
     // The second page points back at itself.
-    let same = Conversation::new(500).fault(|n, _| (n == 1).then(|| body((100..200).map(message).collect(), &id(99), true, false)));
+    let same = Conversation::new(500)
+        .fault(|n, _| (n == 1).then(|| body((100..200).map(message).collect(), &id(99), true, false)));
     let server = serve(same).await;
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids.len(), 200);
@@ -320,7 +345,8 @@ async fn a_cursor_repeating_the_current_one_or_empty_ends_the_stream() {
     assert_eq!(requests(&server).await.len(), 2);
 
     // An empty cursor would start over from the newest message.
-    let empty = Conversation::new(500).fault(|n, _| (n == 0).then(|| body((0..100).map(message).collect(), "", true, false)));
+    let empty =
+        Conversation::new(500).fault(|n, _| (n == 0).then(|| body((0..100).map(message).collect(), "", true, false)));
     let server = serve(empty).await;
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids.len(), 100);
@@ -363,7 +389,9 @@ async fn a_page_size_outside_1_to_max_is_refused_before_any_request() {
         let results = pages(&client(&server), MessagesQuery::new(CONVERSATION), options(Some(size))).await;
         assert_eq!(results.len(), 1, "{size}: the error alone");
         match &results[0] {
-            Err(PagingError::InvalidQuery { name: "page size", reason }) => assert!(reason.contains(&size.to_string()), "{reason}"),
+            Err(PagingError::InvalidQuery { name: "page size", reason }) => {
+                assert!(reason.contains(&size.to_string()), "{reason}")
+            }
             other => panic!("{size}: expected an invalid query, got {other:?}"),
         }
     }
@@ -388,11 +416,13 @@ fn ids_or_undecodable(results: Vec<Result<MessagePage, StreamError>>) -> (Vec<St
 async fn an_undecodable_last_message_is_delivered_and_its_cursor_followed() {
     let mut without_id = message(1);
     without_id.as_object_mut().unwrap().remove("id");
-    let server = serve(Conversation::new(5).fault(move |n, _| {
-        (n == 0).then(|| body(vec![message(0), without_id.clone()], &id(1), true, false))
-    }))
+    let server = serve(
+        Conversation::new(5)
+            .fault(move |n, _| (n == 0).then(|| body(vec![message(0), without_id.clone()], &id(1), true, false))),
+    )
     .await;
-    let (ids, error) = ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
+    let (ids, error) =
+        ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert!(error.is_none(), "no CursorMismatch for a last message without an id: {error:?}");
     assert_eq!(ids, ["msg-00000", "?", "msg-00002", "msg-00003", "msg-00004"]);
 }
@@ -409,14 +439,16 @@ async fn a_missing_next_page_or_cursor_is_read_conservatively() {
     ] {
         let response = first(page.clone());
         let server = serve(Conversation::new(5).fault(move |n, _| (n == 0).then(|| response.clone()))).await;
-        let (ids, error) = ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
+        let (ids, error) =
+            ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
         assert!(error.is_none(), "{page}: {error:?}");
         assert_eq!(ids, (0..5).map(id).collect::<Vec<_>>(), "{page}");
     }
     // An empty page without `nextPage` is the end.
     let response = first(json!({ "messages": [] }));
     let server = serve(Conversation::new(5).fault(move |_, _| Some(response.clone()))).await;
-    let (ids, error) = ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
+    let (ids, error) =
+        ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert!(ids.is_empty() && error.is_none(), "{ids:?} {error:?}");
     assert_eq!(requests(&server).await.len(), 1);
 }
@@ -425,7 +457,8 @@ async fn a_missing_next_page_or_cursor_is_read_conservatively() {
 async fn more_without_any_cursor_delivers_the_page_then_ends_naming_it() {
     let response = ResponseTemplate::new(200).set_body_json(json!({ "nextPage": true, "messages": [message(0), 7] }));
     let server = serve(Conversation::new(5).fault(move |_, _| Some(response.clone()))).await;
-    let (ids, error) = ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
+    let (ids, error) =
+        ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids, ["msg-00000", "?"]);
     assert!(matches!(&error, Some(PagingError::NoCursor { page }) if *page == PagePosition(None)), "{error:?}");
     assert_eq!(requests(&server).await.len(), 1);

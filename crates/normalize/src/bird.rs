@@ -35,14 +35,16 @@ pub fn from_bird(message: Captured<types::Message>) -> Message {
     });
     let sender = m.sender.as_ref().map(|s| {
         let (address, address_type) = address(s.contact.as_ref());
-        Participant { id: s.id.clone(), address, address_type, name: s.display_name.clone().filter(|n| !n.is_empty()), role }
+        Participant {
+            id: s.id.clone(),
+            address,
+            address_type,
+            name: s.display_name.clone().filter(|n| !n.is_empty()),
+            role,
+        }
     });
-    let recipients: Vec<Participant> = m
-        .recipients
-        .iter()
-        .flatten()
-        .map(|r| recipient(r, direction.as_ref()))
-        .collect();
+    let recipients: Vec<Participant> =
+        m.recipients.iter().flatten().map(|r| recipient(r, direction.as_ref())).collect();
 
     // Bird's messages carry no channel; an e-mail identifier says e-mail.
     let identifier_keys = m
@@ -160,7 +162,9 @@ fn content(
         return (Content::Template { template: Value::Object(template) }, None, Vec::new());
     };
     match body {
-        Body::Text(types::TextBody { text: Some(text), .. }) => (Content::Text { text: text.clone() }, Some(text), Vec::new()),
+        Body::Text(types::TextBody { text: Some(text), .. }) => {
+            (Content::Text { text: text.clone() }, Some(text), Vec::new())
+        }
         // A text body without its text: kept whole, as an unknown body is.
         text @ Body::Text(_) => {
             let value = serde_json::to_value(&text).unwrap_or(Value::Null);
@@ -178,7 +182,9 @@ fn content(
             let media = media(i.images.as_ref(), "image");
             (Content::Media { media: media.clone(), text: None }, None, media)
         }
-        Body::Other { kind, body } => (Content::Unknown { vendor_type: kind, value: Value::Object(body) }, None, Vec::new()),
+        Body::Other { kind, body } => {
+            (Content::Unknown { vendor_type: kind, value: Value::Object(body) }, None, Vec::new())
+        }
         other => {
             // A body kind added to the client after this mapping was written.
             let kind = other.kind().to_owned();

@@ -115,7 +115,9 @@ impl FetchError {
 fn kind<E: std::fmt::Debug>(error: &PagingError<E>) -> FailureKind {
     match error {
         PagingError::InvalidQuery { .. } => FailureKind::InvalidQuery,
-        PagingError::Request { source: progenitor_client::Error::InvalidResponsePayload(..), .. } => FailureKind::Undecodable,
+        PagingError::Request { source: progenitor_client::Error::InvalidResponsePayload(..), .. } => {
+            FailureKind::Undecodable
+        }
         PagingError::Request { source: progenitor_client::Error::InvalidRequest(..), .. } => FailureKind::InvalidQuery,
         other => match other.status().map(|s| s.as_u16()) {
             Some(401 | 403) => FailureKind::Auth,
@@ -151,7 +153,9 @@ fn summary<E: std::fmt::Debug + Serialize>(vendor: Vendor, error: &PagingError<E
     use progenitor_client::Error as E2;
     let (page, attempts, source, waited) = match error {
         PagingError::Request { page, attempts, source } => (page, attempts, source, None),
-        PagingError::RetryAfterTooLong { page, attempts, source, asked, cap } => (page, attempts, source, Some((asked, cap))),
+        PagingError::RetryAfterTooLong { page, attempts, source, asked, cap } => {
+            (page, attempts, source, Some((asked, cap)))
+        }
         other => return other.to_string(),
     };
     let tries = match waited {
@@ -175,7 +179,10 @@ fn summary<E: std::fmt::Debug + Serialize>(vendor: Vendor, error: &PagingError<E
         E2::UnexpectedResponse(response) => format!("unexpected HTTP {}", response.status()),
         E2::InvalidResponsePayload(body, e) => match crate::normalize_page(vendor, body) {
             // Decoding once more with path tracking names the JSON path.
-            Err(page_error) => format!("the response is not {vendor}'s documented shape: {} at `{}` (body starts with {})", page_error.reason, page_error.path, page_error.snippet),
+            Err(page_error) => format!(
+                "the response is not {vendor}'s documented shape: {} at `{}` (body starts with {})",
+                page_error.reason, page_error.path, page_error.snippet
+            ),
             Ok(_) => format!("the response is not {vendor}'s documented shape: {e}"),
         },
         E2::ResponseBodyError(e) => match convo_runtime::find_in_chain::<convo_runtime::ErrorStatus>(e) {
@@ -217,7 +224,11 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
         wrap: fn(E) -> FetchError,
     ) -> Result<NormalizedPage, FetchError> {
         let page = page.map_err(wrap)?;
-        Ok(NormalizedPage { messages: page.items.into_iter().map(map).collect(), position: page.position, next: page.next })
+        Ok(NormalizedPage {
+            messages: page.items.into_iter().map(map).collect(),
+            position: page.position,
+            next: page.next,
+        })
     }
     let stream: BoxStream<'static, Result<NormalizedPage, FetchError>> = match source {
         Source::Infobip(client, mut query) => {
@@ -234,13 +245,17 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
         }
         Source::Octopush(client, query) => {
             if since.is_some() {
-                return futures::stream::once(future::ready(Err(FetchError::SinceUnsupported { vendor: Vendor::Octopush }))).boxed();
+                return futures::stream::once(future::ready(Err(FetchError::SinceUnsupported {
+                    vendor: Vendor::Octopush,
+                })))
+                .boxed();
             }
             client.pages(query, paging).map(|p| normalized(p, crate::from_octopush, FetchError::Octopush)).boxed()
         }
-        Source::Leadconnector(client, query) => {
-            client.pages(query, paging).map(|p| normalized(p, crate::from_leadconnector, FetchError::Leadconnector)).boxed()
-        }
+        Source::Leadconnector(client, query) => client
+            .pages(query, paging)
+            .map(|p| normalized(p, crate::from_leadconnector, FetchError::Leadconnector))
+            .boxed(),
         Source::Bird(client, mut query) => {
             if let Some(since) = since {
                 if query.date_from.is_none() {

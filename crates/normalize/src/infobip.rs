@@ -30,7 +30,8 @@ pub fn from_infobip(message: Captured<types::Message>) -> Message {
     };
     let channel = m.channel.as_ref().map(channel);
     let direction = m.direction.as_ref().map(direction);
-    let is_email = matches!(m.channel, Some(InfobipChannel::Email)) || matches!(m.content_type, Some(ContentType::Email));
+    let is_email =
+        matches!(m.channel, Some(InfobipChannel::Email)) || matches!(m.content_type, Some(ContentType::Email));
     let kind = if is_email { Kind::Email } else { Kind::Message };
     let address_type = m.channel.as_ref().map(address_type);
 
@@ -47,18 +48,17 @@ pub fn from_infobip(message: Captured<types::Message>) -> Message {
         role,
     };
     let sender = (!sender.is_empty()).then_some(sender);
-    let recipients: Vec<Participant> = m
-        .to
-        .iter()
-        .map(|to| Participant {
-            id: None,
-            address: Some(to.clone()),
-            address_type: address_type.clone(),
-            name: None,
-            // The other side of an outbound message is the customer.
-            role: matches!(direction, Some(Direction::Outbound)).then_some(Role::Customer),
-        })
-        .collect();
+    let recipients: Vec<Participant> =
+        m.to.iter()
+            .map(|to| Participant {
+                id: None,
+                address: Some(to.clone()),
+                address_type: address_type.clone(),
+                name: None,
+                // The other side of an outbound message is the customer.
+                role: matches!(direction, Some(Direction::Outbound)).then_some(Role::Customer),
+            })
+            .collect();
 
     let Mapped { content, text, subject, attachments } = content(m.content_type.as_ref(), m.content);
     Message {
@@ -128,7 +128,9 @@ fn role(author: &AuthorType) -> Role {
 /// Infobip's literal for a channel with no unified name).
 fn address_type(channel: &InfobipChannel) -> String {
     match channel {
-        InfobipChannel::Sms | InfobipChannel::Whatsapp | InfobipChannel::Viber | InfobipChannel::Rcs => "phone_number".to_owned(),
+        InfobipChannel::Sms | InfobipChannel::Whatsapp | InfobipChannel::Viber | InfobipChannel::Rcs => {
+            "phone_number".to_owned()
+        }
         InfobipChannel::Email => "email".to_owned(),
         other => self::channel(other).as_str().to_owned(),
     }
@@ -153,7 +155,10 @@ fn content(content_type: Option<&ContentType>, content: Option<convo_infobip::Co
         return Mapped::content(Content::Empty);
     };
     let unknown = |vendor_type: &str, content: convo_infobip::Content| {
-        Mapped::content(Content::Unknown { vendor_type: vendor_type.to_owned(), value: Value::Object(content.into_map()) })
+        Mapped::content(Content::Unknown {
+            vendor_type: vendor_type.to_owned(),
+            value: Value::Object(content.into_map()),
+        })
     };
     let Some(content_type) = content_type else {
         // Content with no `contentType` cannot be read by its type.

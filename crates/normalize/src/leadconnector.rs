@@ -88,7 +88,12 @@ fn classify(message_type: &str) -> (Option<Channel>, Kind) {
     let upper = message_type.trim().to_ascii_uppercase();
     let key = upper.strip_prefix("TYPE_").unwrap_or(&upper);
     let (channel, kind) = match key {
-        "SMS" | "CAMPAIGN_SMS" | "CUSTOM_SMS" | "CUSTOM_PROVIDER_SMS" | "SMS_REVIEW_REQUEST" | "SMS_NO_SHOW_REQUEST"
+        "SMS"
+        | "CAMPAIGN_SMS"
+        | "CUSTOM_SMS"
+        | "CUSTOM_PROVIDER_SMS"
+        | "SMS_REVIEW_REQUEST"
+        | "SMS_NO_SHOW_REQUEST"
         | "CAMPAIGN_MANUAL_SMS" => (Channel::Sms, Kind::Message),
         "CALL" | "CAMPAIGN_CALL" | "CAMPAIGN_MANUAL_CALL" | "IVR_CALL" | "CUSTOM_CALL" => (Channel::Call, Kind::Call),
         "CAMPAIGN_VOICEMAIL" => (Channel::Voicemail, Kind::Call),
@@ -137,13 +142,20 @@ fn status(status: MessageStatus) -> Status {
 /// known); an outbound one the other way. An internal comment is not sent to
 /// the contact, so it has no recipients; a direction LeadConnector did not
 /// document, or none, says neither who sent nor who received.
-fn participants(m: &types::Message, direction: Option<&Direction>, kind: Kind) -> (Option<Participant>, Vec<Participant>) {
+fn participants(
+    m: &types::Message,
+    direction: Option<&Direction>,
+    kind: Kind,
+) -> (Option<Participant>, Vec<Participant>) {
     let contact = Participant { id: m.contact_id.clone(), role: Some(Role::Customer), ..Participant::default() };
     let user = match (&m.user_id, &m.source) {
-        (Some(user_id), _) => Some(Participant { id: Some(user_id.clone()), role: Some(Role::Agent), ..Participant::default() }),
-        (None, Some(MessageSource::Workflow | MessageSource::Campaign | MessageSource::BulkActions | MessageSource::Api)) => {
-            Some(Participant { id: None, role: Some(Role::System), ..Participant::default() })
+        (Some(user_id), _) => {
+            Some(Participant { id: Some(user_id.clone()), role: Some(Role::Agent), ..Participant::default() })
         }
+        (
+            None,
+            Some(MessageSource::Workflow | MessageSource::Campaign | MessageSource::BulkActions | MessageSource::Api),
+        ) => Some(Participant { id: None, role: Some(Role::System), ..Participant::default() }),
         (None, _) => None,
     };
     match direction {

@@ -16,8 +16,8 @@ mod page;
 pub use bird::from_bird;
 pub use infobip::from_infobip;
 pub use leadconnector::from_leadconnector;
-pub use octopush::from_octopush;
 pub use model::*;
+pub use octopush::from_octopush;
 pub use page::{PageError, normalize_page};
 
 /// The JSON Schema of [`Message`], as committed in

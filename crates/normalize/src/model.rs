@@ -85,10 +85,16 @@ impl Message {
     /// A message that could not be decoded: what `raw` still tells (its
     /// `id_field`, when that is a string) and why. Reads `raw` once more,
     /// which only such a message pays for.
-    pub(crate) fn undecodable(vendor: Vendor, id_field: &str, error: convo_runtime::MessageError, raw: Box<RawValue>) -> Self {
-        let id = serde_json::from_str::<serde_json::Map<String, Value>>(raw.get())
-            .ok()
-            .and_then(|mut fields| match fields.remove(id_field) {
+    pub(crate) fn undecodable(
+        vendor: Vendor,
+        id_field: &str,
+        error: convo_runtime::MessageError,
+        raw: Box<RawValue>,
+    ) -> Self {
+        let id =
+            serde_json::from_str::<serde_json::Map<String, Value>>(raw.get()).ok().and_then(|mut fields| match fields
+                .remove(id_field)
+            {
                 Some(Value::String(id)) => Some(id),
                 _ => None,
             });
@@ -313,12 +319,7 @@ pub enum Content {
     /// Images, videos, audio or documents, with an optional text.
     Media { media: Vec<Attachment>, text: Option<String> },
     /// A location.
-    Location {
-        latitude: Option<f64>,
-        longitude: Option<f64>,
-        name: Option<String>,
-        address: Option<String>,
-    },
+    Location { latitude: Option<f64>, longitude: Option<f64>, name: Option<String>, address: Option<String> },
     /// An e-mail.
     Email { subject: Option<String>, text: Option<String>, html: Option<String> },
     /// A call or voicemail.

@@ -162,7 +162,9 @@ fn account(m: &types::Message, preferred: Preferred) -> Participant {
     );
     let user = non_empty(&m.user_identifier);
     match m.agent_assigned_to.as_ref().and_then(agent) {
-        Some(agent) => Participant { id: agent.id.or(user), address, address_type, name: agent.name, role: Some(Role::Agent) },
+        Some(agent) => {
+            Participant { id: agent.id.or(user), address, address_type, name: agent.name, role: Some(Role::Agent) }
+        }
         None => Participant { id: user, address, address_type, name: None, role: Some(Role::System) },
     }
 }

@@ -28,17 +28,27 @@ fn source(vendor: Vendor, sandbox: &Sandbox) -> Source {
     let base = sandbox.base_url(sandbox_vendor(vendor));
     match vendor {
         Vendor::Infobip => Source::Infobip(
-            convo_infobip::Client::with_auth(&base, convo_infobip::Auth::AppKey(SecretString::from(credentials::INFOBIP_API_KEY))).unwrap(),
+            convo_infobip::Client::with_auth(
+                &base,
+                convo_infobip::Auth::AppKey(SecretString::from(credentials::INFOBIP_API_KEY)),
+            )
+            .unwrap(),
             convo_infobip::MessagesQuery::new(ids::infobip::GENERATED_CONVERSATION),
         ),
         Vendor::Octopush => Source::Octopush(
-            convo_octopush::Client::with_credentials(&base, credentials::OCTOPUSH_API_LOGIN, SecretString::from(credentials::OCTOPUSH_API_KEY)).unwrap(),
+            convo_octopush::Client::with_credentials(
+                &base,
+                credentials::OCTOPUSH_API_LOGIN,
+                SecretString::from(credentials::OCTOPUSH_API_KEY),
+            )
+            .unwrap(),
             convo_octopush::MessagesQuery::by_conversation_id(
                 convo_octopush::ConversationId::new(ids::octopush::GENERATED_CONVERSATION).unwrap(),
             ),
         ),
         Vendor::Leadconnector => Source::Leadconnector(
-            convo_leadconnector::LeadConnector::with_token(&base, SecretString::from(credentials::LEADCONNECTOR_TOKEN)).unwrap(),
+            convo_leadconnector::LeadConnector::with_token(&base, SecretString::from(credentials::LEADCONNECTOR_TOKEN))
+                .unwrap(),
             convo_leadconnector::MessagesQuery::new(ids::leadconnector::GENERATED_CONVERSATION),
         ),
         Vendor::Bird => Source::Bird(
@@ -61,7 +71,8 @@ fn options() -> FetchOptions {
 
 /// Everything the stream gave: the messages, and the error that ended it.
 async fn run(vendor: Vendor, faults: Vec<Fault>) -> (Vec<Message>, Option<FetchError>, usize) {
-    let sandbox = Sandbox::start(SandboxOptions { messages: MESSAGES, faults, ..SandboxOptions::default() }).await.unwrap();
+    let sandbox =
+        Sandbox::start(SandboxOptions { messages: MESSAGES, faults, ..SandboxOptions::default() }).await.unwrap();
     let mut stream = pages(source(vendor, &sandbox), options());
     let (mut messages, mut error) = (Vec::new(), None);
     while let Some(page) = stream.next().await {
@@ -149,7 +160,8 @@ async fn a_server_error_ends_the_stream_naming_the_page_after_the_pages_before_i
     for vendor in Vendor::ALL {
         let (clean, _, _) = run(vendor, Vec::new()).await;
         // 500 is retried; 501 is a server error that is not.
-        let (messages, error, requests) = run(vendor, vec![fault(vendor, 3, FaultKind::Status { status: 501, retry_after: None })]).await;
+        let (messages, error, requests) =
+            run(vendor, vec![fault(vendor, 3, FaultKind::Status { status: 501, retry_after: None })]).await;
         let error = error.unwrap_or_else(|| panic!("{vendor}: a 501 is not retried"));
         assert_eq!(error.kind(), FailureKind::Other, "{vendor}");
         let text = error.to_string();
@@ -201,7 +213,8 @@ async fn an_empty_page_that_claims_more_ends_the_stream() {
         let error = error.unwrap_or_else(|| panic!("{vendor}: an empty page claiming more must end the stream"));
         let empty = matches!(
             &error,
-            FetchError::Leadconnector(PagingError::EmptyPageWithMore { .. }) | FetchError::Bird(PagingError::EmptyPageWithMore { .. })
+            FetchError::Leadconnector(PagingError::EmptyPageWithMore { .. })
+                | FetchError::Bird(PagingError::EmptyPageWithMore { .. })
         );
         assert!(empty, "{vendor}: {error:?}");
         assert_eq!(messages.len(), two_pages(vendor), "{vendor}");
@@ -229,7 +242,8 @@ async fn since_keeps_only_newer_messages_and_stops_early_where_the_order_allows(
         let mut times: Vec<_> = clean.iter().map(|m| m.created_at.expect("generated messages have times")).collect();
         times.sort();
         let since = times[MESSAGES - 250];
-        let expected: Vec<String> = clean.iter().filter(|m| m.created_at.unwrap() >= since).map(|m| m.id.clone().expect("an id")).collect();
+        let expected: Vec<String> =
+            clean.iter().filter(|m| m.created_at.unwrap() >= since).map(|m| m.id.clone().expect("an id")).collect();
         assert_eq!(expected.len(), 250, "{vendor}");
 
         let sandbox = Sandbox::start(SandboxOptions { messages: MESSAGES, ..SandboxOptions::default() }).await.unwrap();
@@ -239,7 +253,13 @@ async fn since_keeps_only_newer_messages_and_stops_early_where_the_order_allows(
             .collect()
             .await;
         let got = ids_of(&got);
-        assert_eq!(got.len(), expected.len(), "{vendor}: first {:?}, expected first {:?}", got.first(), expected.first());
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "{vendor}: first {:?}, expected first {:?}",
+            got.first(),
+            expected.first()
+        );
         assert_eq!(got, expected, "{vendor}");
         let requests = sandbox.requests(sandbox_vendor(vendor));
         // Server-side filters (Infobip, Bird) and LeadConnector's newest-first
@@ -252,6 +272,9 @@ async fn since_keeps_only_newer_messages_and_stops_early_where_the_order_allows(
     let sandbox = Sandbox::start(SandboxOptions { messages: 10, ..SandboxOptions::default() }).await.unwrap();
     let options = FetchOptions { since: Some(chrono::Utc::now()), ..options() };
     let results: Vec<_> = convo_normalize::fetch::messages(source(Vendor::Octopush, &sandbox), options).collect().await;
-    assert!(matches!(results.as_slice(), [Err(FetchError::SinceUnsupported { vendor: Vendor::Octopush })]), "{results:?}");
+    assert!(
+        matches!(results.as_slice(), [Err(FetchError::SinceUnsupported { vendor: Vendor::Octopush })]),
+        "{results:?}"
+    );
     assert_eq!(sandbox.requests(SandboxVendor::Octopush), 0);
 }

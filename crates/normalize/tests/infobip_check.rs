@@ -91,7 +91,10 @@ fn every_content_type_maps_to_its_unified_content() {
         caption: Some("Your parcel, packed".to_owned()),
         ..Attachment::url("https://media.example/parcel.jpg")
     };
-    assert_eq!(image.content, Content::Media { media: vec![parcel.clone()], text: Some("Your parcel, packed".to_owned()) });
+    assert_eq!(
+        image.content,
+        Content::Media { media: vec![parcel.clone()], text: Some("Your parcel, packed".to_owned()) }
+    );
     assert_eq!(image.attachments, [parcel]);
     assert_eq!(image.text.as_deref(), Some("Your parcel, packed"));
     assert_eq!(image.channel, Some(Channel::Whatsapp));
@@ -137,7 +140,13 @@ fn every_content_type_maps_to_its_unified_content() {
         }
     );
     assert_eq!(html.text, None, "HTML is not turned into text");
-    assert_eq!(html.sender, Some(Participant { id: Some("agent-7".to_owned()), ..participant("support@shop.example", "email", Some(Role::Agent)) }));
+    assert_eq!(
+        html.sender,
+        Some(Participant {
+            id: Some("agent-7".to_owned()),
+            ..participant("support@shop.example", "email", Some(Role::Agent))
+        })
+    );
     assert_eq!(html.recipients, [participant("kim@customer.example", "email", Some(Role::Customer))]);
 
     let plain = by_id(&messages, "ib-email-text");
@@ -145,7 +154,11 @@ fn every_content_type_maps_to_its_unified_content() {
     assert_eq!(plain.subject.as_deref(), Some("Re: Your order 1042"));
     assert_eq!(
         plain.content,
-        Content::Email { subject: Some("Re: Your order 1042".to_owned()), text: Some("Thanks, got it.".to_owned()), html: None }
+        Content::Email {
+            subject: Some("Re: Your order 1042".to_owned()),
+            text: Some("Thanks, got it.".to_owned()),
+            html: None
+        }
     );
     assert_eq!(plain.text.as_deref(), Some("Thanks, got it."));
 
@@ -184,7 +197,11 @@ fn timestamp_drift_is_read_into_utc_with_full_precision() {
                 Some(nanos("2024-01-01T00:03:00Z", 123_456_789)),
                 Some(nanos("2024-01-01T00:03:00Z", 987_654_321))
             ),
-            ("ib-no-updated-at", Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 4, 0).unwrap() + chrono::Duration::milliseconds(500)), None),
+            (
+                "ib-no-updated-at",
+                Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 4, 0).unwrap() + chrono::Duration::milliseconds(500)),
+                None
+            ),
         ]
     );
     // Serialized as RFC 3339 in UTC, keeping the nanoseconds.
@@ -228,14 +245,24 @@ fn unknown_channel_direction_content_type_and_author_type_keep_infobips_literals
     assert_eq!(unmapped.channel, Some(Channel::Other("ZALO_FOLLOWER".to_owned())));
     assert_eq!(
         unmapped.content,
-        Content::Unknown { vendor_type: "STICKER".to_owned(), value: json!({"url": "https://media.example/sticker.webp"}) }
+        Content::Unknown {
+            vendor_type: "STICKER".to_owned(),
+            value: json!({"url": "https://media.example/sticker.webp"})
+        }
     );
     assert!(unmapped.attachments.is_empty(), "only the mapped media types carry attachments");
     assert_eq!(unmapped.sender.as_ref().unwrap().role, Some(Role::Customer), "inbound without authorType");
 
     let shape = by_id(&messages, "ib-text-of-another-shape");
-    assert_eq!(shape.channel, Some(Channel::Other("MMS".to_owned())), "a channel the page does not document keeps its literal");
-    assert_eq!(shape.content, Content::Unknown { vendor_type: "TEXT".to_owned(), value: json!({"text": {"body": "nested"}}) });
+    assert_eq!(
+        shape.channel,
+        Some(Channel::Other("MMS".to_owned())),
+        "a channel the page does not document keeps its literal"
+    );
+    assert_eq!(
+        shape.content,
+        Content::Unknown { vendor_type: "TEXT".to_owned(), value: json!({"text": {"body": "nested"}}) }
+    );
     assert_eq!(shape.text, None);
     assert_eq!(shape.sender.as_ref().unwrap().address_type.as_deref(), Some("MMS"));
 
@@ -244,7 +271,13 @@ fn unknown_channel_direction_content_type_and_author_type_keep_infobips_literals
     assert_eq!(empty.channel, Some(Channel::LiveChat));
     assert_eq!(
         empty.sender,
-        Some(Participant { id: Some("sys".to_owned()), address: None, address_type: None, name: None, role: Some(Role::System) })
+        Some(Participant {
+            id: Some("sys".to_owned()),
+            address: None,
+            address_type: None,
+            name: None,
+            role: Some(Role::System)
+        })
     );
     assert!(empty.recipients.is_empty());
     assert!(empty.raw.get().contains(r#""newTopLevel": [1.50, null]"#), "numbers keep their spelling");
@@ -279,7 +312,8 @@ fn every_infobip_channel_maps_to_the_unified_vocabulary() {
         ("sms", Channel::Other("sms".to_owned()), "sms"),
     ];
     for (literal, expected, address_type) in table {
-        let m = one(json!({"id": "m", "channel": literal, "from": "a", "to": "b", "createdAt": "2024-01-01T00:00:00Z"}));
+        let m =
+            one(json!({"id": "m", "channel": literal, "from": "a", "to": "b", "createdAt": "2024-01-01T00:00:00Z"}));
         assert_eq!(m.channel.as_ref(), Some(&expected), "{literal}");
         assert_eq!(m.sender.unwrap().address_type.as_deref(), Some(address_type), "{literal}");
         assert_eq!(m.recipients[0].address_type.as_deref(), Some(address_type), "{literal}");
@@ -314,7 +348,9 @@ fn author_type_gives_the_senders_role_else_inbound_means_customer() {
 
 #[test]
 fn an_email_content_type_makes_an_email_on_any_channel_and_a_bare_message_has_no_sender() {
-    let m = one(json!({"id": "m", "channel": "LIVE_CHAT", "contentType": "EMAIL", "content": {"subject": "S"}, "createdAt": "2024-01-01T00:00:00Z"}));
+    let m = one(
+        json!({"id": "m", "channel": "LIVE_CHAT", "contentType": "EMAIL", "content": {"subject": "S"}, "createdAt": "2024-01-01T00:00:00Z"}),
+    );
     assert_eq!(m.kind, Some(Kind::Email));
     assert_eq!(m.subject.as_deref(), Some("S"));
     assert_eq!(m.sender, None);
@@ -322,7 +358,9 @@ fn an_email_content_type_makes_an_email_on_any_channel_and_a_bare_message_has_no
 
     let m = one(json!({"id": "m", "content": {"text": "no type"}, "createdAt": "2024-01-01T00:00:00Z"}));
     assert_eq!(m.content, Content::Unknown { vendor_type: String::new(), value: json!({"text": "no type"}) });
-    let m = one(json!({"id": "m", "contentType": "IMAGE", "content": {"caption": "no url"}, "createdAt": "2024-01-01T00:00:00Z"}));
+    let m = one(
+        json!({"id": "m", "contentType": "IMAGE", "content": {"caption": "no url"}, "createdAt": "2024-01-01T00:00:00Z"}),
+    );
     assert_eq!(m.content, Content::Unknown { vendor_type: "IMAGE".to_owned(), value: json!({"caption": "no url"}) });
     assert!(m.attachments.is_empty());
 }
@@ -333,11 +371,15 @@ fn every_fixture_and_the_sample_satisfy_the_committed_schema() {
     let schema = jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap();
     let mut pages = vec![("sample".to_owned(), sample("infobip.yaml", "200"))];
     for name in ["every-content-type", "timestamp-drift", "unknown-values-and-fields"] {
-        pages.push((name.to_owned(), std::fs::read(root().join(format!("tests/fixtures/infobip/{name}.json"))).unwrap()));
+        pages.push((
+            name.to_owned(),
+            std::fs::read(root().join(format!("tests/fixtures/infobip/{name}.json"))).unwrap(),
+        ));
     }
     for (name, body) in pages {
         for message in serde_json::to_value(page(&body)).unwrap().as_array().unwrap() {
-            let errors: Vec<String> = schema.iter_errors(message).map(|e| format!("{e} at {}", e.instance_path)).collect();
+            let errors: Vec<String> =
+                schema.iter_errors(message).map(|e| format!("{e} at {}", e.instance_path)).collect();
             assert!(errors.is_empty(), "{name}: {}: {errors:#?}", message["id"]);
         }
     }

@@ -134,7 +134,9 @@ fn a_campaign_voicemail_is_a_call_on_the_voicemail_channel_sent_by_the_system() 
 
 #[test]
 fn the_documented_duration_wins_over_the_live_call_meta() {
-    let m = one(r#""messageType":"TYPE_CALL","direction":"outbound","meta":{"callDuration":"12.4","call":{"duration":99,"status":"busy"}}"#);
+    let m = one(
+        r#""messageType":"TYPE_CALL","direction":"outbound","meta":{"callDuration":"12.4","call":{"duration":99,"status":"busy"}}"#,
+    );
     assert_eq!(m.content, Content::Call { duration_seconds: Some(12), status: Some("busy".into()) });
 }
 
@@ -157,7 +159,10 @@ fn an_html_email_keeps_its_html_subject_and_attachment() {
     assert_eq!(m.status, Some(Status::Opened));
     assert_eq!(
         m.attachments,
-        [Attachment { content_type: Some("application/pdf".into()), ..Attachment::url("https://storage.example/quotes/quote-1042.pdf") }]
+        [Attachment {
+            content_type: Some("application/pdf".into()),
+            ..Attachment::url("https://storage.example/quotes/quote-1042.pdf")
+        }]
     );
 }
 
@@ -204,12 +209,18 @@ fn attachments_become_media_with_a_content_type_only_where_the_extension_is_obvi
     let messages = fixture("attachments-and-alt-id");
     let mms = by_id(&messages, "lc-att-1");
     let expected = [
-        Attachment { content_type: Some("image/jpeg".into()), ..Attachment::url("https://storage.example/mms/IMG_0042.JPEG") },
+        Attachment {
+            content_type: Some("image/jpeg".into()),
+            ..Attachment::url("https://storage.example/mms/IMG_0042.JPEG")
+        },
         Attachment::url("https://storage.example/mms/download?id=77"),
     ];
     assert_eq!(mms.channel, Some(Channel::Sms));
     assert_eq!(mms.attachments, expected);
-    assert_eq!(mms.content, Content::Media { media: expected.to_vec(), text: Some("Here is the photo of the leak".into()) });
+    assert_eq!(
+        mms.content,
+        Content::Media { media: expected.to_vec(), text: Some("Here is the photo of the leak".into()) }
+    );
     assert_eq!(mms.text.as_deref(), Some("Here is the photo of the leak"));
 
     let sticker = by_id(&messages, "lc-att-2");
@@ -267,7 +278,10 @@ fn an_undocumented_activity_type_is_still_an_activity() {
     assert_eq!(m.channel, None);
     assert_eq!(
         m.content,
-        Content::Activity { activity: "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG".into(), text: Some("Ann reassigned the conversation".into()) }
+        Content::Activity {
+            activity: "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG".into(),
+            text: Some("Ann reassigned the conversation".into())
+        }
     );
 }
 
@@ -318,7 +332,11 @@ fn every_documented_message_type_maps_to_its_channel_and_kind() {
         ("TYPE_ACTIVITY_APPOINTMENT", None, Kind::Activity),
         ("TYPE_INTERNAL_COMMENT", None, Kind::Comment),
     ];
-    assert_eq!(table.len(), convo_leadconnector::MessageType::KNOWN.len(), "every documented messageType is in the table");
+    assert_eq!(
+        table.len(),
+        convo_leadconnector::MessageType::KNOWN.len(),
+        "every documented messageType is in the table"
+    );
     for (message_type, channel, kind) in table {
         let m = one(&format!(r#""messageType":"{message_type}","direction":"inbound","body":"x""#));
         assert_eq!((m.channel.as_ref(), m.kind), (channel.as_ref(), Some(*kind)), "{message_type}");

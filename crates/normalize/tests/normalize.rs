@@ -22,11 +22,11 @@ fn schema() -> jsonschema::Validator {
 
 fn assert_valid(schema: &jsonschema::Validator, messages: &serde_json::Value, what: &str) {
     for message in messages.as_array().expect("a list") {
-        let errors: Vec<String> = schema.iter_errors(message).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        let errors: Vec<String> =
+            schema.iter_errors(message).map(|e| format!("{} at {}", e, e.instance_path)).collect();
         assert!(errors.is_empty(), "{what}: message {} breaks the committed schema: {errors:#?}", message["id"]);
     }
 }
-
 
 #[test]
 fn documented_samples() {
@@ -104,10 +104,18 @@ mod never_panics {
                 .prop_map(serde_json::Value::from),
         ];
         let keys = prop_oneof![
-            Just("results".to_owned()), Just("messages".to_owned()), Just("id".to_owned()),
-            Just("type".to_owned()), Just("body".to_owned()), Just("text".to_owned()),
-            Just("sender".to_owned()), Just("createdAt".to_owned()), Just("conversationId".to_owned()),
-            Just("pagination".to_owned()), Just("meta".to_owned()), Just("content".to_owned()),
+            Just("results".to_owned()),
+            Just("messages".to_owned()),
+            Just("id".to_owned()),
+            Just("type".to_owned()),
+            Just("body".to_owned()),
+            Just("text".to_owned()),
+            Just("sender".to_owned()),
+            Just("createdAt".to_owned()),
+            Just("conversationId".to_owned()),
+            Just("pagination".to_owned()),
+            Just("meta".to_owned()),
+            Just("content".to_owned()),
             "[a-z]{1,8}",
         ];
         leaf.prop_recursive(5, 64, 8, move |inner| {

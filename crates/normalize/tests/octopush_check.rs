@@ -90,7 +90,8 @@ fn a_facebook_conversation_keeps_its_channel_literal_and_is_addressed_by_faceboo
         assert_eq!(m.kind, Some(Kind::Message));
     }
     let contact = participant(None, Some(("6234567890123456", "facebook_id")), Some("Jeanne Dupont"), Role::Customer);
-    let agent = participant(Some("42"), Some(("104857600123456", "facebook_page_id")), Some("Camille Martin"), Role::Agent);
+    let agent =
+        participant(Some("42"), Some(("104857600123456", "facebook_page_id")), Some("Camille Martin"), Role::Agent);
     assert_eq!(messages[0].direction, Some(Direction::Inbound));
     assert_eq!(messages[0].sender.as_ref(), Some(&contact));
     assert_eq!(messages[0].recipients, vec![agent.clone()]);
@@ -151,7 +152,10 @@ fn agent_as_string_or_number_is_the_agent_id_and_other_shapes_fall_back() {
     // An object with neither `id` nor `name`: an agent is assigned, the id
     // stays the account's.
     let recipient = &messages[1].recipients[0];
-    assert_eq!(recipient, &participant(Some("acc_5f1e2d3c"), Some(("+33700000002", "phone_number")), None, Role::Agent));
+    assert_eq!(
+        recipient,
+        &participant(Some("acc_5f1e2d3c"), Some(("+33700000002", "phone_number")), None, Role::Agent)
+    );
     // A number.
     assert_eq!(messages[2].sender.as_ref().unwrap().id.as_deref(), Some("7"));
 }
@@ -162,7 +166,8 @@ fn undocumented_literals_that_are_unified_words_read_as_those_words() {
     assert_eq!(m.channel, Some(Channel::Email));
     assert_eq!(serde_json::to_value(&m.channel).unwrap(), "email");
     assert_eq!(m.kind, Some(Kind::Message), "the channel does not make it an e-mail row");
-    let sent = br#"[{"message_id": "m", "direction": "outbound", "delivery_status": "sent", "channel": "multi_channel"}]"#;
+    let sent =
+        br#"[{"message_id": "m", "direction": "outbound", "delivery_status": "sent", "channel": "multi_channel"}]"#;
     let m = &page(sent)[0];
     assert_eq!(m.status, Some(Status::Sent));
     assert_eq!(m.channel, Some(Channel::Other("multi_channel".into())));
@@ -206,8 +211,20 @@ fn explicit_nulls_read_as_absent_values() {
     let messages = fixture("nulls-everywhere");
     let (only_id, nulls) = (&messages[0], &messages[1]);
     assert_eq!(
-        (nulls.channel.clone(), nulls.direction.clone(), nulls.status.clone(), nulls.sender.clone(), nulls.text.clone()),
-        (only_id.channel.clone(), only_id.direction.clone(), only_id.status.clone(), only_id.sender.clone(), only_id.text.clone())
+        (
+            nulls.channel.clone(),
+            nulls.direction.clone(),
+            nulls.status.clone(),
+            nulls.sender.clone(),
+            nulls.text.clone()
+        ),
+        (
+            only_id.channel.clone(),
+            only_id.direction.clone(),
+            only_id.status.clone(),
+            only_id.sender.clone(),
+            only_id.text.clone()
+        )
     );
     assert_eq!(nulls.content, Content::Empty);
 }
@@ -224,8 +241,15 @@ fn empty_strings_and_empty_agent_object_name_nobody() {
     let outbound = &messages[3];
     assert_eq!(outbound.status, Some(Status::Pending));
     assert_eq!(outbound.channel, Some(Channel::Rcs));
-    assert_eq!(outbound.sender.as_ref(), Some(&participant(Some("acc_5f1e2d3c"), None, None, Role::System)), "`{{}}` is no agent");
-    assert_eq!(outbound.recipients, vec![participant(None, Some(("+33622222222", "phone_number")), None, Role::Customer)]);
+    assert_eq!(
+        outbound.sender.as_ref(),
+        Some(&participant(Some("acc_5f1e2d3c"), None, None, Role::System)),
+        "`{{}}` is no agent"
+    );
+    assert_eq!(
+        outbound.recipients,
+        vec![participant(None, Some(("+33622222222", "phone_number")), None, Role::Customer)]
+    );
     assert_eq!((outbound.text.clone(), outbound.content.clone()), (None, Content::Empty));
 }
 
@@ -241,7 +265,8 @@ fn a_body_that_is_not_a_bare_array_names_the_path() {
     let error = messages[1].decode_error.as_ref().unwrap();
     assert_eq!((error.path.as_str(), error.reason.as_str()), (".", "missing field `message_id`"));
 
-    let messages = normalize_page(Vendor::Octopush, br#"[{"message_id": "m1", "contact_identifiers": {"email": 5}}]"#).unwrap();
+    let messages =
+        normalize_page(Vendor::Octopush, br#"[{"message_id": "m1", "contact_identifiers": {"email": 5}}]"#).unwrap();
     assert_eq!(messages[0].decode_error.as_ref().unwrap().path, "contact_identifiers.email");
     assert_eq!(messages[0].id.as_deref(), Some("m1"));
 }
@@ -264,9 +289,9 @@ fn every_page_fits_the_committed_schema() {
     for (what, body) in bodies {
         for message in page(&body) {
             let value = serde_json::to_value(&message).unwrap();
-            let errors: Vec<String> = schema.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path)).collect();
+            let errors: Vec<String> =
+                schema.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path)).collect();
             assert!(errors.is_empty(), "{what}: message {:?} breaks the schema: {errors:#?}", message.id);
         }
     }
 }
-

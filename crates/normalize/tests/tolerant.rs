@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 /// Every page we have of `vendor`: its documented sample and its fixtures,
 /// by name.
 fn pages(vendor: Vendor) -> Vec<(String, Value)> {
-    let mut pages = vec![("documented sample".to_owned(), serde_json::from_slice(&sample(&format!("{vendor}.yaml"), "200")).unwrap())];
+    let mut pages = vec![(
+        "documented sample".to_owned(),
+        serde_json::from_slice(&sample(&format!("{vendor}.yaml"), "200")).unwrap(),
+    )];
     let dir = root().join("tests/fixtures").join(vendor.as_str());
     let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
@@ -118,7 +121,11 @@ fn every_field_null_or_missing_still_gives_every_message_with_its_raw_json() {
                 paths.retain(|p| !matches!(p.as_slice(), [Step::Key(k)] if k == id_field(vendor)));
                 for path in &paths {
                     for remove in [false, true] {
-                        let what = format!("{vendor} {name}, message {index}: {} {}", show(path), if remove { "removed" } else { "null" });
+                        let what = format!(
+                            "{vendor} {name}, message {index}: {} {}",
+                            show(path),
+                            if remove { "removed" } else { "null" }
+                        );
                         let mut variant = page.clone();
                         change(&mut list(vendor, &mut variant)[index], path, remove);
                         let changed = serde_json::to_string(&list(vendor, &mut variant)[index]).unwrap();
@@ -158,17 +165,22 @@ fn a_page_with_undecodable_messages_gives_all_the_others_and_the_isolated_ones()
         for (name, page) in pages(vendor) {
             let clean = normalize_page(vendor, &serde_json::to_vec(&page).unwrap()).unwrap();
             let odd = with_undecodable(vendor, &page);
-            let messages = normalize_page(vendor, &serde_json::to_vec(&odd).unwrap()).unwrap_or_else(|e| panic!("{vendor} {name}: {e}"));
+            let messages = normalize_page(vendor, &serde_json::to_vec(&odd).unwrap())
+                .unwrap_or_else(|e| panic!("{vendor} {name}: {e}"));
             assert_eq!(messages.len(), clean.len() + 2, "{vendor} {name}");
             // Every other message is exactly what it is on the clean page.
-            let others: Vec<&Message> = messages.iter().enumerate().filter(|(i, _)| !(1..=2).contains(i)).map(|(_, m)| m).collect();
+            let others: Vec<&Message> =
+                messages.iter().enumerate().filter(|(i, _)| !(1..=2).contains(i)).map(|(_, m)| m).collect();
             assert_eq!(others, clean.iter().collect::<Vec<_>>(), "{vendor} {name}");
 
             let (without_id, number) = (&messages[1], &messages[2]);
             let expected = list(vendor, &mut odd.clone())[1].clone();
             assert_eq!(without_id.raw.get(), serde_json::to_string(&expected).unwrap(), "{vendor} {name}");
             let error = without_id.decode_error.as_ref().expect("isolated");
-            assert_eq!((error.path.as_str(), error.reason.as_str()), (".", &*format!("missing field `{}`", id_field(vendor))));
+            assert_eq!(
+                (error.path.as_str(), error.reason.as_str()),
+                (".", &*format!("missing field `{}`", id_field(vendor)))
+            );
             assert_eq!(number.raw.get(), "7");
             assert_eq!(number.decode_error.as_ref().unwrap().path, ".");
             for m in [without_id, number] {
@@ -190,7 +202,8 @@ fn the_isolated_form() {
             Vendor::Leadconnector => ("id", "dateAdded"),
             _ => ("id", "createdAt"),
         };
-        let odd = json!([{ "conversationId": "c" }, 7, "text", null, { id: "m-3", wrong: { "no": "time" } }, { id: 42 }]);
+        let odd =
+            json!([{ "conversationId": "c" }, 7, "text", null, { id: "m-3", wrong: { "no": "time" } }, { id: 42 }]);
         let body = match vendor {
             Vendor::Infobip => json!({ "messages": odd }),
             Vendor::Octopush => odd,

@@ -1,6 +1,8 @@
 use reqwest::header::HeaderMap;
 
-use convo_runtime::{ClientOptions, ConfigError, SecretString, base_url, header_name, http_client, secret_header, sensitive_header};
+use convo_runtime::{
+    ClientOptions, ConfigError, SecretString, base_url, header_name, http_client, secret_header, sensitive_header,
+};
 
 use crate::Client;
 
@@ -12,7 +14,11 @@ impl Client {
     /// A client for `base_url` (normally [`DEFAULT_BASE_URL`]) that sends the
     /// `api-login` and `api-key` headers with every request. Both header
     /// values are marked sensitive, so neither is ever printed by `Debug`.
-    pub fn with_credentials(base_url: &str, api_login: impl AsRef<str>, api_key: SecretString) -> Result<Self, ConfigError> {
+    pub fn with_credentials(
+        base_url: &str,
+        api_login: impl AsRef<str>,
+        api_key: SecretString,
+    ) -> Result<Self, ConfigError> {
         Self::with_credentials_and_options(base_url, api_login, api_key, &ClientOptions::default())
     }
 

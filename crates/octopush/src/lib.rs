@@ -79,8 +79,8 @@ mod params;
 pub use auth::DEFAULT_BASE_URL;
 pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString};
 pub use enums::{Channel, DeliveryStatus, Direction};
-pub use params::{ConversationId, FacebookId, InvalidParameter, Page, PerPage, Problem};
 pub use paging::{MAX_PAGE_SIZE, MessagePage, MessagesQuery, StreamError};
+pub use params::{ConversationId, FacebookId, InvalidParameter, Page, PerPage, Problem};
 // The runtime's `Page` is not re-exported: `Page` here is the checked `page`
 // parameter, and [`MessagePage`] names a page of messages.
 pub use convo_runtime::{PagingError, PagingOptions, Position, RetryPolicy};

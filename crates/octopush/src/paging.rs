@@ -75,7 +75,8 @@ impl MessagesQuery {
                 return Err(PagingError::InvalidQuery { name, reason: "the value is empty".to_owned() });
             }
         }
-        let any = self.conversation_id.is_some() || self.facebook_id.is_some() || texts.iter().any(|(_, v)| v.is_some());
+        let any =
+            self.conversation_id.is_some() || self.facebook_id.is_some() || texts.iter().any(|(_, v)| v.is_some());
         if any {
             Ok(())
         } else {
@@ -90,9 +91,13 @@ impl MessagesQuery {
 convo_runtime::paged_endpoint!("Octopush", Client, MessagesQuery, types::Message, types::Error);
 
 impl Record for types::Message {
-    fn id(&self) -> Option<&str> { Some(&self.message_id) }
+    fn id(&self) -> Option<&str> {
+        Some(&self.message_id)
+    }
     /// Octopush messages carry no time.
-    fn time(&self) -> Option<DateTime<Utc>> { None }
+    fn time(&self) -> Option<DateTime<Utc>> {
+        None
+    }
 }
 
 impl NumberedEndpoint for Endpoint {
@@ -140,11 +145,16 @@ impl Client {
     /// the other way ends the stream with
     /// [`PagingError::ListingChanged`]. An invalid query, page size or
     /// resume position is [`PagingError::InvalidQuery`], before any request.
-    pub fn pages(&self, query: MessagesQuery, options: PagingOptions) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
+    pub fn pages(
+        &self,
+        query: MessagesQuery,
+        options: PagingOptions,
+    ) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
         let start = (|| {
             query.check()?;
             let size = options.page_size.unwrap_or(MAX_PAGE_SIZE);
-            PerPage::new(size).map_err(|e| PagingError::InvalidQuery { name: "page size", reason: e.problem.to_string() })?;
+            PerPage::new(size)
+                .map_err(|e| PagingError::InvalidQuery { name: "page size", reason: e.problem.to_string() })?;
             Ok((Endpoint { client: self.clone(), query }, size))
         })();
         paging::numbered::pages(start, options)

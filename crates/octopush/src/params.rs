@@ -178,9 +178,15 @@ mod tests {
     #[test]
     fn each_refusal_names_the_parameter_and_the_problem() {
         let cases = [
-            (ConversationId::new("3fa85f64").unwrap_err(), "invalid `conversation_id`: `3fa85f64` does not start with `cid_`"),
+            (
+                ConversationId::new("3fa85f64").unwrap_err(),
+                "invalid `conversation_id`: `3fa85f64` does not start with `cid_`",
+            ),
             (ConversationId::new("cid_").unwrap_err(), "invalid `conversation_id`: nothing follows the `cid_` prefix"),
-            (ConversationId::new("cid_abc\n").unwrap_err(), "invalid `conversation_id`: `cid_abc\n` contains whitespace"),
+            (
+                ConversationId::new("cid_abc\n").unwrap_err(),
+                "invalid `conversation_id`: `cid_abc\n` contains whitespace",
+            ),
             (FacebookId::new("CID_1").unwrap_err(), "invalid `facebook_id`: `CID_1` does not start with `fid_`"),
             (FacebookId::new("fid_").unwrap_err(), "invalid `facebook_id`: nothing follows the `fid_` prefix"),
             (Page::new(0).unwrap_err(), "invalid `page`: 0 is below the minimum of 1"),

@@ -96,13 +96,8 @@ async fn each_parameter_has_its_own_wire_form_and_unset_ones_are_not_sent() {
     list().facebook_id(FacebookId::new("fid_98765").unwrap()).send().await.unwrap();
     list().conversation_id(ConversationId::new("cid_ab/cd&e=f").unwrap()).send().await.unwrap();
 
-    let queries: Vec<Option<String>> = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.url.query().map(str::to_owned))
-        .collect();
+    let queries: Vec<Option<String>> =
+        server.received_requests().await.unwrap().iter().map(|r| r.url.query().map(str::to_owned)).collect();
     let expected = [
         None,
         Some("page=1"),
@@ -124,10 +119,7 @@ async fn list_with(
     facebook_id: Option<&str>,
     conversation_id: Option<&str>,
 ) -> Result<usize, Box<dyn std::error::Error>> {
-    let mut request = client
-        .list_conversation_messages()
-        .page(Page::new(page)?)
-        .per_page(PerPage::new(per_page)?);
+    let mut request = client.list_conversation_messages().page(Page::new(page)?).per_page(PerPage::new(per_page)?);
     if let Some(id) = facebook_id {
         request = request.facebook_id(FacebookId::new(id)?);
     }
@@ -146,19 +138,38 @@ async fn invalid_parameters_are_refused_before_anything_is_sent() {
     let cases: [Case; 8] = [
         (0, 50, None, None, "page", Problem::BelowMinimum { value: 0, minimum: 1 }),
         (1, 0, None, None, "per_page", Problem::BelowMinimum { value: 0, minimum: 1 }),
-        (1, 50, Some("1234567890"), None, "facebook_id", Problem::MissingPrefix { prefix: "fid_", value: "1234567890".into() }),
-        (1, 50, Some("cid_123"), None, "facebook_id", Problem::MissingPrefix { prefix: "fid_", value: "cid_123".into() }),
+        (
+            1,
+            50,
+            Some("1234567890"),
+            None,
+            "facebook_id",
+            Problem::MissingPrefix { prefix: "fid_", value: "1234567890".into() },
+        ),
+        (
+            1,
+            50,
+            Some("cid_123"),
+            None,
+            "facebook_id",
+            Problem::MissingPrefix { prefix: "fid_", value: "cid_123".into() },
+        ),
         (1, 50, Some("fid_"), None, "facebook_id", Problem::EmptyAfterPrefix { prefix: "fid_" }),
-        (1, 50, None, Some("3fa85f64-5717-4562-b3fc-2c963f66afa6"), "conversation_id", Problem::MissingPrefix {
-            prefix: "cid_",
-            value: "3fa85f64-5717-4562-b3fc-2c963f66afa6".into(),
-        }),
+        (
+            1,
+            50,
+            None,
+            Some("3fa85f64-5717-4562-b3fc-2c963f66afa6"),
+            "conversation_id",
+            Problem::MissingPrefix { prefix: "cid_", value: "3fa85f64-5717-4562-b3fc-2c963f66afa6".into() },
+        ),
         (1, 50, None, Some("cid_"), "conversation_id", Problem::EmptyAfterPrefix { prefix: "cid_" }),
         (1, 50, None, Some("cid_abc "), "conversation_id", Problem::Whitespace { value: "cid_abc ".into() }),
     ];
     for (page, per_page, fid, cid, parameter, problem) in cases {
         let err = list_with(&c, page, per_page, fid, cid).await.unwrap_err();
-        let err = err.downcast::<InvalidParameter>().unwrap_or_else(|e| panic!("{parameter}: not an InvalidParameter: {e}"));
+        let err =
+            err.downcast::<InvalidParameter>().unwrap_or_else(|e| panic!("{parameter}: not an InvalidParameter: {e}"));
         assert_eq!(*err, InvalidParameter { parameter, problem });
         assert!(err.to_string().starts_with(&format!("invalid `{parameter}`: ")), "{err}");
     }
@@ -166,7 +177,10 @@ async fn invalid_parameters_are_refused_before_anything_is_sent() {
 
     // The same calls with valid values do reach it.
     assert_eq!(list_with(&c, 1, 50, Some("fid_1"), Some("cid_1")).await.unwrap(), 0);
-    assert_eq!(only_request(&server).await.url.query(), Some("conversation_id=cid_1&facebook_id=fid_1&page=1&per_page=50"));
+    assert_eq!(
+        only_request(&server).await.url.query(),
+        Some("conversation_id=cid_1&facebook_id=fid_1&page=1&per_page=50")
+    );
 }
 
 #[tokio::test]
@@ -205,7 +219,10 @@ async fn unknown_enum_values_and_unmodelled_fields_survive() {
     assert_eq!(message.value().unwrap().channel, Some(Channel::Other("pigeon".into())));
     assert_eq!(message.value().unwrap().agent_assigned_to, Some(serde_json::json!({"id": 7})));
     assert_eq!(message.value().unwrap().user_identifiers, None);
-    assert!(message.raw().get().contains(r#""sent_at":"2024-01-01T00:00:00Z""#), "the raw message keeps unmodelled fields");
+    assert!(
+        message.raw().get().contains(r#""sent_at":"2024-01-01T00:00:00Z""#),
+        "the raw message keeps unmodelled fields"
+    );
 }
 
 #[tokio::test]
@@ -245,6 +262,7 @@ fn empty_or_malformed_credentials_are_refused_without_echoing_them() {
 
 #[test]
 fn plain_http_to_a_remote_host_is_refused() {
-    let err = Client::with_credentials("http://api.octopush.com/v1/public", LOGIN, SecretString::from(KEY)).unwrap_err();
+    let err =
+        Client::with_credentials("http://api.octopush.com/v1/public", LOGIN, SecretString::from(KEY)).unwrap_err();
     assert!(err.to_string().contains("http"), "{err}");
 }

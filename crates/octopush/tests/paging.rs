@@ -9,8 +9,8 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use convo_octopush::{
-    Client, ConversationId, FacebookId, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingError, PagingOptions, Position,
-    RetryPolicy, SecretString, StreamError,
+    Client, ConversationId, FacebookId, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingError, PagingOptions,
+    Position, RetryPolicy, SecretString, StreamError,
 };
 use convo_runtime::paging::PagePosition;
 use convo_testkit::server;
@@ -41,7 +41,14 @@ struct Conversation {
 
 impl Conversation {
     fn new(len: usize) -> Self {
-        Self { listing: Mutex::new((0..len).collect()), ignore_page: false, cap: None, requests: AtomicUsize::new(0), change: None, tweak: None }
+        Self {
+            listing: Mutex::new((0..len).collect()),
+            ignore_page: false,
+            cap: None,
+            requests: AtomicUsize::new(0),
+            change: None,
+            tweak: None,
+        }
     }
 
     fn ignoring_page(self) -> Self {
@@ -292,7 +299,8 @@ async fn every_selector_goes_out_on_every_request() {
     let pages_asked = [1, 2, 3, 4, 1];
     assert_eq!(requests.len(), pages_asked.len());
     for (request, page) in requests.iter().zip(pages_asked) {
-        let mut pairs: Vec<(String, String)> = request.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let mut pairs: Vec<(String, String)> =
+            request.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         pairs.sort();
         let expected = [
             ("contact", "jane.doe@example.com"),
@@ -343,7 +351,10 @@ async fn a_500_or_503_is_retried_and_its_page_delivered_once() {
         let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
         let mut expected: Vec<u64> = (1..=25).chain([1]).collect();
         expected.insert(1, 2);
-        assert_eq!(pages_asked, expected, "{status}: page 2 is asked twice, every other page once (page 1 again at the end)");
+        assert_eq!(
+            pages_asked, expected,
+            "{status}: page 2 is asked twice, every other page once (page 1 again at the end)"
+        );
     }
 }
 
@@ -351,7 +362,9 @@ async fn a_500_or_503_is_retried_and_its_page_delivered_once() {
 async fn a_429_waits_the_retry_after_it_names() {
     let (server, uri) = serve(120).await;
     Mock::given(query_param("page", "1"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_json(json!({"message": "slow down"})))
+        .respond_with(
+            ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_json(json!({"message": "slow down"})),
+        )
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
@@ -369,7 +382,11 @@ async fn a_429_waits_the_retry_after_it_names() {
 async fn a_retry_after_longer_than_the_policy_allows_ends_the_stream_without_waiting() {
     let (server, uri) = serve(250).await;
     Mock::given(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600").set_body_json(json!({"message": "slow down"})))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "3600")
+                .set_body_json(json!({"message": "slow down"})),
+        )
         .with_priority(1)
         .mount(&server)
         .await;

@@ -41,7 +41,9 @@ pub enum ConfigError {
     BaseUrl { url: String, reason: String },
     /// Plain `http://` to a host that is not this machine, without
     /// [`ClientOptions::allow_insecure_http`].
-    #[error("invalid base URL `{url}`: plain http is only allowed to loopback hosts; use https or opt in with allow_insecure_http")]
+    #[error(
+        "invalid base URL `{url}`: plain http is only allowed to loopback hosts; use https or opt in with allow_insecure_http"
+    )]
     InsecureHttp { url: String },
     #[error("the credential for `{header}` is empty or holds characters not allowed in an HTTP header")]
     Credential { header: &'static str },
@@ -108,18 +110,15 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 /// Returns the client with the state its requests carry: the body limit and
 /// the credentials' values, which are scrubbed from everything that comes
 /// back (see [`crate::ClientState`]).
-pub fn http_client(headers: HeaderMap, options: &ClientOptions) -> Result<(reqwest::Client, crate::ClientState), ConfigError> {
-    let state = crate::ClientState { max_body_bytes: options.max_body_bytes, secrets: crate::Secrets::from_headers(&headers) };
+pub fn http_client(
+    headers: HeaderMap,
+    options: &ClientOptions,
+) -> Result<(reqwest::Client, crate::ClientState), ConfigError> {
+    let state =
+        crate::ClientState { max_body_bytes: options.max_body_bytes, secrets: crate::Secrets::from_headers(&headers) };
     let policy = reqwest::redirect::Policy::custom(|attempt| {
-        let same_origin = attempt
-            .previous()
-            .first()
-            .is_some_and(|first| first.origin() == attempt.url().origin());
-        if attempt.previous().len() >= 5 || !same_origin {
-            attempt.stop()
-        } else {
-            attempt.follow()
-        }
+        let same_origin = attempt.previous().first().is_some_and(|first| first.origin() == attempt.url().origin());
+        if attempt.previous().len() >= 5 || !same_origin { attempt.stop() } else { attempt.follow() }
     });
     reqwest::Client::builder()
         .default_headers(headers)

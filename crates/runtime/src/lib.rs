@@ -15,7 +15,10 @@ mod timestamp;
 
 pub use captured::{Captured, MessageError, decode_with_path};
 pub use http::{ClientOptions, ConfigError, base_url, header_name, http_client, secret_header, sensitive_header};
-pub use limit::{BodyTooLarge, ClientState, DEFAULT_MAX_BODY_BYTES, ErrorStatus, REDACTED, Secrets, body_too_large, execute_limited, find_in_chain};
+pub use limit::{
+    BodyTooLarge, ClientState, DEFAULT_MAX_BODY_BYTES, ErrorStatus, REDACTED, Secrets, body_too_large, execute_limited,
+    find_in_chain,
+};
 pub use paging::{Page, PagingError, PagingOptions, Position};
 pub use path::{PathSegment, PathSegmentError, encode_path};
 pub use retry::RetryPolicy;

@@ -243,7 +243,9 @@ pub async fn execute_limited(
                     reqwest::Body::from(bytes)
                 }
             }
-            Err(e) => reqwest::Body::wrap_stream(futures::stream::once(async move { Err::<bytes::Bytes, BoxError>(e) })),
+            Err(e) => {
+                reqwest::Body::wrap_stream(futures::stream::once(async move { Err::<bytes::Bytes, BoxError>(e) }))
+            }
         }
     };
     let response = builder.body(body).expect("status, version and headers came from a valid response");
@@ -263,7 +265,8 @@ macro_rules! client_hooks {
                 _info: &::progenitor_client::OperationInfo,
             ) -> ::reqwest::Result<::reqwest::Response> {
                 use ::progenitor_client::ClientInfo;
-                $crate::execute_limited(self.client(), request, self.inner().max_body_bytes, &self.inner().secrets).await
+                $crate::execute_limited(self.client(), request, self.inner().max_body_bytes, &self.inner().secrets)
+                    .await
             }
         }
     };

@@ -87,7 +87,11 @@ pub fn classify<E>(error: &Error<E>) -> Verdict {
             if body_too_large(e).is_some() {
                 Verdict::Fail
             } else if let Some(status) = find_in_chain::<ErrorStatus>(e) {
-                if is_retryable_status(status.status) { Verdict::Retry { after: status.retry_after } } else { Verdict::Fail }
+                if is_retryable_status(status.status) {
+                    Verdict::Retry { after: status.retry_after }
+                } else {
+                    Verdict::Fail
+                }
             } else {
                 // The body was cut off mid-way: the connection failed.
                 Verdict::Retry { after: None }
@@ -213,7 +217,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_exponentially_within_jitter_and_cap() {
-        let policy = RetryPolicy { initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        };
         for _ in 0..50 {
             let first = policy.backoff(1);
             assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100), "{first:?}");

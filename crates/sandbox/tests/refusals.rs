@@ -34,7 +34,10 @@ async fn infobip_refuses_like_infobip() {
     assert_eq!(answer.status, 400);
     let body = answer.json();
     assert_eq!(body["requestError"]["serviceException"]["messageId"], "BAD_REQUEST");
-    assert_eq!(body["requestError"]["serviceException"]["text"], "Bad request: limit must be less than or equal to 999");
+    assert_eq!(
+        body["requestError"]["serviceException"]["text"],
+        "Bad request: limit must be less than or equal to 999"
+    );
     for query in [("page", "-1"), ("orderBy", "size:asc"), ("channel", "PIGEON"), ("createdAfter", "yesterday")] {
         let answer =
             call(&sandbox, SandboxVendor::Infobip, &infobip_path(ids::infobip::GENERATED_CONVERSATION), &[query]).await;

@@ -90,9 +90,9 @@ fn convert(schema: &Value, problems: &mut Vec<String>) -> Value {
                     .unwrap_or_default(),
             ),
             "items" | "not" | "additionalProperties" => convert(value, problems),
-            "allOf" | "oneOf" | "anyOf" => {
-                Value::Array(value.as_array().map(|all| all.iter().map(|v| convert(v, problems)).collect()).unwrap_or_default())
-            }
+            "allOf" | "oneOf" | "anyOf" => Value::Array(
+                value.as_array().map(|all| all.iter().map(|v| convert(v, problems)).collect()).unwrap_or_default(),
+            ),
             _ => value.clone(),
         };
         out.insert(key.clone(), converted);
@@ -152,7 +152,8 @@ fn json_schema(spec: &Value, schema: &Value, problems: &mut Vec<String>) -> Valu
 fn validate(spec: &Value, schema: &Value, instance: &Value) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     let document = json_schema(spec, schema, &mut problems);
-    let mut errors: Vec<(String, String)> = problems.into_iter().map(|p| (String::new(), format!("cannot convert the schema: {p}"))).collect();
+    let mut errors: Vec<(String, String)> =
+        problems.into_iter().map(|p| (String::new(), format!("cannot convert the schema: {p}"))).collect();
     let validator = match jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
@@ -214,7 +215,12 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn fail(&mut self, location: &str, path: &str, reason: impl Into<String>) {
-        self.report.failures.push(Failure { file: self.file.clone(), location: location.to_owned(), path: path.to_owned(), reason: reason.into() });
+        self.report.failures.push(Failure {
+            file: self.file.clone(),
+            location: location.to_owned(),
+            path: path.to_owned(),
+            reason: reason.into(),
+        });
     }
 
     fn check(&mut self, location: &str, schema: &Value, instance: &Value) {
@@ -236,7 +242,11 @@ impl Checker<'_> {
                 let example = self.follow(&format!("{location}.examples.{name}"), example);
                 match example.as_ref().and_then(|e| e.get("value")) {
                     Some(value) => found.push((format!("{location}.examples.{name}.value"), value.clone())),
-                    None => self.fail(&format!("{location}.examples.{name}"), "", "an example without an inline `value` cannot be checked"),
+                    None => self.fail(
+                        &format!("{location}.examples.{name}"),
+                        "",
+                        "an example without an inline `value` cannot be checked",
+                    ),
                 }
             }
         }
@@ -327,7 +337,9 @@ impl Checker<'_> {
             for method in ["get", "put", "post", "delete", "options", "head", "patch", "trace"] {
                 let Some(operation) = item.get(method) else { continue };
                 let at = format!("paths.{path}.{method}");
-                for (i, parameter) in operation.get("parameters").and_then(Value::as_array).into_iter().flatten().enumerate() {
+                for (i, parameter) in
+                    operation.get("parameters").and_then(Value::as_array).into_iter().flatten().enumerate()
+                {
                     self.check_parameter(&format!("{at}.parameters[{i}]"), parameter);
                 }
                 for (status, response) in operation.get("responses").and_then(Value::as_object).into_iter().flatten() {
@@ -467,13 +479,55 @@ const INFOBIP_DATE_TIME: &str = "Infobip's `+hhmm` offset (its documented wire f
 const DRIFT: &str = "a fixture that deliberately goes beyond the spec, to show that the client tolerates it";
 
 const KNOWN: &[Known] = &[
-    Known { file: "specs/infobip.yaml", location: "paths./ccaas/1/conversations/{conversationId}/messages.get.parameters[4](createdAfter)", path: "", reason: "is not a \"date-time\"", why: INFOBIP_DATE_TIME },
-    Known { file: "specs/infobip.yaml", location: "paths./ccaas/1/conversations/{conversationId}/messages.get.parameters[5](createdBefore)", path: "", reason: "is not a \"date-time\"", why: INFOBIP_DATE_TIME },
-    Known { file: "tests/fixtures/infobip/timestamp-drift.json", location: "against", path: "/messages/*/createdAt", reason: "is not a \"date-time\"", why: INFOBIP_DATE_TIME },
-    Known { file: "tests/fixtures/infobip/timestamp-drift.json", location: "against", path: "/messages/*/updatedAt", reason: "is not a \"date-time\"", why: INFOBIP_DATE_TIME },
-    Known { file: "tests/fixtures/infobip/unknown-values-and-fields.json", location: "against", path: "/messages/*/createdAt", reason: "is not a \"date-time\"", why: INFOBIP_DATE_TIME },
-    Known { file: "tests/fixtures/infobip/unknown-values-and-fields.json", location: "against", path: "/messages/2/content/text", reason: "is not of type \"string\"", why: DRIFT },
-    Known { file: "tests/fixtures/octopush/nulls-everywhere.json", location: "against", path: "/*/*", reason: "null is not of type", why: DRIFT },
+    Known {
+        file: "specs/infobip.yaml",
+        location: "paths./ccaas/1/conversations/{conversationId}/messages.get.parameters[4](createdAfter)",
+        path: "",
+        reason: "is not a \"date-time\"",
+        why: INFOBIP_DATE_TIME,
+    },
+    Known {
+        file: "specs/infobip.yaml",
+        location: "paths./ccaas/1/conversations/{conversationId}/messages.get.parameters[5](createdBefore)",
+        path: "",
+        reason: "is not a \"date-time\"",
+        why: INFOBIP_DATE_TIME,
+    },
+    Known {
+        file: "tests/fixtures/infobip/timestamp-drift.json",
+        location: "against",
+        path: "/messages/*/createdAt",
+        reason: "is not a \"date-time\"",
+        why: INFOBIP_DATE_TIME,
+    },
+    Known {
+        file: "tests/fixtures/infobip/timestamp-drift.json",
+        location: "against",
+        path: "/messages/*/updatedAt",
+        reason: "is not a \"date-time\"",
+        why: INFOBIP_DATE_TIME,
+    },
+    Known {
+        file: "tests/fixtures/infobip/unknown-values-and-fields.json",
+        location: "against",
+        path: "/messages/*/createdAt",
+        reason: "is not a \"date-time\"",
+        why: INFOBIP_DATE_TIME,
+    },
+    Known {
+        file: "tests/fixtures/infobip/unknown-values-and-fields.json",
+        location: "against",
+        path: "/messages/2/content/text",
+        reason: "is not of type \"string\"",
+        why: DRIFT,
+    },
+    Known {
+        file: "tests/fixtures/octopush/nulls-everywhere.json",
+        location: "against",
+        path: "/*/*",
+        reason: "null is not of type",
+        why: DRIFT,
+    },
 ];
 
 fn path_matches(pattern: &str, path: &str) -> bool {
@@ -492,12 +546,33 @@ impl Known {
 
 #[test]
 fn known_deviations_match_only_what_they_describe() {
-    let failure = |file: &str, path: &str, reason: &str| Failure { file: file.into(), location: "against x".into(), path: path.into(), reason: reason.into() };
+    let failure = |file: &str, path: &str, reason: &str| Failure {
+        file: file.into(),
+        location: "against x".into(),
+        path: path.into(),
+        reason: reason.into(),
+    };
     let nulls = &KNOWN[6];
-    assert!(nulls.matches(&failure("tests/fixtures/octopush/nulls-everywhere.json", "/1/text", "null is not of type \"string\"")));
-    assert!(!nulls.matches(&failure("tests/fixtures/octopush/nulls-everywhere.json", "/1", "null is not of type \"object\"")));
-    assert!(!nulls.matches(&failure("tests/fixtures/octopush/other.json", "/1/text", "null is not of type \"string\"")));
-    assert!(!nulls.matches(&failure("tests/fixtures/octopush/nulls-everywhere.json", "/1/text", "\"x\" is not a \"date-time\"")));
+    assert!(nulls.matches(&failure(
+        "tests/fixtures/octopush/nulls-everywhere.json",
+        "/1/text",
+        "null is not of type \"string\""
+    )));
+    assert!(!nulls.matches(&failure(
+        "tests/fixtures/octopush/nulls-everywhere.json",
+        "/1",
+        "null is not of type \"object\""
+    )));
+    assert!(!nulls.matches(&failure(
+        "tests/fixtures/octopush/other.json",
+        "/1/text",
+        "null is not of type \"string\""
+    )));
+    assert!(!nulls.matches(&failure(
+        "tests/fixtures/octopush/nulls-everywhere.json",
+        "/1/text",
+        "\"x\" is not a \"date-time\""
+    )));
 }
 
 #[test]
@@ -519,7 +594,8 @@ fn every_spec_example_and_fixture_validates_against_its_schema() {
         failures.extend(report.failures);
     }
     eprintln!("{}", summary.join("\n"));
-    let (known, unexplained): (Vec<Failure>, Vec<Failure>) = failures.into_iter().partition(|f| KNOWN.iter().any(|k| k.matches(f)));
+    let (known, unexplained): (Vec<Failure>, Vec<Failure>) =
+        failures.into_iter().partition(|f| KNOWN.iter().any(|k| k.matches(f)));
     for f in &known {
         eprintln!("known: {f}");
     }
@@ -568,7 +644,11 @@ fn a_fixture_that_breaks_the_spec_is_reported_with_file_and_path() {
     let spec = infobip();
     let fixtures = vec![("tests/fixtures/infobip/broken.json".to_owned(), json!({"messages": "none"}))];
     let report = check_spec("specs/infobip.yaml", &spec, &fixtures);
-    let failure = report.failures.iter().find(|f| f.file == "tests/fixtures/infobip/broken.json").expect("the broken fixture fails");
+    let failure = report
+        .failures
+        .iter()
+        .find(|f| f.file == "tests/fixtures/infobip/broken.json")
+        .expect("the broken fixture fails");
     assert_eq!(failure.path, "/messages");
     let text = failure.to_string();
     assert!(text.starts_with("tests/fixtures/infobip/broken.json: against specs/infobip.yaml paths."), "{text}");
@@ -612,7 +692,10 @@ fn a_wrong_example_anywhere_in_a_spec_is_reported() {
     }
     // A reference to a schema that does not exist fails instead of passing.
     assert!(
-        report.failures.iter().any(|f| f.location.starts_with("paths./m.get.responses.404") && f.reason.contains("invalid")),
+        report
+            .failures
+            .iter()
+            .any(|f| f.location.starts_with("paths./m.get.responses.404") && f.reason.contains("invalid")),
         "{:#?}",
         report.failures
     );

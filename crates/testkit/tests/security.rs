@@ -171,11 +171,14 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             stream.write_all(text.as_bytes()).await
         }
         Reply::Redirect(location) => {
-            let text = format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let text =
+                format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
             stream.write_all(text.as_bytes()).await
         }
         Reply::Declared(len) => {
-            let text = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n");
+            let text = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+            );
             let result = stream.write_all(text.as_bytes()).await.and(stream.flush().await);
             // Hold the connection open without a byte of the body.
             tokio::time::sleep(Duration::from_secs(30)).await;
@@ -212,14 +215,20 @@ const SECRET: &str = "s3cr3t-Cr3d3nt1al-value-9f2c";
 const LOGIN: &str = "login-s3cr3t-4471@example.com";
 
 fn infobip(base: &str, options: &ClientOptions) -> convo_infobip::Client {
-    convo_infobip::Client::with_auth_and_options(base, convo_infobip::Auth::AppKey(SecretString::from(SECRET)), options).unwrap()
+    convo_infobip::Client::with_auth_and_options(base, convo_infobip::Auth::AppKey(SecretString::from(SECRET)), options)
+        .unwrap()
 }
 fn octopush(base: &str, options: &ClientOptions) -> convo_octopush::Client {
     convo_octopush::Client::with_credentials_and_options(base, LOGIN, SecretString::from(SECRET), options).unwrap()
 }
 fn leadconnector(base: &str, options: &ClientOptions) -> convo_leadconnector::LeadConnector {
-    convo_leadconnector::LeadConnector::with_token_and_options(base, SecretString::from(SECRET), convo_leadconnector::DEFAULT_VERSION, options)
-        .unwrap()
+    convo_leadconnector::LeadConnector::with_token_and_options(
+        base,
+        SecretString::from(SECRET),
+        convo_leadconnector::DEFAULT_VERSION,
+        options,
+    )
+    .unwrap()
 }
 fn bird(base: &str, options: &ClientOptions) -> convo_bird::Client {
     convo_bird::Client::with_access_key_and_options(base, SecretString::from(SECRET), options).unwrap()
@@ -228,7 +237,11 @@ fn bird(base: &str, options: &ClientOptions) -> convo_bird::Client {
 /// Whether a request head carries any of the credentials.
 fn carries_credentials(seen: &Seen) -> bool {
     seen.headers.iter().any(|(name, value)| {
-        name == "authorization" || name == "api-key" || name == "api-login" || value.contains(SECRET) || value.contains(LOGIN)
+        name == "authorization"
+            || name == "api-key"
+            || name == "api-login"
+            || value.contains(SECRET)
+            || value.contains(LOGIN)
     })
 }
 
@@ -238,7 +251,8 @@ fn carries_credentials(seen: &Seen) -> bool {
 /// Identifiers that would escape their path segment or query value if they
 /// were not encoded. (`...` is an ordinary segment; `.` and `..` cannot be
 /// path segments at all: see the test below.)
-const HOSTILE: [&str; 9] = ["a/b", "x?y=1", "x#frag", "100%25", "two words", "ünï/cödé", "../../admin?x=1#y", "a/./b/../c", "..."];
+const HOSTILE: [&str; 9] =
+    ["a/b", "x?y=1", "x#frag", "100%25", "two words", "ünï/cödé", "../../admin?x=1#y", "a/./b/../c", "..."];
 
 /// Ids that a URL would read as dot-segments (or an empty segment), which
 /// would change the request's path: refused by every client, nothing sent.
@@ -250,9 +264,15 @@ async fn dot_segment_and_empty_ids_are_refused_before_anything_is_sent() {
     let options = ClientOptions::default();
     for id in NOT_A_SEGMENT {
         let err = infobip(&server.base, &options).get_messages().conversation_id(id).send().await.unwrap_err();
-        assert!(matches!(err, convo_infobip::RequestError::InvalidRequest(ref m) if m.contains("conversation_id")), "infobip {id:?}: {err:?}");
+        assert!(
+            matches!(err, convo_infobip::RequestError::InvalidRequest(ref m) if m.contains("conversation_id")),
+            "infobip {id:?}: {err:?}"
+        );
         let err = leadconnector(&server.base, &options).get_messages().conversation_id(id).send().await.unwrap_err();
-        assert!(matches!(err, convo_leadconnector::RequestError::InvalidRequest(ref m) if m.contains("conversation_id")), "leadconnector {id:?}: {err:?}");
+        assert!(
+            matches!(err, convo_leadconnector::RequestError::InvalidRequest(ref m) if m.contains("conversation_id")),
+            "leadconnector {id:?}: {err:?}"
+        );
         for (workspace, conversation) in [(id, "c"), ("w", id)] {
             let err = bird(&server.base, &options)
                 .list_conversation_messages()
@@ -261,7 +281,10 @@ async fn dot_segment_and_empty_ids_are_refused_before_anything_is_sent() {
                 .send()
                 .await
                 .unwrap_err();
-            assert!(matches!(err, convo_bird::RequestError::InvalidRequest(_)), "bird {workspace:?}/{conversation:?}: {err:?}");
+            assert!(
+                matches!(err, convo_bird::RequestError::InvalidRequest(_)),
+                "bird {workspace:?}/{conversation:?}: {err:?}"
+            );
         }
         // The paging streams say which id and why.
         let err = bird(&server.base, &options)
@@ -318,7 +341,14 @@ async fn infobip_filter_values_stay_in_one_query_value() {
     let server = Server::start(|_| Reply::Json(200, EMPTY_INFOBIP)).await;
     let ids: Vec<String> = HOSTILE.iter().map(|s| s.to_string()).collect();
     let order = "createdAt:desc&limit=1#x";
-    infobip(&server.base, &ClientOptions::default()).get_messages().conversation_id("c").message_ids(ids.clone()).order_by(order).send().await.unwrap();
+    infobip(&server.base, &ClientOptions::default())
+        .get_messages()
+        .conversation_id("c")
+        .message_ids(ids.clone())
+        .order_by(order)
+        .send()
+        .await
+        .unwrap();
     let seen = server.only();
     assert_eq!(seen.query_values("messageIds"), ids, "{seen:?}");
     assert_eq!(seen.query_values("orderBy"), [order], "{seen:?}");
@@ -353,7 +383,10 @@ async fn bird_paging_sends_the_vendors_cursor_back_as_one_query_value() {
     // The cursor is the vendor's: whatever it holds goes back unchanged.
     let cursor = "ab/../c?d=1&limit=1#e f%20ü";
     let body: &'static str = Box::leak(format!(r#"{{"results":[{{"id":"m","conversationId":"c","sender":{{"id":"s"}},"createdAt":"2024-01-01T00:00:00Z"}}],"nextPageToken":"{cursor}"}}"#).into_boxed_str());
-    let server = Server::start(move |target| if target.contains("pageToken") { Reply::Json(200, r#"{"results":[]}"#) } else { Reply::Json(200, body) }).await;
+    let server = Server::start(move |target| {
+        if target.contains("pageToken") { Reply::Json(200, r#"{"results":[]}"#) } else { Reply::Json(200, body) }
+    })
+    .await;
     let query = convo_bird::MessagesQuery::new("w", "c");
     let pages: Vec<_> = bird(&server.base, &ClientOptions::default()).pages(query, no_retry()).collect().await;
     assert!(pages.iter().all(Result::is_ok), "{pages:?}");
@@ -470,9 +503,28 @@ async fn a_self_signed_certificate_is_refused_by_every_client() {
     let options = ClientOptions::default();
     let errors: Vec<(&str, Box<dyn std::error::Error>)> = vec![
         ("infobip", Box::new(infobip(&base, &options).get_messages().conversation_id("c").send().await.unwrap_err())),
-        ("octopush", Box::new(octopush(&format!("{base}/v1/public"), &options).list_conversation_messages().send().await.unwrap_err())),
-        ("leadconnector", Box::new(leadconnector(&base, &options).get_messages().conversation_id("c").send().await.unwrap_err())),
-        ("bird", Box::new(bird(&base, &options).list_conversation_messages().workspace_id("w").conversation_id("c").send().await.unwrap_err())),
+        (
+            "octopush",
+            Box::new(
+                octopush(&format!("{base}/v1/public"), &options).list_conversation_messages().send().await.unwrap_err(),
+            ),
+        ),
+        (
+            "leadconnector",
+            Box::new(leadconnector(&base, &options).get_messages().conversation_id("c").send().await.unwrap_err()),
+        ),
+        (
+            "bird",
+            Box::new(
+                bird(&base, &options)
+                    .list_conversation_messages()
+                    .workspace_id("w")
+                    .conversation_id("c")
+                    .send()
+                    .await
+                    .unwrap_err(),
+            ),
+        ),
     ];
     for (vendor, error) in &errors {
         let chain = error_chain(error.as_ref());
@@ -509,14 +561,26 @@ fn plain_http_to_other_hosts_is_refused_by_every_constructor_unless_opted_in() {
     let open = ClientOptions { allow_insecure_http: true, ..ClientOptions::default() };
     type Build = fn(&str, &ClientOptions) -> Result<(), convo_runtime::ConfigError>;
     let constructors: [(&str, Build); 4] = [
-        ("infobip", |b, o| convo_infobip::Client::with_auth_and_options(b, convo_infobip::Auth::AppKey(SecretString::from(SECRET)), o).map(drop)),
-        ("octopush", |b, o| convo_octopush::Client::with_credentials_and_options(b, LOGIN, SecretString::from(SECRET), o).map(drop)),
+        ("infobip", |b, o| {
+            convo_infobip::Client::with_auth_and_options(b, convo_infobip::Auth::AppKey(SecretString::from(SECRET)), o)
+                .map(drop)
+        }),
+        ("octopush", |b, o| {
+            convo_octopush::Client::with_credentials_and_options(b, LOGIN, SecretString::from(SECRET), o).map(drop)
+        }),
         ("leadconnector", |b, o| {
-            convo_leadconnector::LeadConnector::with_token_and_options(b, SecretString::from(SECRET), "2021-07-28", o).map(drop)
+            convo_leadconnector::LeadConnector::with_token_and_options(b, SecretString::from(SECRET), "2021-07-28", o)
+                .map(drop)
         }),
         ("bird", |b, o| convo_bird::Client::with_access_key_and_options(b, SecretString::from(SECRET), o).map(drop)),
     ];
-    let remote = ["http://api.example.com", "http://10.0.0.1:8080", "http://localhost.example.com", "http://127.0.0.1.nip.io", "http://[2001:db8::1]"];
+    let remote = [
+        "http://api.example.com",
+        "http://10.0.0.1:8080",
+        "http://localhost.example.com",
+        "http://127.0.0.1.nip.io",
+        "http://[2001:db8::1]",
+    ];
     let local = ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "http://127.8.9.10"];
     for (vendor, build) in constructors {
         for url in remote {
@@ -546,8 +610,20 @@ async fn redirect_case(to: &str) {
     let results: Vec<(&str, bool)> = vec![
         ("infobip", infobip(&source.base, &options).get_messages().conversation_id("c").send().await.is_err()),
         ("octopush", octopush(&source.base, &options).list_conversation_messages().send().await.is_err()),
-        ("leadconnector", leadconnector(&source.base, &options).get_messages().conversation_id("c").send().await.is_err()),
-        ("bird", bird(&source.base, &options).list_conversation_messages().workspace_id("w").conversation_id("c").send().await.is_err()),
+        (
+            "leadconnector",
+            leadconnector(&source.base, &options).get_messages().conversation_id("c").send().await.is_err(),
+        ),
+        (
+            "bird",
+            bird(&source.base, &options)
+                .list_conversation_messages()
+                .workspace_id("w")
+                .conversation_id("c")
+                .send()
+                .await
+                .is_err(),
+        ),
     ];
     for (vendor, failed) in results {
         assert!(failed, "{vendor}: a cross-origin redirect to {to} ended in success");
@@ -574,7 +650,13 @@ async fn a_redirect_to_another_host_name_does_not_carry_the_credential() {
 async fn a_same_origin_redirect_is_followed_with_the_credential() {
     // The positive control: this server does see headers after a redirect.
     let same = self_redirecting_server().await;
-    bird(&same.base, &ClientOptions::default()).list_conversation_messages().workspace_id("w").conversation_id("c").send().await.unwrap();
+    bird(&same.base, &ClientOptions::default())
+        .list_conversation_messages()
+        .workspace_id("w")
+        .conversation_id("c")
+        .send()
+        .await
+        .unwrap();
     let seen = same.seen();
     assert_eq!(seen.len(), 2, "{seen:#?}");
     assert_eq!(seen[1].target, "/moved");
@@ -604,7 +686,11 @@ fn small_limit() -> ClientOptions {
     ClientOptions { max_body_bytes: 256 * 1024, timeout: Duration::from_secs(20), ..ClientOptions::default() }
 }
 
-fn assert_too_large<E: std::fmt::Debug>(vendor: &str, pages: Vec<Result<impl std::fmt::Debug, PagingError<E>>>, limit: u64) {
+fn assert_too_large<E: std::fmt::Debug>(
+    vendor: &str,
+    pages: Vec<Result<impl std::fmt::Debug, PagingError<E>>>,
+    limit: u64,
+) {
     assert_eq!(pages.len(), 1, "{vendor}: {pages:?}");
     match &pages[0] {
         Err(PagingError::BodyTooLarge { limit: l, .. }) => assert_eq!(*l, limit, "{vendor}"),
@@ -614,12 +700,15 @@ fn assert_too_large<E: std::fmt::Debug>(vendor: &str, pages: Vec<Result<impl std
 
 async fn all_pages_too_large(base: &str, options: &ClientOptions) {
     let limit = options.max_body_bytes;
-    let pages: Vec<_> = infobip(base, options).pages(convo_infobip::MessagesQuery::new("c"), no_retry()).collect().await;
+    let pages: Vec<_> =
+        infobip(base, options).pages(convo_infobip::MessagesQuery::new("c"), no_retry()).collect().await;
     assert_too_large("infobip", pages, limit);
-    let query = convo_octopush::MessagesQuery::by_conversation_id(convo_octopush::ConversationId::new("cid_1").unwrap());
+    let query =
+        convo_octopush::MessagesQuery::by_conversation_id(convo_octopush::ConversationId::new("cid_1").unwrap());
     let pages: Vec<_> = octopush(base, options).pages(query, no_retry()).collect().await;
     assert_too_large("octopush", pages, limit);
-    let pages: Vec<_> = leadconnector(base, options).pages(convo_leadconnector::MessagesQuery::new("c"), no_retry()).collect().await;
+    let pages: Vec<_> =
+        leadconnector(base, options).pages(convo_leadconnector::MessagesQuery::new("c"), no_retry()).collect().await;
     assert_too_large("leadconnector", pages, limit);
     let pages: Vec<_> = bird(base, options).pages(convo_bird::MessagesQuery::new("w", "c"), no_retry()).collect().await;
     assert_too_large("bird", pages, limit);
@@ -629,7 +718,9 @@ async fn all_pages_too_large(base: &str, options: &ClientOptions) {
 async fn an_endless_body_is_refused_by_every_client_without_being_read_whole() {
     let server = Server::start(|_| Reply::Endless).await;
     let options = small_limit();
-    tokio::time::timeout(Duration::from_secs(60), all_pages_too_large(&server.base, &options)).await.expect("every client gave up in time");
+    tokio::time::timeout(Duration::from_secs(60), all_pages_too_large(&server.base, &options))
+        .await
+        .expect("every client gave up in time");
     assert_eq!(server.seen().len(), 4);
     // The server could write at most the limit plus what socket buffers
     // hold before each client hung up, far from its 256 MiB.
@@ -641,9 +732,12 @@ async fn an_endless_body_is_refused_by_every_client_without_being_read_whole() {
 async fn the_default_limit_stops_an_endless_body_too() {
     let server = Server::start(|_| Reply::Endless).await;
     let options = ClientOptions::default();
-    let pages: Vec<_> = tokio::time::timeout(Duration::from_secs(60), bird(&server.base, &options).pages(convo_bird::MessagesQuery::new("w", "c"), no_retry()).collect())
-        .await
-        .expect("the client gave up in time");
+    let pages: Vec<_> = tokio::time::timeout(
+        Duration::from_secs(60),
+        bird(&server.base, &options).pages(convo_bird::MessagesQuery::new("w", "c"), no_retry()).collect(),
+    )
+    .await
+    .expect("the client gave up in time");
     assert_too_large("bird", pages, convo_runtime::DEFAULT_MAX_BODY_BYTES);
     assert!(server.streamed.load(Ordering::Relaxed) < convo_runtime::DEFAULT_MAX_BODY_BYTES + 16 * 1024 * 1024);
 }
@@ -654,7 +748,9 @@ async fn a_declared_oversized_body_is_refused_before_any_of_it_is_read() {
     // would hang until the timeout; refusing on the declared size is immediate.
     let server = Server::start(|_| Reply::Declared(1 << 40)).await;
     let options = ClientOptions { timeout: Duration::from_secs(30), ..small_limit() };
-    tokio::time::timeout(Duration::from_secs(10), all_pages_too_large(&server.base, &options)).await.expect("refused without waiting for the body");
+    tokio::time::timeout(Duration::from_secs(10), all_pages_too_large(&server.base, &options))
+        .await
+        .expect("refused without waiting for the body");
 }
 
 // ---------------------------------------------------------------------------
@@ -669,9 +765,13 @@ fn deeply_nested_json_is_an_error_for_every_vendor() {
     let message_with = |vendor: convo_normalize::Vendor, field: &str| -> String {
         match vendor {
             convo_normalize::Vendor::Bird => {
-                format!(r#"{{"results":[{{"id":"m","conversationId":"c","sender":{{"id":"s"}},"createdAt":"2024-01-01T00:00:00Z",{field}}}]}}"#)
+                format!(
+                    r#"{{"results":[{{"id":"m","conversationId":"c","sender":{{"id":"s"}},"createdAt":"2024-01-01T00:00:00Z",{field}}}]}}"#
+                )
             }
-            convo_normalize::Vendor::Infobip => format!(r#"{{"messages":[{{"id":"m","createdAt":"2024-01-01T00:00:00Z",{field}}}]}}"#),
+            convo_normalize::Vendor::Infobip => {
+                format!(r#"{{"messages":[{{"id":"m","createdAt":"2024-01-01T00:00:00Z",{field}}}]}}"#)
+            }
             convo_normalize::Vendor::Octopush => format!(r#"[{{"message_id":"m",{field}}}]"#),
             convo_normalize::Vendor::Leadconnector => format!(
                 r#"{{"lastMessageId":"m","nextPage":false,"messages":[{{"id":"m","type":1,"messageType":"TYPE_SMS","locationId":"l","contactId":"c","conversationId":"c","dateAdded":"2024-01-01T00:00:00Z","direction":"inbound","contentType":"text/plain",{field}}}]}}"#
@@ -689,41 +789,46 @@ fn deeply_nested_json_is_an_error_for_every_vendor() {
     // On a thread with the default 2 MiB stack: recursion over 100,000
     // levels would overflow it and abort the whole test binary.
     let check = || {
-            for vendor in convo_normalize::Vendor::ALL {
-                for (what, body) in [("open arrays", &open_arrays), ("open objects", &open_objects), ("closed arrays", &nested)] {
-                    let result = convo_normalize::normalize_page(vendor, body.as_bytes());
-                    match result {
-                        Err(_) => {}
-                        // Octopush's page is a bare array: closed arrays are
-                        // a page of one message that is no object, isolated.
-                        Ok(messages) if vendor == convo_normalize::Vendor::Octopush && what == "closed arrays" => {
-                            assert_eq!(messages.len(), 1);
-                            assert!(messages[0].decode_error.is_some(), "{vendor} {what}");
-                        }
-                        Ok(messages) => panic!("{vendor} {what}: {} messages", messages.len()),
+        for vendor in convo_normalize::Vendor::ALL {
+            for (what, body) in
+                [("open arrays", &open_arrays), ("open objects", &open_objects), ("closed arrays", &nested)]
+            {
+                let result = convo_normalize::normalize_page(vendor, body.as_bytes());
+                match result {
+                    Err(_) => {}
+                    // Octopush's page is a bare array: closed arrays are
+                    // a page of one message that is no object, isolated.
+                    Ok(messages) if vendor == convo_normalize::Vendor::Octopush && what == "closed arrays" => {
+                        assert_eq!(messages.len(), 1);
+                        assert!(messages[0].decode_error.is_some(), "{vendor} {what}");
                     }
+                    Ok(messages) => panic!("{vendor} {what}: {} messages", messages.len()),
                 }
-                // Where the value is decoded, serde_json's recursion limit
-                // (128 levels) refuses it, naming the limit (or, for a typed
-                // field, the type refuses it first): the message is isolated
-                // with that error, and its page still decodes.
-                let body = message_with(vendor, &decoded_field(vendor));
-                let messages = convo_normalize::normalize_page(vendor, body.as_bytes()).unwrap_or_else(|e| panic!("{vendor}: {e}"));
-                let error = messages[0].decode_error.as_ref().expect("decoded nesting is refused");
-                let expected = if vendor == convo_normalize::Vendor::Leadconnector { "invalid type" } else { "recursion limit" };
-                assert!(error.reason.contains(expected), "{vendor}: {error}");
-                assert!(messages[0].raw.get().contains(&nested), "{vendor}: the isolated message keeps its raw JSON");
-                // A field no schema models is kept whole in `raw` (nothing a
-                // vendor sent is dropped) and never recursed into: capturing
-                // it, and writing it back as text, are iterative.
-                let body = message_with(vendor, &format!(r#""unmodelled":{nested}"#));
-                let messages = convo_normalize::normalize_page(vendor, body.as_bytes()).unwrap_or_else(|e| panic!("{vendor}: {e}"));
-                assert!(messages[0].raw.get().contains(&nested), "{vendor}: the raw message keeps the field");
-                let text = serde_json::to_string(&messages).expect("written back as text");
-                assert!(text.len() > 2 * depth);
-                // Turning it into a tree is refused by the limit, not a crash.
-                assert!(serde_json::to_value(&messages).is_err(), "{vendor}");
             }
+            // Where the value is decoded, serde_json's recursion limit
+            // (128 levels) refuses it, naming the limit (or, for a typed
+            // field, the type refuses it first): the message is isolated
+            // with that error, and its page still decodes.
+            let body = message_with(vendor, &decoded_field(vendor));
+            let messages =
+                convo_normalize::normalize_page(vendor, body.as_bytes()).unwrap_or_else(|e| panic!("{vendor}: {e}"));
+            let error = messages[0].decode_error.as_ref().expect("decoded nesting is refused");
+            let expected =
+                if vendor == convo_normalize::Vendor::Leadconnector { "invalid type" } else { "recursion limit" };
+            assert!(error.reason.contains(expected), "{vendor}: {error}");
+            assert!(messages[0].raw.get().contains(&nested), "{vendor}: the isolated message keeps its raw JSON");
+            // A field no schema models is kept whole in `raw` (nothing a
+            // vendor sent is dropped) and never recursed into: capturing
+            // it, and writing it back as text, are iterative.
+            let body = message_with(vendor, &format!(r#""unmodelled":{nested}"#));
+            let messages =
+                convo_normalize::normalize_page(vendor, body.as_bytes()).unwrap_or_else(|e| panic!("{vendor}: {e}"));
+            assert!(messages[0].raw.get().contains(&nested), "{vendor}: the raw message keeps the field");
+            let text = serde_json::to_string(&messages).expect("written back as text");
+            assert!(text.len() > 2 * depth);
+            // Turning it into a tree is refused by the limit, not a crash.
+            assert!(serde_json::to_value(&messages).is_err(), "{vendor}");
+        }
     };
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new().stack_size(2 * 1024 * 1024).spawn_scoped(scope, check).unwrap();
@@ -746,7 +851,11 @@ fn assert_clean(what: &str, text: &str) {
 /// The message of the panic `f` raises.
 fn panic_message(f: impl FnOnce()) -> String {
     let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("it panics");
-    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -755,11 +864,17 @@ async fn no_credential_in_any_debug_display_error_or_panic() {
         if target.starts_with("/v1/public") {
             Reply::Json(401, r#"{"code":401,"message":"Unauthorized"}"#)
         } else if target.starts_with("/ccaas") {
-            Reply::Json(401, r#"{"requestError":{"serviceException":{"messageId":"UNAUTHORIZED","text":"Invalid login details"}}}"#)
+            Reply::Json(
+                401,
+                r#"{"requestError":{"serviceException":{"messageId":"UNAUTHORIZED","text":"Invalid login details"}}}"#,
+            )
         } else if target.starts_with("/workspaces") {
             Reply::Json(403, r#"{"code":"Forbidden","message":"no access"}"#)
         } else {
-            Reply::Json(401, r#"{"statusCode":401,"message":"Invalid token: access token is invalid","error":"Unauthorized"}"#)
+            Reply::Json(
+                401,
+                r#"{"statusCode":401,"message":"Invalid token: access token is invalid","error":"Unauthorized"}"#,
+            )
         }
     })
     .await;
@@ -768,7 +883,13 @@ async fn no_credential_in_any_debug_display_error_or_panic() {
     let basic = convo_infobip::Auth::Basic { username: "user".to_owned(), password: SecretString::from(SECRET) };
     let clients: Vec<(&str, String)> = vec![
         ("infobip client", format!("{:?}", infobip(&server.base, &options))),
-        ("infobip basic client", format!("{:?}", convo_infobip::Client::with_auth_and_options(&server.base, basic.clone(), &options).unwrap())),
+        (
+            "infobip basic client",
+            format!(
+                "{:?}",
+                convo_infobip::Client::with_auth_and_options(&server.base, basic.clone(), &options).unwrap()
+            ),
+        ),
         ("infobip auth", format!("{basic:?}")),
         ("octopush client", format!("{:?}", octopush(&octopush_base, &options))),
         ("leadconnector client", format!("{:?}", leadconnector(&server.base, &options))),
@@ -779,10 +900,23 @@ async fn no_credential_in_any_debug_display_error_or_panic() {
     }
 
     let infobip_err = infobip(&server.base, &options).get_messages().conversation_id("c").send().await.unwrap_err();
-    let basic_err = convo_infobip::Client::with_auth_and_options(&server.base, basic, &options).unwrap().get_messages().conversation_id("c").send().await.unwrap_err();
+    let basic_err = convo_infobip::Client::with_auth_and_options(&server.base, basic, &options)
+        .unwrap()
+        .get_messages()
+        .conversation_id("c")
+        .send()
+        .await
+        .unwrap_err();
     let octopush_err = octopush(&octopush_base, &options).list_conversation_messages().send().await.unwrap_err();
-    let leadconnector_err = leadconnector(&server.base, &options).get_messages().conversation_id("c").send().await.unwrap_err();
-    let bird_err = bird(&server.base, &options).list_conversation_messages().workspace_id("w").conversation_id("c").send().await.unwrap_err();
+    let leadconnector_err =
+        leadconnector(&server.base, &options).get_messages().conversation_id("c").send().await.unwrap_err();
+    let bird_err = bird(&server.base, &options)
+        .list_conversation_messages()
+        .workspace_id("w")
+        .conversation_id("c")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(infobip_err.status().map(|s| s.as_u16()), Some(401));
     assert_eq!(bird_err.status().map(|s| s.as_u16()), Some(403));
     for (what, debug, display) in [
@@ -800,7 +934,10 @@ async fn no_credential_in_any_debug_display_error_or_panic() {
 
     // Paging errors, and a connection that fails outright.
     let stream: Vec<_> = octopush(&octopush_base, &options)
-        .pages(convo_octopush::MessagesQuery::by_conversation_id(convo_octopush::ConversationId::new("cid_1").unwrap()), no_retry())
+        .pages(
+            convo_octopush::MessagesQuery::by_conversation_id(convo_octopush::ConversationId::new("cid_1").unwrap()),
+            no_retry(),
+        )
         .collect()
         .await;
     let paging_err = stream.into_iter().next().unwrap().unwrap_err();
@@ -808,7 +945,13 @@ async fn no_credential_in_any_debug_display_error_or_panic() {
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dead = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
     drop(closed);
-    let refused = bird(&dead, &options).list_conversation_messages().workspace_id("w").conversation_id("c").send().await.unwrap_err();
+    let refused = bird(&dead, &options)
+        .list_conversation_messages()
+        .workspace_id("w")
+        .conversation_id("c")
+        .send()
+        .await
+        .unwrap_err();
     assert_clean("connection refused", &format!("{refused} {refused:?} {}", error_chain(&refused)));
     assert_clean("panic", &panic_message(|| std::hint::black_box(Err::<(), _>(refused)).unwrap()));
 

@@ -11,7 +11,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use super::{PageKind, PageRequest, Reply, Token, authorization, cap, decode_segment, format_time, parse_time, understatement};
+use super::{
+    PageKind, PageRequest, Reply, Token, authorization, cap, decode_segment, format_time, parse_time, understatement,
+};
 use crate::server::{Recorded, State};
 use crate::store::{Msg, View};
 use crate::{Behaviour, BirdTokens, Options, Vendor};
@@ -36,7 +38,8 @@ pub(super) fn error(status: u16, text: &str) -> Reply {
 }
 
 pub(super) fn echo(status: u16, credential: &str) -> Reply {
-    let text = if status == 401 { format!("bad key {credential}") } else { format!("malformed credential {credential}") };
+    let text =
+        if status == 401 { format!("bad key {credential}") } else { format!("malformed credential {credential}") };
     error(status, &text)
 }
 

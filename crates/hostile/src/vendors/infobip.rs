@@ -9,7 +9,9 @@
 
 use serde_json::{Value, json};
 
-use super::{PageKind, PageRequest, Reply, authorization, cap, decode_segment, format_time, missing, parse_time, understatement};
+use super::{
+    PageKind, PageRequest, Reply, authorization, cap, decode_segment, format_time, missing, parse_time, understatement,
+};
 use crate::server::{Recorded, State};
 use crate::store::{Msg, SortKey, View};
 use crate::{Options, Vendor};
@@ -30,11 +32,18 @@ fn message_id_for(status: u16) -> &'static str {
 }
 
 pub(super) fn error(status: u16, text: &str) -> Reply {
-    Reply::json(status, &json!({"requestError": {"serviceException": {"messageId": message_id_for(status), "text": text}}}))
+    Reply::json(
+        status,
+        &json!({"requestError": {"serviceException": {"messageId": message_id_for(status), "text": text}}}),
+    )
 }
 
 pub(super) fn echo(status: u16, credential: &str) -> Reply {
-    let text = if status == 401 { format!("Invalid key {credential}") } else { format!("Bad request: malformed credential {credential}") };
+    let text = if status == 401 {
+        format!("Invalid key {credential}")
+    } else {
+        format!("Bad request: malformed credential {credential}")
+    };
     error(status, &text)
 }
 
@@ -66,10 +75,13 @@ pub(super) fn parse(options: &Options, request: &Recorded) -> Result<PageRequest
         None => 0,
         Some(text) => text.trim().parse::<usize>().map_err(|_| bad("page must be a number from 0"))?,
     };
-    let (key, descending) = order_by(request.param("orderBy").as_deref().unwrap_or("id:asc")).ok_or_else(|| bad("Invalid orderBy"))?;
+    let (key, descending) =
+        order_by(request.param("orderBy").as_deref().unwrap_or("id:asc")).ok_or_else(|| bad("Invalid orderBy"))?;
     let time = |name: &str| match request.param(name) {
         None => Ok(None),
-        Some(text) => parse_time(&text).map(Some).ok_or_else(|| bad(format!("{name} must be yyyy-MM-dd'T'HH:mm:ss.SSS+0000"))),
+        Some(text) => {
+            parse_time(&text).map(Some).ok_or_else(|| bad(format!("{name} must be yyyy-MM-dd'T'HH:mm:ss.SSS+0000")))
+        }
     };
     let after_ms = time("createdAfter")?;
     let before_ms = time("createdBefore")?;

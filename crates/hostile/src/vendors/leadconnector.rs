@@ -56,7 +56,11 @@ pub(super) fn parse(options: &Options, request: &Recorded) -> Result<PageRequest
         },
     };
     let last_message_id = request.param("lastMessageId").filter(|id| !id.is_empty());
-    Ok(PageRequest { view: View::default_for(Vendor::Leadconnector), limit, kind: PageKind::Cursor { last_message_id } })
+    Ok(PageRequest {
+        view: View::default_for(Vendor::Leadconnector),
+        limit,
+        kind: PageKind::Cursor { last_message_id },
+    })
 }
 
 fn message(options: &Options, m: &Msg) -> Value {

@@ -139,9 +139,10 @@ pub(crate) fn echo(vendor: Vendor, status: u16, request: &Recorded) -> Reply {
         Vendor::Bird => bird::echo(status, &credential),
     };
     let scheme = credential.split(' ').next().unwrap_or("Bearer").to_owned();
-    reply
-        .header("x-echo-credential", credential.clone())
-        .header("www-authenticate", format!("{scheme} realm=\"hostile\", error=\"invalid_token\", error_description=\"rejected {credential}\""))
+    reply.header("x-echo-credential", credential.clone()).header(
+        "www-authenticate",
+        format!("{scheme} realm=\"hostile\", error=\"invalid_token\", error_description=\"rejected {credential}\""),
+    )
 }
 
 /// The page size the behaviour caps at, if it does.

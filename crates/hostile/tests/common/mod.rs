@@ -71,13 +71,20 @@ pub fn check(what: &str, server: &HostileServer, outcome: &Outcome, max_requests
     }
     assert_promise(what, outcome, &server.expectation());
     let sent = server.request_count();
-    assert!(sent <= max_requests, "{what}: {sent} requests, more than the {max_requests} this read needs: the client loops");
+    assert!(
+        sent <= max_requests,
+        "{what}: {sent} requests, more than the {max_requests} this read needs: the client loops"
+    );
 }
 
 /// The read failed, and its error never shows the credential.
 #[track_caller]
 pub fn check_no_canary(what: &str, outcome: &Outcome) {
-    assert!(outcome.failed(), "{what}: a server that refuses every request must end the read with an error, got {} ids", outcome.ids.len());
+    assert!(
+        outcome.failed(),
+        "{what}: a server that refuses every request must end the read with an error, got {} ids",
+        outcome.ids.len()
+    );
     let texts = outcome.error_texts();
     assert!(!texts.contains(CANARY), "{what}: the error shows the credential:\n{texts}");
 }
@@ -125,14 +132,20 @@ macro_rules! every_vendor_faults {
         async fn dropped_connection_on_page_2() {
             let options = Options::new($vendor, $messages).behaviour(Behaviour::DropConnection { page: 2 });
             let (server, outcome) = run(options, Some($page_size)).await;
-            common::check("a dropped connection on page 2", &server, &outcome, common::bound(common::pages($messages, $page_size)));
+            common::check(
+                "a dropped connection on page 2",
+                &server,
+                &outcome,
+                common::bound(common::pages($messages, $page_size)),
+            );
         }
 
         #[tokio::test]
         async fn retry_after_an_hour_ends_in_an_error_quickly() {
             // The default policy, as a user gets it: an hour's wait is
             // refused at once, not slept through and not retried in a loop.
-            let options = Options::new($vendor, $messages).behaviour(Behaviour::RateLimited { retry_after: "3600".to_owned() });
+            let options =
+                Options::new($vendor, $messages).behaviour(Behaviour::RateLimited { retry_after: "3600".to_owned() });
             let paging = PagingOptions { page_size: Some($page_size), ..PagingOptions::default() };
             let (server, outcome) = run_with(options, paging, "ordinary-key").await;
             let what = "429 with Retry-After: 3600 on every request";

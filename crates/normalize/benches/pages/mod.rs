@@ -299,7 +299,9 @@ fn leadconnector_page() -> Vec<u8> {
                 0 => (1u64, "TYPE_CALL", "text/plain", None),
                 1 => (3, "TYPE_EMAIL", "text/html", Some(format!("<p>Hello Kim,</p><p>{}</p>", text(false, h)))),
                 2 => (19, "TYPE_WHATSAPP", "text/plain", Some(body)),
-                3 => (28, "TYPE_ACTIVITY_OPPORTUNITY", "text/plain", Some("Opportunity created: Roof repair".to_owned())),
+                3 => {
+                    (28, "TYPE_ACTIVITY_OPPORTUNITY", "text/plain", Some("Opportunity created: Roof repair".to_owned()))
+                }
                 _ => (2, "TYPE_SMS", "text/plain", Some(body)),
             };
             let inbound = inbound && kind != 28;
@@ -328,7 +330,10 @@ fn leadconnector_page() -> Vec<u8> {
             }
             match kind {
                 1 => m.push("meta", obj! {"callDuration": (h >> 32) % 600, "callStatus": "completed"}),
-                3 => m.push("meta", obj! {"email": obj! {"messageIds": arr![format!("em-{i}")], "subject": "Your quote"}}),
+                3 => m.push(
+                    "meta",
+                    obj! {"email": obj! {"messageIds": arr![format!("em-{i}")], "subject": "Your quote"}},
+                ),
                 _ => {}
             }
             if !inbound {

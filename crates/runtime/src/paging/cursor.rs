@@ -159,7 +159,8 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
             // the first total announced means a cursor skipped some.
             // (A resumed read delivers only the rest: it cannot tell.)
             if let Some(total) = self.first_total.filter(|&total| self.delivered < total && !self.resumed) {
-                let error = PagingError::FewerThanTotal { page: page.clone(), delivered: self.delivered, total_items: total };
+                let error =
+                    PagingError::FewerThanTotal { page: page.clone(), delivered: self.delivered, total_items: total };
                 return Step::PageThen(Page { items: fresh, position, next: None }, error);
             }
             return Step::Last(Page { items: fresh, position, next: None });

@@ -62,7 +62,11 @@ pub(crate) fn run<S: Scheme>(
 
 /// Sends one page request with retries; a request that fails for good
 /// becomes the [`PagingError`] naming `position`.
-pub(crate) async fn fetch<T, E, F, Fut>(policy: &RetryPolicy, position: &Option<Position>, op: F) -> Result<T, PagingError<E>>
+pub(crate) async fn fetch<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    position: &Option<Position>,
+    op: F,
+) -> Result<T, PagingError<E>>
 where
     E: fmt::Debug + 'static,
     F: FnMut() -> Fut,

@@ -103,7 +103,11 @@ impl Window {
     /// but repeats, is an error. Two messages of one page with the same id
     /// are both kept: the vendor sent two records (the documented Octopush
     /// sample does, its ids masked as `***`).
-    pub fn split<L: Listing>(&mut self, page: &PagePosition, items: Vec<L::Item>) -> Result<Vec<L::Item>, PagingError<L::Error>> {
+    pub fn split<L: Listing>(
+        &mut self,
+        page: &PagePosition,
+        items: Vec<L::Item>,
+    ) -> Result<Vec<L::Item>, PagingError<L::Error>> {
         let total = items.len();
         let mut fresh = Vec::with_capacity(total);
         let mut repeats = 0;

@@ -51,7 +51,8 @@ pub struct KeysetReply<T> {
 pub trait KeysetEndpoint: Listing {
     /// Requests page `page` (0-based) of `limit` messages created after
     /// `after` (`None`: no such filter), oldest first.
-    fn fetch(&self, after: Option<DateTime<Utc>>, page: u64, limit: u64) -> Fetch<KeysetReply<Self::Item>, Self::Error>;
+    fn fetch(&self, after: Option<DateTime<Utc>>, page: u64, limit: u64)
+    -> Fetch<KeysetReply<Self::Item>, Self::Error>;
 }
 
 /// Where a key read stands: what [`Position::Cursor`] holds, as JSON.
@@ -96,7 +97,18 @@ pub fn pages<Ep: KeysetEndpoint>(
             }
         };
         let newest = key.seen.values().max().copied();
-        Ok(KeyScheme { endpoint: Arc::new(endpoint), limit, retry: options.retry, key, newest, served: 0, first: true, repeated_pages: 0, asked_again: false, filter_total: None })
+        Ok(KeyScheme {
+            endpoint: Arc::new(endpoint),
+            limit,
+            retry: options.retry,
+            key,
+            newest,
+            served: 0,
+            first: true,
+            repeated_pages: 0,
+            asked_again: false,
+            filter_total: None,
+        })
     });
     engine::run(start)
 }
@@ -235,7 +247,9 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 _ => None,
             };
             if let Some((before, now)) = shrunk {
-                let reason = format!("the count of the filter's messages went from {before} to {now} between two pages of one millisecond");
+                let reason = format!(
+                    "the count of the filter's messages went from {before} to {now} between two pages of one millisecond"
+                );
                 return Step::Fail(PagingError::ListingChanged { page, reason });
             }
             if n == 0 {
@@ -243,13 +257,18 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             }
             self.repeated_pages = 0;
             self.asked_again = false;
-            let next_after = match self.newest.map(|newest| millisecond(newest).checked_sub_signed(TimeDelta::milliseconds(1))) {
-                Some(None) => {
-                    let reason = "created at a time no filter can be set before";
-                    return Step::Fail(PagingError::OutOfOrder { page, id: String::from("(the newest message)"), reason });
-                }
-                other => other.flatten(),
-            };
+            let next_after =
+                match self.newest.map(|newest| millisecond(newest).checked_sub_signed(TimeDelta::milliseconds(1))) {
+                    Some(None) => {
+                        let reason = "created at a time no filter can be set before";
+                        return Step::Fail(PagingError::OutOfOrder {
+                            page,
+                            id: String::from("(the newest message)"),
+                            reason,
+                        });
+                    }
+                    other => other.flatten(),
+                };
             if next_after > self.key.after {
                 self.key.after = next_after;
                 self.key.page = 0;

@@ -115,7 +115,9 @@ pub enum PagingError<E: fmt::Debug + 'static> {
     RepeatedCursor { page: PagePosition, cursor: String },
     /// Every message of a page had been delivered already: the cursor or
     /// page number pointed back.
-    #[error("{page}: all {count} messages of the page had already been delivered; the vendor pointed back, stopping instead of repeating them")]
+    #[error(
+        "{page}: all {count} messages of the page had already been delivered; the vendor pointed back, stopping instead of repeating them"
+    )]
     RepeatedPage { page: PagePosition, count: usize },
     /// A message already delivered came again after new ones: the listing
     /// is not in a stable order.
@@ -123,7 +125,9 @@ pub enum PagingError<E: fmt::Debug + 'static> {
     RepeatedMessage { page: PagePosition, id: String },
     /// A message sorts before messages already delivered (or outside the
     /// filter asked for): the vendor pointed back, or ignored the filter.
-    #[error("{page}: message `{id}` is out of the listing's order ({reason}); the vendor pointed back or ignored the filter")]
+    #[error(
+        "{page}: message `{id}` is out of the listing's order ({reason}); the vendor pointed back or ignored the filter"
+    )]
     OutOfOrder { page: PagePosition, id: String, reason: &'static str },
     /// The cursor a page handed back is not what the vendor documents it
     /// to be (LeadConnector: the id of the page's last message).
@@ -143,18 +147,24 @@ pub enum PagingError<E: fmt::Debug + 'static> {
     BeyondTotal { page: PagePosition, total_items: u64 },
     /// The last page came with fewer messages delivered than the vendor's
     /// total announced: a cursor skipped some.
-    #[error("{page}: the last page leaves {delivered} messages delivered, fewer than the {total_items} the vendor announced; a cursor skipped some")]
+    #[error(
+        "{page}: the last page leaves {delivered} messages delivered, fewer than the {total_items} the vendor announced; a cursor skipped some"
+    )]
     FewerThanTotal { page: PagePosition, delivered: u64, total_items: u64 },
     /// A page before the last held fewer messages than the pages before it:
     /// messages between it and the next page would be skipped.
-    #[error("{page}: {len} messages where {limit} were served per page, and more pages follow; messages would be skipped")]
+    #[error(
+        "{page}: {len} messages where {limit} were served per page, and more pages follow; messages would be skipped"
+    )]
     ShortPage { page: PagePosition, len: u64, limit: u64 },
     /// A page held more messages than the vendor's page size so far.
     #[error("{page}: {len} messages where pages so far held {limit}; page numbers no longer point where they did")]
     PageSizeChanged { page: PagePosition, len: u64, limit: u64 },
     /// The listing changed while it was read in a way that shifts page
     /// numbers: messages may have been skipped.
-    #[error("{page}: the conversation changed while it was read ({reason}); messages may have been skipped, read it again")]
+    #[error(
+        "{page}: the conversation changed while it was read ({reason}); messages may have been skipped, read it again"
+    )]
     ListingChanged { page: PagePosition, reason: String },
     /// No message of the page carries the key the listing is read by (its
     /// creation time): the next request could not start after them.
@@ -188,7 +198,9 @@ impl<E: fmt::Debug + 'static> PagingError<E> {
             }
         }
         match exhausted.refused_wait {
-            Some((asked, cap)) => Self::RetryAfterTooLong { page, asked, cap, attempts: exhausted.attempts, source: exhausted.error },
+            Some((asked, cap)) => {
+                Self::RetryAfterTooLong { page, asked, cap, attempts: exhausted.attempts, source: exhausted.error }
+            }
             None => Self::Request { page, attempts: exhausted.attempts, source: exhausted.error },
         }
     }
@@ -217,9 +229,7 @@ impl<E: fmt::Debug + 'static> PagingError<E> {
 
 /// The items of a page stream, in order.
 pub fn items<T, E>(pages: impl Stream<Item = Result<Page<T>, E>>) -> impl Stream<Item = Result<T, E>> {
-    pages
-        .map_ok(|page| futures::stream::iter(page.items.into_iter().map(Ok)))
-        .try_flatten()
+    pages.map_ok(|page| futures::stream::iter(page.items.into_iter().map(Ok))).try_flatten()
 }
 
 /// A page request in flight: what an endpoint's `fetch` returns.
@@ -272,7 +282,10 @@ pub fn page_size<E: fmt::Debug>(options: &PagingOptions, max: u64, vendor: &str)
     if (1..=max).contains(&size) {
         Ok(size)
     } else {
-        Err(PagingError::InvalidQuery { name: "page size", reason: format!("{size} is not between 1 and {vendor}'s largest page, {max}") })
+        Err(PagingError::InvalidQuery {
+            name: "page size",
+            reason: format!("{size} is not between 1 and {vendor}'s largest page, {max}"),
+        })
     }
 }
 

@@ -52,7 +52,10 @@ pub fn pages<Ep: NumberedEndpoint>(
             None => (Ep::FIRST_PAGE, false),
             Some(Position::Page(n)) if n >= Ep::FIRST_PAGE => (n, n > Ep::FIRST_PAGE),
             Some(Position::Page(n)) => {
-                return Err(PagingError::InvalidQuery { name: "resume", reason: format!("page {n} is before the first page, {}", Ep::FIRST_PAGE) });
+                return Err(PagingError::InvalidQuery {
+                    name: "resume",
+                    reason: format!("page {n} is before the first page, {}", Ep::FIRST_PAGE),
+                });
             }
             Some(Position::Cursor(cursor)) => {
                 return Err(PagingError::InvalidQuery {
@@ -169,7 +172,11 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
             }
             if let Some((short, short_len)) = self.short {
                 let limit = self.size.unwrap_or(self.asked);
-                return Step::Fail(PagingError::ShortPage { page: PagePosition(Some(Position::Page(short))), len: short_len, limit });
+                return Step::Fail(PagingError::ShortPage {
+                    page: PagePosition(Some(Position::Page(short))),
+                    len: short_len,
+                    limit,
+                });
             }
             match self.size {
                 // The first page tells the server's page size: fewer than

@@ -153,9 +153,7 @@ fn error(status: StatusCode, message_id: &str, text: &str) -> Reply {
         message_id: &'a str,
         text: &'a str,
     }
-    let body = ErrorBody {
-        request_error: RequestError { service_exception: ServiceException { message_id, text } },
-    };
+    let body = ErrorBody { request_error: RequestError { service_exception: ServiceException { message_id, text } } };
     Reply::json(status, &body)
 }
 
