@@ -2,7 +2,7 @@
 //! object per line, for the xtask to read; nothing here judges the numbers.
 //!
 //! ```text
-//! convo-bench decode [--rounds 30] [--iterations 10]
+//! convo-bench decode [--rounds 30] [--iterations 10] [--vendor NAME]... [--only normalize|value]
 //! convo-bench fetch [--messages 10000] [--delay-ms 20] [--runs 3] [--vendor NAME]...
 //! convo-bench rss -- COMMAND [ARG]...
 //! ```
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: convo-bench decode [--rounds N] [--iterations N] | convo-bench fetch [--messages N] [--delay-ms MS] [--runs N] [--vendor NAME]... | convo-bench rss -- COMMAND [ARG]...";
+const USAGE: &str = "usage: convo-bench decode [--rounds N] [--iterations N] [--vendor NAME]... [--only normalize|value] | convo-bench fetch [--messages N] [--delay-ms MS] [--runs N] [--vendor NAME]... | convo-bench rss -- COMMAND [ARG]...";
 
 fn number(flag: &str, value: Option<&String>) -> Result<u64, String> {
     value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a whole number\n{USAGE}"))
@@ -61,15 +61,26 @@ fn number(flag: &str, value: Option<&String>) -> Result<u64, String> {
 
 fn decode_command(args: &[String]) -> Result<(), String> {
     let (mut rounds, mut iterations) = (30u64, 10u64);
+    // For profiling: run one side only (`normalize` or `value`), no timings.
+    let mut only = None;
+    let mut vendors = Vec::new();
     let mut args = args.iter();
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--rounds" => rounds = number(flag, args.next())?.max(1),
             "--iterations" => iterations = number(flag, args.next())?.max(1),
+            "--only" => only = args.next().cloned(),
+            "--vendor" => {
+                let name = args.next().ok_or_else(|| format!("--vendor needs a name\n{USAGE}"))?;
+                vendors.push(name.parse::<Vendor>()?);
+            }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
     for (vendor, bytes) in pages::pages() {
+        if !vendors.is_empty() && !vendors.contains(&vendor) {
+            continue;
+        }
         let read = normalize_page(vendor, &bytes).map_err(|e| format!("{vendor}: {e}"))?;
         if read.len() != pages::MESSAGES {
             return Err(format!("{vendor}: read {} messages of {}", read.len(), pages::MESSAGES));
@@ -85,6 +96,13 @@ fn decode_command(args: &[String]) -> Result<(), String> {
             }
             (thread_cpu_ms() - start) / iterations as f64
         };
+        if let Some(only) = &only {
+            let run: &dyn Fn() = if only == "value" { &value } else { &normalize };
+            for _ in 0..rounds * iterations {
+                run();
+            }
+            continue;
+        }
         // A round to warm up, not kept.
         time(&normalize);
         time(&value);

@@ -1,5 +1,5 @@
 use serde::Serialize;
-use serde::de::{Deserialize, Deserializer, Error as _};
+use serde::de::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use convo_runtime::{Captured, decode_with_path};
@@ -72,32 +72,254 @@ impl MessagesResponse {
     }
 }
 
-/// Just enough of the body to tell the two forms apart.
-#[derive(serde::Deserialize)]
-struct Shape<'a> {
-    #[serde(borrow, default)]
-    messages: Option<&'a RawValue>,
+// Read in one pass: the body's map is walked once, `messages` (an array in
+// the flat form, an object in the nested one, `null` or absent for none) is
+// decoded where it stands, and each message is captured from the page's own
+// text. The few scalar fields beside it are kept as their raw text until the
+// form is known (the flat form reads `lastMessageId` and `nextPage` there,
+// the nested one `traceId`), then decoded with the path they failed at.
+
+/// The top-level keys this envelope reads; every other is skipped.
+enum Key {
+    LastMessageId,
+    NextPage,
+    Messages,
+    TraceId,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "lastMessageId" => Key::LastMessageId,
+                    "nextPage" => Key::NextPage,
+                    "messages" => Key::Messages,
+                    "traceId" => Key::TraceId,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// A field kept as its text until the form says whether it is read.
+type Pending = Option<Box<RawValue>>;
+
+/// Decodes a kept field, naming `path` (from the body's top) on failure.
+fn pending<T: serde::de::DeserializeOwned, E: serde::de::Error>(raw: Pending, path: &str) -> Result<Option<T>, E> {
+    let Some(raw) = raw else { return Ok(None) };
+    decode_with_path::<Option<T>>(raw.get()).map_err(|e| {
+        let inner = if e.path == "." { path.to_owned() } else { format!("{path}.{}", e.path) };
+        E::custom(format!("at `{inner}`: {}", e.reason))
+    })
+}
+
+/// Stores `value` in `slot`, refusing a field sent twice.
+fn once<T, E: serde::de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// What `messages` held at the top.
+enum Messages {
+    /// `null`: a flat page of none.
+    Null,
+    /// An array: the flat page's messages.
+    Flat(Vec<Captured<Message>>),
+    /// An object: the nested page.
+    Nested(MessagesPage),
+}
+
+/// The messages of a page, an array read element by element (`null` reads
+/// as none); `path` names the field in errors.
+struct MessageList {
+    path: &'static str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for MessageList {
+    type Value = Option<Vec<Captured<Message>>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MessageList {
+    type Value = Option<Vec<Captured<Message>>>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a sequence")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut messages = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(message) = seq.next_element::<Captured<Message>>()? {
+            messages.push(message);
+        }
+        Ok(Some(messages))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(self.wrong(serde::de::Unexpected::Map))
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Err(self.wrong(serde::de::Unexpected::Bool(v)))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Err(self.wrong(serde::de::Unexpected::Signed(v)))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Err(self.wrong(serde::de::Unexpected::Unsigned(v)))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Err(self.wrong(serde::de::Unexpected::Float(v)))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Err(self.wrong(serde::de::Unexpected::Str(v)))
+    }
+}
+
+impl MessageList {
+    /// The error serde gives a field of the wrong type, with its path.
+    fn wrong<E: serde::de::Error>(&self, unexpected: serde::de::Unexpected<'_>) -> E {
+        let reason = <serde_json::Error as serde::de::Error>::invalid_type(unexpected, &"a sequence");
+        E::custom(format!("at `{}`: {reason}", self.path))
+    }
+}
+
+/// The top-level `messages`, whichever form it takes.
+struct MessagesField;
+
+impl<'de> serde::de::DeserializeSeed<'de> for MessagesField {
+    type Value = Messages;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Messages, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+const WRONG_MESSAGES: &str = "`messages` must be an array (the documented flat page) or an object (the nested page)";
+
+impl<'de> serde::de::Visitor<'de> for MessagesField {
+    type Value = Messages;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(WRONG_MESSAGES)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Messages, E> {
+        Ok(Messages::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Messages, A::Error> {
+        let messages = MessageList { path: "messages" }.visit_seq(seq)?;
+        Ok(Messages::Flat(messages.unwrap_or_default()))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Messages, A::Error> {
+        let (mut last_message_id, mut next_page, mut messages): (Pending, Pending, Option<_>) = (None, None, None);
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::LastMessageId => once(&mut last_message_id, map.next_value()?, "lastMessageId")?,
+                Key::NextPage => once(&mut next_page, map.next_value()?, "nextPage")?,
+                Key::Messages => {
+                    once(&mut messages, map.next_value_seed(MessageList { path: "messages.messages" })?, "messages")?
+                }
+                Key::TraceId | Key::Other => drop(map.next_value::<serde::de::IgnoredAny>()?),
+            }
+        }
+        Ok(Messages::Nested(MessagesPage {
+            last_message_id: pending(last_message_id, "messages.lastMessageId")?,
+            messages: messages.flatten(),
+            next_page: pending(next_page, "messages.nextPage")?,
+        }))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Messages, E> {
+        Err(E::custom(WRONG_MESSAGES))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Messages, E> {
+        Err(E::custom(WRONG_MESSAGES))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Messages, E> {
+        Err(E::custom(WRONG_MESSAGES))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Messages, E> {
+        Err(E::custom(WRONG_MESSAGES))
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Messages, E> {
+        Err(E::custom(WRONG_MESSAGES))
+    }
+}
+
+/// The body: a JSON object, anything else is not a messages page.
+struct Body;
+
+const NOT_AN_OBJECT: &str = "the messages page is not a JSON object";
+
+impl<'de> serde::de::Visitor<'de> for Body {
+    type Value = MessagesResponse;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object (the messages page)")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<MessagesResponse, A::Error> {
+        let (mut last_message_id, mut next_page, mut trace_id, mut messages): (Pending, Pending, Pending, Option<_>) =
+            (None, None, None, None);
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::LastMessageId => once(&mut last_message_id, map.next_value()?, "lastMessageId")?,
+                Key::NextPage => once(&mut next_page, map.next_value()?, "nextPage")?,
+                Key::TraceId => once(&mut trace_id, map.next_value()?, "traceId")?,
+                Key::Messages => once(&mut messages, map.next_value_seed(MessagesField)?, "messages")?,
+                Key::Other => drop(map.next_value::<serde::de::IgnoredAny>()?),
+            }
+        }
+        let flat = |messages| {
+            Ok(MessagesResponse::Flat(MessagesPage {
+                last_message_id: pending(last_message_id, "lastMessageId")?,
+                messages,
+                next_page: pending(next_page, "nextPage")?,
+            }))
+        };
+        match messages {
+            None | Some(Messages::Null) => flat(None),
+            Some(Messages::Flat(messages)) => flat(Some(messages)),
+            Some(Messages::Nested(page)) => Ok(MessagesResponse::Nested(NestedMessagesPage {
+                messages: Some(page),
+                trace_id: pending(trace_id, "traceId")?,
+            })),
+        }
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<MessagesResponse, A::Error> {
+        Err(serde::de::Error::custom(NOT_AN_OBJECT))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<MessagesResponse, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<MessagesResponse, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<MessagesResponse, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<MessagesResponse, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<MessagesResponse, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<MessagesResponse, E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
 }
 
 impl<'de> Deserialize<'de> for MessagesResponse {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        if !raw.get().starts_with('{') {
-            return Err(D::Error::custom("the messages page is not a JSON object"));
-        }
-        let shape: Shape<'_> = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
-        let first = shape.messages.and_then(|messages| messages.get().trim_start().bytes().next());
-        // `decode_with_path` names the JSON path of a field that fails.
-        match first {
-            // No `messages`, or `null`: a flat page of none.
-            None | Some(b'[' | b'n') => {
-                decode_with_path::<MessagesPage>(raw.get()).map(Self::Flat).map_err(D::Error::custom)
-            }
-            Some(b'{') => decode_with_path::<NestedMessagesPage>(raw.get()).map(Self::Nested).map_err(D::Error::custom),
-            _ => Err(D::Error::custom(
-                "`messages` must be an array (the documented flat page) or an object (the nested page)",
-            )),
-        }
+        d.deserialize_any(Body)
     }
 }
 

@@ -26,13 +26,23 @@ fn snippet(body: &[u8]) -> String {
 }
 
 /// Decodes a whole page, naming the JSON path on failure.
+///
+/// The fast path decodes without tracking; only a page that fails pays for
+/// a second, tracked decode that names the path.
 pub(crate) fn decode<T: DeserializeOwned>(vendor: Vendor, body: &[u8]) -> Result<T, PageError> {
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let fail = |path: String, reason: String| {
         // Errors inside captured values carry their own inner path, once per
-        // level of capture: join them all into one path.
+        // level of capture: join them all into one path. An inner path that
+        // already starts with the tracked one (an envelope that names its
+        // fields from the body's top, as LeadConnector's does) replaces it.
         let (mut path, mut reason) = (path, reason);
         while let Some((inner, tail)) = reason.strip_prefix("at `").and_then(|rest| rest.split_once("`: ")) {
-            path = if path == "." { inner.to_owned() } else { format!("{path}.{inner}") };
+            let from_top = inner == path
+                || inner.strip_prefix(path.as_str()).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['));
+            path = if path == "." || from_top { inner.to_owned() } else { format!("{path}.{inner}") };
             reason = tail.to_owned();
         }
         PageError { vendor, path, reason, snippet: snippet(body) }

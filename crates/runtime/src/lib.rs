@@ -28,6 +28,7 @@ pub use secrecy::{ExposeSecret, SecretString};
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::open_enum::visit_str;
     pub use futures;
     pub use schemars;
     pub use serde;

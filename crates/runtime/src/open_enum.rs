@@ -86,8 +86,7 @@ macro_rules! open_enum {
 
         impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
             fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                let value = <::std::borrow::Cow<'de, str> as $crate::__private::serde::Deserialize>::deserialize(d)?;
-                Ok(Self::from(value.as_ref()))
+                $crate::__private::visit_str(d, |v: &str| Self::from(v), |v: ::std::string::String| Self::from(v))
             }
         }
 
@@ -113,6 +112,40 @@ macro_rules! open_enum {
             }
         }
     };
+}
+
+/// Reads a JSON string without allocating when the text can be borrowed or
+/// is handed over for a moment (`map_str`), taking it whole when it is
+/// already owned (`map_string`). What `Cow<str>` reads, without its copy
+/// (serde's `Cow` always copies); the same "a string" in a type error.
+#[doc(hidden)]
+pub fn visit_str<'de, D, T>(d: D, map_str: fn(&str) -> T, map_string: fn(String) -> T) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Visitor<T> {
+        map_str: fn(&str) -> T,
+        map_string: fn(String) -> T,
+    }
+    impl<T> serde::de::Visitor<'_> for Visitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+            Ok((self.map_str)(v))
+        }
+        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<T, E> {
+            Ok((self.map_string)(v))
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<T, E> {
+            match std::str::from_utf8(v) {
+                Ok(s) => Ok((self.map_str)(s)),
+                Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(v), &self)),
+            }
+        }
+    }
+    d.deserialize_str(Visitor { map_str, map_string })
 }
 
 #[cfg(test)]

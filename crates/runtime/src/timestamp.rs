@@ -24,11 +24,12 @@ impl Timestamp {
     /// Parses any of the accepted forms.
     pub fn parse(input: &str) -> Result<Self, TimestampError> {
         let input_trimmed = input.trim();
+        let mut buffer = [0u8; 64];
         DateTime::parse_from_rfc3339(input_trimmed)
-            .or_else(|e| match with_offset_colon(input_trimmed) {
+            .or_else(|e| match with_offset_colon(input_trimmed, &mut buffer) {
                 // `+0000` is RFC 3339's `+00:00` without the colon: add it and
                 // take the fast parser again.
-                Some(fixed) => DateTime::parse_from_rfc3339(&fixed),
+                Some(fixed) => DateTime::parse_from_rfc3339(fixed),
                 None => Err(e),
             })
             .or_else(|_| DateTime::parse_from_str(input_trimmed, "%Y-%m-%dT%H:%M:%S%.f%z"))
@@ -47,15 +48,20 @@ impl Timestamp {
     }
 }
 
-/// `…+hhmm` as `…+hh:mm`; `None` when the text does not end that way.
-fn with_offset_colon(text: &str) -> Option<String> {
+/// `…+hhmm` as `…+hh:mm`, written into `buffer`; `None` when the text does
+/// not end that way (or is longer than any date-time).
+fn with_offset_colon<'b>(text: &str, buffer: &'b mut [u8; 64]) -> Option<&'b str> {
     let bytes = text.as_bytes();
     let n = bytes.len();
-    if n < 6 || !matches!(bytes[n - 5], b'+' | b'-') || !bytes[n - 4..].iter().all(u8::is_ascii_digit) {
+    if n < 6 || n >= buffer.len() || !matches!(bytes[n - 5], b'+' | b'-') || !bytes[n - 4..].iter().all(u8::is_ascii_digit)
+    {
         return None;
     }
-    let (head, minutes) = text.split_at(n - 2);
-    Some(format!("{head}:{minutes}"))
+    buffer[..n - 2].copy_from_slice(&bytes[..n - 2]);
+    buffer[n - 2] = b':';
+    buffer[n - 1..=n].copy_from_slice(&bytes[n - 2..]);
+    // Valid UTF-8: a colon inserted before two ASCII digits.
+    std::str::from_utf8(&buffer[..=n]).ok()
 }
 
 impl From<DateTime<Utc>> for Timestamp {
@@ -85,8 +91,9 @@ impl Serialize for Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        // The text is read in place where it can be (no copy); the result
+        // carries the parse's error.
+        crate::open_enum::visit_str(d, Self::parse, |text| Self::parse(&text))?.map_err(serde::de::Error::custom)
     }
 }
 
