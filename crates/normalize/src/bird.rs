@@ -9,8 +9,30 @@ use crate::model::*;
 
 /// Normalizes one raw Bird page (`{"results": [...], "nextPageToken": ...}`).
 pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
-    let page: types::MessageList = crate::page::decode(Vendor::Bird, body)?;
-    Ok(page.results.unwrap_or_default().into_iter().map(from_bird).collect())
+    let page: Page = crate::page::decode(Vendor::Bird, body)?;
+    Ok(page.results.map(|m| m.0).unwrap_or_default())
+}
+
+/// `types::MessageList`, field for field (the same types, so the same
+/// errors), its messages mapped as they are read.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Page {
+    #[serde(rename = "nextPageToken")]
+    next_page_token: Option<String>,
+    results: Option<crate::page::Normalized<Bird>>,
+    total: Option<i64>,
+    #[serde(rename = "totalType")]
+    total_type: Option<String>,
+}
+
+struct Bird;
+
+impl crate::page::Mapping for Bird {
+    type Raw = types::Message;
+    fn map(message: Captured<types::Message>) -> Message {
+        from_bird(message)
+    }
 }
 
 /// Maps one Bird message.

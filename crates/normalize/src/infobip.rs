@@ -17,8 +17,25 @@ use crate::model::*;
 
 /// Normalizes one raw Infobip page (`{"messages": [...], "pagination": {...}}`).
 pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
-    let page: types::MessageList = crate::page::decode(Vendor::Infobip, body)?;
-    Ok(page.messages.unwrap_or_default().into_iter().map(from_infobip).collect())
+    let page: Page = crate::page::decode(Vendor::Infobip, body)?;
+    Ok(page.messages.map(|m| m.0).unwrap_or_default())
+}
+
+/// `types::MessageList`, field for field, its messages mapped as they are read.
+#[derive(serde::Deserialize)]
+struct Page {
+    messages: Option<crate::page::Normalized<Infobip>>,
+    #[allow(dead_code)]
+    pagination: Option<types::Pagination>,
+}
+
+struct Infobip;
+
+impl crate::page::Mapping for Infobip {
+    type Raw = types::Message;
+    fn map(message: Captured<types::Message>) -> Message {
+        from_infobip(message)
+    }
 }
 
 /// Maps one Infobip message.

@@ -14,8 +14,17 @@ use crate::model::*;
 
 /// Normalizes one raw Octopush page: a bare JSON array of messages.
 pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
-    let messages: Vec<Captured<types::Message>> = crate::page::decode(Vendor::Octopush, body)?;
-    Ok(messages.into_iter().map(from_octopush).collect())
+    let messages: crate::page::Normalized<Octopush> = crate::page::decode(Vendor::Octopush, body)?;
+    Ok(messages.0)
+}
+
+pub(crate) struct Octopush;
+
+impl crate::page::Mapping for Octopush {
+    type Raw = types::Message;
+    fn map(message: Captured<types::Message>) -> Message {
+        from_octopush(message)
+    }
 }
 
 /// Maps one Octopush message.

@@ -1,6 +1,41 @@
-use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+use convo_runtime::Captured;
+use serde::de::{Deserialize, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 
 use crate::{Message, Vendor};
+
+/// How one vendor's captured message becomes a [`Message`].
+pub(crate) trait Mapping {
+    /// The vendor crate's typed message.
+    type Raw: DeserializeOwned;
+    fn map(message: Captured<Self::Raw>) -> Message;
+}
+
+/// A page's array of messages, each mapped as soon as it is read: no array
+/// of the vendor's typed messages is built first. Reads what a
+/// `Vec<Captured<M::Raw>>` reads, with the same errors.
+pub(crate) struct Normalized<M>(pub(crate) Vec<Message>, PhantomData<M>);
+
+impl<'de, M: Mapping> Deserialize<'de> for Normalized<M> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Messages<M>(PhantomData<M>);
+        impl<'de, M: Mapping> Visitor<'de> for Messages<M> {
+            type Value = Normalized<M>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut messages = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(message) = seq.next_element::<Captured<M::Raw>>()? {
+                    messages.push(M::map(message));
+                }
+                Ok(Normalized(messages, PhantomData))
+            }
+        }
+        d.deserialize_seq(Messages(PhantomData))
+    }
+}
 
 /// A response body that is not the vendor's page shape.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
