@@ -5,6 +5,9 @@
 //! convo-bench decode [--rounds 30] [--iterations 10] [--vendor NAME]... [--only normalize|value]
 //! convo-bench fetch [--messages 10000] [--delay-ms 20] [--runs 3] [--vendor NAME]...
 //! convo-bench rss -- COMMAND [ARG]...
+//! convo-bench e2e --convo PATH [--messages 10000] [--runs 5]
+//! convo-bench get BASE_URL TARGET...
+//! convo-bench wire
 //! ```
 //!
 //! `decode` times `normalize_page` against a `serde_json::Value` parse of the
@@ -22,6 +25,21 @@
 //!
 //! `rss` runs a command with its standard output thrown away and reports the
 //! command's peak resident set size (`getrusage(RUSAGE_CHILDREN)`, in KiB).
+//!
+//! `e2e` measures the CLI end to end against a bytes-only client over the
+//! same URLs: it renders LeadConnector's generated conversation of
+//! `--messages` messages (100 a page) from the sandbox once, serves those
+//! pages from a small local HTTP/1.1 server (keep-alive, no compression,
+//! no delay), runs `CONVO fetch leadconnector --base-url ...` as a child
+//! process with its output thrown away, and then `convo-bench get` (one
+//! reqwest client, the CLI's HTTP stack, reading each body as bytes) and
+//! `curl` (when on `PATH`) over exactly the URLs the CLI asked for, each on
+//! one connection. Each child's CPU time is user + system from
+//! `getrusage(RUSAGE_CHILDREN)` around it; the three alternate run by run.
+//! It also reports the `Accept-Encoding` the CLI sent.
+//!
+//! `wire` reports, per vendor, the bytes of the decode benchmark's page of
+//! 1,000 messages as sent, and gzip-compressed at flate2's default level.
 
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -33,6 +51,7 @@ use convo_normalize::fetch::{FetchOptions, Source};
 use convo_normalize::{Vendor, normalize_page};
 use convo_sandbox::{Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
 
+mod e2e;
 #[path = "../../normalize/benches/pages/mod.rs"]
 mod pages;
 
@@ -42,6 +61,9 @@ fn main() -> ExitCode {
         Some("decode") => decode_command(&args[1..]),
         Some("fetch") => fetch_command(&args[1..]),
         Some("rss") => rss_command(&args[1..]),
+        Some("e2e") => e2e::command(&args[1..]),
+        Some("get") => e2e::get_command(&args[1..]),
+        Some("wire") => wire_command(),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -53,9 +75,30 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: convo-bench decode [--rounds N] [--iterations N] [--vendor NAME]... [--only normalize|value] | convo-bench fetch [--messages N] [--delay-ms MS] [--runs N] [--vendor NAME]... | convo-bench rss -- COMMAND [ARG]...";
+pub(crate) const USAGE: &str = "usage: convo-bench decode [--rounds N] [--iterations N] [--vendor NAME]... [--only normalize|value] | convo-bench fetch [--messages N] [--delay-ms MS] [--runs N] [--vendor NAME]... | convo-bench rss -- COMMAND [ARG]... | convo-bench e2e --convo PATH [--messages N] [--runs N] | convo-bench get BASE_URL TARGET... | convo-bench wire";
 
-fn number(flag: &str, value: Option<&String>) -> Result<u64, String> {
+/// The decode benchmark's pages, as sent and gzip-compressed.
+fn wire_command() -> Result<(), String> {
+    use std::io::Write;
+    for (vendor, bytes) in pages::pages() {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&bytes).map_err(|e| e.to_string())?;
+        let gzip = encoder.finish().map_err(|e| e.to_string())?;
+        println!(
+            "{}",
+            json!({
+                "vendor": vendor.as_str(),
+                "messages": pages::MESSAGES,
+                "bytes": bytes.len(),
+                "gzip_bytes": gzip.len(),
+                "gzip_level": flate2::Compression::default().level(),
+            })
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn number(flag: &str, value: Option<&String>) -> Result<u64, String> {
     value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a whole number\n{USAGE}"))
 }
 
