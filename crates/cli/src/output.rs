@@ -12,6 +12,8 @@ pub struct Output<W: Write> {
     format: Format,
     out: W,
     count: u64,
+    /// The line being written (ndjson), kept from one message to the next.
+    line: Vec<u8>,
 }
 
 const CSV_COLUMNS: [&str; 19] = [
@@ -38,15 +40,16 @@ const CSV_COLUMNS: [&str; 19] = [
 
 impl<W: Write> Output<W> {
     pub fn new(format: Format, out: W) -> Self {
-        Self { format, out, count: 0 }
+        Self { format, out, count: 0, line: Vec::new() }
     }
 
     /// One normalized message.
     pub fn message(&mut self, message: &Message) -> std::io::Result<()> {
         match self.format {
             Format::Ndjson => {
-                let line = serde_json::to_vec(message)?;
-                write_line(&mut self.out, &line)?;
+                self.line.clear();
+                serde_json::to_writer(&mut self.line, message)?;
+                write_line(&mut self.out, &self.line)?;
             }
             Format::Json => {
                 self.out.write_all(if self.count == 0 { b"[\n" } else { b",\n" })?;
@@ -122,12 +125,15 @@ impl<W: Write> Output<W> {
 /// line break can only be whitespace between tokens (inside strings it is
 /// escaped), so turning it into a space keeps the same document on one line.
 fn write_line(out: &mut impl Write, json: &[u8]) -> std::io::Result<()> {
-    if json.iter().any(|b| matches!(b, b'\n' | b'\r')) {
-        let flat: Vec<u8> = json.iter().map(|&b| if matches!(b, b'\n' | b'\r') { b' ' } else { b }).collect();
-        out.write_all(&flat)?;
-    } else {
-        out.write_all(json)?;
+    // Written run by run between line breaks (found with memchr: most lines
+    // have none, and a byte-by-byte look was a tenth of the CLI's time).
+    let mut rest = json;
+    while let Some(at) = memchr::memchr2(b'\n', b'\r', rest) {
+        out.write_all(&rest[..at])?;
+        out.write_all(b" ")?;
+        rest = &rest[at + 1..];
     }
+    out.write_all(rest)?;
     out.write_all(b"\n")
 }
 

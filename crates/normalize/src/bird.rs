@@ -38,11 +38,11 @@ impl crate::page::Mapping for Bird {
 /// Maps one Bird message.
 pub fn from_bird(message: Captured<types::Message>) -> Message {
     let (m, raw) = message.into_parts();
-    let m = match m {
+    let mut m = match m {
         Ok(m) => m,
         Err(error) => return Message::undecodable(Vendor::Bird, "id", error, raw),
     };
-    let sender_type = m.sender.as_ref().and_then(|s| s.type_.clone());
+    let sender_type = m.sender.as_mut().and_then(|s| s.type_.take());
     let direction = match sender_type {
         Some(SenderType::Contact) => Some(Direction::Inbound),
         Some(SenderType::User | SenderType::AccessKey | SenderType::Flow) => Some(Direction::Outbound),
@@ -55,19 +55,6 @@ pub fn from_bird(message: Captured<types::Message>) -> Message {
         SenderType::AccessKey => Some(Role::System),
         _ => None,
     });
-    let sender = m.sender.as_ref().map(|s| {
-        let (address, address_type) = address(s.contact.as_ref());
-        Participant {
-            id: s.id.clone(),
-            address,
-            address_type,
-            name: s.display_name.clone().filter(|n| !n.is_empty()),
-            role,
-        }
-    });
-    let recipients: Vec<Participant> =
-        m.recipients.iter().flatten().map(|r| recipient(r, direction.as_ref())).collect();
-
     // Bird's messages carry no channel; an e-mail identifier says e-mail.
     let identifier_keys = m
         .sender
@@ -76,6 +63,14 @@ pub fn from_bird(message: Captured<types::Message>) -> Message {
         .filter_map(|c| c.identifier_key.as_deref())
         .chain(m.recipients.iter().flatten().filter_map(|r| r.identifier_key.as_deref()));
     let is_email = identifier_keys.into_iter().any(|k| k == "emailaddress");
+
+    // The sides are moved out of `m`: nothing reads them after.
+    let sender = m.sender.take().map(|s| {
+        let (address, address_type) = address(s.contact);
+        Participant { id: s.id, address, address_type, name: s.display_name.filter(|n| !n.is_empty()), role }
+    });
+    let recipients: Vec<Participant> =
+        m.recipients.take().into_iter().flatten().map(|r| recipient(r, direction.as_ref())).collect();
     let channel = is_email.then_some(Channel::Email);
     let kind = if is_email { Kind::Email } else { Kind::Message };
     let subject = m.meta.as_ref().and_then(email_subject);
@@ -102,9 +97,9 @@ pub fn from_bird(message: Captured<types::Message>) -> Message {
     }
 }
 
-fn address(identifier: Option<&ContactIdentifier>) -> (Option<String>, Option<String>) {
+fn address(identifier: Option<ContactIdentifier>) -> (Option<String>, Option<String>) {
     let Some(identifier) = identifier else { return (None, None) };
-    let address = identifier.platform_address.clone().or_else(|| identifier.identifier_value.clone());
+    let address = identifier.platform_address.or(identifier.identifier_value);
     (address, identifier.identifier_key.as_deref().map(address_type))
 }
 
@@ -116,12 +111,12 @@ fn address_type(key: &str) -> String {
     }
 }
 
-fn recipient(r: &Recipient, direction: Option<&Direction>) -> Participant {
+fn recipient(r: Recipient, direction: Option<&Direction>) -> Participant {
     Participant {
-        id: r.id.clone(),
-        address: r.platform_address.clone().or_else(|| r.identifier_value.clone()),
+        id: r.id,
+        address: r.platform_address.or(r.identifier_value),
         address_type: r.identifier_key.as_deref().map(address_type),
-        name: r.contact_annotation.as_ref().and_then(|a| a.name.clone()),
+        name: r.contact_annotation.and_then(|a| a.name),
         // Bird's recipients are contacts: the customer, when the message goes out.
         role: matches!(direction, Some(Direction::Outbound)).then_some(Role::Customer),
     }

@@ -57,25 +57,25 @@ pub fn from_infobip(message: Captured<types::Message>) -> Message {
         (None, Some(Direction::Inbound)) => Some(Role::Customer),
         (None, _) => None,
     };
-    let sender = Participant {
-        id: m.author_id.clone(),
-        address: m.from.clone(),
-        address_type: m.from.as_ref().and(address_type.clone()),
-        name: None,
-        role,
-    };
-    let sender = (!sender.is_empty()).then_some(sender);
     let recipients: Vec<Participant> =
-        m.to.iter()
+        m.to.into_iter()
             .map(|to| Participant {
                 id: None,
-                address: Some(to.clone()),
+                address: Some(to),
                 address_type: address_type.clone(),
                 name: None,
                 // The other side of an outbound message is the customer.
                 role: matches!(direction, Some(Direction::Outbound)).then_some(Role::Customer),
             })
             .collect();
+    let sender = Participant {
+        id: m.author_id,
+        address_type: m.from.as_ref().and(address_type),
+        address: m.from,
+        name: None,
+        role,
+    };
+    let sender = (!sender.is_empty()).then_some(sender);
 
     let Mapped { content, text, subject, attachments } = content(m.content_type.as_ref(), m.content);
     Message {
@@ -183,8 +183,13 @@ fn content(content_type: Option<&ContentType>, content: Option<convo_infobip::Co
     };
     match content_type {
         ContentType::Text => match content.text() {
-            Some(text) => {
-                let text = text.to_owned();
+            Some(_) => {
+                // Moved out of the object, which nothing reads after.
+                let text = match content.into_map().remove("text") {
+                    Some(Value::String(text)) => text,
+                    // Not reached: `text()` read a string there.
+                    _ => String::new(),
+                };
                 Mapped { text: Some(text.clone()), ..Mapped::content(Content::Text { text }) }
             }
             None => unknown(content_type.as_str(), content),

@@ -23,7 +23,7 @@ pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
 /// comment).
 pub fn from_leadconnector(message: Captured<types::Message>) -> Message {
     let (m, raw) = message.into_parts();
-    let m = match m {
+    let mut m = match m {
         Ok(m) => m,
         Err(error) => return Message::undecodable(Vendor::Leadconnector, "id", error, raw),
     };
@@ -34,7 +34,9 @@ pub fn from_leadconnector(message: Captured<types::Message>) -> Message {
         MessageDirection::Outbound => Direction::Outbound,
         other => Direction::Other(other.as_str().to_owned()),
     });
-    let (sender, recipients) = participants(&m, direction.as_ref(), kind);
+    // The two ids are moved out: nothing else reads them.
+    let (sender, recipients) =
+        participants(m.contact_id.take(), m.user_id.take(), m.source.as_ref(), direction.as_ref(), kind);
 
     // An empty body is treated as no body: it carries nothing to read.
     let body = m.body.filter(|b| !b.is_empty());
@@ -85,7 +87,19 @@ pub fn from_leadconnector(message: Captured<types::Message>) -> Message {
 /// `raw` keeps the literal). An unknown type keeps the vendor's literal as
 /// its channel; an empty `messageType` says nothing, so it gives no channel.
 fn classify(message_type: &str) -> (Option<Channel>, Kind) {
-    let upper = message_type.trim().to_ascii_uppercase();
+    // Upper-cased on the stack: every known type is short, and this runs
+    // once a message.
+    let mut buffer = [0u8; 48];
+    let trimmed = message_type.trim();
+    let upper: std::borrow::Cow<'_, str> = match buffer.get_mut(..trimmed.len()) {
+        Some(bytes) => {
+            bytes.copy_from_slice(trimmed.as_bytes());
+            bytes.make_ascii_uppercase();
+            // ASCII case changes keep UTF-8 valid.
+            std::borrow::Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default())
+        }
+        None => std::borrow::Cow::Owned(trimmed.to_ascii_uppercase()),
+    };
     let key = upper.strip_prefix("TYPE_").unwrap_or(&upper);
     let (channel, kind) = match key {
         "SMS"
@@ -143,15 +157,15 @@ fn status(status: MessageStatus) -> Status {
 /// the contact, so it has no recipients; a direction LeadConnector did not
 /// document, or none, says neither who sent nor who received.
 fn participants(
-    m: &types::Message,
+    contact_id: Option<String>,
+    user_id: Option<String>,
+    source: Option<&MessageSource>,
     direction: Option<&Direction>,
     kind: Kind,
 ) -> (Option<Participant>, Vec<Participant>) {
-    let contact = Participant { id: m.contact_id.clone(), role: Some(Role::Customer), ..Participant::default() };
-    let user = match (&m.user_id, &m.source) {
-        (Some(user_id), _) => {
-            Some(Participant { id: Some(user_id.clone()), role: Some(Role::Agent), ..Participant::default() })
-        }
+    let contact = Participant { id: contact_id, role: Some(Role::Customer), ..Participant::default() };
+    let user = match (user_id, source) {
+        (Some(user_id), _) => Some(Participant { id: Some(user_id), role: Some(Role::Agent), ..Participant::default() }),
         (
             None,
             Some(MessageSource::Workflow | MessageSource::Campaign | MessageSource::BulkActions | MessageSource::Api),

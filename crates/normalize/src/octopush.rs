@@ -30,13 +30,13 @@ impl crate::page::Mapping for Octopush {
 /// Maps one Octopush message.
 pub fn from_octopush(message: Captured<types::Message>) -> Message {
     let (m, raw) = message.into_parts();
-    let m = match m {
+    let mut m = match m {
         Ok(m) => m,
         Err(error) => return Message::undecodable(Vendor::Octopush, "message_id", error, raw),
     };
     let preferred = Preferred::for_channel(m.channel.as_ref());
-    let contact = contact(&m, preferred);
-    let account = account(&m, preferred);
+    let contact = contact(&mut m, preferred);
+    let account = account(&mut m, preferred);
     let direction = m.direction.as_ref().map(direction);
     // Which side sent the message is only known from the direction; with no
     // known direction neither side is named sender or recipient.
@@ -123,12 +123,12 @@ impl Preferred {
 }
 
 /// The first non-empty identifier in the channel's order of preference, with
-/// its address type.
+/// its address type (moved out: nothing else reads them).
 fn address(
     preferred: Preferred,
-    phone_number: Option<&str>,
-    email: Option<&str>,
-    facebook: (Option<&str>, &'static str),
+    phone_number: Option<String>,
+    email: Option<String>,
+    facebook: (Option<String>, &'static str),
 ) -> (Option<String>, Option<String>) {
     let phone_number = (phone_number, "phone_number");
     let email = (email, "email");
@@ -139,37 +139,31 @@ fn address(
     };
     order
         .into_iter()
-        .find_map(|(value, kind)| value.filter(|v| !v.is_empty()).map(|v| (Some(v.to_owned()), Some(kind.to_owned()))))
+        .find_map(|(value, kind)| value.filter(|v| !v.is_empty()).map(|v| (Some(v), Some(kind.to_owned()))))
         .unwrap_or((None, None))
 }
 
-fn non_empty(value: &Option<String>) -> Option<String> {
-    value.clone().filter(|v| !v.is_empty())
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
 }
 
-/// The contact: the customer side of the conversation.
-fn contact(m: &types::Message, preferred: Preferred) -> Participant {
-    let ids = m.contact_identifiers.as_ref();
-    let (address, address_type) = address(
-        preferred,
-        ids.and_then(|i| i.phone_number.as_deref()),
-        ids.and_then(|i| i.email.as_deref()),
-        (ids.and_then(|i| i.facebook_id.as_deref()), "facebook_id"),
-    );
-    Participant { id: None, address, address_type, name: non_empty(&m.contact_name), role: Some(Role::Customer) }
+/// The contact: the customer side of the conversation. Takes what it reads
+/// out of `m`.
+fn contact(m: &mut types::Message, preferred: Preferred) -> Participant {
+    let ids = m.contact_identifiers.take().unwrap_or_default();
+    let (address, address_type) =
+        address(preferred, ids.phone_number, ids.email, (ids.facebook_id, "facebook_id"));
+    Participant { id: None, address, address_type, name: non_empty(m.contact_name.take()), role: Some(Role::Customer) }
 }
 
 /// The account side: the assigned agent when there is one, else the account
-/// itself (`user_identifier`), addressed by `user_identifiers`.
-fn account(m: &types::Message, preferred: Preferred) -> Participant {
-    let ids = m.user_identifiers.as_ref();
-    let (address, address_type) = address(
-        preferred,
-        ids.and_then(|i| i.phone_number.as_deref()),
-        ids.and_then(|i| i.email.as_deref()),
-        (ids.and_then(|i| i.facebook_page_id.as_deref()), "facebook_page_id"),
-    );
-    let user = non_empty(&m.user_identifier);
+/// itself (`user_identifier`), addressed by `user_identifiers`. Takes what
+/// it reads out of `m`.
+fn account(m: &mut types::Message, preferred: Preferred) -> Participant {
+    let ids = m.user_identifiers.take().unwrap_or_default();
+    let (address, address_type) =
+        address(preferred, ids.phone_number, ids.email, (ids.facebook_page_id, "facebook_page_id"));
+    let user = non_empty(m.user_identifier.take());
     match m.agent_assigned_to.as_ref().and_then(agent) {
         Some(agent) => {
             Participant { id: agent.id.or(user), address, address_type, name: agent.name, role: Some(Role::Agent) }
