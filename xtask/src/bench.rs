@@ -11,7 +11,11 @@
 //!    through `convo_normalize::fetch` from the sandbox with 20 ms added to
 //!    every response (`convo-bench fetch`, release build), against the
 //!    fewest requests and the fewest sequential round trips.
-//! 3. The peak memory of `convo fetch <vendor> --sandbox` streaming 100,000
+//! 3. `convo fetch leadconnector` of 10,000 messages end to end, its CPU
+//!    time against a bytes-only client over the same URLs (`convo-bench
+//!    e2e`), and the bytes of a 1,000-message page of each vendor with and
+//!    without gzip (`convo-bench wire`).
+//! 4. The peak memory of `convo fetch <vendor> --sandbox` streaming 100,000
 //!    and 1,000,000 messages to `/dev/null` (`convo-bench rss`).
 //!
 //! The numbers are printed as markdown; `--write` also puts them into
@@ -34,6 +38,12 @@ const FETCH_DELAY_MS: u64 = 20;
 /// The vendors and sizes of the memory measurement.
 const MEMORY_VENDORS: [&str; 4] = ["infobip", "octopush", "leadconnector", "bird"];
 const MEMORY_MESSAGES: [u64; 2] = [100_000, 1_000_000];
+/// Runs of each client in the end-to-end measurement (after one not kept).
+const E2E_RUNS: u64 = 5;
+/// The normalizer's target: at most this fraction of a `Value` parse.
+const NORMALIZER_TARGET: f64 = 0.6;
+/// The CLI's end-to-end target: at most this many times the bytes-only client.
+const E2E_TARGET: f64 = 2.0;
 
 struct Options {
     write: bool,
@@ -91,6 +101,15 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         &runs,
     ]))?;
 
+    let e2e_runs = E2E_RUNS.to_string();
+    let e2e = output_lines(
+        Command::new(&bench_bin)
+            .args(["e2e", "--messages", &messages, "--runs", &e2e_runs])
+            .arg("--convo")
+            .arg(&convo_bin),
+    )?;
+    let wire = output_lines(Command::new(&bench_bin).arg("wire"))?;
+
     let mut memory = Vec::new();
     for vendor in MEMORY_VENDORS {
         for n in MEMORY_MESSAGES {
@@ -103,7 +122,15 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         }
     }
 
-    let markdown = [environment(), normalizer, fetch_table(&fetch, options.runs), memory_table(&memory)].join("\n");
+    let markdown = [
+        environment(),
+        normalizer,
+        fetch_table(&fetch, options.runs),
+        e2e_table(&e2e),
+        wire_table(&wire),
+        memory_table(&memory),
+    ]
+    .join("\n");
     println!("{markdown}");
     if options.write {
         write(&markdown)?;
@@ -190,6 +217,8 @@ fn environment() -> String {
          Commands: `cargo xtask bench --write` (all of the below), which runs \
          `cargo bench -p convo-normalize --bench normalize`, then `target/release/convo-bench decode`, then \
          `target/release/convo-bench fetch --messages {FETCH_MESSAGES} --delay-ms {FETCH_DELAY_MS} --runs N`, then \
+         `target/release/convo-bench e2e --messages {FETCH_MESSAGES} --runs {E2E_RUNS} --convo target/release/convo`, then \
+         `target/release/convo-bench wire`, then \
          `target/release/convo-bench rss -- target/release/convo fetch <vendor> --sandbox --sandbox-messages <N>`.\n"
     )
 }
@@ -199,14 +228,14 @@ fn ms(ns: f64) -> String {
 }
 
 fn normalizer_table(target: &std::path::Path, decode: &[Value]) -> String {
-    let mut out = String::from(
+    let mut out = format!(
         "### Normalizer: one page of 1,000 messages\n\n\
          `normalize_page` decodes the vendor's page into its typed messages, keeps each message's raw JSON, \
          and maps it to the unified model; the baseline parses the same bytes into a `serde_json::Value`. \
          Criterion: mean wall time and 95% confidence interval, the two measured one after the other. CPU \
          time: `convo-bench decode`, the least of 30 rounds of 10 pages, the two alternating round by round \
-         (less disturbed by other work on the machine). Target: ratio at most 1.0.\n\n\
-         | vendor | page | `normalize_page` | `serde_json::Value` | ratio (criterion) | CPU time: `normalize_page` / `Value` | ratio (CPU time) | target ≤ 1.0 |\n\
+         (less disturbed by other work on the machine). Target (issue 14): ratio at most {NORMALIZER_TARGET}.\n\n\
+         | vendor | page | `normalize_page` | `serde_json::Value` | ratio (criterion) | CPU time: `normalize_page` / `Value` | ratio (CPU time) | target ≤ {NORMALIZER_TARGET} |\n\
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n",
     );
     for vendor in VENDORS {
@@ -234,7 +263,7 @@ fn normalizer_table(target: &std::path::Path, decode: &[Value]) -> String {
         match (estimate("normalize_page"), estimate("serde_json_value")) {
             (Some(a), Some(b)) => {
                 let ratio = a.0 / b.0;
-                let verdict = match (ratio <= 1.0, cpu_ratio.map(|r| r <= 1.0)) {
+                let verdict = match (ratio <= NORMALIZER_TARGET, cpu_ratio.map(|r| r <= NORMALIZER_TARGET)) {
                     (true, Some(true) | None) => "met",
                     (false, Some(false) | None) => "**missed**",
                     _ => "borderline: the two disagree",
@@ -303,6 +332,83 @@ fn fetch_table(rows: &[Value], runs: u64) -> String {
             min,
             max,
             f("median_no_delay_wall_ms"),
+        ));
+    }
+    out
+}
+
+fn e2e_table(rows: &[Value]) -> String {
+    let Some(row) = rows.first() else { return "### End to end\n\n`convo-bench e2e` printed nothing.\n".to_owned() };
+    let f = |key: &str| row[key].as_f64().unwrap_or(f64::NAN);
+    let all = |key: &str| {
+        let samples: Vec<String> =
+            row[key].as_array().into_iter().flatten().filter_map(Value::as_f64).map(|v| format!("{v:.0}")).collect();
+        samples.join(", ")
+    };
+    let ratio = f("ratio_get");
+    let verdict = if ratio <= E2E_TARGET { "met" } else { "**missed**" };
+    let mut out = format!(
+        "### End to end: `convo fetch` of {} LeadConnector messages\n\n\
+         `convo-bench e2e` renders the sandbox's generated LeadConnector conversation once ({} pages of 100, \
+         {:.1} MiB), serves those bytes from a small local HTTP/1.1 server (keep-alive, no compression, no \
+         delay), and runs, as child processes, one after another, {} times after one round not kept: \
+         `target/release/convo fetch leadconnector --base-url http://127.0.0.1:PORT --conversation ID` (default \
+         ndjson output, read through a pipe and counted), then the bytes-only client `convo-bench get` (one \
+         reqwest client, i.e. the CLI's HTTP stack and features, reading each body whole as bytes) and `curl` \
+         over exactly the URLs the CLI asked for, each on one connection. CPU time: user + system of the child, \
+         from `getrusage(RUSAGE_CHILDREN)` around it; the least of the runs (all runs in brackets). The CLI sent \
+         `Accept-Encoding: {}`. Target (issue 14): `convo fetch` at most {E2E_TARGET} × the bytes-only client.\n\n\
+         | client | CPU time | runs | × bytes-only client |\n\
+         | --- | ---: | --- | ---: |\n",
+        thousands(row["messages"].as_u64().unwrap_or(0)),
+        row["pages"],
+        f("body_bytes") / 1024.0 / 1024.0,
+        row["runs"],
+        row["accept_encoding"].as_str().unwrap_or("(none)"),
+    );
+    out.push_str(&format!(
+        "| `convo fetch leadconnector` | {:.1} ms | {} | {ratio:.2} ({verdict}) |\n",
+        f("convo_min_ms"),
+        all("convo_cpu_ms")
+    ));
+    out.push_str(&format!(
+        "| `convo-bench get` (reqwest, bytes only) | {:.1} ms | {} | 1.00 |\n",
+        f("get_min_ms"),
+        all("get_cpu_ms")
+    ));
+    match row["curl_min_ms"].as_f64() {
+        Some(curl) => out.push_str(&format!(
+            "| `curl` (bytes only) | {curl:.1} ms | {} | {:.2} |\n",
+            all("curl_cpu_ms"),
+            curl / f("get_min_ms")
+        )),
+        None => out.push_str("| `curl` | not on `PATH` | | |\n"),
+    }
+    if let Some(curl_ratio) = row["ratio_curl"].as_f64() {
+        out.push_str(&format!("\n`convo fetch` / `curl`: {curl_ratio:.2}.\n"));
+    }
+    out
+}
+
+fn wire_table(rows: &[Value]) -> String {
+    let mut out = String::from(
+        "### Bytes on the wire: one page of 1,000 messages\n\n\
+         The decode benchmark's pages (`crates/normalize/benches/pages`), as sent and gzip-compressed at \
+         flate2's default level (`convo-bench wire`). The clients ask for gzip (reqwest's `gzip` feature: \
+         `Accept-Encoding: gzip`, seen by the end-to-end server above) and decompress what comes so; the body \
+         limit counts the decompressed bytes.\n\n\
+         | vendor | as sent | gzip | gzip / as sent |\n\
+         | --- | ---: | ---: | ---: |\n",
+    );
+    for row in rows {
+        let bytes = row["bytes"].as_f64().unwrap_or(f64::NAN);
+        let gzip = row["gzip_bytes"].as_f64().unwrap_or(f64::NAN);
+        out.push_str(&format!(
+            "| {} | {:.0} KiB | {:.0} KiB | {:.3} |\n",
+            row["vendor"].as_str().unwrap_or("?"),
+            bytes / 1024.0,
+            gzip / 1024.0,
+            gzip / bytes
         ));
     }
     out

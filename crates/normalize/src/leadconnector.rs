@@ -165,7 +165,9 @@ fn participants(
 ) -> (Option<Participant>, Vec<Participant>) {
     let contact = Participant { id: contact_id, role: Some(Role::Customer), ..Participant::default() };
     let user = match (user_id, source) {
-        (Some(user_id), _) => Some(Participant { id: Some(user_id), role: Some(Role::Agent), ..Participant::default() }),
+        (Some(user_id), _) => {
+            Some(Participant { id: Some(user_id), role: Some(Role::Agent), ..Participant::default() })
+        }
         (
             None,
             Some(MessageSource::Workflow | MessageSource::Campaign | MessageSource::BulkActions | MessageSource::Api),

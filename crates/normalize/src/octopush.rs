@@ -151,8 +151,7 @@ fn non_empty(value: Option<String>) -> Option<String> {
 /// out of `m`.
 fn contact(m: &mut types::Message, preferred: Preferred) -> Participant {
     let ids = m.contact_identifiers.take().unwrap_or_default();
-    let (address, address_type) =
-        address(preferred, ids.phone_number, ids.email, (ids.facebook_id, "facebook_id"));
+    let (address, address_type) = address(preferred, ids.phone_number, ids.email, (ids.facebook_id, "facebook_id"));
     Participant { id: None, address, address_type, name: non_empty(m.contact_name.take()), role: Some(Role::Customer) }
 }
 

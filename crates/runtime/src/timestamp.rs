@@ -53,7 +53,10 @@ impl Timestamp {
 fn with_offset_colon<'b>(text: &str, buffer: &'b mut [u8; 64]) -> Option<&'b str> {
     let bytes = text.as_bytes();
     let n = bytes.len();
-    if n < 6 || n >= buffer.len() || !matches!(bytes[n - 5], b'+' | b'-') || !bytes[n - 4..].iter().all(u8::is_ascii_digit)
+    if n < 6
+        || n >= buffer.len()
+        || !matches!(bytes[n - 5], b'+' | b'-')
+        || !bytes[n - 4..].iter().all(u8::is_ascii_digit)
     {
         return None;
     }
