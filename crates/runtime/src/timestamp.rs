@@ -24,6 +24,9 @@ impl Timestamp {
     /// Parses any of the accepted forms.
     pub fn parse(input: &str) -> Result<Self, TimestampError> {
         let input_trimmed = input.trim();
+        if let Some(utc) = parse_common(input_trimmed) {
+            return Ok(Self(utc));
+        }
         let mut buffer = [0u8; 64];
         DateTime::parse_from_rfc3339(input_trimmed)
             .or_else(|e| match with_offset_colon(input_trimmed, &mut buffer) {
@@ -46,6 +49,57 @@ impl Timestamp {
     pub fn to_rfc3339(&self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true)
     }
+}
+
+/// The forms vendors send, `yyyy-mm-ddThh:mm:ss[.f]` with 1 to 9 fraction
+/// digits and `Z`, `±hh:mm` or `±hhmm`, read without chrono's general
+/// parser (two of them a message, on every message). `None` for anything
+/// else, or a value out of range (a leap second, an hour 24, an impossible
+/// date): the general parsers then read it, or say why not.
+fn parse_common(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let digit = |i: usize| b.get(i).filter(|c| c.is_ascii_digit()).map(|c| u32::from(c - b'0'));
+    let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if !separators.iter().all(|&(i, c)| b.get(i) == Some(&c)) {
+        return None;
+    }
+    let year = two(0)? * 100 + two(2)?;
+    let (month, day, hour, minute, second) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
+    let mut at = 19;
+    let mut nanos = 0u32;
+    if b.get(at) == Some(&b'.') {
+        at += 1;
+        let start = at;
+        while let Some(d) = digit(at) {
+            nanos = nanos.checked_mul(10)? + d;
+            at += 1;
+        }
+        let digits = at - start;
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        nanos *= 10u32.pow((9 - digits) as u32);
+    }
+    let offset = match &b[at..] {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] | [sign @ (b'+' | b'-'), _, _, _, _] => {
+            let (hours, minutes) = (two(at + 1)?, two(b.len() - 2)?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let seconds = i64::from(hours * 3600 + minutes * 60);
+            if *sign == b'-' { -seconds } else { seconds }
+        }
+        _ => return None,
+    };
+    if second > 59 {
+        return None;
+    }
+    let local = chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
+        .and_hms_nano_opt(hour, minute, second, nanos)?;
+    let utc = local.checked_sub_signed(chrono::TimeDelta::seconds(offset))?;
+    Some(DateTime::from_naive_utc_and_offset(utc, Utc))
 }
 
 /// `…+hhmm` as `…+hh:mm`, written into `buffer`; `None` when the text does
@@ -131,6 +185,42 @@ mod tests {
         for form in forms {
             assert_eq!(Timestamp::parse(form).unwrap().to_rfc3339(), "2024-01-01T00:00:00Z", "{form}");
         }
+    }
+
+    #[test]
+    fn the_common_forms_read_as_chrono_reads_them() {
+        let forms = [
+            "2024-01-01T00:00:00Z",
+            "2024-11-15T13:34:45.775630149Z",
+            "2024-11-15T13:34:45.7Z",
+            "2024-02-29T23:59:59.999+05:30",
+            "2024-03-01T00:00:00.000-0800",
+            "1999-12-31T23:00:00-00:00",
+            "2024-01-01T00:00:00.000+23:59",
+        ];
+        for form in forms {
+            let general = DateTime::parse_from_rfc3339(form)
+                .or_else(|_| DateTime::parse_from_str(form, "%Y-%m-%dT%H:%M:%S%.f%z"))
+                .unwrap()
+                .with_timezone(&Utc);
+            assert_eq!(parse_common(form), Some(general), "{form}");
+        }
+        // Left to the general parsers, which read them or say why not.
+        for other in [
+            "2024-01-01t00:00:00z",
+            "2024-01-01 00:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "2024-02-30T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:00:00.1234567890Z",
+            "2024-01-01T00:00:00.Z",
+            "2024-01-01T00:00:00",
+            "2024-01-01T00:00:00+24:00",
+            "2024-01-01T00:00:00+0",
+        ] {
+            assert_eq!(parse_common(other), None, "{other}");
+        }
+        assert_eq!(Timestamp::parse("2016-12-31T23:59:60Z").unwrap().to_rfc3339(), "2016-12-31T23:59:60Z");
     }
 
     #[test]
