@@ -30,29 +30,15 @@ pub enum Command {
     Schema,
 }
 
-/// The vendors, as named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VendorArg {
-    /// Infobip Conversations: read oldest first (paged on the creation time).
-    Infobip,
-    /// Octopush: in the order the API lists them.
-    Octopush,
-    /// LeadConnector (HighLevel; also `highlevel`): newest first.
-    #[value(alias = "highlevel")]
-    Leadconnector,
-    /// Bird: newest first.
-    Bird,
-}
-
-impl From<VendorArg> for Vendor {
-    fn from(v: VendorArg) -> Self {
-        match v {
-            VendorArg::Infobip => Vendor::Infobip,
-            VendorArg::Octopush => Vendor::Octopush,
-            VendorArg::Leadconnector => Vendor::Leadconnector,
-            VendorArg::Bird => Vendor::Bird,
-        }
-    }
+/// The vendors, as the registry names them (aliases included), each with
+/// the order its messages come in, for `--help`.
+fn vendor_parser() -> impl clap::builder::TypedValueParser<Value = Vendor> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let values = Vendor::ALL.map(|vendor| {
+        let help = format!("{}: {}", vendor.display_name(), vendor.order());
+        PossibleValue::new(vendor.as_str()).aliases(vendor.aliases().iter().copied()).help(help)
+    });
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<Vendor>())
 }
 
 /// Output formats.
@@ -71,8 +57,8 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     /// The vendor to read from.
-    #[arg(value_enum)]
-    pub vendor: VendorArg,
+    #[arg(value_parser = vendor_parser())]
+    pub vendor: Vendor,
     /// The conversation id (Octopush: the `cid_…` conversation id). With
     /// --sandbox, defaults to the sandbox's documented sample (or its
     /// generated conversation with --sandbox-messages).
@@ -90,6 +76,9 @@ pub struct FetchArgs {
     /// Octopush: select the Facebook conversation (`fid_…`).
     #[arg(long)]
     pub facebook_id: Option<String>,
+    /// Bird: oldest first (Bird's `reverse`) instead of newest first.
+    #[arg(long)]
+    pub reverse: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Ndjson)]
     pub format: Format,
@@ -131,8 +120,8 @@ pub struct FetchArgs {
 #[derive(Debug, Args)]
 pub struct NormalizeArgs {
     /// The vendor whose response body this is.
-    #[arg(value_enum)]
-    pub vendor: VendorArg,
+    #[arg(value_parser = vendor_parser())]
+    pub vendor: Vendor,
     /// The file holding the body; stdin when absent or `-`.
     pub file: Option<PathBuf>,
     /// Output format.

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use convo_normalize::fetch::{FailureKind, FetchError};
+use convo_normalize::fetch::{ErrorKind, FetchError};
 
 /// Why `convo` failed, and so its exit code. Messages never hold a
 /// credential: credentials are only ever read into sensitive headers.
@@ -55,21 +55,21 @@ impl From<FetchError> for CliError {
     fn from(e: FetchError) -> Self {
         let message = e.to_string();
         match e.kind() {
-            FailureKind::Auth => CliError::Auth(message),
-            FailureKind::NotFound => CliError::NotFound(message),
-            FailureKind::Undecodable => CliError::Undecodable(message),
-            FailureKind::InvalidQuery => CliError::Usage(message),
+            ErrorKind::Auth => CliError::Auth(message),
+            ErrorKind::NotFound => CliError::NotFound(message),
+            ErrorKind::Undecodable => CliError::Undecodable(message),
+            ErrorKind::InvalidQuery => CliError::Usage(message),
             _ => CliError::Other(message),
         }
     }
 }
 
-impl From<convo_runtime::ConfigError> for CliError {
-    fn from(e: convo_runtime::ConfigError) -> Self {
+impl From<convo_normalize::fetch::ConfigError> for CliError {
+    fn from(e: convo_normalize::fetch::ConfigError) -> Self {
         match e {
             // The library's way out is a field of its options; the CLI has no
             // such flag, by design: credentials travel over TLS or stay here.
-            convo_runtime::ConfigError::InsecureHttp { url } => CliError::Usage(format!(
+            convo_normalize::fetch::ConfigError::InsecureHttp { url } => CliError::Usage(format!(
                 "invalid base URL `{url}`: plain http is only allowed to this machine (127.0.0.1, localhost); use https"
             )),
             other => CliError::Usage(other.to_string()),

@@ -7,9 +7,9 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use convo_infobip::{Auth, Client, SecretString};
+//! use convo_infobip::{Credentials, Client, SecretString};
 //!
-//! let client = Client::with_auth("xxxxx.api.infobip.com", Auth::AppKey(SecretString::from("my-api-key")))?;
+//! let client = Client::new("xxxxx.api.infobip.com", convo_infobip::Credentials::AppKey(SecretString::from("my-api-key")))?;
 //! let page = client
 //!     .get_messages()
 //!     .conversation_id("4461ea29-c09e-4ba8-a751-df86cf0a0eb9")
@@ -27,9 +27,15 @@
 //! # }
 //! ```
 
-#![allow(clippy::all)]
+/// The code progenitor generates from `specs/infobip.yaml` at build time (a
+/// readable copy is committed as `generated/infobip.rs`). Its lint allowances
+/// stay in this module; the hand-written code around it is linted in full.
+mod generated {
+    #![allow(clippy::all, missing_docs, unused_imports, unreachable_pub)]
+    include!(concat!(env!("OUT_DIR"), "/client.rs"));
+}
 
-include!(concat!(env!("OUT_DIR"), "/client.rs"));
+pub use generated::{Client, ClientInfo, ResponseValue, builder, types};
 
 // Every request goes through the runtime: body-size limit.
 convo_runtime::client_hooks!(Client);
@@ -40,12 +46,13 @@ mod enums;
 mod paging;
 mod timestamp;
 
-pub use auth::Auth;
+pub use auth::Credentials;
 pub use content::Content;
-pub use convo_runtime::{Captured, ClientOptions, ConfigError, SecretString};
-pub use convo_runtime::{Page, PagingError, PagingOptions, Position, RetryPolicy};
+pub use convo_runtime::{
+    Captured, ClientOptions, ConfigError, ErrorKind, PagingOptions, Position, RetryPolicy, SecretString,
+};
 pub use enums::{AuthorType, Channel, ContentType, Direction};
-pub use paging::{MAX_PAGE_SIZE, MessagePage, MessagesQuery, StreamError};
+pub use paging::{Error, MAX_PAGE_SIZE, MessagePage, MessagesQuery};
 pub use timestamp::{Timestamp, TimestampError};
 
 /// The error of every request: a documented error status carries Infobip's

@@ -132,7 +132,7 @@ impl Client {
         &self,
         query: MessagesQuery,
         options: PagingOptions,
-    ) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + 'static {
         let start = (|| {
             let limit = paging::page_size(&options, MAX_PAGE_SIZE, "Infobip")?;
             paging::path_id("conversation id", &query.conversation_id)?;

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use convo_infobip::types::{ChannelFilter, DirectionFilter};
 use convo_infobip::{
-    Auth, Client, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingError, PagingOptions, Position, RetryPolicy,
-    SecretString, StreamError, Timestamp,
+    Client, Credentials, Error, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingOptions, Position, RetryPolicy,
+    SecretString, Timestamp,
 };
 use convo_testkit::server;
 use convo_testkit::wiremock::matchers::{method, path};
@@ -229,7 +229,7 @@ async fn serve(conversation: Conversation) -> (MockServer, Arc<Conversation>) {
 }
 
 fn client(server: &MockServer) -> Client {
-    Client::with_auth(&server.uri(), Auth::AppKey(SecretString::from("test-key"))).unwrap()
+    Client::new(&server.uri(), Credentials::AppKey(SecretString::from("test-key"))).unwrap()
 }
 
 fn options(page_size: u64, concurrency: usize) -> PagingOptions {
@@ -245,9 +245,7 @@ fn error_body(status: u16) -> Value {
     json!({"requestError": {"serviceException": {"messageId": format!("E{status}"), "text": "failed"}}})
 }
 
-async fn collect(
-    stream: impl Stream<Item = Result<MessagePage, StreamError>>,
-) -> (Vec<MessagePage>, Option<StreamError>) {
+async fn collect(stream: impl Stream<Item = Result<MessagePage, Error>>) -> (Vec<MessagePage>, Option<Error>) {
     let mut stream = std::pin::pin!(stream);
     let mut pages = Vec::new();
     while let Some(item) = stream.next().await {
@@ -518,7 +516,7 @@ async fn a_retry_after_longer_than_the_policy_allows_ends_the_stream_naming_the_
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
     assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
     assert_eq!(ids(&pages), expected_ids(0..100));
-    let Some(PagingError::RetryAfterTooLong { page, asked, cap, attempts, .. }) = &error else { panic!("{error:?}") };
+    let Some(Error::RetryAfterTooLong { page, asked, cap, attempts, .. }) = &error else { panic!("{error:?}") };
     assert_eq!(page.0, pages[0].next);
     assert_eq!((*asked, *cap, *attempts), (Duration::from_secs(600), Duration::from_secs(120), 1));
     assert_eq!(conversation.asked().len(), 2);
@@ -530,7 +528,7 @@ async fn a_501_on_the_fourth_request_ends_the_stream_after_three_pages() {
     let (server, conversation) = serve(Conversation::new(2345).fault(3, failure)).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
     assert_eq!(ids(&pages), expected_ids(0..298));
-    let Some(PagingError::Request { page, attempts, source }) = &error else { panic!("{error:?}") };
+    let Some(Error::Request { page, attempts, error: source }) = &error else { panic!("{error:?}") };
     assert_eq!(page.0, pages[2].next, "the error names the page the third one pointed at");
     assert_eq!(*attempts, 1, "a 501 is not retried");
     assert_eq!(source.status().map(|s| s.as_u16()), Some(501));
@@ -545,7 +543,7 @@ async fn a_501_on_the_fourth_request_ends_the_stream_after_three_pages() {
     let items: Vec<_> = client(&server).messages(MessagesQuery::new(CONVERSATION), options(100, 4)).collect().await;
     assert_eq!(items.len(), 299);
     assert!(items[..298].iter().all(Result::is_ok));
-    assert!(matches!(&items[298], Err(PagingError::Request { page, .. }) if page.0 == Some(position.clone())));
+    assert!(matches!(&items[298], Err(Error::Request { page, .. }) if page.0 == Some(position.clone())));
 }
 
 #[tokio::test]
@@ -568,10 +566,7 @@ async fn an_invalid_page_size_resume_position_order_or_conversation_is_refused_w
     for (query, options, expected) in invalid {
         let (pages, error) = collect(client(&server).pages(query, options)).await;
         assert!(pages.is_empty());
-        assert!(
-            matches!(error, Some(PagingError::InvalidQuery { name, .. }) if name == expected),
-            "{expected}: {error:?}"
-        );
+        assert!(matches!(error, Some(Error::InvalidQuery { name, .. }) if name == expected), "{expected}: {error:?}");
     }
     assert!(conversation.asked().is_empty());
     assert!(server.received_requests().await.unwrap().is_empty());
@@ -674,7 +669,7 @@ async fn an_empty_page_mid_read_whose_total_says_more_ends_the_stream() {
     });
     let (server, conversation) = serve(empty).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert!(matches!(error, Some(PagingError::EmptyPageWithMore { .. })), "{error:?}");
+    assert!(matches!(error, Some(Error::EmptyPageWithMore { .. })), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..100 + 3 * 99), "the pages before it, once each");
     assert_eq!(conversation.asked().len(), 5);
 }
@@ -709,7 +704,7 @@ async fn a_message_before_the_filter_or_out_of_creation_order_ends_the_stream() 
     let (server, _) = serve(ghost).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
     assert_eq!(ids(&pages), expected_ids(0..100));
-    let Some(PagingError::OutOfOrder { page, id: bad, reason }) = &error else { panic!("{error:?}") };
+    let Some(Error::OutOfOrder { page, id: bad, reason }) = &error else { panic!("{error:?}") };
     assert_eq!((&page.0, bad.as_str()), (&pages[0].next, "ghost"));
     assert!(reason.contains("filter"), "{reason}");
 
@@ -722,7 +717,7 @@ async fn a_message_before_the_filter_or_out_of_creation_order_ends_the_stream() 
     let (server, _) = serve(swapped).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
     assert!(pages.is_empty(), "{:?}", ids(&pages));
-    let Some(PagingError::OutOfOrder { page, id: bad, reason }) = &error else { panic!("{error:?}") };
+    let Some(Error::OutOfOrder { page, id: bad, reason }) = &error else { panic!("{error:?}") };
     assert_eq!((key(&page.0)["page"].clone(), bad.as_str()), (json!(0), id(50).as_str()));
     assert!(reason.contains("already delivered"), "{reason}");
 }
@@ -755,7 +750,7 @@ async fn a_page_that_says_it_is_another_page_ends_the_stream_with_wrong_page() {
     let (server, _) = serve(ignoring).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
     assert_eq!(ids(&pages), expected_ids(0..199));
-    let Some(PagingError::WrongPage { page, served }) = &error else { panic!("{error:?}") };
+    let Some(Error::WrongPage { page, served }) = &error else { panic!("{error:?}") };
     assert_eq!((&page.0, *served), (&pages[1].next, 1));
 }
 
@@ -791,7 +786,7 @@ async fn messages_sharing_a_millisecond_are_read_on_the_next_pages_of_the_same_f
     let (server, conversation) = serve(Conversation::of(one_millisecond_then_more()).ignoring_page()).await;
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
     assert_eq!(ids(&pages), expected_ids(0..10));
-    assert!(matches!(&error, Some(PagingError::RepeatedMessage { .. })), "{error:?}");
+    assert!(matches!(&error, Some(Error::RepeatedMessage { .. })), "{error:?}");
     let asked: Vec<(Option<DateTime<Utc>>, u64)> = conversation.asked().iter().map(|a| (a.after, a.page)).collect();
     assert_eq!(asked, [(None, 0), (tie_filter, 0), (tie_filter, 1)]);
 }

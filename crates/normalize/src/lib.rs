@@ -18,7 +18,7 @@ pub use infobip::from_infobip;
 pub use leadconnector::from_leadconnector;
 pub use model::*;
 pub use octopush::from_octopush;
-pub use page::{PageError, normalize_page};
+pub use page::{PageError, normalize_page, page_of_messages};
 
 /// The JSON Schema of [`Message`], as committed in
 /// `generated/message.schema.json`.

@@ -143,46 +143,9 @@ impl PartialEq for Message {
     }
 }
 
-/// The vendors a message can come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Vendor {
-    Infobip,
-    Octopush,
-    Leadconnector,
-    Bird,
-}
-
-impl Vendor {
-    /// Every vendor.
-    pub const ALL: [Vendor; 4] = [Vendor::Infobip, Vendor::Octopush, Vendor::Leadconnector, Vendor::Bird];
-
-    /// The vendor's name as used on the command line and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Vendor::Infobip => "infobip",
-            Vendor::Octopush => "octopush",
-            Vendor::Leadconnector => "leadconnector",
-            Vendor::Bird => "bird",
-        }
-    }
-}
-
-impl std::fmt::Display for Vendor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Vendor {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Vendor::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown vendor `{s}` (expected one of infobip, octopush, leadconnector, bird)"))
-    }
-}
+/// The vendors a message can come from: the registry's, shared with the
+/// CLI, the sandbox and the benches.
+pub use convo_vendors::Vendor;
 
 convo_runtime::open_enum! {
     /// The channel, one vocabulary for all vendors. A vendor value with no

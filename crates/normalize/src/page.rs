@@ -56,3 +56,16 @@ pub fn normalize_page(vendor: Vendor, body: &[u8]) -> Result<Vec<Message>, PageE
         Vendor::Leadconnector => crate::leadconnector::page(body),
     }
 }
+
+/// A page body holding `messages` (each one vendor message, as `convo fetch
+/// --raw` prints them) in the vendor's page envelope, for
+/// [`normalize_page`].
+pub fn page_of_messages(vendor: Vendor, messages: &[&serde_json::value::RawValue]) -> Vec<u8> {
+    let list = format!("[{}]", messages.iter().map(|m| m.get()).collect::<Vec<_>>().join(","));
+    match vendor {
+        Vendor::Octopush => list.into_bytes(),
+        Vendor::Infobip => format!(r#"{{"messages":{list}}}"#).into_bytes(),
+        Vendor::Leadconnector => format!(r#"{{"messages":{list},"nextPage":false}}"#).into_bytes(),
+        Vendor::Bird => format!(r#"{{"results":{list}}}"#).into_bytes(),
+    }
+}

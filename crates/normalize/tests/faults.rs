@@ -6,56 +6,39 @@
 
 use std::time::Duration;
 
-use convo_normalize::fetch::{FailureKind, FetchError, FetchOptions, Source, pages};
+use std::sync::{Arc, Mutex};
+
+use convo_normalize::fetch::{
+    ClientOptions, ErrorKind, FetchError, FetchOptions, OnRetry, PagingOptions, RetryPolicy, Selector, Source, pages,
+};
 use convo_normalize::{Message, Vendor};
-use convo_runtime::{PagingError, PagingOptions, RetryPolicy, SecretString};
-use convo_sandbox::{Fault, FaultKind, Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
+use convo_runtime::PagingError;
+use convo_sandbox::{Fault, FaultKind, Sandbox, SandboxOptions, credentials, ids};
 use futures::StreamExt;
 
 const MESSAGES: usize = 3_000;
 const PAGE: u64 = 100;
 
-fn sandbox_vendor(vendor: Vendor) -> SandboxVendor {
-    match vendor {
-        Vendor::Infobip => SandboxVendor::Infobip,
-        Vendor::Octopush => SandboxVendor::Octopush,
-        Vendor::Leadconnector => SandboxVendor::Leadconnector,
-        Vendor::Bird => SandboxVendor::Bird,
-    }
-}
-
+/// The generated conversation of `vendor`, read with the sandbox's keys:
+/// the same variables `Client::from_env` reads, from the sandbox.
 fn source(vendor: Vendor, sandbox: &Sandbox) -> Source {
-    let base = sandbox.base_url(sandbox_vendor(vendor));
-    match vendor {
-        Vendor::Infobip => Source::Infobip(
-            convo_infobip::Client::with_auth(
-                &base,
-                convo_infobip::Auth::AppKey(SecretString::from(credentials::INFOBIP_API_KEY)),
-            )
-            .unwrap(),
-            convo_infobip::MessagesQuery::new(ids::infobip::GENERATED_CONVERSATION),
-        ),
-        Vendor::Octopush => Source::Octopush(
-            convo_octopush::Client::with_credentials(
-                &base,
-                credentials::OCTOPUSH_API_LOGIN,
-                SecretString::from(credentials::OCTOPUSH_API_KEY),
-            )
-            .unwrap(),
-            convo_octopush::MessagesQuery::by_conversation_id(
-                convo_octopush::ConversationId::new(ids::octopush::GENERATED_CONVERSATION).unwrap(),
-            ),
-        ),
-        Vendor::Leadconnector => Source::Leadconnector(
-            convo_leadconnector::LeadConnector::with_token(&base, SecretString::from(credentials::LEADCONNECTOR_TOKEN))
-                .unwrap(),
-            convo_leadconnector::MessagesQuery::new(ids::leadconnector::GENERATED_CONVERSATION),
-        ),
-        Vendor::Bird => Source::Bird(
-            convo_bird::Client::with_access_key(&base, SecretString::from(credentials::BIRD_ACCESS_KEY)).unwrap(),
-            convo_bird::MessagesQuery::new(ids::bird::WORKSPACE, ids::bird::GENERATED_CONVERSATION),
-        ),
-    }
+    let conversation = match vendor {
+        Vendor::Infobip => ids::infobip::GENERATED_CONVERSATION,
+        Vendor::Octopush => ids::octopush::GENERATED_CONVERSATION,
+        Vendor::Leadconnector => ids::leadconnector::GENERATED_CONVERSATION,
+        Vendor::Bird => ids::bird::GENERATED_CONVERSATION,
+    };
+    let selector = Selector {
+        conversation: Some(conversation.to_owned()),
+        workspace: (vendor == Vendor::Bird).then(|| ids::bird::WORKSPACE.to_owned()),
+        ..Selector::default()
+    };
+    let base = sandbox.base_url(vendor);
+    let vars = |name: &str| match name == vendor.variables().base_url {
+        true => Some(base.clone()),
+        false => credentials::variable(name).map(str::to_owned),
+    };
+    Source::from_vars(vendor, &selector, vars, &ClientOptions::default()).unwrap()
 }
 
 fn options() -> FetchOptions {
@@ -85,7 +68,7 @@ async fn run(vendor: Vendor, faults: Vec<Fault>) -> (Vec<Message>, Option<FetchE
         }
     }
     assert!(stream.next().await.is_none(), "{vendor}: nothing after the end");
-    let requests = sandbox.requests(sandbox_vendor(vendor));
+    let requests = sandbox.requests(vendor);
     (messages, error, requests)
 }
 
@@ -118,7 +101,7 @@ fn two_pages(vendor: Vendor) -> usize {
 }
 
 fn fault(vendor: Vendor, on_request: usize, kind: FaultKind) -> Fault {
-    Fault { vendor: sandbox_vendor(vendor), on_request, kind }
+    Fault { vendor, on_request, kind }
 }
 
 #[tokio::test]
@@ -163,7 +146,7 @@ async fn a_server_error_ends_the_stream_naming_the_page_after_the_pages_before_i
         let (messages, error, requests) =
             run(vendor, vec![fault(vendor, 3, FaultKind::Status { status: 501, retry_after: None })]).await;
         let error = error.unwrap_or_else(|| panic!("{vendor}: a 501 is not retried"));
-        assert_eq!(error.kind(), FailureKind::Other, "{vendor}");
+        assert_eq!(error.kind(), ErrorKind::Vendor, "{vendor}");
         let text = error.to_string();
         assert!(text.starts_with(&format!("{vendor}: ")) && text.contains("HTTP 501"), "{vendor}: {text}");
         assert!(text.contains("page"), "{vendor}: the error names the page: {text}");
@@ -261,7 +244,7 @@ async fn since_keeps_only_newer_messages_and_stops_early_where_the_order_allows(
             expected.first()
         );
         assert_eq!(got, expected, "{vendor}");
-        let requests = sandbox.requests(sandbox_vendor(vendor));
+        let requests = sandbox.requests(vendor);
         // Server-side filters (Infobip, Bird) and LeadConnector's newest-first
         // order (stop at the first older message) all avoid reading the rest.
         // Infobip ends on one more request that brings nothing new.
@@ -276,5 +259,33 @@ async fn since_keeps_only_newer_messages_and_stops_early_where_the_order_allows(
         matches!(results.as_slice(), [Err(FetchError::SinceUnsupported { vendor: Vendor::Octopush })]),
         "{results:?}"
     );
-    assert_eq!(sandbox.requests(SandboxVendor::Octopush), 0);
+    assert_eq!(sandbox.requests(Vendor::Octopush), 0);
+}
+
+/// A rate limit's wait reaches the caller before it is waited out, in words
+/// a progress line can show, and the read goes on exactly once.
+#[tokio::test]
+async fn every_retry_is_told_to_the_caller_before_its_wait() {
+    for vendor in Vendor::ALL {
+        let sandbox = Sandbox::start(SandboxOptions {
+            messages: MESSAGES,
+            faults: vec![fault(vendor, 2, FaultKind::Status { status: 429, retry_after: Some("1".into()) })],
+            ..SandboxOptions::default()
+        })
+        .await
+        .unwrap();
+        let notices = Arc::new(Mutex::new(Vec::new()));
+        let told = notices.clone();
+        let mut options = options();
+        options.paging.retry.on_retry = Some(OnRetry::new(move |n| told.lock().unwrap().push(n.clone())));
+        let messages: Vec<_> = convo_normalize::fetch::messages(source(vendor, &sandbox), options).collect().await;
+        assert!(messages.iter().all(Result::is_ok), "{vendor}");
+        assert_eq!(messages.len(), MESSAGES, "{vendor}");
+        let notices = notices.lock().unwrap();
+        assert_eq!(notices.len(), 1, "{vendor}: {notices:?}");
+        let notice = &notices[0];
+        assert!(notice.rate_limited && notice.attempt == 1, "{vendor}: {notice:?}");
+        assert_eq!(notice.wait, Duration::from_secs(1), "{vendor}: the vendor's Retry-After");
+        assert!(notice.to_string().ends_with("rate limited; retrying in 1 s"), "{vendor}: {notice}");
+    }
 }

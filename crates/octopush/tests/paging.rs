@@ -9,8 +9,8 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use convo_octopush::{
-    Client, ConversationId, FacebookId, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingError, PagingOptions,
-    Position, RetryPolicy, SecretString, StreamError,
+    Client, ConversationId, Error, FacebookId, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingOptions, Position,
+    RetryPolicy, SecretString,
 };
 use convo_runtime::paging::PagePosition;
 use convo_testkit::server;
@@ -126,7 +126,7 @@ async fn serve(len: usize) -> (MockServer, String) {
 }
 
 fn client(uri: &str) -> Client {
-    Client::with_credentials(uri, "login@example.com", SecretString::from("key")).unwrap()
+    Client::new(uri, convo_octopush::Credentials::new("login@example.com", SecretString::from("key"))).unwrap()
 }
 
 fn query() -> MessagesQuery {
@@ -142,12 +142,12 @@ fn options(page_size: Option<u64>) -> PagingOptions {
 }
 
 /// Every item the stream yields, errors included, until it ends.
-async fn drain(client: &Client, query: MessagesQuery, options: PagingOptions) -> Vec<Result<MessagePage, StreamError>> {
+async fn drain(client: &Client, query: MessagesQuery, options: PagingOptions) -> Vec<Result<MessagePage, Error>> {
     client.pages(query, options).collect().await
 }
 
 /// The pages before the error, and the error (which must be the last item).
-fn split(mut items: Vec<Result<MessagePage, StreamError>>) -> (Vec<MessagePage>, Option<StreamError>) {
+fn split(mut items: Vec<Result<MessagePage, Error>>) -> (Vec<MessagePage>, Option<Error>) {
     let error = match items.last() {
         Some(Err(_)) => items.pop().and_then(Result::err),
         _ => None,
@@ -394,7 +394,7 @@ async fn a_retry_after_longer_than_the_policy_allows_ends_the_stream_without_wai
     let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
     assert!(started.elapsed() < Duration::from_secs(60), "the stream waited: {:?}", started.elapsed());
     assert_eq!(ids(&pages), expected_ids(0..100));
-    let Some(PagingError::RetryAfterTooLong { page, asked, cap, attempts, .. }) = &error else { panic!("{error:?}") };
+    let Some(Error::RetryAfterTooLong { page, asked, cap, attempts, .. }) = &error else { panic!("{error:?}") };
     assert_eq!(page, &PagePosition(Some(Position::Page(2))));
     assert_eq!((*asked, *cap, *attempts), (Duration::from_secs(3600), RetryPolicy::default().max_retry_after, 1));
     assert_eq!(error.as_ref().unwrap().status().map(|s| s.as_u16()), Some(429));
@@ -417,7 +417,7 @@ async fn a_501_on_page_3_ends_the_stream_after_pages_1_and_2() {
     assert_eq!(ids(&delivered), expected_ids(0..200));
 
     assert_eq!(error.status().map(|s| s.as_u16()), Some(501));
-    let PagingError::Request { page, attempts, .. } = &error else { panic!("{error:?}") };
+    let Error::Request { page, attempts, .. } = &error else { panic!("{error:?}") };
     assert_eq!(page, &PagePosition(Some(Position::Page(3))));
     assert_eq!(*attempts, 1, "a 501 is not retried");
     assert!(error.to_string().starts_with("page 3: "), "{error}");
@@ -432,7 +432,7 @@ async fn a_server_ignoring_page_ends_with_repeated_page_after_page_1_once() {
     assert_eq!(items.len(), 2);
     let first = items[0].as_ref().unwrap();
     assert_eq!(ids(std::slice::from_ref(first)), expected_ids(0..100));
-    let Err(PagingError::RepeatedPage { page, count }) = &items[1] else { panic!("{:?}", items[1]) };
+    let Err(Error::RepeatedPage { page, count }) = &items[1] else { panic!("{:?}", items[1]) };
     assert_eq!(page, &PagePosition(Some(Position::Page(2))));
     assert_eq!(*count, 100);
     assert_eq!(requests(&server).await.len(), 2);
@@ -441,7 +441,7 @@ async fn a_server_ignoring_page_ends_with_repeated_page_after_page_1_once() {
     let messages: Vec<_> = client(&uri).messages(query(), options(Some(100))).collect().await;
     assert_eq!(messages.len(), 101);
     assert!(messages[..100].iter().all(Result::is_ok));
-    assert!(matches!(messages[100], Err(PagingError::RepeatedPage { .. })));
+    assert!(matches!(messages[100], Err(Error::RepeatedPage { .. })));
 }
 
 #[tokio::test]
@@ -465,7 +465,7 @@ async fn a_short_page_followed_by_more_ends_the_stream_naming_the_short_page() {
     // Page 3 is delivered (its messages are sound); page 4 shows messages
     // between them would be skipped.
     assert_eq!(ids(&pages), expected_ids(0..260));
-    let Some(PagingError::ShortPage { page, len, limit }) = &error else { panic!("{error:?}") };
+    let Some(Error::ShortPage { page, len, limit }) = &error else { panic!("{error:?}") };
     assert_eq!((page, *len, *limit), (&PagePosition(Some(Position::Page(3))), 60, 100));
     assert!(error.as_ref().unwrap().to_string().starts_with("page 3: "), "{error:?}");
     assert_eq!(requests(&server).await.len(), 4);
@@ -481,7 +481,7 @@ async fn a_page_longer_than_the_page_size_ends_the_stream_with_page_size_changed
     let (server, uri) = serve_conversation(long).await;
     let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
     assert_eq!(ids(&pages), expected_ids(0..100));
-    let Some(PagingError::PageSizeChanged { page, len, limit }) = &error else { panic!("{error:?}") };
+    let Some(Error::PageSizeChanged { page, len, limit }) = &error else { panic!("{error:?}") };
     assert_eq!((page, *len, *limit), (&PagePosition(Some(Position::Page(2))), 101, 100));
     assert_eq!(requests(&server).await.len(), 2);
 }
@@ -535,7 +535,7 @@ async fn a_message_deleted_during_the_read_ends_the_stream_with_listing_changed(
         assert_eq!(pages.len(), 24, "deleted {deleted}: every page is delivered, then the error");
         let delivered = ids(&pages);
         assert!(!delivered.contains(&message_id(200)), "deleted {deleted}: message 200 was skipped by the shift");
-        let Some(PagingError::ListingChanged { page, .. }) = &error else { panic!("deleted {deleted}: {error:?}") };
+        let Some(Error::ListingChanged { page, .. }) = &error else { panic!("deleted {deleted}: {error:?}") };
         assert_eq!(page, &PagePosition(Some(Position::Page(1))));
         assert!(error.as_ref().unwrap().to_string().starts_with("page 1: "), "{error:?}");
         let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
@@ -559,7 +559,7 @@ async fn invalid_options_and_queries_are_refused_before_any_request() {
     for (query, options, expected) in cases {
         let items = drain(&c, query, options).await;
         assert_eq!(items.len(), 1, "{expected}: one error, then the end");
-        let Err(PagingError::InvalidQuery { name, reason }) = &items[0] else { panic!("{expected}: {:?}", items[0]) };
+        let Err(Error::InvalidQuery { name, reason }) = &items[0] else { panic!("{expected}: {:?}", items[0]) };
         assert_eq!(*name, expected, "{reason}");
     }
     assert!(requests(&server).await.is_empty(), "no invalid query may reach the server");

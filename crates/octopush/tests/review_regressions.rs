@@ -10,7 +10,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use convo_octopush::{
-    Client, ConversationId, MessagePage, MessagesQuery, PagingOptions, RetryPolicy, SecretString, StreamError,
+    Client, ConversationId, Error, MessagePage, MessagesQuery, PagingOptions, RetryPolicy, SecretString,
 };
 use convo_testkit::server;
 use convo_testkit::wiremock::matchers::any;
@@ -59,7 +59,7 @@ async fn run(
     len: usize,
     per: u64,
     change: impl Fn(usize, &mut Vec<usize>) + Send + Sync + 'static,
-) -> (Vec<String>, Option<StreamError>) {
+) -> (Vec<String>, Option<Error>) {
     run_t(len, per, change, |_, _| {}).await
 }
 async fn run_t(
@@ -67,7 +67,7 @@ async fn run_t(
     per: u64,
     change: impl Fn(usize, &mut Vec<usize>) + Send + Sync + 'static,
     trunc: impl Fn(usize, &mut Vec<usize>) + Send + Sync + 'static,
-) -> (Vec<String>, Option<StreamError>) {
+) -> (Vec<String>, Option<Error>) {
     let server = server().await;
     Mock::given(any())
         .respond_with(Conv {
@@ -79,10 +79,9 @@ async fn run_t(
         })
         .mount(&server)
         .await;
-    let client = Client::with_credentials(
+    let client = Client::new(
         &format!("{}/v1/public", server.uri()),
-        "login@example.com",
-        SecretString::from("key"),
+        convo_octopush::Credentials::new("login@example.com", SecretString::from("key")),
     )
     .unwrap();
     let opts = PagingOptions {
@@ -90,7 +89,7 @@ async fn run_t(
         retry: RetryPolicy { initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },
         ..PagingOptions::default()
     };
-    let items: Vec<Result<MessagePage, StreamError>> = client
+    let items: Vec<Result<MessagePage, Error>> = client
         .pages(MessagesQuery::by_conversation_id(ConversationId::new(CONVERSATION).unwrap()), opts)
         .collect()
         .await;

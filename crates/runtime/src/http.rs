@@ -49,6 +49,9 @@ pub enum ConfigError {
     Credential { header: &'static str },
     #[error("invalid {name}: {reason}")]
     Parameter { name: &'static str, reason: String },
+    /// `from_env`: a variable the client needs is not set (or empty).
+    #[error("{variable} is not set: the client reads it from the environment")]
+    MissingVariable { variable: &'static str },
     #[error("cannot build the HTTP client: {0}")]
     Http(#[source] reqwest::Error),
 }
@@ -129,6 +132,39 @@ pub fn http_client(
         .build()
         .map(|client| (client, state))
         .map_err(ConfigError::Http)
+}
+
+/// A variable `Client::from_env` needs: set and not blank, or
+/// [`ConfigError::MissingVariable`] naming it.
+#[doc(hidden)]
+pub fn required_var(vars: &dyn Fn(&str) -> Option<String>, variable: &'static str) -> Result<String, ConfigError> {
+    optional_var(vars, variable).ok_or(ConfigError::MissingVariable { variable })
+}
+
+/// A variable that may be absent; a blank value counts as absent.
+#[doc(hidden)]
+pub fn optional_var(vars: &dyn Fn(&str) -> Option<String>, variable: &str) -> Option<String> {
+    vars(variable).filter(|v| !v.trim().is_empty())
+}
+
+/// The process environment, as `from_vars` reads it.
+#[doc(hidden)]
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Everything a vendor's `Client` is made of: the checked base URL, the
+/// HTTP client with `headers` as its default headers, and the state its
+/// requests carry.
+#[doc(hidden)]
+pub fn connect(
+    base: &str,
+    headers: HeaderMap,
+    options: &ClientOptions,
+) -> Result<(String, reqwest::Client, crate::ClientState), ConfigError> {
+    let base = base_url(base, options)?;
+    let (http, state) = http_client(headers, options)?;
+    Ok((base, http, state))
 }
 
 /// Builds a header name known to be valid.

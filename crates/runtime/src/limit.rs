@@ -207,8 +207,26 @@ pub async fn execute_limited(
     secrets: &Secrets,
 ) -> reqwest::Result<reqwest::Response> {
     use reqwest::ResponseBuilderExt as _;
-    let response = client.execute(request).await?;
+    let (method, url) = (request.method().clone(), request.url().clone());
+    let started = std::time::Instant::now();
+    let response = match client.execute(request).await {
+        Ok(response) => response,
+        Err(e) => {
+            let failure = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "could not connect"
+            } else {
+                "failed"
+            };
+            tracing::debug!(%method, %url, elapsed_ms = started.elapsed().as_millis() as u64, failure, "request");
+            return Err(e);
+        }
+    };
     let status = response.status();
+    // The URL holds ids, filters and cursors, never a credential (those go
+    // in headers); no header or body is logged.
+    tracing::debug!(%method, %url, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
     let declared_too_large = response.content_length().is_some_and(|len| len > limit);
     let mut headers = response.headers().clone();
     secrets.scrub_headers(&mut headers);
@@ -255,6 +273,7 @@ pub async fn execute_limited(
 /// Implements progenitor's `ClientHooks` for a generated `Client` whose inner
 /// type is [`ClientState`]: every request goes through [`execute_limited`].
 /// Must be invoked in the crate that includes the generated code.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! client_hooks {
     ($client:ty) => {

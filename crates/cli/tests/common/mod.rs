@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use assert_cmd::Command;
-use convo_sandbox::{Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
+use convo_sandbox::{Sandbox, SandboxOptions, Vendor, credentials, ids};
 use convo_testkit::wiremock::{Mock, MockServer, ResponseTemplate, matchers};
 use serde_json::Value;
 
@@ -246,12 +246,12 @@ impl Served<MockServer> {
     }
 }
 
-pub fn sandbox_vendor(vendor: &str) -> SandboxVendor {
+pub fn sandbox_vendor(vendor: &str) -> Vendor {
     match vendor {
-        "infobip" => SandboxVendor::Infobip,
-        "octopush" => SandboxVendor::Octopush,
-        "leadconnector" => SandboxVendor::Leadconnector,
-        "bird" => SandboxVendor::Bird,
+        "infobip" => Vendor::Infobip,
+        "octopush" => Vendor::Octopush,
+        "leadconnector" => Vendor::Leadconnector,
+        "bird" => Vendor::Bird,
         other => panic!("no vendor {other}"),
     }
 }

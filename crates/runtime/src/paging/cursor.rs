@@ -108,7 +108,7 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
         let page = PagePosition(position.clone());
         let endpoint = &self.endpoint;
         let (cursor, limit) = (self.cursor.as_deref(), self.limit);
-        let reply = match engine::fetch(&self.retry, &position, || endpoint.fetch(cursor, limit)).await {
+        let reply = match engine::fetch(Ep::VENDOR, &self.retry, &position, || endpoint.fetch(cursor, limit)).await {
             Ok(reply) => reply,
             Err(error) => return Step::Fail(error),
         };

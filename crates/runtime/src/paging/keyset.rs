@@ -146,10 +146,11 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             let page = PagePosition(position.clone());
             let endpoint = &self.endpoint;
             let (after, n, limit) = (self.key.after, self.key.page, self.limit);
-            let reply = match engine::fetch(&self.retry, &position, || endpoint.fetch(after, n, limit)).await {
-                Ok(reply) => reply,
-                Err(error) => return Step::Fail(error),
-            };
+            let reply =
+                match engine::fetch(Ep::VENDOR, &self.retry, &position, || endpoint.fetch(after, n, limit)).await {
+                    Ok(reply) => reply,
+                    Err(error) => return Step::Fail(error),
+                };
             if let Some(served) = reply.page.filter(|&served| i64::try_from(n).ok() != Some(served)) {
                 return Step::Fail(PagingError::WrongPage { page, served });
             }

@@ -101,7 +101,7 @@ struct NumberedScheme<Ep> {
 impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
     async fn request(&self, page: u64, per_page: u64) -> Result<Vec<Ep::Item>, PagingError<Ep::Error>> {
         let endpoint = &self.endpoint;
-        engine::fetch(&self.retry, &Some(Position::Page(page)), || endpoint.fetch(page, per_page)).await
+        engine::fetch(Ep::VENDOR, &self.retry, &Some(Position::Page(page)), || endpoint.fetch(page, per_page)).await
     }
 
     /// The keys of page `page` as it is now.
