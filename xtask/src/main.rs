@@ -2,7 +2,9 @@
 //!
 //! - `regen`: rewrites every committed file derived from the specs.
 //! - `check`: fails, naming the command to run, when any of them is stale;
-//!   then lints the specs with an independent OpenAPI validator.
+//!   then checks formatting (`cargo fmt --check`) and lints (`cargo clippy
+//!   -D warnings`), then lints the specs with an independent OpenAPI
+//!   validator.
 //! - `lint`: the spec lint alone (Redocly CLI, installed on first use).
 //! - `test`: `check`, then the whole test suite, then `contract`. This is the
 //!   README's test command and what CI runs.
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("regen") => artifacts::regen(),
-        Some("check") => artifacts::check().and_then(|()| lint::lint()),
+        Some("check") => artifacts::check().and_then(|()| tidy()).and_then(|()| lint::lint()),
         Some("lint") => lint::lint(),
         Some("contract") => contract::contract(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
@@ -58,6 +60,15 @@ pub fn run(command: &mut Command) -> Result<(), String> {
     eprintln!("xtask: running {shown}");
     let status = command.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("{shown} failed ({status})")) }
+}
+
+/// The code is formatted (`rustfmt.toml`) and lint-free: `cargo fmt
+/// --check`, then clippy on every target with warnings as errors (the
+/// workspace's `[workspace.lints]` included).
+fn tidy() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    run(Command::new(&cargo).args(["fmt", "--all", "--check"])).map_err(|e| format!("{e}; run `cargo fmt --all`"))?;
+    run(Command::new(&cargo).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))
 }
 
 fn test() -> Result<(), String> {

@@ -22,6 +22,9 @@
 //!
 //! `rss` runs a command with its standard output thrown away and reports the
 //! command's peak resident set size (`getrusage(RUSAGE_CHILDREN)`, in KiB).
+// The CPU-time and memory readings call libc (`clock_gettime`,
+// `getrusage`), which std does not wrap; each call is one `unsafe` block.
+#![allow(unsafe_code)]
 
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};

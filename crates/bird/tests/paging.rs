@@ -26,7 +26,7 @@ enum Fault {
 
 fn message(i: usize) -> serde_json::Value {
     serde_json::json!({
-        "id": format!("m{i:05}"), "conversationId": "c", "sender": {"id": "s", "type": if i % 2 == 0 { "contact" } else { "user" }},
+        "id": format!("m{i:05}"), "conversationId": "c", "sender": {"id": "s", "type": if i.is_multiple_of(2) { "contact" } else { "user" }},
         "status": "delivered", "body": {"type": "text", "text": {"text": format!("message {i}")}},
         "createdAt": format!("2024-11-15T13:34:{:02}.{:09}Z", i % 60, i),
     })

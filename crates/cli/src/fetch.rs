@@ -65,10 +65,8 @@ fn source(vendor: Vendor, args: &FetchArgs, sandbox: Option<&Sandbox>) -> Result
         if name == base_variable && base.is_some() {
             return base.clone();
         }
-        if in_sandbox {
-            if let Some(value) = credentials::variable(name) {
-                return Some(value.to_owned());
-            }
+        if in_sandbox && let Some(value) = credentials::variable(name) {
+            return Some(value.to_owned());
         }
         std::env::var(name).ok()
     };

@@ -222,10 +222,10 @@ fn leave_construction_to_the_crate(file: &mut syn::File) -> Result<(), String> {
         block.items.retain(|item| !matches!(item, syn::ImplItem::Fn(f) if f.sig.ident == "new"));
         removed |= block.items.len() < before;
         for item in &mut block.items {
-            if let syn::ImplItem::Fn(f) = item {
-                if f.sig.ident == "new_with_client" {
-                    f.attrs.push(syn::parse_quote!(#[doc(hidden)]));
-                }
+            if let syn::ImplItem::Fn(f) = item
+                && f.sig.ident == "new_with_client"
+            {
+                f.attrs.push(syn::parse_quote!(#[doc(hidden)]));
             }
         }
     }

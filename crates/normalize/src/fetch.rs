@@ -275,13 +275,12 @@ impl FetchError {
 fn summary<E: convo_runtime::paging::VendorError>(vendor: Vendor, error: &PagingError<E>) -> String {
     if let (Some(page), Some(progenitor_client::Error::InvalidResponsePayload(body, _))) =
         (error.page(), error.request_error())
+        && let Err(e) = crate::normalize_page(vendor, body)
     {
-        if let Err(e) = crate::normalize_page(vendor, body) {
-            return format!(
-                "{page}: the response is not {vendor}'s documented shape: {} at `{}` (body starts with {})",
-                e.reason, e.path, e.snippet
-            );
-        }
+        return format!(
+            "{page}: the response is not {vendor}'s documented shape: {} at `{}` (body starts with {})",
+            e.reason, e.path, e.snippet
+        );
     }
     error.to_string()
 }
@@ -307,14 +306,14 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
     }
     let stream: BoxStream<'static, Result<NormalizedPage, FetchError>> = match source {
         Source::Infobip(client, mut query) => {
-            if let Some(since) = since {
-                if query.created_after.is_none() {
-                    // `createdAfter` is exclusive and counts milliseconds:
-                    // one millisecond earlier keeps a message created at
-                    // `since` itself; the client-side filter below drops
-                    // anything before it.
-                    query.created_after = Some((since - chrono::Duration::milliseconds(1)).into());
-                }
+            if let Some(since) = since
+                && query.created_after.is_none()
+            {
+                // `createdAfter` is exclusive and counts milliseconds:
+                // one millisecond earlier keeps a message created at
+                // `since` itself; the client-side filter below drops
+                // anything before it.
+                query.created_after = Some((since - chrono::Duration::milliseconds(1)).into());
             }
             client.pages(query, paging).map(|p| normalized(p, crate::from_infobip, FetchError::Infobip)).boxed()
         }
@@ -332,10 +331,10 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
             .map(|p| normalized(p, crate::from_leadconnector, FetchError::Leadconnector))
             .boxed(),
         Source::Bird(client, mut query) => {
-            if let Some(since) = since {
-                if query.date_from.is_none() {
-                    query.date_from = Some(since.into());
-                }
+            if let Some(since) = since
+                && query.date_from.is_none()
+            {
+                query.date_from = Some(since.into());
             }
             client.pages(query, paging).map(|p| normalized(p, crate::from_bird, FetchError::Bird)).boxed()
         }

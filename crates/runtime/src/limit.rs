@@ -50,13 +50,13 @@ impl Secrets {
             let bytes = value.as_bytes().to_vec();
             if let Some(space) = bytes.iter().position(|b| *b == b' ') {
                 let (scheme, token) = (&bytes[..space], bytes[space + 1..].to_vec());
-                if scheme.eq_ignore_ascii_case(b"basic") {
-                    if let Ok(pair) = base64::engine::general_purpose::STANDARD.decode(&token) {
-                        if let Some(colon) = pair.iter().position(|b| *b == b':') {
-                            values.push(pair[colon + 1..].to_vec());
-                        }
-                        values.push(pair);
+                if scheme.eq_ignore_ascii_case(b"basic")
+                    && let Ok(pair) = base64::engine::general_purpose::STANDARD.decode(&token)
+                {
+                    if let Some(colon) = pair.iter().position(|b| *b == b':') {
+                        values.push(pair[colon + 1..].to_vec());
                     }
+                    values.push(pair);
                 }
                 values.push(token);
             }

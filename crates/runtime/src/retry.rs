@@ -193,10 +193,10 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
             return Some(date.duration_since(now).unwrap_or(Duration::ZERO));
         }
     }
-    if text("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok()) == Some(0) {
-        if let Some(ms) = text("x-ratelimit-interval-milliseconds").and_then(|v| v.parse::<u64>().ok()) {
-            return Some(Duration::from_millis(ms));
-        }
+    if text("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok()) == Some(0)
+        && let Some(ms) = text("x-ratelimit-interval-milliseconds").and_then(|v| v.parse::<u64>().ok())
+    {
+        return Some(Duration::from_millis(ms));
     }
     None
 }

@@ -136,10 +136,10 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
         };
         self.total = reply.total.or(self.total);
         self.first_total = self.first_total.or(reply.total);
-        if shrunk.is_none() {
-            if let Some(total) = reply.total.filter(|&total| self.delivered > total) {
-                return Step::Fail(PagingError::BeyondTotal { page, total_items: total });
-            }
+        if shrunk.is_none()
+            && let Some(total) = reply.total.filter(|&total| self.delivered > total)
+        {
+            return Step::Fail(PagingError::BeyondTotal { page, total_items: total });
         }
         self.window.remember::<Ep>(&fresh);
         if let Some(error) = shrunk {

@@ -54,7 +54,7 @@ pub enum ErrorKind {
 pub enum PagingError<E: VendorError> {
     /// The request for a page failed for good (after `attempts` tries).
     #[error("{}", describe(page, *attempts, error, None))]
-    Request { page: PagePosition, attempts: u32, error: progenitor_client::Error<E> },
+    Request { page: PagePosition, attempts: u32, error: Box<progenitor_client::Error<E>> },
     /// The vendor asked to wait longer than the retry policy allows.
     #[error("{}", describe(page, *attempts, error, Some((*asked, *cap))))]
     RetryAfterTooLong {
@@ -62,7 +62,7 @@ pub enum PagingError<E: VendorError> {
         asked: Duration,
         cap: Duration,
         attempts: u32,
-        error: progenitor_client::Error<E>,
+        error: Box<progenitor_client::Error<E>>,
     },
     /// The response body was larger than the client's limit.
     #[error("{page}: the response body is larger than the limit of {limit} bytes; it was not read")]
@@ -155,16 +155,20 @@ impl<E: VendorError> PagingError<E> {
     /// The error of a page request that failed for good.
     pub fn request(page: Option<Position>, exhausted: Exhausted<E>) -> Self {
         let page = PagePosition(page);
-        if let progenitor_client::Error::ResponseBodyError(e) = &exhausted.error {
-            if let Some(too_large) = body_too_large(e) {
-                return Self::BodyTooLarge { page, limit: too_large.limit };
-            }
+        if let progenitor_client::Error::ResponseBodyError(e) = &exhausted.error
+            && let Some(too_large) = body_too_large(e)
+        {
+            return Self::BodyTooLarge { page, limit: too_large.limit };
         }
         match exhausted.refused_wait {
-            Some((asked, cap)) => {
-                Self::RetryAfterTooLong { page, asked, cap, attempts: exhausted.attempts, error: exhausted.error }
-            }
-            None => Self::Request { page, attempts: exhausted.attempts, error: exhausted.error },
+            Some((asked, cap)) => Self::RetryAfterTooLong {
+                page,
+                asked,
+                cap,
+                attempts: exhausted.attempts,
+                error: Box::new(exhausted.error),
+            },
+            None => Self::Request { page, attempts: exhausted.attempts, error: Box::new(exhausted.error) },
         }
     }
 
@@ -175,7 +179,7 @@ impl<E: VendorError> PagingError<E> {
             Self::InvalidQuery { .. } => ErrorKind::InvalidQuery,
             Self::BodyTooLarge { .. } => ErrorKind::TooLarge,
             Self::RetryAfterTooLong { .. } => ErrorKind::RateLimited,
-            Self::Request { error, .. } => match error {
+            Self::Request { error, .. } => match &**error {
                 E::InvalidResponsePayload(..) => ErrorKind::Undecodable,
                 E::InvalidRequest(..) => ErrorKind::InvalidQuery,
                 E::CommunicationError(_) => ErrorKind::Network,
@@ -222,7 +226,7 @@ impl<E: VendorError> PagingError<E> {
         use progenitor_client::Error as E;
         match self {
             Self::RetryAfterTooLong { asked, .. } => Some(*asked),
-            Self::Request { error, .. } => match error {
+            Self::Request { error, .. } => match &**error {
                 E::ErrorResponse(r) => crate::retry::retry_after(r.headers(), SystemTime::now()),
                 E::UnexpectedResponse(r) => crate::retry::retry_after(r.headers(), SystemTime::now()),
                 E::ResponseBodyError(e) => find_in_chain::<ErrorStatus>(e).and_then(|s| s.retry_after),
@@ -282,7 +286,7 @@ impl<E: VendorError> PagingError<E> {
     /// The request error underneath, if the error is one.
     pub fn request_error(&self) -> Option<&progenitor_client::Error<E>> {
         match self {
-            Self::Request { error, .. } | Self::RetryAfterTooLong { error, .. } => Some(error),
+            Self::Request { error, .. } | Self::RetryAfterTooLong { error, .. } => Some(&**error),
             _ => None,
         }
     }

@@ -75,11 +75,14 @@ impl Key {
     }
 }
 
-/// Every page of a key listing, checked. `start` is the endpoint, the page
-/// size and the first filter (the query's own "created after", if any), or
+/// Where a key listing starts: the endpoint, the page size and the first
+/// filter (the query's own "created after", if any).
+pub type Start<Ep> = (Ep, u64, Option<DateTime<Utc>>);
+
+/// Every page of a key listing, checked. `start` is where it starts, or
 /// why the query was refused.
 pub fn pages<Ep: KeysetEndpoint>(
-    start: Result<(Ep, u64, Option<DateTime<Utc>>), PagingError<Ep::Error>>,
+    start: Result<Start<Ep>, PagingError<Ep::Error>>,
     options: PagingOptions,
 ) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + 'static {
     let start = start.and_then(|(endpoint, limit, after)| {
@@ -216,7 +219,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             if fresh.is_empty() {
                 // Full as the server fills its pages, and (where it counts)
                 // with more behind it than this page.
-                let more = reply.total.map_or(true, |total| total > n.saturating_mul(self.served).saturating_add(len));
+                let more = reply.total.is_none_or(|total| total > n.saturating_mul(self.served).saturating_add(len));
                 if len > 0 && len >= self.served && more {
                     // A full page of one millisecond's messages, all
                     // delivered: the rest of that millisecond is on the
