@@ -34,7 +34,7 @@ use serde_json::json;
 
 use convo_normalize::fetch::{ClientOptions, FetchOptions, Selector, Source};
 use convo_normalize::{Vendor, normalize_page};
-use convo_sandbox::{Sandbox, SandboxOptions, credentials, ids};
+use convo_sandbox::{Sandbox, SandboxOptions, ids};
 
 #[path = "../../normalize/benches/pages/mod.rs"]
 mod pages;
@@ -278,12 +278,8 @@ fn source(vendor: Vendor, sandbox: &Sandbox) -> Result<Source, String> {
         workspace: (vendor == Vendor::Bird).then(|| ids::bird::WORKSPACE.to_owned()),
         ..Selector::default()
     };
-    let base = sandbox.base_url(vendor);
-    let vars = |name: &str| match name == vendor.variables().base_url {
-        true => Some(base.clone()),
-        false => credentials::variable(name).map(str::to_owned),
-    };
-    Source::from_vars(vendor, &selector, vars, &ClientOptions::default()).map_err(|e| format!("{vendor}: {e}"))
+    Source::from_vars(vendor, &selector, sandbox.vars(vendor), &ClientOptions::default())
+        .map_err(|e| format!("{vendor}: {e}"))
 }
 
 fn rss_command(args: &[String]) -> Result<(), String> {

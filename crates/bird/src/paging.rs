@@ -19,7 +19,9 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 /// Which conversation to read, with Bird's own filters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagesQuery {
+    /// The workspace the conversation belongs to (Bird's `workspaceId`).
     pub workspace_id: String,
+    /// The conversation to read (Bird's `conversationId`).
     pub conversation_id: String,
     /// Oldest first instead of Bird's default order.
     pub reverse: Option<bool>,
@@ -28,6 +30,8 @@ pub struct MessagesQuery {
 }
 
 impl MessagesQuery {
+    /// Every message of `conversation_id` in `workspace_id`, in Bird's
+    /// default order.
     pub fn new(workspace_id: impl Into<String>, conversation_id: impl Into<String>) -> Self {
         Self {
             workspace_id: workspace_id.into(),
@@ -99,7 +103,7 @@ impl Client {
         &self,
         query: MessagesQuery,
         options: PagingOptions,
-    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + 'static {
+    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + Unpin + 'static {
         let start = (|| {
             let limit = paging::page_size(&options, MAX_PAGE_SIZE, "Bird")?;
             paging::path_id("workspace id", &query.workspace_id)?;

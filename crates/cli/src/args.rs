@@ -94,6 +94,11 @@ pub struct FetchArgs {
     /// request depends on the page before it), so this has no effect yet.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
+    /// Go on where an earlier export stopped: the token it printed
+    /// ("run the same command with --resume …"). With the same other flags,
+    /// every message is written exactly once across the runs.
+    #[arg(long, value_parser = crate::resume::Resume::parse)]
+    pub resume: Option<crate::resume::Resume>,
     /// Print the vendor's messages exactly as they came, one JSON document a
     /// line, instead of normalized ones.
     #[arg(long)]

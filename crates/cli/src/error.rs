@@ -19,6 +19,9 @@ pub enum CliError {
     /// SIGINT or SIGTERM stopped the export (exit 130, as a shell reports an
     /// interrupted command).
     Interrupted,
+    /// An export that stopped early after writing messages, and the
+    /// `--resume` token that goes on from there (same exit code).
+    Resumable { error: Box<CliError>, token: String },
 }
 
 impl CliError {
@@ -30,6 +33,7 @@ impl CliError {
             CliError::Other(_) => 5,
             CliError::Undecodable(_) => 6,
             CliError::Interrupted => 130,
+            CliError::Resumable { error, .. } => error.code(),
         }
     }
 
@@ -41,13 +45,27 @@ impl CliError {
             | CliError::Other(m)
             | CliError::Undecodable(m) => m,
             CliError::Interrupted => "interrupted; the output ends with the last whole message",
+            CliError::Resumable { error, .. } => error.message(),
         }
     }
 
     /// Prints the one-line error on stderr and returns the exit code.
     pub fn report(&self) -> ExitCode {
         eprintln!("convo: {}", self.message().replace('\n', " "));
+        if let CliError::Resumable { token, .. } = self {
+            eprintln!("convo: to go on from here, run the same command with --resume {token}");
+        }
         ExitCode::from(self.code())
+    }
+}
+
+impl CliError {
+    /// This error, with the token that resumes the export after it.
+    pub fn resumable(self, token: Option<String>) -> Self {
+        match token {
+            Some(token) => CliError::Resumable { error: Box::new(self), token },
+            None => self,
+        }
     }
 }
 

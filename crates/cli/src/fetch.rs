@@ -4,8 +4,8 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use convo_normalize::fetch::{
-    ClientOptions, ConfigError, FetchOptions, Needed, OnRetry, PagingOptions, Position, RetryPolicy, Selector, Source,
-    SourceError, Unused,
+    ClientOptions, ConfigError, ErrorKind, FetchOptions, Needed, OnRetry, PagingOptions, Position, RetryPolicy,
+    Selector, Source, SourceError, Unused,
 };
 use convo_normalize::{Message, Vendor, normalize_page};
 use convo_sandbox::{Sandbox, SandboxOptions, credentials, ids};
@@ -13,6 +13,7 @@ use convo_sandbox::{Sandbox, SandboxOptions, credentials, ids};
 use crate::args::{FetchArgs, Format, NormalizeArgs};
 use crate::error::CliError;
 use crate::output::Output;
+use crate::resume::Tracker;
 
 fn usage(message: impl Into<String>) -> CliError {
     CliError::Usage(message.into())
@@ -127,7 +128,7 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
             concurrency: args.concurrency as usize,
             // On a terminal, a wait shows on the progress line.
             retry: RetryPolicy { on_retry: progress.on_retry(), ..RetryPolicy::default() },
-            ..PagingOptions::default()
+            resume: args.resume.as_ref().and_then(|r| r.page.clone()),
         },
         since: args.since,
     };
@@ -135,6 +136,8 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     let mut output = Output::new(args.format, std::io::BufWriter::new(stdout));
     let mut pages = convo_normalize::fetch::pages(source, options);
     let mut page_count = 0u64;
+    let mut tracker = Tracker::default();
+    let mut resuming = args.resume.clone();
     loop {
         let page = tokio::select! {
             biased;
@@ -144,20 +147,29 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
                 None => break,
             },
         };
-        let page = match page {
+        let mut page = match page {
             Some(Ok(page)) => page,
             Some(Err(e)) => {
-                // What was fetched stays written; the exit code tells the rest.
+                // What was fetched stays written; the exit code tells the
+                // rest, and the token goes on after it (unless the listing
+                // itself could not be read exactly once: then only a new
+                // read from the start is sound).
                 finish_quietly(output.flush())?;
                 progress.finish();
-                return Err(e.into());
+                let resumable = !matches!(e.kind(), ErrorKind::Listing | ErrorKind::InvalidQuery);
+                let token = tracker.resume().filter(|_| resumable).map(|r| r.token());
+                return Err(CliError::from(e).resumable(token));
             }
-            None => return stopped(&mut output, &progress),
+            None => return stopped(&mut output, &progress, &tracker),
         };
+        if let Some(resume) = resuming.take() {
+            resume.skip_written(&mut page.messages).map_err(CliError::Other)?;
+        }
         page_count += 1;
+        tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
         for message in &page.messages {
             if stop.requested() {
-                return stopped(&mut output, &progress);
+                return stopped(&mut output, &progress, &tracker);
             }
             if message.decode_error.is_some() {
                 let number = output.count() + 1;
@@ -174,10 +186,12 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
             if finish_quietly(written)?.is_none() {
                 return Ok(());
             }
+            tracker.wrote(message);
         }
         if finish_quietly(output.flush())?.is_none() {
             return Ok(());
         }
+        tracker.page_done();
         progress.update(output.count(), page_count);
     }
     progress.finish();
@@ -259,11 +273,12 @@ impl Stop {
     }
 }
 
-/// Ends an export that was asked to stop: what was written is flushed.
-fn stopped<W: Write>(output: &mut Output<W>, progress: &Progress) -> Result<(), CliError> {
+/// Ends an export that was asked to stop: what was written is flushed, and
+/// the token says where to go on.
+fn stopped<W: Write>(output: &mut Output<W>, progress: &Progress, tracker: &Tracker) -> Result<(), CliError> {
     progress.finish();
     finish_quietly(output.flush())?;
-    Err(CliError::Interrupted)
+    Err(CliError::Interrupted.resumable(tracker.resume().map(|r| r.token())))
 }
 
 /// A closed pipe (`convo fetch … | head`) ends the export quietly: `None`.

@@ -4,6 +4,7 @@ mod args;
 mod error;
 mod fetch;
 mod output;
+mod resume;
 mod sandbox;
 
 use std::process::ExitCode;

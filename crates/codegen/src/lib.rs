@@ -6,6 +6,8 @@
 //! code. Both go through [`generate`], so the view and the compiled client can
 //! never differ.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -38,6 +40,8 @@ pub struct Customization {
 }
 
 impl Customization {
+    /// No customization: every schema generated, no identity, no client
+    /// headers.
     pub fn new() -> Self {
         Self::default()
     }
@@ -93,8 +97,13 @@ impl Customization {
 /// Why a spec could not be turned into code.
 #[derive(Debug)]
 pub enum CodegenError {
+    /// The spec file at the path could not be read.
     Read(PathBuf, std::io::Error),
+    /// The spec file at the path is not an OpenAPI 3.0 document, with the
+    /// parser's message.
     Parse(PathBuf, String),
+    /// The spec at the path could not be turned into code (by progenitor or
+    /// one of this crate's passes over it), with the reason.
     Generate(PathBuf, String),
 }
 

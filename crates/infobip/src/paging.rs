@@ -32,7 +32,7 @@ pub struct MessagesQuery {
     /// Only messages created before this time.
     pub created_before: Option<Timestamp>,
     /// The order, as `field:asc` or `field:desc`; Infobip's default is
-    /// `id:asc`. The paging stream reads in [`ORDER_BY`] only, and refuses
+    /// `id:asc`. The paging stream reads in `createdAt:asc` only, and refuses
     /// any other; the generated request builder takes any.
     pub order_by: Option<String>,
 }
@@ -124,7 +124,7 @@ impl Client {
     /// cannot shift what comes next. Pages are read one after another.
     ///
     /// A query's `created_after` is where the stream starts; an `order_by`
-    /// other than [`ORDER_BY`] is refused with [`PagingError::InvalidQuery`]
+    /// other than `createdAt:asc` is refused with [`PagingError::InvalidQuery`]
     /// (use the generated request builder for other orders), and so is a
     /// page size of 0 or above [`MAX_PAGE_SIZE`], before anything is sent.
     /// [`PagingOptions::resume`] takes a `next` position of an earlier run.
@@ -132,7 +132,7 @@ impl Client {
         &self,
         query: MessagesQuery,
         options: PagingOptions,
-    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + 'static {
+    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + Unpin + 'static {
         let start = (|| {
             let limit = paging::page_size(&options, MAX_PAGE_SIZE, "Infobip")?;
             paging::path_id("conversation id", &query.conversation_id)?;

@@ -23,6 +23,7 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 /// Which conversation to read, with LeadConnector's own filter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagesQuery {
+    /// The conversation to read (LeadConnector's `conversationId`).
     pub conversation_id: String,
     /// Only these types (empty: every type). They go out on every page as
     /// LeadConnector's one comma-separated `type` value (`TYPE_SMS,TYPE_CALL`).
@@ -134,7 +135,7 @@ impl Client {
         &self,
         query: MessagesQuery,
         options: PagingOptions,
-    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + 'static {
+    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + Unpin + 'static {
         let start = (|| {
             let limit = paging::page_size(&options, MAX_PAGE_SIZE, "LeadConnector (its reported cap)")?;
             paging::path_id("conversation id", &query.conversation_id)?;

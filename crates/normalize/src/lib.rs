@@ -5,6 +5,8 @@
 //! one raw response body, the bytes a vendor sends for one page, and returns
 //! the normalized messages. This crate holds no HTTP code.
 
+#![warn(missing_docs)]
+
 mod bird;
 pub mod fetch;
 mod infobip;

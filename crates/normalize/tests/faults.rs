@@ -13,7 +13,7 @@ use convo_normalize::fetch::{
 };
 use convo_normalize::{Message, Vendor};
 use convo_runtime::PagingError;
-use convo_sandbox::{Fault, FaultKind, Sandbox, SandboxOptions, credentials, ids};
+use convo_sandbox::{Fault, FaultKind, Sandbox, SandboxOptions, ids};
 use futures::StreamExt;
 
 const MESSAGES: usize = 3_000;
@@ -33,12 +33,7 @@ fn source(vendor: Vendor, sandbox: &Sandbox) -> Source {
         workspace: (vendor == Vendor::Bird).then(|| ids::bird::WORKSPACE.to_owned()),
         ..Selector::default()
     };
-    let base = sandbox.base_url(vendor);
-    let vars = |name: &str| match name == vendor.variables().base_url {
-        true => Some(base.clone()),
-        false => credentials::variable(name).map(str::to_owned),
-    };
-    Source::from_vars(vendor, &selector, vars, &ClientOptions::default()).unwrap()
+    Source::from_vars(vendor, &selector, sandbox.vars(vendor), &ClientOptions::default()).unwrap()
 }
 
 fn options() -> FetchOptions {

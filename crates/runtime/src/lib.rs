@@ -4,6 +4,8 @@
 //! that the generator does not give us (open enums, raw message capture,
 //! lenient timestamps, credential headers, HTTP client setup).
 
+#![warn(missing_docs)]
+
 mod captured;
 mod http;
 mod limit;

@@ -69,6 +69,17 @@ impl Sandbox {
         format!("http://{}/{}{suffix}", self.addr, vendor.as_str())
     }
 
+    /// The variables a client of `vendor` reads (`Client::from_vars`), as
+    /// the sandbox answers them: its base URL and its own keys; any other
+    /// variable is unset.
+    pub fn vars(&self, vendor: Vendor) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+        let (base_variable, base) = (vendor.variables().base_url, self.base_url(vendor));
+        move |name| match name == base_variable {
+            true => Some(base.clone()),
+            false => crate::credentials::variable(name).map(str::to_owned),
+        }
+    }
+
     /// How many requests `vendor` has received so far, faulty ones included.
     pub fn requests(&self, vendor: Vendor) -> usize {
         self.shared.requests[vendor.index()].load(Ordering::SeqCst)

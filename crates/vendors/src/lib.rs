@@ -6,6 +6,8 @@
 //! too and still cannot agree with the clients' mistakes: what a vendor
 //! does on the wire is each side's own code.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 
 /// The vendors a message can come from.

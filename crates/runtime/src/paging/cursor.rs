@@ -54,7 +54,7 @@ pub trait CursorEndpoint: Listing {
 pub fn pages<Ep: CursorEndpoint>(
     start: Result<(Ep, u64), PagingError<Ep::Error>>,
     options: PagingOptions,
-) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + 'static {
+) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + Unpin + 'static {
     let start = start.and_then(|(endpoint, limit)| {
         let cursor = match options.resume {
             None => None,

@@ -41,7 +41,7 @@ enum State<S: Scheme> {
 /// one error, then nothing (the stream is fused).
 pub(crate) fn run<S: Scheme>(
     start: Result<S, PagingError<S::Error>>,
-) -> impl Stream<Item = Result<Page<S::Item>, PagingError<S::Error>>> + Send + 'static {
+) -> impl Stream<Item = Result<Page<S::Item>, PagingError<S::Error>>> + Send + Unpin + 'static {
     let state = match start {
         Ok(scheme) => State::Running(scheme),
         Err(error) => State::Failing(error),
@@ -65,6 +65,8 @@ pub(crate) fn run<S: Scheme>(
         }
     })
     .fuse()
+    // Boxed once a stream, so that callers can `.next()` it without pinning.
+    .boxed()
 }
 
 /// Sends one page request with retries; a request that fails for good

@@ -84,7 +84,7 @@ pub type Start<Ep> = (Ep, u64, Option<DateTime<Utc>>);
 pub fn pages<Ep: KeysetEndpoint>(
     start: Result<Start<Ep>, PagingError<Ep::Error>>,
     options: PagingOptions,
-) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + 'static {
+) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + Unpin + 'static {
     let start = start.and_then(|(endpoint, limit, after)| {
         let key = match options.resume {
             None => Key { after: after.map(millisecond), ..Key::default() },

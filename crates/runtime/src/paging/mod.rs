@@ -11,7 +11,7 @@
 //!   "created after" (Infobip's `createdAfter` with `orderBy=createdAt:asc`),
 //!   so that messages added or deleted during the read cannot shift pages.
 //!
-//! Every scheme runs on [`engine`]: the retries, the page-boundary repeat
+//! Every scheme runs on the engine: the retries, the page-boundary repeat
 //! check, fusing, and the rule that an error comes after every page before
 //! it and ends the stream.
 
@@ -194,7 +194,7 @@ macro_rules! paged_endpoint {
                 &self,
                 query: $query,
                 options: $crate::PagingOptions,
-            ) -> impl $crate::__private::futures::Stream<Item = Result<$crate::Captured<$message>, Error>> + Send + 'static {
+            ) -> impl $crate::__private::futures::Stream<Item = Result<$crate::Captured<$message>, Error>> + Send + Unpin + 'static {
                 $crate::paging::items(self.pages(query, options))
             }
         }

@@ -46,7 +46,7 @@ pub trait NumberedEndpoint: Listing {
 pub fn pages<Ep: NumberedEndpoint>(
     start: Result<(Ep, u64), PagingError<Ep::Error>>,
     options: PagingOptions,
-) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + 'static {
+) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + Unpin + 'static {
     let start = start.and_then(|(endpoint, per_page)| {
         let (page, resumed) = match options.resume {
             None => (Ep::FIRST_PAGE, false),
