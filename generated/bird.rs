@@ -1538,7 +1538,7 @@ Arguments:
 - `workspace_id`: The workspace ID
 - `conversation_id`: The conversation ID
 - `date_from`: Filter by created date after this date.
-- `limit`: Number of messages per page (1 to 100).
+- `limit`: Number of messages per page (1 to 100), with 10 as default.
 - `page_token`: The `nextPageToken` of the previous page, passed back as is.
 - `reverse`: Return the messages in reverse order. Not on the vendor page; listed in Bird's published spec.
 ```ignore

@@ -44,6 +44,7 @@ pub mod types {
     ///meta will contain email, for message type 3 (email). messageIds is list of all email message ids under the message thread
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EmailMeta {
+        ///List of all email message ids under the message thread.
         #[serde(
             rename = "messageIds",
             skip_serializing_if = "::std::option::Option::is_none"

@@ -64,11 +64,14 @@ pub fn run(command: &mut Command) -> Result<(), String> {
 
 /// The code is formatted (`rustfmt.toml`) and lint-free: `cargo fmt
 /// --check`, then clippy on every target with warnings as errors (the
-/// workspace's `[workspace.lints]` included).
+/// workspace's `[workspace.lints]` included), then `cargo doc` with warnings
+/// as errors.
 fn tidy() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     run(Command::new(&cargo).args(["fmt", "--all", "--check"])).map_err(|e| format!("{e}; run `cargo fmt --all`"))?;
-    run(Command::new(&cargo).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))
+    run(Command::new(&cargo).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    // The crate pages build without a warning (broken links, missing docs).
+    run(Command::new(&cargo).args(["doc", "--workspace", "--no-deps", "--locked"]).env("RUSTDOCFLAGS", "-D warnings"))
 }
 
 fn test() -> Result<(), String> {

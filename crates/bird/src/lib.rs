@@ -38,8 +38,9 @@
 //!
 //! # Paging and resuming
 //!
-//! [`Client::messages`] reads every message of a [`MessagesQuery`], newest
-//! first as Bird lists them (`query.reverse = Some(true)`: oldest first);
+//! [`Client::messages`] reads every message of a [`MessagesQuery`] in the
+//! order Bird lists them (its page does not say which; `query.reverse =
+//! Some(true)` asks for the reverse, a parameter of Bird's published spec);
 //! [`Client::pages`] gives the same as pages ([`MessagePage`]), each with
 //! the position of the next. Bird pages with an opaque `nextPageToken`; the
 //! stream delivers each message exactly once or ends with a typed error: a

@@ -23,7 +23,8 @@ pub struct MessagesQuery {
     pub workspace_id: String,
     /// The conversation to read (Bird's `conversationId`).
     pub conversation_id: String,
-    /// Oldest first instead of Bird's default order.
+    /// Bird's `reverse`: the reverse of its default order (a parameter of
+    /// Bird's published spec; the page says neither order).
     pub reverse: Option<bool>,
     /// Only messages created after this time (server-side).
     pub date_from: Option<Timestamp>,
@@ -88,9 +89,9 @@ impl CursorEndpoint for Endpoint {
 }
 
 impl Client {
-    /// Every page of the conversation, in Bird's order (newest first unless
+    /// Every page of the conversation, in Bird's order (reversed with
     /// `reverse`), each fetched with retries, through the runtime's cursor
-    /// paging (see [`convo_runtime::paging::cursor`] for every check).
+    /// paging (every check is listed in the crate docs).
     /// Pages follow `nextPageToken` until it is missing or empty; a token
     /// that starts early has its repeats dropped; a token Bird already gave,
     /// a page of nothing but repeats (or of messages delivered further

@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Stream every message of one conversation, normalized, to stdout.
-    Fetch(FetchArgs),
+    Fetch(Box<FetchArgs>),
     /// Normalize one raw response body of a vendor (a page captured elsewhere).
     Normalize(NormalizeArgs),
     /// Run the sandbox: all four vendors' endpoints on 127.0.0.1, no credentials of yours needed.
@@ -76,7 +76,7 @@ pub struct FetchArgs {
     /// Octopush: select the Facebook conversation (`fid_…`).
     #[arg(long)]
     pub facebook_id: Option<String>,
-    /// Bird: oldest first (Bird's `reverse`) instead of newest first.
+    /// Bird: the reverse of Bird's default order (Bird's `reverse`).
     #[arg(long)]
     pub reverse: bool,
     /// Output format.

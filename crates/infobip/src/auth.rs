@@ -17,7 +17,12 @@ pub enum Credentials {
     /// An API key: `Authorization: App <key>`.
     AppKey(SecretString),
     /// An Infobip username and password: `Authorization: Basic <base64(username:password)>`.
-    Basic { username: String, password: SecretString },
+    Basic {
+        /// The username; must be non-empty and hold no `:`.
+        username: String,
+        /// The password.
+        password: SecretString,
+    },
     /// A session token from Infobip's login: `Authorization: IBSSO <token>`.
     IbSso(SecretString),
     /// An OAuth 2.0 access token: `Authorization: Bearer <token>`.
@@ -56,7 +61,7 @@ impl Credentials {
                         reason: "must be non-empty and must not contain `:` (RFC 7617)".to_owned(),
                     });
                 }
-                if password.expose_secret().is_empty() {
+                if password.expose_secret().trim().is_empty() {
                     return Err(ConfigError::Credential { header: HEADER });
                 }
                 let pair = SecretString::from(format!("{username}:{}", password.expose_secret()));

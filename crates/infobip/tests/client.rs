@@ -374,6 +374,8 @@ fn bad_credentials_are_refused_without_echoing_them() {
         basic("a:b", PASSWORD),
         basic("", PASSWORD),
         basic("ib-user", ""),
+        // Blank is empty too, as for every other credential.
+        basic("ib-user", "   "),
         Credentials::AppKey(SecretString::from("")),
         Credentials::Bearer(SecretString::from("tok\nen")),
     ] {

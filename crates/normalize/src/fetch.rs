@@ -15,9 +15,13 @@ use crate::{Message, Vendor};
 
 /// A conversation to read: a vendor's client and the vendor's own query.
 pub enum Source {
+    /// An Infobip conversation: the client and the query.
     Infobip(convo_infobip::Client, convo_infobip::MessagesQuery),
+    /// An Octopush conversation: the client and the query.
     Octopush(convo_octopush::Client, convo_octopush::MessagesQuery),
+    /// A LeadConnector conversation: the client and the query.
     Leadconnector(convo_leadconnector::Client, convo_leadconnector::MessagesQuery),
+    /// A Bird conversation: the client and the query.
     Bird(convo_bird::Client, convo_bird::MessagesQuery),
 }
 
@@ -97,7 +101,7 @@ pub struct Selector {
     pub email: Option<String>,
     /// Octopush: the conversation of this Facebook id (`fid_<ID>`), instead of an id.
     pub facebook_id: Option<String>,
-    /// Bird: oldest first (Bird's `reverse=true`) instead of newest first.
+    /// Bird: the reverse of Bird's default order (`reverse=true`).
     pub reverse: bool,
 }
 
@@ -112,11 +116,21 @@ pub enum SourceError {
     Config(#[from] ConfigError),
     /// The selector lacks what the vendor needs.
     #[error("{vendor} needs {needed}")]
-    Missing { vendor: Vendor, needed: Needed },
+    Missing {
+        /// The vendor the source was for.
+        vendor: Vendor,
+        /// What the selector lacks.
+        needed: Needed,
+    },
     /// The selector holds what the vendor has no use for; it would be
     /// ignored, so it is refused.
     #[error("{vendor} has no {selector}")]
-    Unused { vendor: Vendor, selector: Unused },
+    Unused {
+        /// The vendor the source was for.
+        vendor: Vendor,
+        /// The selector the vendor has no use for.
+        selector: Unused,
+    },
     /// Octopush: a conversation id and a search together. The API combines
     /// them as "all of": an id with a search it does not match gives
     /// nothing, silently.
@@ -126,7 +140,12 @@ pub enum SourceError {
     IdAndSearch,
     /// A selector's value is not what the vendor documents.
     #[error("{vendor}: {reason}")]
-    Invalid { vendor: Vendor, reason: String },
+    Invalid {
+        /// The vendor the source was for.
+        vendor: Vendor,
+        /// What is wrong with the value, as the vendor crate words it.
+        reason: String,
+    },
 }
 
 /// What a [`Selector`] lacks.
@@ -217,6 +236,8 @@ pub struct FetchOptions {
 /// One page of a conversation, normalized.
 #[derive(Debug, Clone)]
 pub struct NormalizedPage {
+    /// The page's messages, normalized, in the vendor's order; with
+    /// [`FetchOptions::since`], only those the filter keeps.
     pub messages: Vec<Message>,
     /// Where this page started (`None`: the first page of a cursor vendor).
     pub position: Option<Position>,
@@ -232,17 +253,24 @@ pub struct NormalizedPage {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
+    /// Infobip's paging stream ended early.
     #[error("infobip: {}", summary(Vendor::Infobip, .0))]
     Infobip(convo_infobip::Error),
+    /// Octopush's paging stream ended early.
     #[error("octopush: {}", summary(Vendor::Octopush, .0))]
     Octopush(convo_octopush::Error),
+    /// LeadConnector's paging stream ended early.
     #[error("leadconnector: {}", summary(Vendor::Leadconnector, .0))]
     Leadconnector(convo_leadconnector::Error),
+    /// Bird's paging stream ended early.
     #[error("bird: {}", summary(Vendor::Bird, .0))]
     Bird(convo_bird::Error),
     /// `since` asked of a vendor whose messages carry no time.
     #[error("{vendor}: its messages carry no time, so `since` cannot filter them")]
-    SinceUnsupported { vendor: Vendor },
+    SinceUnsupported {
+        /// The vendor whose messages carry no time.
+        vendor: Vendor,
+    },
 }
 
 impl FetchError {

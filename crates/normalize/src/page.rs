@@ -6,9 +6,11 @@ use crate::{Message, Vendor};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("not a page of {vendor}'s: {reason} at `{path}` (body starts with {snippet})")]
 pub struct PageError {
+    /// The vendor whose page shape the body was decoded as.
     pub vendor: Vendor,
     /// The JSON path that failed (`results[3].createdAt`); `.` for the top.
     pub path: String,
+    /// Why decoding failed at `path`, in serde's words.
     pub reason: String,
     /// The first bytes of the body, escaped.
     pub snippet: String,

@@ -37,21 +37,47 @@ impl Default for ClientOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The base URL cannot be used: it does not parse, holds credentials, a
+    /// query or a fragment, or has a scheme other than `https` and `http`.
     #[error("invalid base URL `{url}`: {reason}")]
-    BaseUrl { url: String, reason: String },
+    BaseUrl {
+        /// The base URL, as given.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// Plain `http://` to a host that is not this machine, without
     /// [`ClientOptions::allow_insecure_http`].
     #[error(
         "invalid base URL `{url}`: plain http is only allowed to loopback hosts; use https or opt in with allow_insecure_http"
     )]
-    InsecureHttp { url: String },
+    InsecureHttp {
+        /// The base URL, as given.
+        url: String,
+    },
+    /// A credential is empty (or only whitespace) or holds characters not
+    /// allowed in an HTTP header.
     #[error("the credential for `{header}` is empty or holds characters not allowed in an HTTP header")]
-    Credential { header: &'static str },
+    Credential {
+        /// The name of the header the credential goes in.
+        header: &'static str,
+    },
+    /// A setting of the client that is not a credential's value is invalid
+    /// (LeadConnector's API `Version`, an Infobip username).
     #[error("invalid {name}: {reason}")]
-    Parameter { name: &'static str, reason: String },
+    Parameter {
+        /// The setting's name.
+        name: &'static str,
+        /// Why the value is invalid.
+        reason: String,
+    },
     /// `from_env`: a variable the client needs is not set (or empty).
     #[error("{variable} is not set: the client reads it from the environment")]
-    MissingVariable { variable: &'static str },
+    MissingVariable {
+        /// The name of the environment variable.
+        variable: &'static str,
+    },
+    /// reqwest could not build the HTTP client.
     #[error("cannot build the HTTP client: {0}")]
     Http(#[source] reqwest::Error),
 }

@@ -135,6 +135,7 @@ impl Secrets {
 /// A response body was larger than the client's limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyTooLarge {
+    /// The client's limit, in bytes.
     pub limit: u64,
 }
 
@@ -150,6 +151,7 @@ impl std::error::Error for BodyTooLarge {}
 /// nothing at all), so the vendor's error type cannot describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorStatus {
+    /// The HTTP status of the response.
     pub status: reqwest::StatusCode,
     /// What the response's `Retry-After` or rate-limit headers asked for.
     pub retry_after: Option<std::time::Duration>,

@@ -113,8 +113,8 @@ impl Vendor {
             Vendor::Infobip => Order::OldestFirst,
             Vendor::Octopush => Order::AsListed,
             Vendor::Leadconnector => Order::NewestFirst,
-            // Unless `reverse` is asked for.
-            Vendor::Bird => Order::NewestFirst,
+            // Bird's page does not say (`reverse` reverses it).
+            Vendor::Bird => Order::AsListed,
         }
     }
 

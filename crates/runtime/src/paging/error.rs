@@ -54,82 +54,181 @@ pub enum ErrorKind {
 pub enum PagingError<E: VendorError> {
     /// The request for a page failed for good (after `attempts` tries).
     #[error("{}", describe(page, *attempts, error, None))]
-    Request { page: PagePosition, attempts: u32, error: Box<progenitor_client::Error<E>> },
+    Request {
+        /// The page that was asked for.
+        page: PagePosition,
+        /// How many times the page was asked for.
+        attempts: u32,
+        /// The error of the last try.
+        error: Box<progenitor_client::Error<E>>,
+    },
     /// The vendor asked to wait longer than the retry policy allows.
     #[error("{}", describe(page, *attempts, error, Some((*asked, *cap))))]
     RetryAfterTooLong {
+        /// The page that was asked for.
         page: PagePosition,
+        /// How long the vendor asked to wait.
         asked: Duration,
+        /// The longest wait the retry policy allows
+        /// ([`RetryPolicy::max_retry_after`](crate::RetryPolicy::max_retry_after)).
         cap: Duration,
+        /// How many times the page was asked for.
         attempts: u32,
+        /// The error of the last try.
         error: Box<progenitor_client::Error<E>>,
     },
     /// The response body was larger than the client's limit.
     #[error("{page}: the response body is larger than the limit of {limit} bytes; it was not read")]
-    BodyTooLarge { page: PagePosition, limit: u64 },
+    BodyTooLarge {
+        /// The page that was asked for.
+        page: PagePosition,
+        /// The client's limit, in bytes.
+        limit: u64,
+    },
     /// The vendor handed back a cursor it had already given.
     #[error("{page}: the vendor repeated cursor `{cursor}`; stopping instead of looping")]
-    RepeatedCursor { page: PagePosition, cursor: String },
+    RepeatedCursor {
+        /// The page that handed the cursor back.
+        page: PagePosition,
+        /// The repeated cursor, as the vendor sent it.
+        cursor: String,
+    },
     /// Every message of a page had been delivered already: the cursor or
     /// page number pointed back.
     #[error(
         "{page}: all {count} messages of the page had already been delivered; the vendor pointed back, stopping instead of repeating them"
     )]
-    RepeatedPage { page: PagePosition, count: usize },
+    RepeatedPage {
+        /// The page whose messages had all been delivered.
+        page: PagePosition,
+        /// How many messages the page held.
+        count: usize,
+    },
     /// A message already delivered came again after new ones: the listing
     /// is not in a stable order.
     #[error("{page}: message `{id}` came again after new messages; the listing changed order while it was read")]
-    RepeatedMessage { page: PagePosition, id: String },
+    RepeatedMessage {
+        /// The page the message came again on.
+        page: PagePosition,
+        /// The id of the message that came again.
+        id: String,
+    },
     /// A message sorts before messages already delivered (or outside the
     /// filter asked for): the vendor pointed back, or ignored the filter.
     #[error(
         "{page}: message `{id}` is out of the listing's order ({reason}); the vendor pointed back or ignored the filter"
     )]
-    OutOfOrder { page: PagePosition, id: String, reason: &'static str },
+    OutOfOrder {
+        /// The page the message is on.
+        page: PagePosition,
+        /// The id of the message, or a placeholder in parentheses when it
+        /// has none.
+        id: String,
+        /// Which order the message breaks.
+        reason: &'static str,
+    },
     /// The cursor a page handed back is not what the vendor documents it
     /// to be (LeadConnector: the id of the page's last message).
     #[error("{page}: the next cursor `{cursor}` is not the id of the page's last message `{last}`")]
-    CursorMismatch { page: PagePosition, cursor: String, last: String },
+    CursorMismatch {
+        /// The page that handed the cursor back.
+        page: PagePosition,
+        /// The next cursor, as the vendor sent it.
+        cursor: String,
+        /// The id of the page's last message.
+        last: String,
+    },
     /// The vendor served another page than the one asked for.
     #[error("{page}: the vendor served page {served} instead")]
-    WrongPage { page: PagePosition, served: i64 },
+    WrongPage {
+        /// The page that was asked for.
+        page: PagePosition,
+        /// The page number the vendor says it served.
+        served: i64,
+    },
     /// The vendor said more pages follow but gave no cursor to get them.
     #[error("{page}: the vendor said more pages follow but gave no cursor to get them; the stream cannot go on")]
-    NoCursor { page: PagePosition },
+    NoCursor {
+        /// The page that said more pages follow.
+        page: PagePosition,
+    },
     /// The vendor said more pages follow but sent no messages.
     #[error("{page}: the vendor said more pages follow but sent an empty page")]
-    EmptyPageWithMore { page: PagePosition },
+    EmptyPageWithMore {
+        /// The empty page.
+        page: PagePosition,
+    },
     /// The vendor's pages go past the total it announced.
     #[error("{page}: more messages than the {total_items} the vendor announced")]
-    BeyondTotal { page: PagePosition, total_items: u64 },
+    BeyondTotal {
+        /// The page that went past the total.
+        page: PagePosition,
+        /// The total number of messages the vendor announced with that page.
+        total_items: u64,
+    },
     /// The last page came with fewer messages delivered than the vendor's
     /// total announced: a cursor skipped some.
     #[error(
         "{page}: the last page leaves {delivered} messages delivered, fewer than the {total_items} the vendor announced; a cursor skipped some"
     )]
-    FewerThanTotal { page: PagePosition, delivered: u64, total_items: u64 },
+    FewerThanTotal {
+        /// The last page.
+        page: PagePosition,
+        /// How many messages the stream delivered, this page included.
+        delivered: u64,
+        /// The total number of messages the vendor announced with the first
+        /// page that had one.
+        total_items: u64,
+    },
     /// A page before the last held fewer messages than the pages before it:
     /// messages between it and the next page would be skipped.
     #[error(
         "{page}: {len} messages where {limit} were served per page, and more pages follow; messages would be skipped"
     )]
-    ShortPage { page: PagePosition, len: u64, limit: u64 },
+    ShortPage {
+        /// The short page (not the page after it, which showed more follow).
+        page: PagePosition,
+        /// How many messages the short page held.
+        len: u64,
+        /// The page size: how many messages the pages before it held.
+        limit: u64,
+    },
     /// A page held more messages than the vendor's page size so far.
     #[error("{page}: {len} messages where pages so far held {limit}; page numbers no longer point where they did")]
-    PageSizeChanged { page: PagePosition, len: u64, limit: u64 },
+    PageSizeChanged {
+        /// The page that held more messages.
+        page: PagePosition,
+        /// How many messages the page held.
+        len: u64,
+        /// How many messages the pages before it held.
+        limit: u64,
+    },
     /// The listing changed while it was read in a way that shifts page
     /// numbers: messages may have been skipped.
     #[error(
         "{page}: the conversation changed while it was read ({reason}); messages may have been skipped, read it again"
     )]
-    ListingChanged { page: PagePosition, reason: String },
+    ListingChanged {
+        /// The page the change was seen on.
+        page: PagePosition,
+        /// What changed.
+        reason: String,
+    },
     /// No message of the page carries the key the listing is read by (its
     /// creation time): the next request could not start after them.
     #[error("{page}: no message of the page has a creation time, so the read cannot go on after it exactly once")]
-    NoKey { page: PagePosition },
+    NoKey {
+        /// The page without a creation time.
+        page: PagePosition,
+    },
     /// A parameter of the query is invalid; nothing was sent.
     #[error("invalid {name}: {reason}")]
-    InvalidQuery { name: &'static str, reason: String },
+    InvalidQuery {
+        /// The name of the invalid parameter (`page size`, `conversation id`...).
+        name: &'static str,
+        /// Why the value is invalid.
+        reason: String,
+    },
 }
 
 /// The page a [`PagingError`] happened on: its position, or the first page.
