@@ -4,7 +4,6 @@
 //! `orderBy` order, page `page` (0-based) of `limit`, with
 //! `pagination.totalItems` counting the messages the filters match.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,8 +56,6 @@ struct Conversation {
     ignore_page: bool,
     /// When each request arrived, with what it asked.
     arrivals: Mutex<Vec<(Instant, Asked)>>,
-    /// Responses to give to request `n` instead of its real one.
-    faults: Mutex<HashMap<usize, VecDeque<ResponseTemplate>>>,
     change: Option<Change>,
     tweak: Option<Tweak>,
 }
@@ -105,7 +102,6 @@ impl Conversation {
             delay: Duration::ZERO,
             ignore_page: false,
             arrivals: Mutex::default(),
-            faults: Mutex::default(),
             change: None,
             tweak: None,
         }
@@ -125,12 +121,6 @@ impl Conversation {
 
     fn tweak(self, tweak: impl Fn(usize, &mut Value) + Send + Sync + 'static) -> Self {
         Self { tweak: Some(Box::new(tweak)), ..self }
-    }
-
-    /// Answers request `n` (counted from 0) with `response` instead.
-    fn fault(self, n: usize, response: ResponseTemplate) -> Self {
-        self.faults.lock().unwrap().entry(n).or_default().push_back(response);
-        self
     }
 
     fn body(&self, n: usize, request: &Request) -> Value {
@@ -211,8 +201,7 @@ impl Respond for Responder {
             arrivals.push((Instant::now(), asked));
             arrivals.len() - 1
         };
-        let fault = conversation.faults.lock().unwrap().get_mut(&n).and_then(VecDeque::pop_front);
-        let response = fault.unwrap_or_else(|| ResponseTemplate::new(200).set_body_json(conversation.body(n, request)));
+        let response = ResponseTemplate::new(200).set_body_json(conversation.body(n, request));
         response.set_delay(conversation.delay)
     }
 }
@@ -239,10 +228,6 @@ fn options(page_size: u64, concurrency: usize) -> PagingOptions {
         retry: RetryPolicy { initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },
         resume: None,
     }
-}
-
-fn error_body(status: u16) -> Value {
-    json!({"requestError": {"serviceException": {"messageId": format!("E{status}"), "text": "failed"}}})
 }
 
 async fn collect(stream: impl Stream<Item = Result<MessagePage, Error>>) -> (Vec<MessagePage>, Option<Error>) {
@@ -481,69 +466,6 @@ async fn a_stream_resumes_from_the_next_position_of_an_earlier_run() {
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), past_the_end)).await;
     assert!(error.is_none(), "{error:?}");
     assert!(ids(&pages).is_empty(), "{:?}", ids(&pages));
-}
-
-#[tokio::test]
-async fn a_500_and_503_are_retried_and_a_429_waits_for_retry_after() {
-    let internal = ResponseTemplate::new(500).set_body_json(error_body(500));
-    let unavailable = ResponseTemplate::new(503).set_body_string("upstream unavailable");
-    let (server, conversation) = serve(Conversation::new(2345).fault(2, internal).fault(3, unavailable)).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids(&pages), expected_ids(0..2345));
-    let asked = conversation.asked();
-    assert_eq!(asked.len(), 27, "25 requests and two retries");
-    assert_eq!((&asked[2], &asked[3]), (&asked[4], &asked[4]), "the retries ask what the failed request asked");
-    assert_ne!(asked[4], asked[5]);
-
-    let limited = ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_json(error_body(429));
-    let (server, conversation) = serve(Conversation::new(2345).fault(1, limited)).await;
-    let started = Instant::now();
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert!(error.is_none(), "{error:?}");
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured ({:?})", started.elapsed());
-    assert_eq!(ids(&pages), expected_ids(0..2345));
-    let asked = conversation.asked();
-    assert_eq!(asked.len(), 26, "25 requests and one retry");
-    assert_eq!(asked[1], asked[2]);
-}
-
-#[tokio::test]
-async fn a_retry_after_longer_than_the_policy_allows_ends_the_stream_naming_the_page() {
-    let limited = ResponseTemplate::new(429).insert_header("Retry-After", "600").set_body_json(error_body(429));
-    let (server, conversation) = serve(Conversation::new(2345).fault(1, limited)).await;
-    let started = Instant::now();
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
-    assert_eq!(ids(&pages), expected_ids(0..100));
-    let Some(Error::RetryAfterTooLong { page, asked, cap, attempts, .. }) = &error else { panic!("{error:?}") };
-    assert_eq!(page.0, pages[0].next);
-    assert_eq!((*asked, *cap, *attempts), (Duration::from_secs(600), Duration::from_secs(120), 1));
-    assert_eq!(conversation.asked().len(), 2);
-}
-
-#[tokio::test]
-async fn a_501_on_the_fourth_request_ends_the_stream_after_three_pages() {
-    let failure = ResponseTemplate::new(501).set_body_json(error_body(501));
-    let (server, conversation) = serve(Conversation::new(2345).fault(3, failure)).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert_eq!(ids(&pages), expected_ids(0..298));
-    let Some(Error::Request { page, attempts, error: source }) = &error else { panic!("{error:?}") };
-    assert_eq!(page.0, pages[2].next, "the error names the page the third one pointed at");
-    assert_eq!(*attempts, 1, "a 501 is not retried");
-    assert_eq!(source.status().map(|s| s.as_u16()), Some(501));
-    let position = pages[2].next.clone().unwrap();
-    let message = error.as_ref().unwrap().to_string();
-    assert!(message.starts_with(&format!("{position}: ")), "{message}");
-    assert_eq!(conversation.asked().len(), 4);
-
-    // The same through `messages`: every message before the failure, then the error.
-    let failure = ResponseTemplate::new(501).set_body_json(error_body(501));
-    let (server, _) = serve(Conversation::new(2345).fault(3, failure)).await;
-    let items: Vec<_> = client(&server).messages(MessagesQuery::new(CONVERSATION), options(100, 4)).collect().await;
-    assert_eq!(items.len(), 299);
-    assert!(items[..298].iter().all(Result::is_ok));
-    assert!(matches!(&items[298], Err(Error::Request { page, .. }) if page.0 == Some(position.clone())));
 }
 
 #[tokio::test]

@@ -244,18 +244,6 @@ async fn a_stream_resumes_from_a_cursor() {
 }
 
 #[tokio::test]
-async fn a_503_is_retried_and_the_page_is_delivered_once() {
-    let conversation = Conversation::new(250).fault(|n, _| (n < 2).then(|| ResponseTemplate::new(503)));
-    let server = serve(conversation).await;
-    let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids, (0..250).map(id).collect::<Vec<_>>());
-    let requests = requests(&server).await;
-    assert_eq!(requests.len(), 3 + 2, "two retries of the first page");
-    assert_eq!(requests[0].url, requests[2].url, "a retry asks for the same page");
-}
-
-#[tokio::test]
 async fn a_429_waits_for_the_rate_limit_interval() {
     let conversation = Conversation::new(150).fault(|n, _| {
         (n == 1).then(|| {
@@ -274,43 +262,6 @@ async fn a_429_waits_for_the_rate_limit_interval() {
     assert_eq!(times.len(), 3);
     let waited = times[2] - times[1];
     assert!(waited >= Duration::from_millis(300), "waited {waited:?}, not the interval the vendor asked for");
-}
-
-#[tokio::test]
-async fn a_429_waits_for_retry_after() {
-    let conversation = Conversation::new(50)
-        .fault(|n, _| (n == 0).then(|| ResponseTemplate::new(429).insert_header("Retry-After", "1")));
-    let times = conversation.times.clone();
-    let server = serve(conversation).await;
-    let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids.len(), 50);
-    let times = times.lock().unwrap().clone();
-    assert_eq!(times.len(), 2);
-    assert!(times[1] - times[0] >= Duration::from_secs(1), "waited {:?}", times[1] - times[0]);
-}
-
-#[tokio::test]
-async fn a_501_on_page_3_ends_the_stream_naming_its_cursor_after_pages_1_and_2() {
-    let conversation = Conversation::new(2_345).fault(|n, _| {
-        (n == 2).then(|| {
-            ResponseTemplate::new(501).set_body_json(json!({ "statusCode": 501, "message": "Not implemented" }))
-        })
-    });
-    let server = serve(conversation).await;
-    let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
-    assert_eq!(ids, (0..200).map(id).collect::<Vec<_>>(), "pages 1 and 2 were delivered");
-    let error = error.expect("the stream ends with an error");
-    assert_eq!(error.status().map(|s| s.as_u16()), Some(501));
-    match &error {
-        Error::Request { page, attempts, .. } => {
-            assert_eq!(page, &PagePosition(Some(Position::Cursor(id(199)))));
-            assert_eq!(*attempts, 1, "a 501 is not retried");
-        }
-        other => panic!("expected a request error, got {other:?}"),
-    }
-    assert!(error.to_string().starts_with(&format!("the page at cursor `{}`", id(199))), "{error}");
-    assert_eq!(requests(&server).await.len(), 3);
 }
 
 #[tokio::test]
@@ -353,19 +304,6 @@ async fn a_cursor_repeating_the_current_one_or_empty_ends_the_stream() {
         "{error:?}"
     );
     assert_eq!(requests(&server).await.len(), 1);
-}
-
-#[tokio::test]
-async fn an_empty_page_that_claims_more_ends_the_stream() {
-    let conversation = Conversation::new(2_345).fault(|n, _| (n == 1).then(|| body(Vec::new(), "", true, true)));
-    let server = serve(conversation).await;
-    let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
-    assert_eq!(ids, (0..100).map(id).collect::<Vec<_>>());
-    match error {
-        Some(Error::EmptyPageWithMore { page }) => assert_eq!(page, PagePosition(Some(Position::Cursor(id(99))))),
-        other => panic!("expected an empty page with more, got {other:?}"),
-    }
-    assert_eq!(requests(&server).await.len(), 2);
 }
 
 #[tokio::test]

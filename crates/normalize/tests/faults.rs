@@ -284,3 +284,72 @@ async fn every_retry_is_told_to_the_caller_before_its_wait() {
         assert!(notice.to_string().ends_with("rate limited; retrying in 1 s"), "{vendor}: {notice}");
     }
 }
+
+/// What a fault must lead to.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    /// The whole conversation, once each, in order, with this many requests
+    /// beyond the fewest.
+    Whole { retries: usize },
+    /// The stream ends with this kind of error after this many whole pages
+    /// (the messages of the pages before the fault).
+    Ends { kind: ErrorKind, pages: usize },
+}
+
+/// One fault table for every vendor: the sandbox injects each fault into the
+/// vendor's own protocol (its statuses, error bodies and headers), and the
+/// vendor's stream must answer it as the row says.
+#[tokio::test]
+async fn the_fault_table_holds_for_every_vendor() {
+    let status = |status: u16, retry_after: Option<&str>| FaultKind::Status {
+        status,
+        retry_after: retry_after.map(str::to_owned),
+    };
+    let table: Vec<(&str, usize, FaultKind, Outcome)> = vec![
+        ("408 is retried", 2, status(408, None), Outcome::Whole { retries: 1 }),
+        ("429 waits its Retry-After", 2, status(429, Some("0")), Outcome::Whole { retries: 1 }),
+        ("500 is retried", 2, status(500, None), Outcome::Whole { retries: 1 }),
+        ("502 is retried", 2, status(502, None), Outcome::Whole { retries: 1 }),
+        ("503 is retried", 3, status(503, None), Outcome::Whole { retries: 1 }),
+        ("504 is retried", 3, status(504, None), Outcome::Whole { retries: 1 }),
+        ("a dropped connection is retried", 2, FaultKind::DropConnection, Outcome::Whole { retries: 1 }),
+        ("a cut-off body is retried", 2, FaultKind::TruncatedBody, Outcome::Whole { retries: 1 }),
+        ("501 ends the read", 3, status(501, None), Outcome::Ends { kind: ErrorKind::Vendor, pages: 2 }),
+        (
+            "a Retry-After over the cap ends the read",
+            2,
+            status(429, Some("600")),
+            Outcome::Ends { kind: ErrorKind::RateLimited, pages: 1 },
+        ),
+        ("401 is an auth error", 1, status(401, None), Outcome::Ends { kind: ErrorKind::Auth, pages: 0 }),
+        ("404 is not found", 1, status(404, None), Outcome::Ends { kind: ErrorKind::NotFound, pages: 0 }),
+    ];
+    for vendor in Vendor::ALL {
+        let (clean, _, _) = run(vendor, Vec::new()).await;
+        let clean = ids_of(&clean);
+        for (name, on_request, kind, outcome) in &table {
+            let (messages, error, requests) = run(vendor, vec![fault(vendor, *on_request, kind.clone())]).await;
+            let ids = ids_of(&messages);
+            let row = format!("{vendor}: {name}");
+            match *outcome {
+                Outcome::Whole { retries } => {
+                    assert!(error.is_none(), "{row}: {error:?}");
+                    assert_eq!(ids, clean, "{row}: the whole conversation, once each, in order");
+                    assert_eq!(requests, minimum_requests(vendor) + retries, "{row}: requests");
+                }
+                Outcome::Ends { kind, pages } => {
+                    let error = error.unwrap_or_else(|| panic!("{row}: the read must end with an error"));
+                    assert_eq!(error.kind(), kind, "{row}: {error}");
+                    let delivered = match pages {
+                        0 => 0,
+                        1 => PAGE as usize,
+                        _ => two_pages(vendor),
+                    };
+                    assert_eq!(ids, clean[..delivered], "{row}: the pages before the fault, in order");
+                    let line = error.to_string();
+                    assert!(!line.contains('\n') && line.starts_with(&format!("{vendor}: ")), "{row}: {line}");
+                }
+            }
+        }
+    }
+}

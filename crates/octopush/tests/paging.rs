@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use convo_octopush::{
 };
 use convo_runtime::paging::PagePosition;
 use convo_testkit::server;
-use convo_testkit::wiremock::matchers::{any, query_param};
+use convo_testkit::wiremock::matchers::any;
 use convo_testkit::wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const CONVERSATION: &str = "cid_3fa85f64-5717-4562-b3fc-2c963f66afa6";
@@ -334,94 +334,6 @@ async fn a_stream_resumes_from_the_next_page_of_an_earlier_run() {
     // stream has no first page to compare.
     let resumed: Vec<(u64, u64)> = asked(&server).await.into_iter().skip(3).collect();
     assert_eq!(resumed, (4..=25).map(|n| (n, 100)).collect::<Vec<_>>());
-}
-
-#[tokio::test]
-async fn a_500_or_503_is_retried_and_its_page_delivered_once() {
-    for status in [500, 503] {
-        let (server, uri) = serve(2345).await;
-        Mock::given(query_param("page", "2"))
-            .respond_with(ResponseTemplate::new(status).set_body_json(json!({"code": status, "message": "busy"})))
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
-            .await;
-        let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
-        assert_eq!(ids(&pages), expected_ids(0..2345), "{status}");
-        let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
-        let mut expected: Vec<u64> = (1..=25).chain([1]).collect();
-        expected.insert(1, 2);
-        assert_eq!(
-            pages_asked, expected,
-            "{status}: page 2 is asked twice, every other page once (page 1 again at the end)"
-        );
-    }
-}
-
-#[tokio::test]
-async fn a_429_waits_the_retry_after_it_names() {
-    let (server, uri) = serve(120).await;
-    Mock::given(query_param("page", "1"))
-        .respond_with(
-            ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_json(json!({"message": "slow down"})),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let started = Instant::now();
-    let messages: Vec<_> = client(&uri).messages(query(), options(Some(100))).try_collect().await.unwrap();
-    let elapsed = started.elapsed();
-    assert_eq!(messages.len(), 120);
-    assert!(elapsed >= Duration::from_secs(1), "the 1 s Retry-After was not honoured: {elapsed:?}");
-    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
-    assert_eq!(pages_asked, [1, 1, 2, 3, 1], "page 1 twice, page 2, the empty page 3, page 1 again");
-}
-
-#[tokio::test]
-async fn a_retry_after_longer_than_the_policy_allows_ends_the_stream_without_waiting() {
-    let (server, uri) = serve(250).await;
-    Mock::given(query_param("page", "2"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "3600")
-                .set_body_json(json!({"message": "slow down"})),
-        )
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let started = Instant::now();
-    let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
-    assert!(started.elapsed() < Duration::from_secs(60), "the stream waited: {:?}", started.elapsed());
-    assert_eq!(ids(&pages), expected_ids(0..100));
-    let Some(Error::RetryAfterTooLong { page, asked, cap, attempts, .. }) = &error else { panic!("{error:?}") };
-    assert_eq!(page, &PagePosition(Some(Position::Page(2))));
-    assert_eq!((*asked, *cap, *attempts), (Duration::from_secs(3600), RetryPolicy::default().max_retry_after, 1));
-    assert_eq!(error.as_ref().unwrap().status().map(|s| s.as_u16()), Some(429));
-    assert!(error.as_ref().unwrap().to_string().starts_with("page 2: "), "{error:?}");
-    assert_eq!(requests(&server).await.len(), 2);
-}
-
-#[tokio::test]
-async fn a_501_on_page_3_ends_the_stream_after_pages_1_and_2() {
-    let (server, uri) = serve(2345).await;
-    Mock::given(query_param("page", "3"))
-        .respond_with(ResponseTemplate::new(501).set_body_json(json!({"code": 501, "message": "not implemented"})))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let mut items = drain(&client(&uri), query(), options(Some(100))).await;
-    assert_eq!(items.len(), 3, "two pages, then the error, then the end");
-    let error = items.pop().unwrap().unwrap_err();
-    let delivered: Vec<MessagePage> = items.into_iter().map(Result::unwrap).collect();
-    assert_eq!(ids(&delivered), expected_ids(0..200));
-
-    assert_eq!(error.status().map(|s| s.as_u16()), Some(501));
-    let Error::Request { page, attempts, .. } = &error else { panic!("{error:?}") };
-    assert_eq!(page, &PagePosition(Some(Position::Page(3))));
-    assert_eq!(*attempts, 1, "a 501 is not retried");
-    assert!(error.to_string().starts_with("page 3: "), "{error}");
-    assert_eq!(requests(&server).await.len(), 3);
 }
 
 #[tokio::test]
