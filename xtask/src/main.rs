@@ -76,5 +76,12 @@ fn tidy() -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    run(Command::new(cargo).args(["test", "--workspace", "--locked"]))
+    run(Command::new(&cargo).args(["test", "--workspace", "--locked"]))?;
+    // Every vendor crate's example reads its conversation from the sandbox,
+    // as a newcomer runs it.
+    for vendor in ["infobip", "octopush", "leadconnector", "bird"] {
+        let package = format!("convo-{vendor}");
+        run(Command::new(&cargo).args(["run", "--locked", "-q", "-p", &package, "--example", "read_conversation"]))?;
+    }
+    Ok(())
 }
