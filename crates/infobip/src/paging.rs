@@ -71,6 +71,7 @@ impl KeysetEndpoint for Endpoint {
     fn fetch(
         &self,
         after: Option<DateTime<Utc>>,
+        before: Option<DateTime<Utc>>,
         page: u64,
         limit: u64,
     ) -> Fetch<KeysetReply<Self::Item>, Self::Error> {
@@ -94,8 +95,9 @@ impl KeysetEndpoint for Endpoint {
             if let Some(after) = after {
                 request = request.created_after(Timestamp::from(after));
             }
-            if let Some(before) = query.created_before {
-                request = request.created_before(before);
+            // The stream's bound: the query's own, or a window's end within it.
+            if let Some(before) = before {
+                request = request.created_before(Timestamp::from(before));
             }
             let list = request.send().await?.into_inner();
             let pagination = list.pagination.as_ref();
@@ -145,7 +147,8 @@ impl Client {
                 });
             }
             let after = query.created_after.map(DateTime::<Utc>::from);
-            Ok((Endpoint { client: self.clone(), query }, limit, after))
+            let before = query.created_before.map(DateTime::<Utc>::from);
+            Ok((Endpoint { client: self.clone(), query }, limit, after, before))
         })();
         paging::keyset::pages(start, options)
     }

@@ -36,9 +36,13 @@ fn source(vendor: Vendor, sandbox: &Sandbox) -> Source {
     Source::from_vars(vendor, &selector, sandbox.vars(vendor), &ClientOptions::default()).unwrap()
 }
 
+/// One page after another (Infobip reads its time windows at once with a
+/// concurrency above 1, which moves the request a fault lands on; its
+/// windowed read is the table's second half).
 fn options() -> FetchOptions {
     FetchOptions {
         paging: PagingOptions {
+            concurrency: 1,
             page_size: Some(PAGE),
             retry: RetryPolicy { initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },
             ..PagingOptions::default()
@@ -348,6 +352,59 @@ async fn the_fault_table_holds_for_every_vendor() {
                     assert_eq!(ids, clean[..delivered], "{row}: the pages before the fault, in order");
                     let line = error.to_string();
                     assert!(!line.contains('\n') && line.starts_with(&format!("{vendor}: ")), "{row}: {line}");
+                }
+            }
+        }
+    }
+}
+
+/// Infobip's windowed read (concurrency 4: the time after the first page in
+/// windows read at once) under the same faults: wherever a fault lands, the
+/// read is whole and exactly once, or ends with the row's kind of error
+/// after a prefix of the conversation, in order.
+#[tokio::test]
+async fn the_fault_table_holds_for_infobips_windowed_read() {
+    let vendor = Vendor::Infobip;
+    let windowed = || FetchOptions { paging: PagingOptions { concurrency: 4, ..options().paging }, ..options() };
+    let read = |faults: Vec<Fault>| async move {
+        let sandbox =
+            Sandbox::start(SandboxOptions { messages: MESSAGES, faults, ..SandboxOptions::default() }).await.unwrap();
+        let results: Vec<_> = convo_normalize::fetch::messages(source(vendor, &sandbox), windowed()).collect().await;
+        let ids: Vec<String> = results.iter().filter_map(|r| r.as_ref().ok()).map(|m| m.id.clone().unwrap()).collect();
+        let error = results.into_iter().find_map(Result::err);
+        (ids, error, sandbox.requests(vendor))
+    };
+    let (clean, error, requests) = read(Vec::new()).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(clean.len(), MESSAGES);
+    let sequential = ids_of(&run(vendor, Vec::new()).await.0);
+    assert_eq!(clean, sequential, "the same messages, in the same order, as one page after another");
+    // Each window costs its end request, and its last page may be short.
+    assert!(requests <= minimum_requests(vendor) + 2 * 4, "{requests} requests: at most two more a window");
+    let status = |status: u16, retry_after: Option<&str>| FaultKind::Status {
+        status,
+        retry_after: retry_after.map(str::to_owned),
+    };
+    for on_request in [2, 3, 5, 8] {
+        for (kind, ends) in [
+            (status(503, None), None),
+            (FaultKind::DropConnection, None),
+            (FaultKind::TruncatedBody, None),
+            (status(501, None), Some(ErrorKind::Vendor)),
+            (FaultKind::EmptyPageWithMore, Some(ErrorKind::Listing)),
+        ] {
+            let row = format!("request {on_request}: {kind:?}");
+            let (ids, error, _) = read(vec![fault(vendor, on_request, kind)]).await;
+            match ends {
+                None => {
+                    assert!(error.is_none(), "{row}: {error:?}");
+                    assert_eq!(ids, clean, "{row}: whole, once each, in order");
+                }
+                Some(kind) => {
+                    let error = error.unwrap_or_else(|| panic!("{row}: must end with an error"));
+                    assert_eq!(error.kind(), kind, "{row}: {error}");
+                    assert!(ids.len() < clean.len(), "{row}");
+                    assert_eq!(ids, clean[..ids.len()], "{row}: a prefix, in order");
                 }
             }
         }
