@@ -4,8 +4,12 @@
 //! - `check`: fails, naming the command to run, when any of them is stale;
 //!   then lints the specs with an independent OpenAPI validator.
 //! - `lint`: the spec lint alone (Redocly CLI, installed on first use).
-//! - `test`: `check`, then the whole test suite, then `contract`. This is the
-//!   README's test command and what CI runs.
+//! - `test`: `check`, then the whole test suite, then `package` and `tls`,
+//!   then `contract`. This is the README's test command and what CI runs.
+//! - `package`: `cargo package` of every published crate, each built from
+//!   its tarball alone.
+//! - `tls`: the lighter TLS option (`rustls-ring`) compiles for the CLI,
+//!   leaves aws-lc-rs out and builds working clients.
 //! - `contract`: the generated clients against Prism mock servers of the
 //!   specs (Prism installed on first use).
 //! - `fuzz [--seconds N] [--target NAME]...`: fuzzes every vendor's
@@ -19,6 +23,7 @@ mod bench;
 mod contract;
 mod fuzz;
 mod lint;
+mod package;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,13 +32,20 @@ fn main() -> ExitCode {
         Some("check") => artifacts::check().and_then(|()| lint::lint()),
         Some("lint") => lint::lint(),
         Some("contract") => contract::contract(),
+        Some("package") => package::package(),
+        Some("tls") => package::tls(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("test") => {
-            artifacts::check().and_then(|()| lint::lint()).and_then(|()| test()).and_then(|()| contract::contract())
+            artifacts::check()
+                .and_then(|()| lint::lint())
+                .and_then(|()| test())
+                .and_then(|()| package::package())
+                .and_then(|()| package::tls())
+                .and_then(|()| contract::contract())
         }
         _ => {
-            eprintln!("usage: cargo xtask <regen | check | lint | test | contract | fuzz | bench>");
+            eprintln!("usage: cargo xtask <regen | check | lint | test | package | tls | contract | fuzz | bench>");
             return ExitCode::from(2);
         }
     };
