@@ -6,13 +6,21 @@
 //! tarball alone: a vendor crate's `build.rs` must find its spec in the
 //! package (`specs/<vendor>.yaml`, a link to the one copy in `specs/`), the
 //! sandbox its four samples, and nothing may reach outside the package.
-//! Every crate is verified: the vendor crates are the ones that can break
-//! (their build scripts), and the others cost little once those are built
-//! (the registry dependencies are shared with the test build's).
 //!
-//! `tls`: the lighter TLS option (`rustls-ring`) compiles for the CLI, keeps
-//! aws-lc-rs (a C build) out of its build graph, and sets up a working
-//! client (convo-runtime's tests build clients with it).
+//! Every crate is verified, the CLI too (it is what `cargo install convo`
+//! builds), but with the lighter TLS option, `rustls-ring`: which files a
+//! package holds does not depend on the TLS feature, and the default one is
+//! built and tested by `cargo test --workspace` already. Verifying with the
+//! default would build aws-lc-rs (about a minute of C on two cores) once
+//! more for nothing; even so, each crate is resolved alone, so the shared
+//! dependencies are built again under other feature sets: a few minutes on a
+//! cold target directory, under a minute on a warm one. So this is also the
+//! check that every published crate builds alone with `rustls-ring`.
+//!
+//! `tls`: the lighter TLS option (`rustls-ring`) leaves aws-lc-rs (a C build)
+//! out of the CLI's build graph and builds working clients (convo-runtime's
+//! tests build clients with it); run alone, it also checks that the CLI
+//! compiles with it (`test` has `package` build every crate with it instead).
 
 use std::process::Command;
 
@@ -39,10 +47,14 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
 }
 
-/// `cargo package` of every published crate, each built from its tarball.
+/// `cargo package` of every published crate, each built from its tarball
+/// with the lighter TLS option.
 pub fn package() -> Result<(), String> {
+    same_as_manifests()?;
     let mut command = cargo();
-    command.args(["package", "--locked"]);
+    // The features apply to each selected crate that has them (all but
+    // convo-codegen and convo-sandbox, which have no TLS).
+    command.args(["package", "--locked", "--no-default-features", "--features", LIGHT_TLS]);
     for name in PUBLISHED {
         command.args(["-p", name]);
     }
@@ -52,10 +64,51 @@ pub fn package() -> Result<(), String> {
     run(&mut command)
 }
 
-/// The lighter TLS option: compiles, has no aws-lc-rs, and builds clients.
-pub fn tls() -> Result<(), String> {
+/// Fails when the list above and the manifests disagree: a crate made
+/// publishable (no `publish = false`) must be packaged here, and a crate
+/// packaged here must be publishable.
+fn same_as_manifests() -> Result<(), String> {
+    let output = cargo()
+        .current_dir(root())
+        .args(["metadata", "--no-deps", "--format-version", "1", "--locked"])
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let mut publishable: Vec<&str> = metadata["packages"]
+        .as_array()
+        .ok_or("cargo metadata: no packages")?
+        .iter()
+        // `publish` is null when any registry may have the crate, a list of
+        // registries otherwise (empty for `publish = false`).
+        .filter(|p| p["publish"].as_array().is_none_or(|registries| !registries.is_empty()))
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    publishable.sort_unstable();
+    let mut listed = PUBLISHED.to_vec();
+    listed.sort_unstable();
+    if publishable == listed {
+        Ok(())
+    } else {
+        Err(format!(
+            "the publishable crates ({}) are not the ones xtask/src/package.rs packages ({}): \
+             add the crate to PUBLISHED, or give it `publish = false`",
+            publishable.join(", "),
+            listed.join(", ")
+        ))
+    }
+}
+
+/// The lighter TLS option: has no aws-lc-rs, builds clients, and (with
+/// `check`) compiles for the CLI.
+pub fn tls(check: bool) -> Result<(), String> {
     let light = ["--no-default-features", "--features", LIGHT_TLS];
-    run(cargo().args(["check", "--locked", "-p", "convo"]).args(light))?;
+    if check {
+        run(cargo().args(["check", "--locked", "-p", "convo"]).args(light))?;
+    }
 
     let output = cargo()
         .current_dir(root())
