@@ -37,14 +37,12 @@ fn main() -> ExitCode {
         Some("tls") => package::tls(true),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
-        Some("test") => {
-            artifacts::check()
-                .and_then(|()| lint::lint())
-                .and_then(|()| test())
-                .and_then(|()| package::package())
-                .and_then(|()| package::tls(false))
-                .and_then(|()| contract::contract())
-        }
+        Some("test") => artifacts::check()
+            .and_then(|()| lint::lint())
+            .and_then(|()| test())
+            .and_then(|()| package::package())
+            .and_then(|()| package::tls(false))
+            .and_then(|()| contract::contract()),
         _ => {
             eprintln!("usage: cargo xtask <regen | check | lint | test | package | tls | contract | fuzz | bench>");
             return ExitCode::from(2);

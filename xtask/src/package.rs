@@ -125,7 +125,9 @@ pub fn tls(check: bool) -> Result<(), String> {
         return Err(format!("`convo --no-default-features --features {LIGHT_TLS}` still builds {HEAVY_CRATE}"));
     }
     if !has("ring") {
-        return Err(format!("`convo --no-default-features --features {LIGHT_TLS}` does not build ring: is it still TLS?"));
+        return Err(format!(
+            "`convo --no-default-features --features {LIGHT_TLS}` does not build ring: is it still TLS?"
+        ));
     }
     eprintln!("xtask: `--features {LIGHT_TLS}` builds ring and no {HEAVY_CRATE}");
 

@@ -135,10 +135,7 @@ pub fn http_client(
         .redirect(policy);
     #[cfg(feature = "rustls-ring")]
     let builder = builder.tls_backend_preconfigured(ring_tls_config()?);
-    builder
-        .build()
-        .map(|client| (client, state))
-        .map_err(ConfigError::Http)
+    builder.build().map(|client| (client, state)).map_err(ConfigError::Http)
 }
 
 /// The TLS setup of the `rustls-ring` feature: what reqwest's `rustls`
@@ -150,14 +147,13 @@ pub fn http_client(
 fn ring_tls_config() -> Result<rustls::ClientConfig, ConfigError> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let tls = |e: rustls::Error| ConfigError::Tls { reason: e.to_string() };
-    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(tls)?
-    .with_platform_verifier()
-    .map_err(tls)?
-    .with_no_client_auth();
+    let mut config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(tls)?
+            .with_platform_verifier()
+            .map_err(tls)?
+            .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
