@@ -12,10 +12,16 @@
 //! package holds does not depend on the TLS feature, and the default one is
 //! built and tested by `cargo test --workspace` already. Verifying with the
 //! default would build aws-lc-rs (about a minute of C on two cores) once
-//! more for nothing; even so, each crate is resolved alone, so the shared
-//! dependencies are built again under other feature sets: a few minutes on a
-//! cold target directory, under a minute on a warm one. So this is also the
-//! check that every published crate builds alone with `rustls-ring`.
+//! more for nothing. Even so, each crate is resolved alone, so the shared
+//! dependencies are built again under other feature sets. Measured on the
+//! shared 2-core machine (2026-12-01, load 4–5): about 9 minutes from an
+//! empty target directory, about 1 minute on one that has run it before.
+//! That is the price of the CLI and convo-normalize being checked too (what
+//! `cargo install` and a user's build compile); verifying only the crates
+//! that read files at build time (the four clients and the sandbox, with
+//! runtime and codegen under them) would save the CLI's and normalize's
+//! share, about a third of the cold run. This is also the check that every
+//! published crate builds alone with `rustls-ring`.
 //!
 //! `tls`: the lighter TLS option (`rustls-ring`) leaves aws-lc-rs (a C build)
 //! out of the CLI's build graph and builds working clients that verify
