@@ -6,8 +6,13 @@
 //!   -D warnings`), then lints the specs with an independent OpenAPI
 //!   validator.
 //! - `lint`: the spec lint alone (Redocly CLI, installed on first use).
-//! - `test`: `check`, then the whole test suite, then `contract`. This is the
-//!   README's test command and what CI runs.
+//! - `test`: `check`, then the whole test suite, then `package` and `tls`,
+//!   then `contract`. This is the README's test command and what CI runs.
+//! - `package`: `cargo package` of every published crate, each built from
+//!   its tarball alone (with the lighter TLS option, `rustls-ring`).
+//! - `tls`: the lighter TLS option compiles for the CLI, leaves aws-lc-rs
+//!   out and builds working clients (in `test`, without the compile check:
+//!   `package` has built every crate with it).
 //! - `contract`: the generated clients against Prism mock servers of the
 //!   specs (Prism installed on first use).
 //! - `fuzz [--seconds N] [--target NAME]...`: fuzzes every vendor's
@@ -21,6 +26,7 @@ mod bench;
 mod contract;
 mod fuzz;
 mod lint;
+mod package;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,13 +35,18 @@ fn main() -> ExitCode {
         Some("check") => artifacts::check().and_then(|()| tidy()).and_then(|()| lint::lint()),
         Some("lint") => lint::lint(),
         Some("contract") => contract::contract(),
+        Some("package") => package::package(),
+        Some("tls") => package::tls(true),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
-        Some("test") => {
-            artifacts::check().and_then(|()| lint::lint()).and_then(|()| test()).and_then(|()| contract::contract())
-        }
+        Some("test") => artifacts::check()
+            .and_then(|()| lint::lint())
+            .and_then(|()| test())
+            .and_then(|()| package::package())
+            .and_then(|()| package::tls(false))
+            .and_then(|()| contract::contract()),
         _ => {
-            eprintln!("usage: cargo xtask <regen | check | lint | test | contract | fuzz | bench>");
+            eprintln!("usage: cargo xtask <regen | check | lint | test | package | tls | contract | fuzz | bench>");
             return ExitCode::from(2);
         }
     };

@@ -279,10 +279,13 @@ fn use_our_path_encoder(file: &mut syn::File) -> Result<(), String> {
 }
 
 /// The whole of a vendor crate's `build.rs`: generates `$OUT_DIR/client.rs`
-/// from `specs/<spec_name>` at the workspace root.
+/// from `specs/<spec_name>` in the calling crate (`CARGO_MANIFEST_DIR`).
 pub fn build_script(spec_name: &str, custom: &Customization) {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"));
-    let spec = manifest.join("../../specs").join(spec_name);
+    // The crate's own `specs/<vendor>.yaml`: in the repository a link to the
+    // one copy in the workspace's `specs/`, in a published package the file
+    // itself (cargo stores what a link points at).
+    let spec = manifest.join("specs").join(spec_name);
     println!("cargo::rerun-if-changed={}", spec.display());
     let source = match generate(&spec, custom) {
         Ok(source) => source,

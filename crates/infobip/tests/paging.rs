@@ -390,7 +390,7 @@ async fn with_concurrency_time_windows_are_read_at_once_and_delivered_in_order()
         assert!(asked.len() <= total.div_ceil(page_size - 1) as usize + 2 * 4 + 1, "{case}: {} requests", asked.len());
         assert!(windows >= 1, "{case}");
         for (n, pair) in pages.windows(2).enumerate() {
-            assert_eq!(pair[0].next.is_some(), true, "{case}: page {n} has a next position");
+            assert!(pair[0].next.is_some(), "{case}: page {n} has a next position");
         }
     }
 }

@@ -80,7 +80,17 @@ pub enum ConfigError {
     /// reqwest could not build the HTTP client.
     #[error("cannot build the HTTP client: {0}")]
     Http(#[source] reqwest::Error),
+    /// The TLS backend could not be set up (with the `rustls-ring` feature:
+    /// no CA certificate could be loaded from the system).
+    #[error("cannot set up TLS: {reason}")]
+    Tls {
+        /// What failed, in the TLS library's words.
+        reason: String,
+    },
 }
+
+#[cfg(not(any(feature = "rustls", feature = "rustls-ring")))]
+compile_error!("convo-runtime needs a TLS backend: enable its feature `rustls` (the default) or `rustls-ring`");
 
 /// A header value that holds a secret: marked sensitive, so `Debug` of the
 /// header map (and of the reqwest client holding it) prints `Sensitive`.
@@ -149,15 +159,35 @@ pub fn http_client(
         let same_origin = attempt.previous().first().is_some_and(|first| first.origin() == attempt.url().origin());
         if attempt.previous().len() >= 5 || !same_origin { attempt.stop() } else { attempt.follow() }
     });
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .default_headers(headers)
         .timeout(options.timeout)
         .connect_timeout(options.connect_timeout)
         .user_agent(options.user_agent.clone())
-        .redirect(policy)
-        .build()
-        .map(|client| (client, state))
-        .map_err(ConfigError::Http)
+        .redirect(policy);
+    #[cfg(feature = "rustls-ring")]
+    let builder = builder.tls_backend_preconfigured(ring_tls_config()?);
+    builder.build().map(|client| (client, state)).map_err(ConfigError::Http)
+}
+
+/// The TLS setup of the `rustls-ring` feature: what reqwest's `rustls`
+/// feature sets up (TLS 1.2 and 1.3, the platform's certificate verifier,
+/// HTTP/1.1 by ALPN), with the ring crypto provider in place of aws-lc-rs.
+/// The provider is given to this configuration only, never installed as the
+/// process-wide default, so an application's own choice stays its own.
+#[cfg(feature = "rustls-ring")]
+fn ring_tls_config() -> Result<rustls::ClientConfig, ConfigError> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let tls = |e: rustls::Error| ConfigError::Tls { reason: e.to_string() };
+    let mut config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(tls)?
+            .with_platform_verifier()
+            .map_err(tls)?
+            .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// A variable `Client::from_env` needs: set and not blank, or
