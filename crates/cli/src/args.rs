@@ -89,9 +89,12 @@ pub struct FetchArgs {
     /// Messages per page (default: the largest the vendor allows).
     #[arg(long, value_parser = parse_page_size)]
     pub page_size: Option<u64>,
-    /// Pages fetched at once where the vendor's paging allows it. Today every
-    /// vendor's exactly-once read asks for one page after another (each
-    /// request depends on the page before it), so this has no effect yet.
+    /// Requests in flight at once where the vendor's paging allows it:
+    /// Infobip reads the rest of a long conversation in this many time
+    /// windows at once (each window costs one request more, the one that
+    /// ends it; 1 reads one page after another). The cursor and page-number
+    /// vendors always read one page after another: each request depends on
+    /// the page before it.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
     /// Go on where an earlier export stopped: the token it printed

@@ -123,7 +123,9 @@ impl Client {
     /// stream pages on the creation time instead: it asks for
     /// `orderBy=createdAt:asc` with `createdAfter` just before the newest
     /// message delivered, so messages added or deleted during the read
-    /// cannot shift what comes next. Pages are read one after another.
+    /// cannot shift what comes next. With [`PagingOptions::concurrency`]
+    /// above 1 the rest after the first page is read in time windows at once
+    /// (`createdBefore` bounds each), delivered in order.
     ///
     /// A query's `created_after` is where the stream starts; an `order_by`
     /// other than `createdAt:asc` is refused with [`PagingError::InvalidQuery`]

@@ -72,9 +72,13 @@ pub struct Page<T> {
 pub struct PagingOptions {
     /// Messages per page; `None` is the largest the vendor allows.
     pub page_size: Option<u64>,
-    /// Pages in flight at once, where a vendor's paging allows it. None of
-    /// the exactly-once schemes does today (each page's request depends on
-    /// the page before it); kept for the schemes that will. Default 4.
+    /// Requests in flight at once, where a vendor's paging allows it. The
+    /// key scheme (Infobip) reads the rest of a conversation after its first
+    /// page in up to this many time windows at once, each costing one
+    /// request more (the one that ends it), when each window would hold two
+    /// pages or more; 1 reads one page after another. The cursor and
+    /// page-number schemes always read one page after another (each
+    /// request depends on the page before it). Default 4.
     pub concurrency: usize,
     /// Retries of each page request.
     pub retry: RetryPolicy,
