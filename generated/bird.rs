@@ -1489,27 +1489,13 @@ pub struct Client {
     pub(crate) inner: ::convo_runtime::ClientState,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: ::convo_runtime::ClientState) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[doc(hidden)]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1552,7 +1538,7 @@ Arguments:
 - `workspace_id`: The workspace ID
 - `conversation_id`: The conversation ID
 - `date_from`: Filter by created date after this date.
-- `limit`: Number of messages per page (1 to 100).
+- `limit`: Number of messages per page (1 to 100), with 10 as default.
 - `page_token`: The `nextPageToken` of the previous page, passed back as is.
 - `reverse`: Return the messages in reverse order. Not on the vendor page; listed in Bird's published spec.
 ```ignore

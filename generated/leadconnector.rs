@@ -44,6 +44,7 @@ pub mod types {
     ///meta will contain email, for message type 3 (email). messageIds is list of all email message ids under the message thread
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct EmailMeta {
+        ///List of all email message ids under the message thread.
         #[serde(
             rename = "messageIds",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1101,27 +1102,13 @@ pub struct Client {
     pub(crate) inner: ::convo_runtime::ClientState,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: ::convo_runtime::ClientState) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[doc(hidden)]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1167,14 +1154,12 @@ Arguments:
 - `last_message_id`: Message ID of the last message in the list as a string. Pass the previous page's `lastMessageId` to get the next page.
 - `limit`: Number of messages to be fetched from the conversation. Default limit is 20. The page types this as `number` and documents no minimum or maximum; it is declared `integer` here because it is a count, so that it goes out as `limit=20` (a `number` is sent as `limit=20.0`).
 - `type_`: Types of message to fetched separated with comma: ONE string holding a comma-separated list (`TYPE_SMS,TYPE_CALL`), not a repeated parameter. Allowed values: TYPE_CALL, TYPE_SMS, TYPE_EMAIL, TYPE_FACEBOOK, TYPE_GMB, TYPE_INSTAGRAM, TYPE_WHATSAPP, TYPE_ACTIVITY_APPOINTMENT, TYPE_ACTIVITY_CONTACT, TYPE_ACTIVITY_INVOICE, TYPE_ACTIVITY_PAYMENT, TYPE_ACTIVITY_OPPORTUNITY, TYPE_LIVE_CHAT, TYPE_INTERNAL_COMMENTS. Note the filter spells `TYPE_INTERNAL_COMMENTS` (plural) while a message's `messageType` spells `TYPE_INTERNAL_COMMENT`.
-- `version`: API Version. The vendor page allows `2021-07-28`; HighLevel's published OpenAPI spec says `2021-04-15` and their SDK sends `2023-02-21`.
 ```ignore
 let response = client.get_messages()
     .conversation_id(conversation_id)
     .last_message_id(last_message_id)
     .limit(limit)
     .type_(type_)
-    .version(version)
     .send()
     .await;
 ```*/
@@ -1201,7 +1186,6 @@ pub mod builder {
         last_message_id: Result<Option<::std::string::String>, String>,
         limit: Result<Option<i64>, String>,
         type_: Result<Option<::std::string::String>, String>,
-        version: Result<::std::string::String, String>,
     }
     impl<'a> GetMessages<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1211,7 +1195,6 @@ pub mod builder {
                 last_message_id: Ok(None),
                 limit: Ok(None),
                 type_: Ok(None),
-                version: Err("version was not initialized".to_string()),
             }
         }
         pub fn conversation_id<V>(mut self, value: V) -> Self
@@ -1262,40 +1245,20 @@ pub mod builder {
                 });
             self
         }
-        pub fn version<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::std::string::String>,
-        {
-            self.version = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for version failed"
-                        .to_string()
-                });
-            self
-        }
         ///Sends a `GET` request to `/conversations/{conversationId}/messages`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<crate::MessagesResponse>, Error<types::Error>> {
-            let Self {
-                client,
-                conversation_id,
-                last_message_id,
-                limit,
-                type_,
-                version,
-            } = self;
+            let Self { client, conversation_id, last_message_id, limit, type_ } = self;
             let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
             let last_message_id = last_message_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let type_ = type_.map_err(Error::InvalidRequest)?;
-            let version = version.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/conversations/{}/messages", client.baseurl, encode_path(&
                 conversation_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -1303,7 +1266,6 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
-            header_map.append("Version", version.to_string().try_into()?);
             #[allow(unused_mut)]
             let mut request = client
                 .client

@@ -1,6 +1,6 @@
 /// How the LeadConnector client departs from plain generation: open enums,
 /// the hand-written response envelope (flat or nested), raw capture of every
-/// message, lenient times. Used by `build.rs` and by `cargo xtask regen`
+/// message, lenient times, the `Version` header from the client. Used by `build.rs` and by `cargo xtask regen`
 /// (which includes this file).
 pub fn customization() -> Customization {
     Customization::new()
@@ -15,4 +15,7 @@ pub fn customization() -> Customization {
         .identity("Message", "id")
         .wrap_references("Message", "::convo_runtime::Captured<crate::types::Message>")
         .date_time("::convo_runtime::Timestamp")
+        // Sent by the client as a default header, set once by
+        // `Client::new` (see `auth.rs`): no request can go without it.
+        .client_header("Version")
 }

@@ -2,10 +2,17 @@
 //!
 //! - `regen`: rewrites every committed file derived from the specs.
 //! - `check`: fails, naming the command to run, when any of them is stale;
-//!   then lints the specs with an independent OpenAPI validator.
+//!   then checks formatting (`cargo fmt --check`) and lints (`cargo clippy
+//!   -D warnings`), then lints the specs with an independent OpenAPI
+//!   validator.
 //! - `lint`: the spec lint alone (Redocly CLI, installed on first use).
-//! - `test`: `check`, then the whole test suite, then `contract`. This is the
-//!   README's test command and what CI runs.
+//! - `test`: `check`, then the whole test suite, then `package` and `tls`,
+//!   then `contract`. This is the README's test command and what CI runs.
+//! - `package`: `cargo package` of every published crate, each built from
+//!   its tarball alone (with the lighter TLS option, `rustls-ring`).
+//! - `tls`: the lighter TLS option compiles for the CLI, leaves aws-lc-rs
+//!   out and builds working clients (in `test`, without the compile check:
+//!   `package` has built every crate with it).
 //! - `contract`: the generated clients against Prism mock servers of the
 //!   specs (Prism installed on first use).
 //! - `fuzz [--seconds N] [--target NAME]...`: fuzzes every vendor's
@@ -19,21 +26,27 @@ mod bench;
 mod contract;
 mod fuzz;
 mod lint;
+mod package;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("regen") => artifacts::regen(),
-        Some("check") => artifacts::check().and_then(|()| lint::lint()),
+        Some("check") => artifacts::check().and_then(|()| tidy()).and_then(|()| lint::lint()),
         Some("lint") => lint::lint(),
         Some("contract") => contract::contract(),
+        Some("package") => package::package(),
+        Some("tls") => package::tls(true),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
-        Some("test") => {
-            artifacts::check().and_then(|()| lint::lint()).and_then(|()| test()).and_then(|()| contract::contract())
-        }
+        Some("test") => artifacts::check()
+            .and_then(|()| lint::lint())
+            .and_then(|()| test())
+            .and_then(|()| package::package())
+            .and_then(|()| package::tls(false))
+            .and_then(|()| contract::contract()),
         _ => {
-            eprintln!("usage: cargo xtask <regen | check | lint | test | contract | fuzz | bench>");
+            eprintln!("usage: cargo xtask <regen | check | lint | test | package | tls | contract | fuzz | bench>");
             return ExitCode::from(2);
         }
     };
@@ -60,7 +73,26 @@ pub fn run(command: &mut Command) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("{shown} failed ({status})")) }
 }
 
+/// The code is formatted (`rustfmt.toml`) and lint-free: `cargo fmt
+/// --check`, then clippy on every target with warnings as errors (the
+/// workspace's `[workspace.lints]` included), then `cargo doc` with warnings
+/// as errors.
+fn tidy() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    run(Command::new(&cargo).args(["fmt", "--all", "--check"])).map_err(|e| format!("{e}; run `cargo fmt --all`"))?;
+    run(Command::new(&cargo).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    // The crate pages build without a warning (broken links, missing docs).
+    run(Command::new(&cargo).args(["doc", "--workspace", "--no-deps", "--locked"]).env("RUSTDOCFLAGS", "-D warnings"))
+}
+
 fn test() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    run(Command::new(cargo).args(["test", "--workspace", "--locked"]))
+    run(Command::new(&cargo).args(["test", "--workspace", "--locked"]))?;
+    // Every vendor crate's example reads its conversation from the sandbox,
+    // as a newcomer runs it.
+    for vendor in ["infobip", "octopush", "leadconnector", "bird"] {
+        let package = format!("convo-{vendor}");
+        run(Command::new(&cargo).args(["run", "--locked", "-q", "-p", &package, "--example", "read_conversation"]))?;
+    }
+    Ok(())
 }

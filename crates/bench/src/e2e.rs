@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use convo_sandbox::{Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
+use convo_sandbox::{Sandbox, SandboxOptions, Vendor as SandboxVendor, credentials, ids};
 
 use crate::{USAGE, number};
 

@@ -40,6 +40,9 @@
 //!
 //! `wire` reports, per vendor, the bytes of the decode benchmark's page of
 //! 1,000 messages as sent, and gzip-compressed at flate2's default level.
+// The CPU-time and memory readings call libc (`clock_gettime`,
+// `getrusage`), which std does not wrap; each call is one `unsafe` block.
+#![allow(unsafe_code)]
 
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -47,9 +50,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
-use convo_normalize::fetch::{FetchOptions, Source};
+use convo_normalize::fetch::{ClientOptions, FetchOptions, Selector, Source};
 use convo_normalize::{Vendor, normalize_page};
-use convo_sandbox::{Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
+use convo_sandbox::{Sandbox, SandboxOptions, ids};
 
 mod e2e;
 #[path = "../../normalize/benches/pages/mod.rs"]
@@ -115,7 +118,7 @@ fn decode_command(args: &[String]) -> Result<(), String> {
             "--only" => only = args.next().cloned(),
             "--vendor" => {
                 let name = args.next().ok_or_else(|| format!("--vendor needs a name\n{USAGE}"))?;
-                vendors.push(name.parse::<Vendor>()?);
+                vendors.push(name.parse::<Vendor>().map_err(|e| e.to_string())?);
             }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -202,7 +205,7 @@ fn fetch_command(args: &[String]) -> Result<(), String> {
             "--runs" => runs = number(flag, args.next())?.max(1),
             "--vendor" => {
                 let name = args.next().ok_or_else(|| format!("--vendor needs a name\n{USAGE}"))?;
-                vendors.push(name.parse::<Vendor>()?);
+                vendors.push(name.parse::<Vendor>().map_err(|e| e.to_string())?);
             }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -318,67 +321,26 @@ async fn fetch_once(vendor: Vendor, messages: usize, delay: Duration) -> Result<
     if count != messages {
         return Err(format!("{vendor}: read {count} messages of {messages}"));
     }
-    let requests = sandbox.requests(sandbox_vendor(vendor));
+    let requests = sandbox.requests(vendor);
     sandbox.shutdown().await;
     Ok((wall, requests))
 }
 
-fn sandbox_vendor(vendor: Vendor) -> SandboxVendor {
-    match vendor {
-        Vendor::Infobip => SandboxVendor::Infobip,
-        Vendor::Octopush => SandboxVendor::Octopush,
-        Vendor::Leadconnector => SandboxVendor::Leadconnector,
-        Vendor::Bird => SandboxVendor::Bird,
-    }
-}
-
 /// The generated conversation of `vendor`, read with the sandbox's keys.
 fn source(vendor: Vendor, sandbox: &Sandbox) -> Result<Source, String> {
-    let base = sandbox.base_url(sandbox_vendor(vendor));
-    let options = convo_infobip::ClientOptions::default();
-    let error = |e: &dyn std::fmt::Display| format!("{vendor}: {e}");
-    Ok(match vendor {
-        Vendor::Infobip => {
-            let auth = convo_infobip::Auth::AppKey(credentials::INFOBIP_API_KEY.into());
-            let client = convo_infobip::Client::with_auth_and_options(&base, auth, &options).map_err(|e| error(&e))?;
-            Source::Infobip(client, convo_infobip::MessagesQuery::new(ids::infobip::GENERATED_CONVERSATION))
-        }
-        Vendor::Octopush => {
-            let client = convo_octopush::Client::with_credentials_and_options(
-                &base,
-                credentials::OCTOPUSH_API_LOGIN,
-                credentials::OCTOPUSH_API_KEY.into(),
-                &options,
-            )
-            .map_err(|e| error(&e))?;
-            let conversation =
-                convo_octopush::ConversationId::new(ids::octopush::GENERATED_CONVERSATION).map_err(|e| error(&e))?;
-            let query = convo_octopush::MessagesQuery { conversation_id: Some(conversation), ..Default::default() };
-            Source::Octopush(client, query)
-        }
-        Vendor::Leadconnector => {
-            let client = convo_leadconnector::LeadConnector::with_token_and_options(
-                &base,
-                credentials::LEADCONNECTOR_TOKEN.into(),
-                convo_leadconnector::DEFAULT_VERSION,
-                &options,
-            )
-            .map_err(|e| error(&e))?;
-            Source::Leadconnector(
-                client,
-                convo_leadconnector::MessagesQuery::new(ids::leadconnector::GENERATED_CONVERSATION),
-            )
-        }
-        Vendor::Bird => {
-            let client =
-                convo_bird::Client::with_access_key_and_options(&base, credentials::BIRD_ACCESS_KEY.into(), &options)
-                    .map_err(|e| error(&e))?;
-            Source::Bird(
-                client,
-                convo_bird::MessagesQuery::new(ids::bird::WORKSPACE, ids::bird::GENERATED_CONVERSATION),
-            )
-        }
-    })
+    let conversation = match vendor {
+        Vendor::Infobip => ids::infobip::GENERATED_CONVERSATION,
+        Vendor::Octopush => ids::octopush::GENERATED_CONVERSATION,
+        Vendor::Leadconnector => ids::leadconnector::GENERATED_CONVERSATION,
+        Vendor::Bird => ids::bird::GENERATED_CONVERSATION,
+    };
+    let selector = Selector {
+        conversation: Some(conversation.to_owned()),
+        workspace: (vendor == Vendor::Bird).then(|| ids::bird::WORKSPACE.to_owned()),
+        ..Selector::default()
+    };
+    Source::from_vars(vendor, &selector, sandbox.vars(vendor), &ClientOptions::default())
+        .map_err(|e| format!("{vendor}: {e}"))
 }
 
 fn rss_command(args: &[String]) -> Result<(), String> {

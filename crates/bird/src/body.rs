@@ -17,13 +17,18 @@ use crate::types::{HtmlBody, ImageBody, TextBody};
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Body {
+    /// A `text` body: plain text.
     Text(TextBody),
+    /// An `html` body: HTML and its plain-text alternative, each optional.
     Html(HtmlBody),
+    /// An `image` body: the images, each by its media URL.
     Image(ImageBody),
     /// A body this version does not type: `kind` is its `type` (empty when
     /// the body has none), `body` the whole object as sent (including `type`).
     Other {
+        /// The body's `type`; empty when it has none.
         kind: String,
+        /// The whole body object as sent, `type` included.
         body: Map<String, Value>,
     },
 }

@@ -19,15 +19,20 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 /// Which conversation to read, with Bird's own filters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagesQuery {
+    /// The workspace the conversation belongs to (Bird's `workspaceId`).
     pub workspace_id: String,
+    /// The conversation to read (Bird's `conversationId`).
     pub conversation_id: String,
-    /// Oldest first instead of Bird's default order.
+    /// Bird's `reverse`: the reverse of its default order (a parameter of
+    /// Bird's published spec; the page says neither order).
     pub reverse: Option<bool>,
     /// Only messages created after this time (server-side).
     pub date_from: Option<Timestamp>,
 }
 
 impl MessagesQuery {
+    /// Every message of `conversation_id` in `workspace_id`, in Bird's
+    /// default order.
     pub fn new(workspace_id: impl Into<String>, conversation_id: impl Into<String>) -> Self {
         Self {
             workspace_id: workspace_id.into(),
@@ -84,9 +89,9 @@ impl CursorEndpoint for Endpoint {
 }
 
 impl Client {
-    /// Every page of the conversation, in Bird's order (newest first unless
+    /// Every page of the conversation, in Bird's order (reversed with
     /// `reverse`), each fetched with retries, through the runtime's cursor
-    /// paging (see [`convo_runtime::paging::cursor`] for every check).
+    /// paging (every check is listed in the crate docs).
     /// Pages follow `nextPageToken` until it is missing or empty; a token
     /// that starts early has its repeats dropped; a token Bird already gave,
     /// a page of nothing but repeats (or of messages delivered further
@@ -99,7 +104,7 @@ impl Client {
         &self,
         query: MessagesQuery,
         options: PagingOptions,
-    ) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + Unpin + 'static {
         let start = (|| {
             let limit = paging::page_size(&options, MAX_PAGE_SIZE, "Bird")?;
             paging::path_id("workspace id", &query.workspace_id)?;

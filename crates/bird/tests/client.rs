@@ -8,7 +8,7 @@ use convo_testkit::{only_request, sample, server};
 const KEY: &str = "test-access-key-7f3a";
 
 fn client(uri: &str) -> Client {
-    Client::with_access_key(uri, SecretString::from(KEY)).unwrap()
+    Client::new(uri, convo_bird::Credentials::new(SecretString::from(KEY))).unwrap()
 }
 
 async fn serve(status: u16, body: Vec<u8>) -> convo_testkit::wiremock::MockServer {
@@ -168,7 +168,7 @@ fn the_access_key_never_appears_in_debug_output() {
 
 #[test]
 fn plain_http_to_a_remote_host_is_refused() {
-    let err = Client::with_access_key("http://api.bird.com", SecretString::from(KEY)).unwrap_err();
+    let err = Client::new("http://api.bird.com", convo_bird::Credentials::new(SecretString::from(KEY))).unwrap_err();
     assert!(err.to_string().contains("http"), "{err}");
 }
 
@@ -176,7 +176,8 @@ fn plain_http_to_a_remote_host_is_refused() {
 async fn a_body_over_the_size_limit_is_refused_unread() {
     let server = serve(200, sample("bird.yaml", "200")).await;
     let options = convo_bird::ClientOptions { max_body_bytes: 1_000, ..Default::default() };
-    let client = Client::with_access_key_and_options(&server.uri(), SecretString::from(KEY), &options).unwrap();
+    let client =
+        Client::with_options(&server.uri(), convo_bird::Credentials::new(SecretString::from(KEY)), &options).unwrap();
     let err = client.list_conversation_messages().workspace_id("w").conversation_id("c").send().await.unwrap_err();
     let convo_bird::RequestError::ResponseBodyError(e) = &err else { panic!("{err:?}") };
     assert_eq!(convo_runtime::body_too_large(e), Some(convo_runtime::BodyTooLarge { limit: 1_000 }));

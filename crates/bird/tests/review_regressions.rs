@@ -56,7 +56,7 @@ async fn run(c: Conv, page: u64) -> (Vec<String>, Option<String>, usize) {
         }
     }
     Mock::given(any()).respond_with(R(c.clone())).mount(&server).await;
-    let client = Client::with_access_key(&server.uri(), SecretString::from("k")).unwrap();
+    let client = Client::new(&server.uri(), convo_bird::Credentials::new(SecretString::from("k"))).unwrap();
     let opts = PagingOptions {
         page_size: Some(page),
         retry: RetryPolicy { initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },

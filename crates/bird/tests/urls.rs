@@ -30,7 +30,7 @@ async fn cut_off_server(budget: usize) -> String {
 #[tokio::test]
 async fn a_cut_off_body_is_reported_with_the_request_url() {
     let base = cut_off_server(3).await;
-    let client = Client::with_access_key(&base, SecretString::from("key-1234")).unwrap();
+    let client = Client::new(&base, convo_bird::Credentials::new(SecretString::from("key-1234"))).unwrap();
     let options = PagingOptions {
         retry: RetryPolicy { max_attempts: 2, initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },
         ..PagingOptions::default()

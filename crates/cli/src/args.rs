@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Stream every message of one conversation, normalized, to stdout.
-    Fetch(FetchArgs),
+    Fetch(Box<FetchArgs>),
     /// Normalize one raw response body of a vendor (a page captured elsewhere).
     Normalize(NormalizeArgs),
     /// Run the sandbox: all four vendors' endpoints on 127.0.0.1, no credentials of yours needed.
@@ -30,29 +30,15 @@ pub enum Command {
     Schema,
 }
 
-/// The vendors, as named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VendorArg {
-    /// Infobip Conversations: read oldest first (paged on the creation time).
-    Infobip,
-    /// Octopush: in the order the API lists them.
-    Octopush,
-    /// LeadConnector (HighLevel; also `highlevel`): newest first.
-    #[value(alias = "highlevel")]
-    Leadconnector,
-    /// Bird: newest first.
-    Bird,
-}
-
-impl From<VendorArg> for Vendor {
-    fn from(v: VendorArg) -> Self {
-        match v {
-            VendorArg::Infobip => Vendor::Infobip,
-            VendorArg::Octopush => Vendor::Octopush,
-            VendorArg::Leadconnector => Vendor::Leadconnector,
-            VendorArg::Bird => Vendor::Bird,
-        }
-    }
+/// The vendors, as the registry names them (aliases included), each with
+/// the order its messages come in, for `--help`.
+fn vendor_parser() -> impl clap::builder::TypedValueParser<Value = Vendor> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let values = Vendor::ALL.map(|vendor| {
+        let help = format!("{}: {}", vendor.display_name(), vendor.order());
+        PossibleValue::new(vendor.as_str()).aliases(vendor.aliases().iter().copied()).help(help)
+    });
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<Vendor>())
 }
 
 /// Output formats.
@@ -71,8 +57,8 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     /// The vendor to read from.
-    #[arg(value_enum)]
-    pub vendor: VendorArg,
+    #[arg(value_parser = vendor_parser())]
+    pub vendor: Vendor,
     /// The conversation id (Octopush: the `cid_…` conversation id). With
     /// --sandbox, defaults to the sandbox's documented sample (or its
     /// generated conversation with --sandbox-messages).
@@ -90,6 +76,9 @@ pub struct FetchArgs {
     /// Octopush: select the Facebook conversation (`fid_…`).
     #[arg(long)]
     pub facebook_id: Option<String>,
+    /// Bird: the reverse of Bird's default order (Bird's `reverse`).
+    #[arg(long)]
+    pub reverse: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Ndjson)]
     pub format: Format,
@@ -100,11 +89,19 @@ pub struct FetchArgs {
     /// Messages per page (default: the largest the vendor allows).
     #[arg(long, value_parser = parse_page_size)]
     pub page_size: Option<u64>,
-    /// Pages fetched at once where the vendor's paging allows it. Today every
-    /// vendor's exactly-once read asks for one page after another (each
-    /// request depends on the page before it), so this has no effect yet.
+    /// Requests in flight at once where the vendor's paging allows it:
+    /// Infobip reads the rest of a long conversation in this many time
+    /// windows at once (each window costs one request more, the one that
+    /// ends it; 1 reads one page after another). The cursor and page-number
+    /// vendors always read one page after another: each request depends on
+    /// the page before it.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
+    /// Go on where an earlier export stopped: the token it printed
+    /// ("run the same command with --resume …"). With the same other flags,
+    /// every message is written exactly once across the runs.
+    #[arg(long, value_parser = crate::resume::Resume::parse)]
+    pub resume: Option<crate::resume::Resume>,
     /// Print the vendor's messages exactly as they came, one JSON document a
     /// line, instead of normalized ones.
     #[arg(long)]
@@ -131,8 +128,8 @@ pub struct FetchArgs {
 #[derive(Debug, Args)]
 pub struct NormalizeArgs {
     /// The vendor whose response body this is.
-    #[arg(value_enum)]
-    pub vendor: VendorArg,
+    #[arg(value_parser = vendor_parser())]
+    pub vendor: Vendor,
     /// The file holding the body; stdin when absent or `-`.
     pub file: Option<PathBuf>,
     /// Output format.

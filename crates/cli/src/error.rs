@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use convo_normalize::fetch::{FailureKind, FetchError};
+use convo_normalize::fetch::{ErrorKind, FetchError};
 
 /// Why `convo` failed, and so its exit code. Messages never hold a
 /// credential: credentials are only ever read into sensitive headers.
@@ -19,6 +19,9 @@ pub enum CliError {
     /// SIGINT or SIGTERM stopped the export (exit 130, as a shell reports an
     /// interrupted command).
     Interrupted,
+    /// An export that stopped early after writing messages, and the
+    /// `--resume` token that goes on from there (same exit code).
+    Resumable { error: Box<CliError>, token: String },
 }
 
 impl CliError {
@@ -30,6 +33,7 @@ impl CliError {
             CliError::Other(_) => 5,
             CliError::Undecodable(_) => 6,
             CliError::Interrupted => 130,
+            CliError::Resumable { error, .. } => error.code(),
         }
     }
 
@@ -41,13 +45,27 @@ impl CliError {
             | CliError::Other(m)
             | CliError::Undecodable(m) => m,
             CliError::Interrupted => "interrupted; the output ends with the last whole message",
+            CliError::Resumable { error, .. } => error.message(),
         }
     }
 
     /// Prints the one-line error on stderr and returns the exit code.
     pub fn report(&self) -> ExitCode {
         eprintln!("convo: {}", self.message().replace('\n', " "));
+        if let CliError::Resumable { token, .. } = self {
+            eprintln!("convo: to go on from here, run the same command with --resume {token}");
+        }
         ExitCode::from(self.code())
+    }
+}
+
+impl CliError {
+    /// This error, with the token that resumes the export after it.
+    pub fn resumable(self, token: Option<String>) -> Self {
+        match token {
+            Some(token) => CliError::Resumable { error: Box::new(self), token },
+            None => self,
+        }
     }
 }
 
@@ -55,21 +73,21 @@ impl From<FetchError> for CliError {
     fn from(e: FetchError) -> Self {
         let message = e.to_string();
         match e.kind() {
-            FailureKind::Auth => CliError::Auth(message),
-            FailureKind::NotFound => CliError::NotFound(message),
-            FailureKind::Undecodable => CliError::Undecodable(message),
-            FailureKind::InvalidQuery => CliError::Usage(message),
+            ErrorKind::Auth => CliError::Auth(message),
+            ErrorKind::NotFound => CliError::NotFound(message),
+            ErrorKind::Undecodable => CliError::Undecodable(message),
+            ErrorKind::InvalidQuery => CliError::Usage(message),
             _ => CliError::Other(message),
         }
     }
 }
 
-impl From<convo_runtime::ConfigError> for CliError {
-    fn from(e: convo_runtime::ConfigError) -> Self {
+impl From<convo_normalize::fetch::ConfigError> for CliError {
+    fn from(e: convo_normalize::fetch::ConfigError) -> Self {
         match e {
             // The library's way out is a field of its options; the CLI has no
             // such flag, by design: credentials travel over TLS or stay here.
-            convo_runtime::ConfigError::InsecureHttp { url } => CliError::Usage(format!(
+            convo_normalize::fetch::ConfigError::InsecureHttp { url } => CliError::Usage(format!(
                 "invalid base URL `{url}`: plain http is only allowed to this machine (127.0.0.1, localhost); use https"
             )),
             other => CliError::Usage(other.to_string()),

@@ -3,103 +3,17 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use convo_normalize::fetch::{FetchOptions, Source};
+use convo_normalize::fetch::{
+    ClientOptions, ConfigError, ErrorKind, FetchOptions, Needed, OnRetry, PagingOptions, Position, RetryPolicy,
+    Selector, Source, SourceError, Unused,
+};
 use convo_normalize::{Message, Vendor, normalize_page};
-use convo_runtime::{ClientOptions, PagingOptions, Position, SecretString};
 use convo_sandbox::{Sandbox, SandboxOptions, credentials, ids};
 
 use crate::args::{FetchArgs, Format, NormalizeArgs};
 use crate::error::CliError;
 use crate::output::Output;
-
-/// A credential from the environment; its absence names the variable.
-fn env_secret(name: &str) -> Result<SecretString, CliError> {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => Ok(SecretString::from(value)),
-        _ => Err(CliError::Usage(format!("{name} is not set: the credential is read from the environment only"))),
-    }
-}
-
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// Where and as whom to connect.
-struct Connection {
-    base_url: String,
-    infobip_key: Option<SecretString>,
-    octopush: Option<(String, SecretString)>,
-    leadconnector: Option<(SecretString, String)>,
-    bird_key: Option<SecretString>,
-}
-
-fn connection(vendor: Vendor, args: &FetchArgs, sandbox: Option<&Sandbox>) -> Result<Connection, CliError> {
-    let (env_base, default_base) = match vendor {
-        Vendor::Infobip => ("INFOBIP_BASE_URL", None),
-        Vendor::Octopush => ("OCTOPUSH_BASE_URL", Some(convo_octopush::DEFAULT_BASE_URL)),
-        Vendor::Leadconnector => ("LEADCONNECTOR_BASE_URL", Some(convo_leadconnector::DEFAULT_BASE_URL)),
-        Vendor::Bird => ("BIRD_BASE_URL", Some(convo_bird::DEFAULT_BASE_URL)),
-    };
-    let mut conn =
-        Connection { base_url: String::new(), infobip_key: None, octopush: None, leadconnector: None, bird_key: None };
-    if let Some(sandbox) = sandbox {
-        conn.base_url = sandbox.base_url(sandbox_vendor(vendor));
-        match vendor {
-            Vendor::Infobip => conn.infobip_key = Some(SecretString::from(credentials::INFOBIP_API_KEY)),
-            Vendor::Octopush => {
-                conn.octopush = Some((
-                    credentials::OCTOPUSH_API_LOGIN.to_owned(),
-                    SecretString::from(credentials::OCTOPUSH_API_KEY),
-                ))
-            }
-            Vendor::Leadconnector => {
-                conn.leadconnector = Some((
-                    SecretString::from(credentials::LEADCONNECTOR_TOKEN),
-                    env_var("LEADCONNECTOR_VERSION").unwrap_or_else(|| convo_leadconnector::DEFAULT_VERSION.to_owned()),
-                ))
-            }
-            Vendor::Bird => conn.bird_key = Some(SecretString::from(credentials::BIRD_ACCESS_KEY)),
-        }
-        return Ok(conn);
-    }
-    conn.base_url = match args.base_url.clone().or_else(|| env_var(env_base)).or(default_base.map(str::to_owned)) {
-        Some(url) => url,
-        None => {
-            return Err(CliError::Usage(format!(
-                "{env_base} is not set: Infobip's base URL is per account (e.g. https://xxxxx.api.infobip.com); set it or pass --base-url"
-            )));
-        }
-    };
-    match vendor {
-        Vendor::Infobip => conn.infobip_key = Some(env_secret("INFOBIP_API_KEY")?),
-        Vendor::Octopush => {
-            let key = env_secret("OCTOPUSH_API_KEY")?;
-            let login = env_var("OCTOPUSH_API_LOGIN").ok_or_else(|| {
-                CliError::Usage(
-                    "OCTOPUSH_API_LOGIN is not set: the credential is read from the environment only".to_owned(),
-                )
-            })?;
-            conn.octopush = Some((login, key));
-        }
-        Vendor::Leadconnector => {
-            let token = env_secret("LEADCONNECTOR_TOKEN")?;
-            let version =
-                env_var("LEADCONNECTOR_VERSION").unwrap_or_else(|| convo_leadconnector::DEFAULT_VERSION.to_owned());
-            conn.leadconnector = Some((token, version));
-        }
-        Vendor::Bird => conn.bird_key = Some(env_secret("BIRD_ACCESS_KEY")?),
-    }
-    Ok(conn)
-}
-
-fn sandbox_vendor(vendor: Vendor) -> convo_sandbox::SandboxVendor {
-    match vendor {
-        Vendor::Infobip => convo_sandbox::SandboxVendor::Infobip,
-        Vendor::Octopush => convo_sandbox::SandboxVendor::Octopush,
-        Vendor::Leadconnector => convo_sandbox::SandboxVendor::Leadconnector,
-        Vendor::Bird => convo_sandbox::SandboxVendor::Bird,
-    }
-}
+use crate::resume::Tracker;
 
 fn usage(message: impl Into<String>) -> CliError {
     CliError::Usage(message.into())
@@ -127,85 +41,76 @@ fn conversation(vendor: Vendor, args: &FetchArgs) -> Option<String> {
     )
 }
 
-fn source(vendor: Vendor, args: &FetchArgs, conn: Connection) -> Result<Source, CliError> {
-    let options = ClientOptions::default();
-    let need_conversation =
-        || conversation(vendor, args).ok_or_else(|| usage(format!("{vendor} needs --conversation <ID>")));
-    Ok(match vendor {
-        Vendor::Infobip => {
-            let auth = convo_infobip::Auth::AppKey(conn.infobip_key.expect("set for infobip"));
-            let client = convo_infobip::Client::with_auth_and_options(&conn.base_url, auth, &options)?;
-            Source::Infobip(client, convo_infobip::MessagesQuery::new(need_conversation()?))
+/// The conversation to read, built by `convo-normalize` from the flags and
+/// the variables the vendor's client reads (`Client::from_env`): the
+/// environment, with `--base-url` in place of `<VENDOR>_BASE_URL`, or, with
+/// `--sandbox`, the sandbox's address and its own keys.
+fn source(vendor: Vendor, args: &FetchArgs, sandbox: Option<&Sandbox>) -> Result<Source, CliError> {
+    let workspace = match (&args.workspace, args.sandbox && vendor == Vendor::Bird) {
+        (Some(w), _) => Some(w.clone()),
+        (None, true) => Some(ids::bird::WORKSPACE.to_owned()),
+        (None, false) => None,
+    };
+    let selector = Selector {
+        conversation: conversation(vendor, args),
+        workspace,
+        phone: args.phone.clone(),
+        email: args.email.clone(),
+        facebook_id: args.facebook_id.clone(),
+        reverse: args.reverse,
+    };
+    let base_variable = vendor.variables().base_url;
+    let base = sandbox.map(|s| s.base_url(vendor)).or_else(|| args.base_url.clone());
+    let in_sandbox = sandbox.is_some();
+    let vars = move |name: &str| -> Option<String> {
+        if name == base_variable && base.is_some() {
+            return base.clone();
         }
-        Vendor::Octopush => {
-            let (login, key) = conn.octopush.expect("set for octopush");
-            let client = convo_octopush::Client::with_credentials_and_options(&conn.base_url, login, key, &options)?;
-            Source::Octopush(client, octopush_query(vendor, args)?)
+        if in_sandbox && let Some(value) = credentials::variable(name) {
+            return Some(value.to_owned());
         }
-        Vendor::Leadconnector => {
-            let (token, version) = conn.leadconnector.expect("set for leadconnector");
-            let client =
-                convo_leadconnector::LeadConnector::with_token_and_options(&conn.base_url, token, &version, &options)?;
-            Source::Leadconnector(client, convo_leadconnector::MessagesQuery::new(need_conversation()?))
-        }
-        Vendor::Bird => {
-            let workspace = match (&args.workspace, args.sandbox) {
-                (Some(w), _) => w.clone(),
-                (None, true) => ids::bird::WORKSPACE.to_owned(),
-                (None, false) => return Err(usage("bird needs --workspace <ID>")),
-            };
-            let client = convo_bird::Client::with_access_key_and_options(
-                &conn.base_url,
-                conn.bird_key.expect("set for bird"),
-                &options,
-            )?;
-            Source::Bird(client, convo_bird::MessagesQuery::new(workspace, need_conversation()?))
-        }
-    })
+        std::env::var(name).ok()
+    };
+    Source::from_vars(vendor, &selector, vars, &ClientOptions::default()).map_err(|e| source_error(vendor, e))
 }
 
-fn octopush_query(vendor: Vendor, args: &FetchArgs) -> Result<convo_octopush::MessagesQuery, CliError> {
-    let bad = |e: convo_octopush::InvalidParameter| usage(e.to_string());
-    let mut query = convo_octopush::MessagesQuery::default();
-    if let Some(id) = conversation(vendor, args) {
-        query.conversation_id = Some(convo_octopush::ConversationId::new(id).map_err(bad)?);
-    }
-    if let Some(phone) = &args.phone {
-        query.phone_number = Some(phone.clone());
-    }
-    if let Some(email) = &args.email {
-        query.email = Some(email.clone());
-    }
-    if let Some(id) = &args.facebook_id {
-        query.facebook_id = Some(convo_octopush::FacebookId::new(id.clone()).map_err(bad)?);
-    }
-    if query.conversation_id.is_some()
-        && (query.phone_number.is_some() || query.email.is_some() || query.facebook_id.is_some())
-    {
-        // The API combines selectors as "all of": a conversation id with a
-        // search selector that it does not match gives nothing, silently.
-        return Err(usage(
+/// A source that could not be made, in the CLI's words (its flags).
+fn source_error(vendor: Vendor, error: SourceError) -> CliError {
+    match error {
+        SourceError::Missing { needed: Needed::Conversation, .. } => {
+            usage(format!("{vendor} needs --conversation <ID>"))
+        }
+        SourceError::Missing { needed: Needed::Workspace, .. } => usage(format!("{vendor} needs --workspace <ID>")),
+        SourceError::Missing { needed: Needed::ConversationOrSearch, .. } => {
+            usage(format!("{vendor} needs a selector: --conversation <cid_…>, --phone, --email or --facebook-id"))
+        }
+        SourceError::Unused { selector: Unused::Search, .. } => {
+            usage("--phone, --email and --facebook-id select Octopush conversations only")
+        }
+        SourceError::Unused { selector: Unused::Workspace, .. } => usage("--workspace is Bird's only"),
+        SourceError::Unused { selector: Unused::Reverse, .. } => usage("--reverse is Bird's only"),
+        SourceError::IdAndSearch => usage(
             "--conversation selects one conversation; --phone, --email and --facebook-id search for conversations: give one or the other",
-        ));
+        ),
+        SourceError::Config(ConfigError::MissingVariable { variable }) if variable == vendor.variables().base_url => {
+            usage(format!(
+                "{variable} is not set: {}'s base URL is per account (e.g. https://xxxxx.api.infobip.com); set it or pass --base-url",
+                vendor.display_name()
+            ))
+        }
+        SourceError::Config(ConfigError::MissingVariable { variable }) => {
+            usage(format!("{variable} is not set: the credential is read from the environment only"))
+        }
+        SourceError::Config(e) => e.into(),
+        other => usage(other.to_string()),
     }
-    if query.conversation_id.is_none()
-        && query.phone_number.is_none()
-        && query.email.is_none()
-        && query.facebook_id.is_none()
-    {
-        return Err(usage("octopush needs a selector: --conversation <cid_…>, --phone, --email or --facebook-id"));
-    }
-    Ok(query)
 }
 
 /// `convo fetch`.
 pub async fn run(args: FetchArgs) -> Result<(), CliError> {
-    let vendor = Vendor::from(args.vendor);
+    let vendor = args.vendor;
     if args.raw && matches!(args.format, Format::Csv | Format::Table) {
         return Err(usage("--raw prints the vendor's JSON: use --format ndjson or json"));
-    }
-    if vendor != Vendor::Octopush && (args.phone.is_some() || args.email.is_some() || args.facebook_id.is_some()) {
-        return Err(usage("--phone, --email and --facebook-id select Octopush conversations only"));
     }
     let sandbox = if args.sandbox {
         let options =
@@ -214,23 +119,25 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     } else {
         None
     };
-    let conn = connection(vendor, &args, sandbox.as_ref())?;
-    let source = source(vendor, &args, conn)?;
+    let source = source(vendor, &args, sandbox.as_ref())?;
+    let stop = Stop::install();
+    let progress = Progress::new();
     let options = FetchOptions {
         paging: PagingOptions {
             page_size: args.page_size,
             concurrency: args.concurrency as usize,
-            ..PagingOptions::default()
+            // On a terminal, a wait shows on the progress line.
+            retry: RetryPolicy { on_retry: progress.on_retry(), ..RetryPolicy::default() },
+            resume: args.resume.as_ref().and_then(|r| r.page.clone()),
         },
         since: args.since,
     };
-
-    let stop = Stop::install();
-    let progress = Progress::new();
     let stdout = std::io::stdout().lock();
     let mut output = Output::new(args.format, std::io::BufWriter::new(stdout));
     let mut pages = convo_normalize::fetch::pages(source, options);
     let mut page_count = 0u64;
+    let mut tracker = Tracker::default();
+    let mut resuming = args.resume.clone();
     loop {
         let page = tokio::select! {
             biased;
@@ -240,20 +147,29 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
                 None => break,
             },
         };
-        let page = match page {
+        let mut page = match page {
             Some(Ok(page)) => page,
             Some(Err(e)) => {
-                // What was fetched stays written; the exit code tells the rest.
+                // What was fetched stays written; the exit code tells the
+                // rest, and the token goes on after it (unless the listing
+                // itself could not be read exactly once: then only a new
+                // read from the start is sound).
                 finish_quietly(output.flush())?;
                 progress.finish();
-                return Err(e.into());
+                let resumable = !matches!(e.kind(), ErrorKind::Listing | ErrorKind::InvalidQuery);
+                let token = tracker.resume().filter(|_| resumable).map(|r| r.token());
+                return Err(CliError::from(e).resumable(token));
             }
-            None => return stopped(&mut output, &progress),
+            None => return stopped(&mut output, &progress, &tracker),
         };
+        if let Some(resume) = resuming.take() {
+            resume.skip_written(&mut page.messages).map_err(CliError::Other)?;
+        }
         page_count += 1;
+        tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
         for message in &page.messages {
             if stop.requested() {
-                return stopped(&mut output, &progress);
+                return stopped(&mut output, &progress, &tracker);
             }
             if message.decode_error.is_some() {
                 let number = output.count() + 1;
@@ -270,10 +186,12 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
             if finish_quietly(written)?.is_none() {
                 return Ok(());
             }
+            tracker.wrote(message);
         }
         if finish_quietly(output.flush())?.is_none() {
             return Ok(());
         }
+        tracker.page_done();
         progress.update(output.count(), page_count);
     }
     progress.finish();
@@ -355,11 +273,12 @@ impl Stop {
     }
 }
 
-/// Ends an export that was asked to stop: what was written is flushed.
-fn stopped<W: Write>(output: &mut Output<W>, progress: &Progress) -> Result<(), CliError> {
+/// Ends an export that was asked to stop: what was written is flushed, and
+/// the token says where to go on.
+fn stopped<W: Write>(output: &mut Output<W>, progress: &Progress, tracker: &Tracker) -> Result<(), CliError> {
     progress.finish();
     finish_quietly(output.flush())?;
-    Err(CliError::Interrupted)
+    Err(CliError::Interrupted.resumable(tracker.resume().map(|r| r.token())))
 }
 
 /// A closed pipe (`convo fetch … | head`) ends the export quietly: `None`.
@@ -394,6 +313,12 @@ impl Progress {
         }
     }
 
+    /// Shows each retry's wait on the bar ("rate limited; retrying in 3 s").
+    fn on_retry(&self) -> Option<OnRetry> {
+        let bar = self.0.clone()?;
+        Some(OnRetry::new(move |notice| bar.set_message(notice.to_string())))
+    }
+
     fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
@@ -411,7 +336,7 @@ impl Progress {
 
 /// `convo normalize`.
 pub fn normalize(args: NormalizeArgs) -> Result<(), CliError> {
-    let vendor = Vendor::from(args.vendor);
+    let vendor = args.vendor;
     let body = match args.file.as_deref() {
         None => read_stdin()?,
         Some(path) if path.as_os_str() == "-" => read_stdin()?,
@@ -419,7 +344,7 @@ pub fn normalize(args: NormalizeArgs) -> Result<(), CliError> {
     };
     let body = match raw_messages(&body) {
         // `convo fetch … --raw` output: one vendor message a line.
-        Some(messages) => page_of(vendor, messages),
+        Some(messages) => convo_normalize::page_of_messages(vendor, &messages),
         None => body,
     };
     let messages = normalize_page(vendor, &body).map_err(|e| CliError::Undecodable(e.to_string()))?;
@@ -463,17 +388,6 @@ fn raw_messages(body: &[u8]) -> Option<Vec<&serde_json::value::RawValue>> {
         }
     }
     Some(objects)
-}
-
-/// Raw vendor messages in the vendor's page envelope.
-fn page_of(vendor: Vendor, messages: Vec<&serde_json::value::RawValue>) -> Vec<u8> {
-    let list = format!("[{}]", messages.iter().map(|m| m.get()).collect::<Vec<_>>().join(","));
-    match vendor {
-        Vendor::Octopush => list.into_bytes(),
-        Vendor::Infobip => format!(r#"{{"messages":{list}}}"#).into_bytes(),
-        Vendor::Leadconnector => format!(r#"{{"messages":{list},"nextPage":false}}"#).into_bytes(),
-        Vendor::Bird => format!(r#"{{"results":{list}}}"#).into_bytes(),
-    }
 }
 
 fn read_stdin() -> Result<Vec<u8>, CliError> {

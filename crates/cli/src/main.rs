@@ -4,6 +4,7 @@ mod args;
 mod error;
 mod fetch;
 mod output;
+mod resume;
 mod sandbox;
 
 use std::process::ExitCode;
@@ -48,7 +49,7 @@ fn init_logging() {
 
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Fetch(args) => fetch::run(args).await,
+        Command::Fetch(args) => fetch::run(*args).await,
         Command::Normalize(args) => fetch::normalize(args),
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Schema => {

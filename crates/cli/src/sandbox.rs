@@ -1,4 +1,4 @@
-use convo_sandbox::{Sandbox, SandboxOptions, SandboxVendor, credentials};
+use convo_sandbox::{Sandbox, SandboxOptions, Vendor, credentials};
 
 use crate::args::SandboxArgs;
 use crate::error::CliError;
@@ -11,16 +11,14 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::Other(format!("cannot start the sandbox on 127.0.0.1:{}: {e}", args.port)))?;
     println!("convo sandbox listening on http://{}", sandbox.addr());
     println!();
-    for vendor in SandboxVendor::ALL {
-        println!("{:<14} {}", vendor.name(), sandbox.base_url(vendor));
+    for vendor in Vendor::ALL {
+        println!("{:<14} {}", vendor.as_str(), sandbox.base_url(vendor));
     }
     println!();
     println!("The sandbox's own keys (not secrets; use them as the environment variables):");
-    println!("  INFOBIP_API_KEY={}", credentials::INFOBIP_API_KEY);
-    println!("  OCTOPUSH_API_LOGIN={}", credentials::OCTOPUSH_API_LOGIN);
-    println!("  OCTOPUSH_API_KEY={}", credentials::OCTOPUSH_API_KEY);
-    println!("  LEADCONNECTOR_TOKEN={}", credentials::LEADCONNECTOR_TOKEN);
-    println!("  BIRD_ACCESS_KEY={}", credentials::BIRD_ACCESS_KEY);
+    for name in Vendor::ALL.iter().flat_map(|vendor| vendor.variables().credentials) {
+        println!("  {name}={}", credentials::variable(name).unwrap_or_default());
+    }
     println!();
     println!(
         "Conversations: the documented samples{}",

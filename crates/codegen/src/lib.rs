@@ -6,6 +6,8 @@
 //! code. Both go through [`generate`], so the view and the compiled client can
 //! never differ.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -31,9 +33,15 @@ pub struct Customization {
     /// field that stays required when responses are read leniently (see
     /// [`Customization::identity`]).
     pub identity: Option<Identity>,
+    /// Header parameters the client sends with every request as default
+    /// headers (LeadConnector's `Version`): left out of the generated
+    /// request builders, so that no request can be built without them.
+    pub client_headers: Vec<String>,
 }
 
 impl Customization {
+    /// No customization: every schema generated, no identity, no client
+    /// headers.
     pub fn new() -> Self {
         Self::default()
     }
@@ -66,6 +74,14 @@ impl Customization {
         self
     }
 
+    /// Send the header parameter `name` from the client (a default header
+    /// set once by the hand-written constructor) instead of as a parameter
+    /// of every request builder.
+    pub fn client_header(mut self, name: &str) -> Self {
+        self.client_headers.push(name.to_owned());
+        self
+    }
+
     /// Map every `type: string, format: date-time` schema to `rust_path`.
     pub fn date_time(mut self, rust_path: &str) -> Self {
         let schema = SchemaObject {
@@ -81,8 +97,13 @@ impl Customization {
 /// Why a spec could not be turned into code.
 #[derive(Debug)]
 pub enum CodegenError {
+    /// The spec file at the path could not be read.
     Read(PathBuf, std::io::Error),
+    /// The spec file at the path is not an OpenAPI 3.0 document, with the
+    /// parser's message.
     Parse(PathBuf, String),
+    /// The spec at the path could not be turned into code (by progenitor or
+    /// one of this crate's passes over it), with the reason.
     Generate(PathBuf, String),
 }
 
@@ -146,12 +167,82 @@ pub fn generate(spec: &Path, custom: &Customization) -> Result<String, CodegenEr
     // APIs send (see `lenient`).
     lenient::make_responses_lenient(&mut api, custom.identity.as_ref())
         .map_err(|e| CodegenError::Generate(spec.into(), e))?;
+    remove_client_headers(&mut api, &custom.client_headers).map_err(|e| CodegenError::Generate(spec.into(), e))?;
     let mut generator = Generator::new(&settings(custom));
     let tokens = generator.generate_tokens(&api).map_err(|e| CodegenError::Generate(spec.into(), e.to_string()))?;
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Generate(spec.into(), e.to_string()))?;
     use_our_path_encoder(&mut file).map_err(|e| CodegenError::Generate(spec.into(), e))?;
+    leave_construction_to_the_crate(&mut file).map_err(|e| CodegenError::Generate(spec.into(), e))?;
     let name = spec.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(format!("{}{}", header(&name), prettyplease::unparse(&file)))
+}
+
+/// Takes the client headers out of every operation's parameters (see
+/// [`Customization::client_header`]); a name the spec does not have is an
+/// error, so that a renamed header cannot silently stop being sent.
+fn remove_client_headers(api: &mut openapiv3::OpenAPI, names: &[String]) -> Result<(), String> {
+    for name in names {
+        let mut found = false;
+        for (_, item) in api.paths.paths.iter_mut() {
+            let openapiv3::ReferenceOr::Item(item) = item else { continue };
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation.parameters.retain(|parameter| {
+                    let is_it = matches!(
+                        parameter,
+                        openapiv3::ReferenceOr::Item(openapiv3::Parameter::Header { parameter_data, .. })
+                            if parameter_data.name.eq_ignore_ascii_case(name)
+                    );
+                    found |= is_it;
+                    !is_it
+                });
+            }
+        }
+        if !found {
+            return Err(format!("no operation has the header parameter `{name}` that the client is to send"));
+        }
+    }
+    Ok(())
+}
+
+/// Removes progenitor's `Client::new(baseurl, inner)`, which builds its own
+/// HTTP client (a fixed 15 s timeout, no credentials, and an `unwrap`), so
+/// that each vendor crate's hand-written `Client::new(base_url,
+/// credentials)` is the way in; hides `new_with_client`, which the
+/// hand-written constructors call.
+fn leave_construction_to_the_crate(file: &mut syn::File) -> Result<(), String> {
+    let mut removed = false;
+    for item in &mut file.items {
+        let syn::Item::Impl(block) = item else { continue };
+        let syn::Type::Path(ty) = &*block.self_ty else { continue };
+        if block.trait_.is_some() || !ty.path.is_ident("Client") {
+            continue;
+        }
+        let before = block.items.len();
+        block.items.retain(|item| !matches!(item, syn::ImplItem::Fn(f) if f.sig.ident == "new"));
+        removed |= block.items.len() < before;
+        for item in &mut block.items {
+            if let syn::ImplItem::Fn(f) = item
+                && f.sig.ident == "new_with_client"
+            {
+                f.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+            }
+        }
+    }
+    if removed {
+        Ok(())
+    } else {
+        Err("the generated code no longer has `Client::new`; update `leave_construction_to_the_crate`".to_owned())
+    }
 }
 
 /// Makes the generated client encode path values with
@@ -188,10 +279,13 @@ fn use_our_path_encoder(file: &mut syn::File) -> Result<(), String> {
 }
 
 /// The whole of a vendor crate's `build.rs`: generates `$OUT_DIR/client.rs`
-/// from `specs/<spec_name>` at the workspace root.
+/// from `specs/<spec_name>` in the calling crate (`CARGO_MANIFEST_DIR`).
 pub fn build_script(spec_name: &str, custom: &Customization) {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"));
-    let spec = manifest.join("../../specs").join(spec_name);
+    // The crate's own `specs/<vendor>.yaml`: in the repository a link to the
+    // one copy in the workspace's `specs/`, in a published package the file
+    // itself (cargo stores what a link points at).
+    let spec = manifest.join("specs").join(spec_name);
     println!("cargo::rerun-if-changed={}", spec.display());
     let source = match generate(&spec, custom) {
         Ok(source) => source,

@@ -16,7 +16,8 @@ pub async fn run(c: &mut Contract) {
     let expected: types::MessageList = example("bird", "200");
     let workspace = parameter_example(&spec, "workspaceId");
     let conversation = parameter_example(&spec, "conversationId");
-    let client = Client::with_access_key(&c.base, SecretString::from(KEY)).expect("a loopback base URL");
+    let client =
+        Client::new(&c.base, convo_bird::Credentials::new(SecretString::from(KEY))).expect("a loopback base URL");
     let get = || client.list_conversation_messages().workspace_id(&workspace).conversation_id(&conversation);
 
     c.ok("bird: no query parameters", get().send().await, &expected);

@@ -1,7 +1,7 @@
 //! Infobip: every auth form, every filter value, repeated `messageIds`, and
 //! the `.SSS+0000` date-times.
 
-use convo_infobip::{Auth, Client, ClientOptions, SecretString, Timestamp, types};
+use convo_infobip::{Client, ClientOptions, Credentials, SecretString, Timestamp, types};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::{Contract, enum_values, error_statuses, example, parameter_example, spec};
@@ -13,22 +13,25 @@ pub async fn run(c: &mut Contract) {
     let expected: types::MessageList = example("infobip", "200");
     let id = parameter_example(&spec, "conversationId");
     let auths = [
-        ("App", Auth::AppKey(SecretString::from("contract-app-key"))),
+        ("App", Credentials::AppKey(SecretString::from("contract-app-key"))),
         (
             "Basic",
-            Auth::Basic { username: "contract-user".to_owned(), password: SecretString::from("contract-password") },
+            Credentials::Basic {
+                username: "contract-user".to_owned(),
+                password: SecretString::from("contract-password"),
+            },
         ),
-        ("IBSSO", Auth::IbSso(SecretString::from("contract-ibsso-token"))),
-        ("Bearer", Auth::Bearer(SecretString::from("contract-oauth-token"))),
+        ("IBSSO", Credentials::IbSso(SecretString::from("contract-ibsso-token"))),
+        ("Bearer", Credentials::Bearer(SecretString::from("contract-oauth-token"))),
     ];
     for (name, auth) in auths {
-        let client = Client::with_auth(&c.base, auth).expect("a loopback base URL");
+        let client = Client::new(&c.base, auth).expect("a loopback base URL");
         let result = client.get_messages().conversation_id(&id).send().await;
         c.ok(&format!("infobip: auth {name}"), result, &expected);
     }
 
     let client =
-        Client::with_auth(&c.base, Auth::AppKey(SecretString::from("contract-app-key"))).expect("a loopback base URL");
+        Client::new(&c.base, Credentials::AppKey(SecretString::from("contract-app-key"))).expect("a loopback base URL");
     let get = || client.get_messages().conversation_id(&id);
 
     let result = get().message_ids(vec!["c3b94b2f-a3a1-4999-b63b-413800544123".to_owned()]).send().await;

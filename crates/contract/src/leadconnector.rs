@@ -2,9 +2,7 @@
 //! values), every query parameter, every `type` filter value, and the
 //! documented error examples.
 
-use convo_leadconnector::{
-    Client, ClientOptions, DEFAULT_VERSION, LeadConnector, MessagesResponse, SecretString, types,
-};
+use convo_leadconnector::{Client, ClientOptions, DEFAULT_VERSION, MessagesResponse, SecretString, types};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::{Contract, error_statuses, example, parameter_example, spec};
@@ -32,13 +30,17 @@ pub async fn run(c: &mut Contract) {
     let expected: MessagesResponse = example("leadconnector", "200");
     let id = parameter_example(&spec, "conversationId");
     for version in [DEFAULT_VERSION, "2021-04-15", "2023-02-21"] {
-        let client = LeadConnector::with_token_and_version(&c.base, SecretString::from(TOKEN), version)
-            .expect("a loopback base URL");
+        let client = Client::new(
+            &c.base,
+            convo_leadconnector::Credentials::new(SecretString::from(TOKEN)).with_version(version),
+        )
+        .expect("a loopback base URL");
         let result = client.get_messages().conversation_id(&id).send().await;
         c.ok(&format!("leadconnector: Version {version}"), result, &expected);
     }
 
-    let client = LeadConnector::with_token(&c.base, SecretString::from(TOKEN)).expect("a loopback base URL");
+    let client = Client::new(&c.base, convo_leadconnector::Credentials::new(SecretString::from(TOKEN)))
+        .expect("a loopback base URL");
     let get = || client.get_messages().conversation_id(&id);
     let cursor = parameter_example(&spec, "lastMessageId");
     c.ok("leadconnector: lastMessageId", get().last_message_id(&cursor).send().await, &expected);
@@ -57,7 +59,7 @@ pub async fn run(c: &mut Contract) {
 
     for (status, has_example) in error_statuses(&spec) {
         let expected: Option<types::Error> = has_example.then(|| example("leadconnector", &status.to_string()));
-        let result = prefer(c, status).get_messages().conversation_id(&id).version(DEFAULT_VERSION).send().await;
+        let result = prefer(c, status).get_messages().conversation_id(&id).send().await;
         c.error(&format!("leadconnector: documented {status}"), result, status, expected.as_ref());
     }
 
@@ -76,6 +78,7 @@ fn prefer(c: &Contract, status: u16) -> Client {
     let options = ClientOptions::default();
     let mut headers = HeaderMap::new();
     headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer contract-token"));
+    headers.insert("version", HeaderValue::from_static(DEFAULT_VERSION));
     headers.insert("prefer", HeaderValue::from_str(&format!("code={status}")).expect("a header value"));
     let (http, state) = convo_runtime::http_client(headers, &options).expect("an HTTP client");
     Client::new_with_client(&c.base, http, state)

@@ -20,7 +20,8 @@ fn schema_example(spec: &serde_json::Value, name: &str) -> String {
 pub async fn run(c: &mut Contract) {
     let spec = spec("octopush");
     let expected: Vec<Captured<types::Message>> = example("octopush", "200");
-    let client = Client::with_credentials(&c.base, LOGIN, SecretString::from(KEY)).expect("a loopback base URL");
+    let client = Client::new(&c.base, convo_octopush::Credentials::new(LOGIN, SecretString::from(KEY)))
+        .expect("a loopback base URL");
     let get = || client.list_conversation_messages();
 
     c.ok("octopush: no parameters", get().send().await, &expected);

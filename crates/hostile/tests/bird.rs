@@ -11,9 +11,12 @@ use convo_hostile::{Behaviour, BirdTokens, End, HostileServer, Options, Outcome,
 const VENDOR: Vendor = Vendor::Bird;
 
 async fn read_query(server: &HostileServer, query: MessagesQuery, paging: PagingOptions, key: &str) -> Outcome {
-    let client =
-        Client::with_access_key_and_options(&server.base_url(), SecretString::from(key), &common::client_options())
-            .expect("a client for the hostile server");
+    let client = Client::with_options(
+        &server.base_url(),
+        convo_bird::Credentials::new(SecretString::from(key)),
+        &common::client_options(),
+    )
+    .expect("a client for the hostile server");
     read_all(
         client.messages(query, paging),
         |m: &Captured<types::Message>| m.value().map(|v| v.id.clone()).unwrap_or_default(),

@@ -6,14 +6,14 @@ mod common;
 use std::time::Duration;
 
 use convo_hostile::{Behaviour, End, HostileServer, Options, Outcome, Vendor, one_segment, read_all};
-use convo_infobip::{Auth, Captured, Client, MessagesQuery, PagingOptions, SecretString, Timestamp, types};
+use convo_infobip::{Captured, Client, Credentials, MessagesQuery, PagingOptions, SecretString, Timestamp, types};
 
 const VENDOR: Vendor = Vendor::Infobip;
 
 async fn read(server: &HostileServer, query: MessagesQuery, paging: PagingOptions, key: &str) -> Outcome {
-    let client = Client::with_auth_and_options(
+    let client = Client::with_options(
         &server.base_url(),
-        Auth::AppKey(SecretString::from(key)),
+        Credentials::AppKey(SecretString::from(key)),
         &common::client_options(),
     )
     .expect("a client for the hostile server");

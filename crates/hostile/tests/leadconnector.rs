@@ -6,15 +6,15 @@ mod common;
 use std::time::Duration;
 
 use convo_hostile::{Behaviour, End, HostileServer, Options, Outcome, Vendor, one_segment, read_all};
-use convo_leadconnector::{Captured, LeadConnector, MessagesQuery, PagingOptions, SecretString, types};
+use convo_leadconnector::{Captured, Client, MessagesQuery, PagingOptions, SecretString, types};
 
 const VENDOR: Vendor = Vendor::Leadconnector;
 
 async fn read(server: &HostileServer, paging: PagingOptions, token: &str) -> Outcome {
-    let client = LeadConnector::with_token_and_options(
+    let client = Client::with_options(
         &server.base_url(),
-        SecretString::from(token),
-        convo_leadconnector::DEFAULT_VERSION,
+        convo_leadconnector::Credentials::new(SecretString::from(token))
+            .with_version(convo_leadconnector::DEFAULT_VERSION),
         &common::client_options(),
     )
     .expect("a client for the hostile server");

@@ -12,10 +12,9 @@ const VENDOR: Vendor = Vendor::Octopush;
 const LOGIN: &str = "hostile-login@example.com";
 
 async fn read(server: &HostileServer, paging: PagingOptions, key: &str) -> Outcome {
-    let client = Client::with_credentials_and_options(
+    let client = Client::with_options(
         &server.base_url(),
-        LOGIN,
-        SecretString::from(key),
+        convo_octopush::Credentials::new(LOGIN, SecretString::from(key)),
         &common::client_options(),
     )
     .expect("a client for the hostile server");

@@ -32,7 +32,7 @@ pub struct MessagesQuery {
     /// Only messages created before this time.
     pub created_before: Option<Timestamp>,
     /// The order, as `field:asc` or `field:desc`; Infobip's default is
-    /// `id:asc`. The paging stream reads in [`ORDER_BY`] only, and refuses
+    /// `id:asc`. The paging stream reads in `createdAt:asc` only, and refuses
     /// any other; the generated request builder takes any.
     pub order_by: Option<String>,
 }
@@ -71,6 +71,7 @@ impl KeysetEndpoint for Endpoint {
     fn fetch(
         &self,
         after: Option<DateTime<Utc>>,
+        before: Option<DateTime<Utc>>,
         page: u64,
         limit: u64,
     ) -> Fetch<KeysetReply<Self::Item>, Self::Error> {
@@ -94,8 +95,9 @@ impl KeysetEndpoint for Endpoint {
             if let Some(after) = after {
                 request = request.created_after(Timestamp::from(after));
             }
-            if let Some(before) = query.created_before {
-                request = request.created_before(before);
+            // The stream's bound: the query's own, or a window's end within it.
+            if let Some(before) = before {
+                request = request.created_before(Timestamp::from(before));
             }
             let list = request.send().await?.into_inner();
             let pagination = list.pagination.as_ref();
@@ -121,10 +123,12 @@ impl Client {
     /// stream pages on the creation time instead: it asks for
     /// `orderBy=createdAt:asc` with `createdAfter` just before the newest
     /// message delivered, so messages added or deleted during the read
-    /// cannot shift what comes next. Pages are read one after another.
+    /// cannot shift what comes next. With [`PagingOptions::concurrency`]
+    /// above 1 the rest after the first page is read in time windows at once
+    /// (`createdBefore` bounds each), delivered in order.
     ///
     /// A query's `created_after` is where the stream starts; an `order_by`
-    /// other than [`ORDER_BY`] is refused with [`PagingError::InvalidQuery`]
+    /// other than `createdAt:asc` is refused with [`PagingError::InvalidQuery`]
     /// (use the generated request builder for other orders), and so is a
     /// page size of 0 or above [`MAX_PAGE_SIZE`], before anything is sent.
     /// [`PagingOptions::resume`] takes a `next` position of an earlier run.
@@ -132,7 +136,7 @@ impl Client {
         &self,
         query: MessagesQuery,
         options: PagingOptions,
-    ) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + Unpin + 'static {
         let start = (|| {
             let limit = paging::page_size(&options, MAX_PAGE_SIZE, "Infobip")?;
             paging::path_id("conversation id", &query.conversation_id)?;
@@ -145,7 +149,8 @@ impl Client {
                 });
             }
             let after = query.created_after.map(DateTime::<Utc>::from);
-            Ok((Endpoint { client: self.clone(), query }, limit, after))
+            let before = query.created_before.map(DateTime::<Utc>::from);
+            Ok((Endpoint { client: self.clone(), query }, limit, after, before))
         })();
         paging::keyset::pages(start, options)
     }

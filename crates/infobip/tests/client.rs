@@ -3,7 +3,8 @@
 use chrono::{TimeZone, Utc};
 use convo_infobip::types::{ChannelFilter, DirectionFilter};
 use convo_infobip::{
-    Auth, AuthorType, Channel, Client, ClientInfo, ContentType, Direction, RequestError, SecretString, Timestamp, types,
+    AuthorType, Channel, Client, ClientInfo, ContentType, Credentials, Direction, RequestError, SecretString,
+    Timestamp, types,
 };
 use convo_testkit::wiremock::matchers::any;
 use convo_testkit::wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -15,7 +16,7 @@ const TOKEN: &str = "test-token-9d27";
 const EMPTY_PAGE: &[u8] = br#"{"messages":[],"pagination":{"totalItems":0,"page":0,"limit":10,"orderBy":"id:asc"}}"#;
 
 fn client(uri: &str) -> Client {
-    Client::with_auth(uri, Auth::AppKey(SecretString::from(KEY))).unwrap()
+    Client::new(uri, Credentials::AppKey(SecretString::from(KEY))).unwrap()
 }
 
 async fn serve(status: u16, body: Vec<u8>) -> MockServer {
@@ -200,18 +201,18 @@ async fn order_by_limit_page_channel_and_direction_wire_values() {
 #[tokio::test]
 async fn every_auth_scheme_sends_its_authorization_header() {
     let cases = [
-        (Auth::AppKey(SecretString::from(KEY)), format!("App {KEY}")),
+        (Credentials::AppKey(SecretString::from(KEY)), format!("App {KEY}")),
         (
-            Auth::Basic { username: "ib-user".to_owned(), password: SecretString::from(PASSWORD) },
+            Credentials::Basic { username: "ib-user".to_owned(), password: SecretString::from(PASSWORD) },
             // base64("ib-user:päss:word"), computed independently.
             "Basic aWItdXNlcjpww6Rzczp3b3Jk".to_owned(),
         ),
-        (Auth::IbSso(SecretString::from(TOKEN)), format!("IBSSO {TOKEN}")),
-        (Auth::Bearer(SecretString::from(TOKEN)), format!("Bearer {TOKEN}")),
+        (Credentials::IbSso(SecretString::from(TOKEN)), format!("IBSSO {TOKEN}")),
+        (Credentials::Bearer(SecretString::from(TOKEN)), format!("Bearer {TOKEN}")),
     ];
     for (auth, expected) in cases {
         let server = serve(200, EMPTY_PAGE.to_vec()).await;
-        Client::with_auth(&server.uri(), auth).unwrap().get_messages().conversation_id("c").send().await.unwrap();
+        Client::new(&server.uri(), auth).unwrap().get_messages().conversation_id("c").send().await.unwrap();
         let request = only_request(&server).await;
         assert_eq!(request.headers["authorization"], expected.as_str());
         assert_eq!(request.headers.get_all("authorization").iter().count(), 1);
@@ -332,14 +333,14 @@ async fn a_malformed_message_is_isolated_naming_the_field_and_the_rest_of_the_pa
 #[test]
 fn secrets_never_appear_in_debug_output() {
     let auths = [
-        Auth::AppKey(SecretString::from(KEY)),
-        Auth::Basic { username: "ib-user".to_owned(), password: SecretString::from(PASSWORD) },
-        Auth::IbSso(SecretString::from(TOKEN)),
-        Auth::Bearer(SecretString::from(TOKEN)),
+        Credentials::AppKey(SecretString::from(KEY)),
+        Credentials::Basic { username: "ib-user".to_owned(), password: SecretString::from(PASSWORD) },
+        Credentials::IbSso(SecretString::from(TOKEN)),
+        Credentials::Bearer(SecretString::from(TOKEN)),
     ];
     for auth in auths {
         let auth_debug = format!("{auth:?}");
-        let client = Client::with_auth("https://xxxxx.api.infobip.com", auth).unwrap();
+        let client = Client::new("https://xxxxx.api.infobip.com", auth).unwrap();
         for text in [auth_debug, format!("{client:?}")] {
             for secret in [KEY, PASSWORD, TOKEN, "aWItdXNlcjpww6Rzczp3b3Jk"] {
                 assert!(!text.contains(secret), "{text}");
@@ -350,12 +351,12 @@ fn secrets_never_appear_in_debug_output() {
 
 #[test]
 fn the_base_url_is_required_and_a_bare_host_means_https() {
-    let client = Client::with_auth("xxxxx.api.infobip.com", Auth::AppKey(SecretString::from(KEY))).unwrap();
+    let client = Client::new("xxxxx.api.infobip.com", Credentials::AppKey(SecretString::from(KEY))).unwrap();
     assert_eq!(client.baseurl(), "https://xxxxx.api.infobip.com");
-    let client = Client::with_auth("https://xxxxx.api.infobip.com/", Auth::AppKey(SecretString::from(KEY))).unwrap();
+    let client = Client::new("https://xxxxx.api.infobip.com/", Credentials::AppKey(SecretString::from(KEY))).unwrap();
     assert_eq!(client.baseurl(), "https://xxxxx.api.infobip.com");
     for bad in ["", "http://xxxxx.api.infobip.com"] {
-        let err = Client::with_auth(bad, Auth::AppKey(SecretString::from(KEY))).unwrap_err();
+        let err = Client::new(bad, Credentials::AppKey(SecretString::from(KEY))).unwrap_err();
         assert!(
             matches!(err, convo_infobip::ConfigError::BaseUrl { .. } | convo_infobip::ConfigError::InsecureHttp { .. }),
             "{bad}: {err}"
@@ -365,7 +366,7 @@ fn the_base_url_is_required_and_a_bare_host_means_https() {
 
 #[test]
 fn bad_credentials_are_refused_without_echoing_them() {
-    let basic = |username: &str, password: &str| Auth::Basic {
+    let basic = |username: &str, password: &str| Credentials::Basic {
         username: username.to_owned(),
         password: SecretString::from(password),
     };
@@ -373,10 +374,12 @@ fn bad_credentials_are_refused_without_echoing_them() {
         basic("a:b", PASSWORD),
         basic("", PASSWORD),
         basic("ib-user", ""),
-        Auth::AppKey(SecretString::from("")),
-        Auth::Bearer(SecretString::from("tok\nen")),
+        // Blank is empty too, as for every other credential.
+        basic("ib-user", "   "),
+        Credentials::AppKey(SecretString::from("")),
+        Credentials::Bearer(SecretString::from("tok\nen")),
     ] {
-        let err = Client::with_auth("https://xxxxx.api.infobip.com", auth).unwrap_err();
+        let err = Client::new("https://xxxxx.api.infobip.com", auth).unwrap_err();
         let text = err.to_string();
         assert!(!text.contains(PASSWORD) && !text.contains("tok"), "{text}");
     }

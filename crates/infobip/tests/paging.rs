@@ -4,7 +4,6 @@
 //! `orderBy` order, page `page` (0-based) of `limit`, with
 //! `pagination.totalItems` counting the messages the filters match.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,8 +13,8 @@ use serde_json::{Value, json};
 
 use convo_infobip::types::{ChannelFilter, DirectionFilter};
 use convo_infobip::{
-    Auth, Client, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingError, PagingOptions, Position, RetryPolicy,
-    SecretString, StreamError, Timestamp,
+    Client, Credentials, Error, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingOptions, Position, RetryPolicy,
+    SecretString, Timestamp,
 };
 use convo_testkit::server;
 use convo_testkit::wiremock::matchers::{method, path};
@@ -57,8 +56,6 @@ struct Conversation {
     ignore_page: bool,
     /// When each request arrived, with what it asked.
     arrivals: Mutex<Vec<(Instant, Asked)>>,
-    /// Responses to give to request `n` instead of its real one.
-    faults: Mutex<HashMap<usize, VecDeque<ResponseTemplate>>>,
     change: Option<Change>,
     tweak: Option<Tweak>,
 }
@@ -105,7 +102,6 @@ impl Conversation {
             delay: Duration::ZERO,
             ignore_page: false,
             arrivals: Mutex::default(),
-            faults: Mutex::default(),
             change: None,
             tweak: None,
         }
@@ -125,12 +121,6 @@ impl Conversation {
 
     fn tweak(self, tweak: impl Fn(usize, &mut Value) + Send + Sync + 'static) -> Self {
         Self { tweak: Some(Box::new(tweak)), ..self }
-    }
-
-    /// Answers request `n` (counted from 0) with `response` instead.
-    fn fault(self, n: usize, response: ResponseTemplate) -> Self {
-        self.faults.lock().unwrap().entry(n).or_default().push_back(response);
-        self
     }
 
     fn body(&self, n: usize, request: &Request) -> Value {
@@ -211,8 +201,7 @@ impl Respond for Responder {
             arrivals.push((Instant::now(), asked));
             arrivals.len() - 1
         };
-        let fault = conversation.faults.lock().unwrap().get_mut(&n).and_then(VecDeque::pop_front);
-        let response = fault.unwrap_or_else(|| ResponseTemplate::new(200).set_body_json(conversation.body(n, request)));
+        let response = ResponseTemplate::new(200).set_body_json(conversation.body(n, request));
         response.set_delay(conversation.delay)
     }
 }
@@ -229,7 +218,7 @@ async fn serve(conversation: Conversation) -> (MockServer, Arc<Conversation>) {
 }
 
 fn client(server: &MockServer) -> Client {
-    Client::with_auth(&server.uri(), Auth::AppKey(SecretString::from("test-key"))).unwrap()
+    Client::new(&server.uri(), Credentials::AppKey(SecretString::from("test-key"))).unwrap()
 }
 
 fn options(page_size: u64, concurrency: usize) -> PagingOptions {
@@ -241,13 +230,7 @@ fn options(page_size: u64, concurrency: usize) -> PagingOptions {
     }
 }
 
-fn error_body(status: u16) -> Value {
-    json!({"requestError": {"serviceException": {"messageId": format!("E{status}"), "text": "failed"}}})
-}
-
-async fn collect(
-    stream: impl Stream<Item = Result<MessagePage, StreamError>>,
-) -> (Vec<MessagePage>, Option<StreamError>) {
+async fn collect(stream: impl Stream<Item = Result<MessagePage, Error>>) -> (Vec<MessagePage>, Option<Error>) {
     let mut stream = std::pin::pin!(stream);
     let mut pages = Vec::new();
     while let Some(item) = stream.next().await {
@@ -298,7 +281,7 @@ async fn every_message_arrives_once_in_order_paging_on_the_creation_time() {
     {
         let (server, conversation) = serve(Conversation::new(total)).await;
         let (pages, error) =
-            collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, 4))).await;
+            collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, 1))).await;
         let case = format!("{total}/{page_size}");
         assert!(error.is_none(), "{case}: {error:?}");
         assert_eq!(ids(&pages), expected_ids(0..total), "{case}");
@@ -363,7 +346,7 @@ async fn the_default_page_size_is_the_largest_infobip_allows() {
 #[tokio::test]
 async fn an_empty_conversation_takes_one_request_and_gives_one_empty_last_page() {
     let (server, conversation) = serve(Conversation::new(0)).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(pages.len(), 1);
     assert!(pages[0].items.is_empty());
@@ -373,16 +356,42 @@ async fn an_empty_conversation_takes_one_request_and_gives_one_empty_last_page()
 }
 
 #[tokio::test]
-async fn pages_are_fetched_one_after_another_whatever_the_concurrency() {
+async fn without_concurrency_pages_are_fetched_one_after_another() {
     // Each request's filter is the newest message of the page before it.
-    for concurrency in [1, 4] {
-        let (server, conversation) = serve(Conversation::new(1500).delay(Duration::from_millis(50))).await;
+    let (server, conversation) = serve(Conversation::new(1500).delay(Duration::from_millis(50))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..1500));
+    assert_eq!(conversation.asked().len(), 17, "100, then 99 a page, and the request that brings nothing new");
+    assert_eq!(conversation.max_in_flight(), 1);
+}
+
+/// With concurrency, the rest of the conversation after the first page is
+/// read in time windows at once (each bounded by `createdBefore`, the last
+/// open-ended), and delivered in order: every message once, in order.
+#[tokio::test]
+async fn with_concurrency_time_windows_are_read_at_once_and_delivered_in_order() {
+    for (total, page_size) in [(1500, 100), (2345, 100), (5000, 999), (250, 100), (120, 100)] {
+        let (server, conversation) = serve(Conversation::new(total).delay(Duration::from_millis(20))).await;
         let (pages, error) =
-            collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, concurrency))).await;
-        assert!(error.is_none(), "{error:?}");
-        assert_eq!(ids(&pages), expected_ids(0..1500));
-        assert_eq!(conversation.asked().len(), 17, "100, then 99 a page, and the request that brings nothing new");
-        assert_eq!(conversation.max_in_flight(), 1, "concurrency {concurrency}");
+            collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, 4))).await;
+        let case = format!("{total}/{page_size}");
+        assert!(error.is_none(), "{case}: {error:?}");
+        assert_eq!(ids(&pages), expected_ids(0..total), "{case}: every message once, in order");
+        let asked = conversation.asked();
+        let windows = asked.iter().filter(|a| a.page == 0).count();
+        assert!(conversation.max_in_flight() <= 4, "{case}: at most the concurrency in flight");
+        if total.div_ceil(page_size) > 2 {
+            assert!(conversation.max_in_flight() > 1, "{case}: windows are read at once");
+        }
+        // The first page, then each window's pages and the request that
+        // ends it (a window that turns out empty: one request, asked twice
+        // without a count).
+        assert!(asked.len() <= total.div_ceil(page_size - 1) as usize + 2 * 4 + 1, "{case}: {} requests", asked.len());
+        assert!(windows >= 1, "{case}");
+        for (n, pair) in pages.windows(2).enumerate() {
+            assert!(pair[0].next.is_some(), "{case}: page {n} has a next position");
+        }
     }
 }
 
@@ -398,7 +407,7 @@ async fn every_filter_goes_out_on_every_page_request() {
         order_by: Some(ORDER.to_owned()),
         ..MessagesQuery::new(CONVERSATION)
     };
-    let (pages, error) = collect(client(&server).pages(query, options(100, 4))).await;
+    let (pages, error) = collect(client(&server).pages(query, options(100, 1))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..250));
     assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), [100, 99, 51]);
@@ -434,7 +443,7 @@ async fn the_querys_created_after_is_where_the_stream_starts() {
     let (server, conversation) = serve(Conversation::new(300)).await;
     // m00049 was created at exactly this time: the filter is exclusive.
     let query = MessagesQuery { created_after: Some(Timestamp::from(created(49))), ..MessagesQuery::new(CONVERSATION) };
-    let (pages, error) = collect(client(&server).pages(query, options(100, 4))).await;
+    let (pages, error) = collect(client(&server).pages(query, options(100, 1))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(50..300));
     assert_eq!(conversation.asked()[0].after, Some(created(49)));
@@ -452,13 +461,13 @@ async fn a_stream_resumes_from_the_next_position_of_an_earlier_run() {
     let (server, conversation) = serve(Conversation::new(2345)).await;
     let c = client(&server);
     let first: Vec<MessagePage> =
-        c.pages(MessagesQuery::new(CONVERSATION), options(100, 4)).take(3).map(Result::unwrap).collect().await;
+        c.pages(MessagesQuery::new(CONVERSATION), options(100, 1)).take(3).map(Result::unwrap).collect().await;
     assert_eq!(ids(&first), expected_ids(0..298));
     assert_eq!(conversation.asked().len(), 3, "a dropped stream fetches nothing more");
     let resume = first.last().unwrap().next.clone();
     assert!(matches!(resume, Some(Position::Cursor(_))), "{resume:?}");
 
-    let resumed = PagingOptions { resume: resume.clone(), ..options(100, 4) };
+    let resumed = PagingOptions { resume: resume.clone(), ..options(100, 1) };
     let (rest, error) = collect(c.pages(MessagesQuery::new(CONVERSATION), resumed)).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&rest), expected_ids(298..2345), "every message after the first run's, once");
@@ -476,76 +485,13 @@ async fn a_stream_resumes_from_the_next_position_of_an_earlier_run() {
         body.as_object_mut().unwrap().remove("pagination");
     });
     let (server, _) = serve(bare).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
     assert!(error.is_none(), "{error:?}");
-    let past_the_end = PagingOptions { resume: pages.last().unwrap().next.clone(), ..options(100, 4) };
+    let past_the_end = PagingOptions { resume: pages.last().unwrap().next.clone(), ..options(100, 1) };
     assert!(past_the_end.resume.is_some());
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), past_the_end)).await;
     assert!(error.is_none(), "{error:?}");
     assert!(ids(&pages).is_empty(), "{:?}", ids(&pages));
-}
-
-#[tokio::test]
-async fn a_500_and_503_are_retried_and_a_429_waits_for_retry_after() {
-    let internal = ResponseTemplate::new(500).set_body_json(error_body(500));
-    let unavailable = ResponseTemplate::new(503).set_body_string("upstream unavailable");
-    let (server, conversation) = serve(Conversation::new(2345).fault(2, internal).fault(3, unavailable)).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids(&pages), expected_ids(0..2345));
-    let asked = conversation.asked();
-    assert_eq!(asked.len(), 27, "25 requests and two retries");
-    assert_eq!((&asked[2], &asked[3]), (&asked[4], &asked[4]), "the retries ask what the failed request asked");
-    assert_ne!(asked[4], asked[5]);
-
-    let limited = ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_json(error_body(429));
-    let (server, conversation) = serve(Conversation::new(2345).fault(1, limited)).await;
-    let started = Instant::now();
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert!(error.is_none(), "{error:?}");
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured ({:?})", started.elapsed());
-    assert_eq!(ids(&pages), expected_ids(0..2345));
-    let asked = conversation.asked();
-    assert_eq!(asked.len(), 26, "25 requests and one retry");
-    assert_eq!(asked[1], asked[2]);
-}
-
-#[tokio::test]
-async fn a_retry_after_longer_than_the_policy_allows_ends_the_stream_naming_the_page() {
-    let limited = ResponseTemplate::new(429).insert_header("Retry-After", "600").set_body_json(error_body(429));
-    let (server, conversation) = serve(Conversation::new(2345).fault(1, limited)).await;
-    let started = Instant::now();
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
-    assert_eq!(ids(&pages), expected_ids(0..100));
-    let Some(PagingError::RetryAfterTooLong { page, asked, cap, attempts, .. }) = &error else { panic!("{error:?}") };
-    assert_eq!(page.0, pages[0].next);
-    assert_eq!((*asked, *cap, *attempts), (Duration::from_secs(600), Duration::from_secs(120), 1));
-    assert_eq!(conversation.asked().len(), 2);
-}
-
-#[tokio::test]
-async fn a_501_on_the_fourth_request_ends_the_stream_after_three_pages() {
-    let failure = ResponseTemplate::new(501).set_body_json(error_body(501));
-    let (server, conversation) = serve(Conversation::new(2345).fault(3, failure)).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert_eq!(ids(&pages), expected_ids(0..298));
-    let Some(PagingError::Request { page, attempts, source }) = &error else { panic!("{error:?}") };
-    assert_eq!(page.0, pages[2].next, "the error names the page the third one pointed at");
-    assert_eq!(*attempts, 1, "a 501 is not retried");
-    assert_eq!(source.status().map(|s| s.as_u16()), Some(501));
-    let position = pages[2].next.clone().unwrap();
-    let message = error.as_ref().unwrap().to_string();
-    assert!(message.starts_with(&format!("{position}: ")), "{message}");
-    assert_eq!(conversation.asked().len(), 4);
-
-    // The same through `messages`: every message before the failure, then the error.
-    let failure = ResponseTemplate::new(501).set_body_json(error_body(501));
-    let (server, _) = serve(Conversation::new(2345).fault(3, failure)).await;
-    let items: Vec<_> = client(&server).messages(MessagesQuery::new(CONVERSATION), options(100, 4)).collect().await;
-    assert_eq!(items.len(), 299);
-    assert!(items[..298].iter().all(Result::is_ok));
-    assert!(matches!(&items[298], Err(PagingError::Request { page, .. }) if page.0 == Some(position.clone())));
 }
 
 #[tokio::test]
@@ -554,30 +500,27 @@ async fn an_invalid_page_size_resume_position_order_or_conversation_is_refused_w
     let query = || MessagesQuery::new(CONVERSATION);
     let ordered = |order: &str| MessagesQuery { order_by: Some(order.to_owned()), ..query() };
     let invalid = [
-        (query(), options(0, 4), "page size"),
+        (query(), options(0, 1), "page size"),
         (query(), options(MAX_PAGE_SIZE + 1, 4), "page size"),
-        (query(), PagingOptions { resume: Some(Position::Cursor("abc".to_owned())), ..options(10, 4) }, "resume"),
-        (query(), PagingOptions { resume: Some(Position::Page(5)), ..options(10, 4) }, "resume"),
-        (query(), PagingOptions { resume: Some(Position::Page(0)), ..options(10, 4) }, "resume"),
-        (query(), PagingOptions { resume: Some(Position::Page(u64::MAX)), ..options(10, 4) }, "resume"),
-        (ordered("createdAt:desc"), options(10, 4), "order_by"),
-        (ordered("id:asc"), options(10, 4), "order_by"),
-        (MessagesQuery::new(".."), options(10, 4), "conversation id"),
-        (MessagesQuery::new(""), options(10, 4), "conversation id"),
+        (query(), PagingOptions { resume: Some(Position::Cursor("abc".to_owned())), ..options(10, 1) }, "resume"),
+        (query(), PagingOptions { resume: Some(Position::Page(5)), ..options(10, 1) }, "resume"),
+        (query(), PagingOptions { resume: Some(Position::Page(0)), ..options(10, 1) }, "resume"),
+        (query(), PagingOptions { resume: Some(Position::Page(u64::MAX)), ..options(10, 1) }, "resume"),
+        (ordered("createdAt:desc"), options(10, 1), "order_by"),
+        (ordered("id:asc"), options(10, 1), "order_by"),
+        (MessagesQuery::new(".."), options(10, 1), "conversation id"),
+        (MessagesQuery::new(""), options(10, 1), "conversation id"),
     ];
     for (query, options, expected) in invalid {
         let (pages, error) = collect(client(&server).pages(query, options)).await;
         assert!(pages.is_empty());
-        assert!(
-            matches!(error, Some(PagingError::InvalidQuery { name, .. }) if name == expected),
-            "{expected}: {error:?}"
-        );
+        assert!(matches!(error, Some(Error::InvalidQuery { name, .. }) if name == expected), "{expected}: {error:?}");
     }
     assert!(conversation.asked().is_empty());
     assert!(server.received_requests().await.unwrap().is_empty());
 
     // The one order the stream reads in is accepted however it is spelt.
-    let (pages, error) = collect(client(&server).pages(ordered("CREATEDAT:ASC"), options(10, 4))).await;
+    let (pages, error) = collect(client(&server).pages(ordered("CREATEDAT:ASC"), options(10, 1))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..10));
     assert!(conversation.asked().iter().all(|a| a.order_by.as_deref() == Some(ORDER)));
@@ -595,7 +538,7 @@ async fn messages_added_or_deleted_during_the_read_are_neither_skipped_nor_repea
         }
     });
     let (server, _) = serve(changing).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
     assert!(error.is_none(), "{error:?}");
     let mut expected: Vec<String> = expected_ids(0..2345).into_iter().filter(|m| *m != id(1000)).collect();
     expected.push("new-1".to_owned());
@@ -610,7 +553,7 @@ async fn a_server_capping_the_page_size_is_followed_to_the_end() {
         body["messages"].as_array_mut().unwrap().truncate(50);
     });
     let (server, conversation) = serve(capped).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..2345));
     assert_eq!(pages[0].items.len(), 50);
@@ -622,7 +565,7 @@ async fn a_short_page_is_never_the_end_by_itself() {
     // 7 of 7, counted right: a server that caps its pages and counts only
     // what it served would look the same, so the next request tells.
     let (server, conversation) = serve(Conversation::new(7)).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 1))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..7));
     assert!(pages[0].next.is_some());
@@ -636,14 +579,14 @@ async fn a_short_page_is_never_the_end_by_itself() {
         body["pagination"]["totalItems"] = json!(served);
     });
     let (server, _) = serve(capped).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 1))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..7));
 
     // 7 where the vendor counts 8: followed until nothing new comes.
     let understated = Conversation::new(7).tweak(|_, body| body["pagination"]["totalItems"] = json!(8));
     let (server, conversation) = serve(understated).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 1))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..7));
     assert_eq!(conversation.asked().len(), 2);
@@ -657,7 +600,7 @@ async fn a_short_page_is_never_the_end_by_itself() {
             }
         });
         let (server, conversation) = serve(misstated).await;
-        let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+        let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(ids(&pages), expected_ids(0..250), "{counted}");
         assert_eq!(conversation.asked().len(), 4, "{counted}");
@@ -673,8 +616,8 @@ async fn an_empty_page_mid_read_whose_total_says_more_ends_the_stream() {
         }
     });
     let (server, conversation) = serve(empty).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
-    assert!(matches!(error, Some(PagingError::EmptyPageWithMore { .. })), "{error:?}");
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
+    assert!(matches!(error, Some(Error::EmptyPageWithMore { .. })), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..100 + 3 * 99), "the pages before it, once each");
     assert_eq!(conversation.asked().len(), 5);
 }
@@ -690,7 +633,7 @@ async fn an_empty_page_without_a_total_is_asked_for_again_before_it_is_the_end()
         }
     });
     let (server, conversation) = serve(lost).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..2345));
     let asked = conversation.asked();
@@ -707,9 +650,9 @@ async fn a_message_before_the_filter_or_out_of_creation_order_ends_the_stream() 
         }
     });
     let (server, _) = serve(ghost).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
     assert_eq!(ids(&pages), expected_ids(0..100));
-    let Some(PagingError::OutOfOrder { page, id: bad, reason }) = &error else { panic!("{error:?}") };
+    let Some(Error::OutOfOrder { page, id: bad, reason }) = &error else { panic!("{error:?}") };
     assert_eq!((&page.0, bad.as_str()), (&pages[0].next, "ghost"));
     assert!(reason.contains("filter"), "{reason}");
 
@@ -720,9 +663,9 @@ async fn a_message_before_the_filter_or_out_of_creation_order_ends_the_stream() 
         }
     });
     let (server, _) = serve(swapped).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
     assert!(pages.is_empty(), "{:?}", ids(&pages));
-    let Some(PagingError::OutOfOrder { page, id: bad, reason }) = &error else { panic!("{error:?}") };
+    let Some(Error::OutOfOrder { page, id: bad, reason }) = &error else { panic!("{error:?}") };
     assert_eq!((key(&page.0)["page"].clone(), bad.as_str()), (json!(0), id(50).as_str()));
     assert!(reason.contains("already delivered"), "{reason}");
 }
@@ -734,7 +677,7 @@ async fn without_a_total_pages_are_read_one_at_a_time_until_a_request_brings_not
             body.as_object_mut().unwrap().remove("pagination");
         });
         let (server, conversation) = serve(bare).await;
-        let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+        let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(ids(&pages), expected_ids(0..total));
         assert_eq!(conversation.asked().len(), requests, "{total}");
@@ -753,9 +696,9 @@ async fn a_page_that_says_it_is_another_page_ends_the_stream_with_wrong_page() {
         }
     });
     let (server, _) = serve(ignoring).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
     assert_eq!(ids(&pages), expected_ids(0..199));
-    let Some(PagingError::WrongPage { page, served }) = &error else { panic!("{error:?}") };
+    let Some(Error::WrongPage { page, served }) = &error else { panic!("{error:?}") };
     assert_eq!((&page.0, *served), (&pages[1].next, 1));
 }
 
@@ -768,7 +711,7 @@ fn one_millisecond_then_more() -> Vec<Stored> {
 #[tokio::test]
 async fn messages_sharing_a_millisecond_are_read_on_the_next_pages_of_the_same_filter() {
     let (server, conversation) = serve(Conversation::of(one_millisecond_then_more())).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 1))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..30));
     let tie_filter = Some(base() + TimeDelta::milliseconds(499));
@@ -789,9 +732,9 @@ async fn messages_sharing_a_millisecond_are_read_on_the_next_pages_of_the_same_f
     // served as page 0 again, holds messages already delivered, and the
     // stream ends.
     let (server, conversation) = serve(Conversation::of(one_millisecond_then_more()).ignoring_page()).await;
-    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 4))).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(10, 1))).await;
     assert_eq!(ids(&pages), expected_ids(0..10));
-    assert!(matches!(&error, Some(PagingError::RepeatedMessage { .. })), "{error:?}");
+    assert!(matches!(&error, Some(Error::RepeatedMessage { .. })), "{error:?}");
     let asked: Vec<(Option<DateTime<Utc>>, u64)> = conversation.asked().iter().map(|a| (a.after, a.page)).collect();
     assert_eq!(asked, [(None, 0), (tie_filter, 0), (tie_filter, 1)]);
 }

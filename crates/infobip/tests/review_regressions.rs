@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use convo_infobip::{Auth, Client, MessagePage, MessagesQuery, PagingOptions, RetryPolicy, SecretString, StreamError};
+use convo_infobip::{Client, Credentials, Error, MessagePage, MessagesQuery, PagingOptions, RetryPolicy, SecretString};
 use convo_testkit::server;
 use convo_testkit::wiremock::matchers::any;
 use convo_testkit::wiremock::{Mock, Request, Respond, ResponseTemplate};
@@ -86,7 +86,7 @@ pub async fn run(
     page: u64,
     change: impl Fn(usize, &mut Vec<S>) + Send + Sync + 'static,
     tweak: impl Fn(usize, &mut Value) + Send + Sync + 'static,
-) -> (Vec<String>, Option<StreamError>, Vec<String>) {
+) -> (Vec<String>, Option<Error>, Vec<String>) {
     let server = server().await;
     let c = Arc::new(Conv {
         l: Mutex::new(l),
@@ -97,13 +97,13 @@ pub async fn run(
         log: Mutex::default(),
     });
     Mock::given(any()).respond_with(R(c.clone())).mount(&server).await;
-    let client = Client::with_auth(&server.uri(), Auth::AppKey(SecretString::from("test-key"))).unwrap();
+    let client = Client::new(&server.uri(), Credentials::AppKey(SecretString::from("test-key"))).unwrap();
     let opts = PagingOptions {
         page_size: Some(page),
         retry: RetryPolicy { initial_backoff: Duration::from_millis(1), max_attempts: 2, ..RetryPolicy::default() },
         ..PagingOptions::default()
     };
-    let fut = client.pages(MessagesQuery::new("c-1"), opts).collect::<Vec<Result<MessagePage, StreamError>>>();
+    let fut = client.pages(MessagesQuery::new("c-1"), opts).collect::<Vec<Result<MessagePage, Error>>>();
     let items = tokio::time::timeout(Duration::from_secs(20), fut).await.expect("stream hung");
     let mut ids = vec![];
     let mut err = None;
@@ -119,7 +119,7 @@ pub async fn run(
     (ids, err, log)
 }
 
-fn wrong_with_success(name: &str, ids: &[String], err: &Option<StreamError>, expect: &[String]) -> bool {
+fn wrong_with_success(name: &str, ids: &[String], err: &Option<Error>, expect: &[String]) -> bool {
     let missing: Vec<&String> = expect.iter().filter(|e| !ids.contains(e)).collect();
     let mut seen = std::collections::HashSet::new();
     let dups: Vec<&String> = ids.iter().filter(|i| !seen.insert(*i)).collect();
@@ -272,7 +272,7 @@ async fn messages_without_created_at_from_a_server_ignoring_page() {
         }
     }
     Mock::given(any()).respond_with(Ign(c.clone())).mount(&server).await;
-    let client = Client::with_auth(&server.uri(), Auth::AppKey(SecretString::from("test-key"))).unwrap();
+    let client = Client::new(&server.uri(), Credentials::AppKey(SecretString::from("test-key"))).unwrap();
     let opts = PagingOptions {
         page_size: Some(10),
         retry: RetryPolicy { initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },

@@ -9,7 +9,7 @@ use convo_runtime::paging::cursor::{CursorEndpoint, CursorReply};
 use convo_runtime::paging::{self, Fetch, Record};
 use convo_runtime::{Captured, PagingOptions};
 
-use crate::{LeadConnector, types};
+use crate::{Client, types};
 
 /// The largest page this client asks for, and the size used when none is
 /// chosen.
@@ -23,6 +23,7 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 /// Which conversation to read, with LeadConnector's own filter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagesQuery {
+    /// The conversation to read (LeadConnector's `conversationId`).
     pub conversation_id: String,
     /// Only these types (empty: every type). They go out on every page as
     /// LeadConnector's one comma-separated `type` value (`TYPE_SMS,TYPE_CALL`).
@@ -36,7 +37,7 @@ impl MessagesQuery {
     }
 }
 
-convo_runtime::paged_endpoint!("LeadConnector", LeadConnector, MessagesQuery, types::Message, types::Error);
+convo_runtime::paged_endpoint!("LeadConnector", Client, MessagesQuery, types::Message, types::Error);
 
 impl Record for types::Message {
     fn id(&self) -> Option<&str> {
@@ -114,7 +115,7 @@ fn next_cursor(next_page: Option<bool>, last_message_id: Option<String>, items: 
     }
 }
 
-impl LeadConnector {
+impl Client {
     /// Every page of the conversation, in LeadConnector's order (newest
     /// first), each fetched with retries and the configured `Version`
     /// header, through the runtime's cursor paging (see
@@ -134,7 +135,7 @@ impl LeadConnector {
         &self,
         query: MessagesQuery,
         options: PagingOptions,
-    ) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + Unpin + 'static {
         let start = (|| {
             let limit = paging::page_size(&options, MAX_PAGE_SIZE, "LeadConnector (its reported cap)")?;
             paging::path_id("conversation id", &query.conversation_id)?;

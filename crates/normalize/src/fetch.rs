@@ -6,18 +6,22 @@
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::{StreamExt, future};
-use serde::Serialize;
-use serde_json::Value;
 
-use convo_runtime::{PagingError, PagingOptions, Position};
+use convo_runtime::PagingError;
+pub use convo_runtime::paging::ErrorKind;
+pub use convo_runtime::{ClientOptions, ConfigError, OnRetry, PagingOptions, Position, RetryNotice, RetryPolicy};
 
 use crate::{Message, Vendor};
 
 /// A conversation to read: a vendor's client and the vendor's own query.
 pub enum Source {
+    /// An Infobip conversation: the client and the query.
     Infobip(convo_infobip::Client, convo_infobip::MessagesQuery),
+    /// An Octopush conversation: the client and the query.
     Octopush(convo_octopush::Client, convo_octopush::MessagesQuery),
-    Leadconnector(convo_leadconnector::LeadConnector, convo_leadconnector::MessagesQuery),
+    /// A LeadConnector conversation: the client and the query.
+    Leadconnector(convo_leadconnector::Client, convo_leadconnector::MessagesQuery),
+    /// A Bird conversation: the client and the query.
     Bird(convo_bird::Client, convo_bird::MessagesQuery),
 }
 
@@ -31,6 +35,190 @@ impl Source {
             Source::Bird(..) => Vendor::Bird,
         }
     }
+
+    /// The conversation `selector` names, read with the vendor's client
+    /// from the environment (each vendor crate's `Client::from_env`: the
+    /// variables of [`Vendor::variables`]).
+    pub fn from_env(vendor: Vendor, selector: &Selector) -> Result<Self, SourceError> {
+        Self::from_vars(vendor, selector, convo_runtime::env_var, &ClientOptions::default())
+    }
+
+    /// As [`Source::from_env`], reading the variables through `vars` and
+    /// with explicit HTTP options.
+    pub fn from_vars(
+        vendor: Vendor,
+        selector: &Selector,
+        vars: impl Fn(&str) -> Option<String>,
+        options: &ClientOptions,
+    ) -> Result<Self, SourceError> {
+        let conversation =
+            || selector.conversation.clone().ok_or(SourceError::Missing { vendor, needed: Needed::Conversation });
+        let unused = |selector: Unused, set: bool| match set {
+            true => Err(SourceError::Unused { vendor, selector }),
+            false => Ok(()),
+        };
+        let searches = selector.phone.is_some() || selector.email.is_some() || selector.facebook_id.is_some();
+        if vendor != Vendor::Octopush {
+            unused(Unused::Search, searches)?;
+        }
+        if vendor != Vendor::Bird {
+            unused(Unused::Workspace, selector.workspace.is_some())?;
+            unused(Unused::Reverse, selector.reverse)?;
+        }
+        Ok(match vendor {
+            Vendor::Infobip => Source::Infobip(
+                convo_infobip::Client::from_vars(vars, options)?,
+                convo_infobip::MessagesQuery::new(conversation()?),
+            ),
+            Vendor::Octopush => {
+                Source::Octopush(convo_octopush::Client::from_vars(vars, options)?, octopush_query(selector)?)
+            }
+            Vendor::Leadconnector => Source::Leadconnector(
+                convo_leadconnector::Client::from_vars(vars, options)?,
+                convo_leadconnector::MessagesQuery::new(conversation()?),
+            ),
+            Vendor::Bird => {
+                let workspace =
+                    selector.workspace.clone().ok_or(SourceError::Missing { vendor, needed: Needed::Workspace })?;
+                let mut query = convo_bird::MessagesQuery::new(workspace, conversation()?);
+                query.reverse = selector.reverse.then_some(true);
+                Source::Bird(convo_bird::Client::from_vars(vars, options)?, query)
+            }
+        })
+    }
+}
+
+/// Which conversation to read, in terms every vendor's query is made of.
+#[derive(Debug, Clone, Default)]
+pub struct Selector {
+    /// The conversation's id (every vendor; Octopush's `cid_<UUID>`).
+    pub conversation: Option<String>,
+    /// Bird: the workspace the conversation belongs to.
+    pub workspace: Option<String>,
+    /// Octopush: the conversation of this phone number, instead of an id.
+    pub phone: Option<String>,
+    /// Octopush: the conversation of this e-mail address, instead of an id.
+    pub email: Option<String>,
+    /// Octopush: the conversation of this Facebook id (`fid_<ID>`), instead of an id.
+    pub facebook_id: Option<String>,
+    /// Bird: the reverse of Bird's default order (`reverse=true`).
+    pub reverse: bool,
+}
+
+/// A [`Source`] could not be made: a variable or selector is missing or
+/// invalid. Never holds a credential's value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The client could not be set up (a missing variable, a bad base URL
+    /// or credential).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The selector lacks what the vendor needs.
+    #[error("{vendor} needs {needed}")]
+    Missing {
+        /// The vendor the source was for.
+        vendor: Vendor,
+        /// What the selector lacks.
+        needed: Needed,
+    },
+    /// The selector holds what the vendor has no use for; it would be
+    /// ignored, so it is refused.
+    #[error("{vendor} has no {selector}")]
+    Unused {
+        /// The vendor the source was for.
+        vendor: Vendor,
+        /// The selector the vendor has no use for.
+        selector: Unused,
+    },
+    /// Octopush: a conversation id and a search together. The API combines
+    /// them as "all of": an id with a search it does not match gives
+    /// nothing, silently.
+    #[error(
+        "octopush: a conversation id selects one conversation, a phone number, e-mail address or Facebook id searches for one: give one or the other"
+    )]
+    IdAndSearch,
+    /// A selector's value is not what the vendor documents.
+    #[error("{vendor}: {reason}")]
+    Invalid {
+        /// The vendor the source was for.
+        vendor: Vendor,
+        /// What is wrong with the value, as the vendor crate words it.
+        reason: String,
+    },
+}
+
+/// What a [`Selector`] lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Needed {
+    /// A conversation id.
+    Conversation,
+    /// Bird: a workspace id.
+    Workspace,
+    /// Octopush: a conversation id or a search (phone, e-mail, Facebook id).
+    ConversationOrSearch,
+}
+
+impl std::fmt::Display for Needed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Needed::Conversation => "a conversation id",
+            Needed::Workspace => "a workspace id",
+            Needed::ConversationOrSearch => {
+                "a conversation id (cid_…), a phone number, an e-mail address or a Facebook id (fid_…)"
+            }
+        })
+    }
+}
+
+/// A selector that a vendor has no use for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unused {
+    /// Octopush's search by phone, e-mail or Facebook id.
+    Search,
+    /// Bird's workspace.
+    Workspace,
+    /// Bird's reverse order.
+    Reverse,
+}
+
+impl std::fmt::Display for Unused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unused::Search => "search by phone, e-mail or Facebook id (only Octopush has)",
+            Unused::Workspace => "workspace (only Bird has)",
+            Unused::Reverse => "reverse order (only Bird has)",
+        })
+    }
+}
+
+fn octopush_query(selector: &Selector) -> Result<convo_octopush::MessagesQuery, SourceError> {
+    let vendor = Vendor::Octopush;
+    let bad = |e: convo_octopush::InvalidParameter| SourceError::Invalid { vendor, reason: e.to_string() };
+    let query = convo_octopush::MessagesQuery {
+        conversation_id: selector
+            .conversation
+            .clone()
+            .map(convo_octopush::ConversationId::new)
+            .transpose()
+            .map_err(bad)?,
+        phone_number: selector.phone.clone(),
+        email: selector.email.clone(),
+        facebook_id: selector.facebook_id.clone().map(convo_octopush::FacebookId::new).transpose().map_err(bad)?,
+        ..Default::default()
+    };
+    let searches = query.phone_number.is_some() || query.email.is_some() || query.facebook_id.is_some();
+    if query.conversation_id.is_some() && searches {
+        // The API combines selectors as "all of": a conversation id with a
+        // search selector that it does not match gives nothing, silently.
+        return Err(SourceError::IdAndSearch);
+    }
+    if query.conversation_id.is_none() && !searches {
+        return Err(SourceError::Missing { vendor, needed: Needed::ConversationOrSearch });
+    }
+    Ok(query)
 }
 
 /// How to read a conversation.
@@ -48,6 +236,8 @@ pub struct FetchOptions {
 /// One page of a conversation, normalized.
 #[derive(Debug, Clone)]
 pub struct NormalizedPage {
+    /// The page's messages, normalized, in the vendor's order; with
+    /// [`FetchOptions::since`], only those the filter keeps.
     pub messages: Vec<Message>,
     /// Where this page started (`None`: the first page of a cursor vendor).
     pub position: Option<Position>,
@@ -57,35 +247,30 @@ pub struct NormalizedPage {
 
 /// Why reading a conversation stopped early. The messages of the pages
 /// before it have been delivered.
+///
+/// `Display` is one line naming the vendor, then the vendor crate's own
+/// line (the page, the status, the vendor's words, the tries).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
+    /// Infobip's paging stream ended early.
     #[error("infobip: {}", summary(Vendor::Infobip, .0))]
-    Infobip(PagingError<convo_infobip::types::Error>),
+    Infobip(convo_infobip::Error),
+    /// Octopush's paging stream ended early.
     #[error("octopush: {}", summary(Vendor::Octopush, .0))]
-    Octopush(PagingError<convo_octopush::types::Error>),
+    Octopush(convo_octopush::Error),
+    /// LeadConnector's paging stream ended early.
     #[error("leadconnector: {}", summary(Vendor::Leadconnector, .0))]
-    Leadconnector(PagingError<convo_leadconnector::types::Error>),
+    Leadconnector(convo_leadconnector::Error),
+    /// Bird's paging stream ended early.
     #[error("bird: {}", summary(Vendor::Bird, .0))]
-    Bird(PagingError<convo_bird::types::Error>),
+    Bird(convo_bird::Error),
     /// `since` asked of a vendor whose messages carry no time.
     #[error("{vendor}: its messages carry no time, so `since` cannot filter them")]
-    SinceUnsupported { vendor: Vendor },
-}
-
-/// What went wrong, in the words a person needs: no Rust debug dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// The vendor refused the credentials or the permission (401, 403).
-    Auth,
-    /// The conversation or workspace does not exist (404).
-    NotFound,
-    /// A body that is not the vendor's documented shape.
-    Undecodable,
-    /// The query was invalid; nothing was sent.
-    InvalidQuery,
-    /// Any other vendor or network failure, after retries.
-    Other,
+    SinceUnsupported {
+        /// The vendor whose messages carry no time.
+        vendor: Vendor,
+    },
 }
 
 impl FetchError {
@@ -100,115 +285,32 @@ impl FetchError {
         }
     }
 
-    /// What kind of failure this is.
-    pub fn kind(&self) -> FailureKind {
+    /// What kind of failure this is (the vendor crate's own [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            FetchError::Infobip(e) => kind(e),
-            FetchError::Octopush(e) => kind(e),
-            FetchError::Leadconnector(e) => kind(e),
-            FetchError::Bird(e) => kind(e),
-            FetchError::SinceUnsupported { .. } => FailureKind::InvalidQuery,
+            FetchError::Infobip(e) => e.kind(),
+            FetchError::Octopush(e) => e.kind(),
+            FetchError::Leadconnector(e) => e.kind(),
+            FetchError::Bird(e) => e.kind(),
+            FetchError::SinceUnsupported { .. } => ErrorKind::InvalidQuery,
         }
     }
 }
 
-fn kind<E: std::fmt::Debug>(error: &PagingError<E>) -> FailureKind {
-    match error {
-        PagingError::InvalidQuery { .. } => FailureKind::InvalidQuery,
-        PagingError::Request { source: progenitor_client::Error::InvalidResponsePayload(..), .. } => {
-            FailureKind::Undecodable
-        }
-        PagingError::Request { source: progenitor_client::Error::InvalidRequest(..), .. } => FailureKind::InvalidQuery,
-        other => match other.status().map(|s| s.as_u16()) {
-            Some(401 | 403) => FailureKind::Auth,
-            Some(404) => FailureKind::NotFound,
-            _ => FailureKind::Other,
-        },
+/// The vendor crate's line; for a page that is not the vendor's documented
+/// shape, decoded once more with path tracking so that the line names the
+/// JSON path that failed.
+fn summary<E: convo_runtime::paging::VendorError>(vendor: Vendor, error: &PagingError<E>) -> String {
+    if let (Some(page), Some(progenitor_client::Error::InvalidResponsePayload(body, _))) =
+        (error.page(), error.request_error())
+        && let Err(e) = crate::normalize_page(vendor, body)
+    {
+        return format!(
+            "{page}: the response is not {vendor}'s documented shape: {} at `{}` (body starts with {})",
+            e.reason, e.path, e.snippet
+        );
     }
-}
-
-/// The vendor's own words in an error body: the first `message` or `text`.
-fn vendor_message(value: &Value) -> Option<String> {
-    match value {
-        Value::Object(map) => {
-            for key in ["message", "text", "description", "error"] {
-                match map.get(key) {
-                    Some(Value::String(s)) if !s.is_empty() => return Some(s.clone()),
-                    Some(Value::Array(items)) => {
-                        let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
-                        if !texts.is_empty() {
-                            return Some(texts.join("; "));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            map.values().find_map(vendor_message)
-        }
-        _ => None,
-    }
-}
-
-fn summary<E: std::fmt::Debug + Serialize>(vendor: Vendor, error: &PagingError<E>) -> String {
-    use progenitor_client::Error as E2;
-    let (page, attempts, source, waited) = match error {
-        PagingError::Request { page, attempts, source } => (page, attempts, source, None),
-        PagingError::RetryAfterTooLong { page, attempts, source, asked, cap } => {
-            (page, attempts, source, Some((asked, cap)))
-        }
-        other => return other.to_string(),
-    };
-    let tries = match waited {
-        Some((asked, cap)) => format!(
-            "; the vendor asked to wait {} s before trying again, longer than the {} s this client waits (gave up after {attempts} {})",
-            asked.as_secs(),
-            cap.as_secs(),
-            if *attempts == 1 { "try" } else { "tries" }
-        ),
-        None if *attempts == 1 => String::new(),
-        None => format!(" (after {attempts} tries)"),
-    };
-    let what = match source {
-        E2::ErrorResponse(response) => {
-            let words = serde_json::to_value(&**response).ok().as_ref().and_then(vendor_message);
-            match words {
-                Some(words) => format!("HTTP {}: {words}", response.status()),
-                None => format!("HTTP {}", response.status()),
-            }
-        }
-        E2::UnexpectedResponse(response) => format!("unexpected HTTP {}", response.status()),
-        E2::InvalidResponsePayload(body, e) => match crate::normalize_page(vendor, body) {
-            // Decoding once more with path tracking names the JSON path.
-            Err(page_error) => format!(
-                "the response is not {vendor}'s documented shape: {} at `{}` (body starts with {})",
-                page_error.reason, page_error.path, page_error.snippet
-            ),
-            Ok(_) => format!("the response is not {vendor}'s documented shape: {e}"),
-        },
-        E2::ResponseBodyError(e) => match convo_runtime::find_in_chain::<convo_runtime::ErrorStatus>(e) {
-            Some(status) => status.to_string(),
-            None => format!("the response body could not be read: {}", chain(e)),
-        },
-        E2::CommunicationError(e) => format!("network error: {}", chain(e)),
-        E2::InvalidRequest(s) => format!("invalid request: {s}"),
-        other => other.to_string(),
-    };
-    format!("{page}: {what}{tries}")
-}
-
-/// An error and its sources, on one line.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let next = e.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = e.source();
-    }
-    text
+    error.to_string()
 }
 
 /// Every page of the conversation, normalized, in the vendor's order.
@@ -232,14 +334,14 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
     }
     let stream: BoxStream<'static, Result<NormalizedPage, FetchError>> = match source {
         Source::Infobip(client, mut query) => {
-            if let Some(since) = since {
-                if query.created_after.is_none() {
-                    // `createdAfter` is exclusive and counts milliseconds:
-                    // one millisecond earlier keeps a message created at
-                    // `since` itself; the client-side filter below drops
-                    // anything before it.
-                    query.created_after = Some((since - chrono::Duration::milliseconds(1)).into());
-                }
+            if let Some(since) = since
+                && query.created_after.is_none()
+            {
+                // `createdAfter` is exclusive and counts milliseconds:
+                // one millisecond earlier keeps a message created at
+                // `since` itself; the client-side filter below drops
+                // anything before it.
+                query.created_after = Some((since - chrono::Duration::milliseconds(1)).into());
             }
             client.pages(query, paging).map(|p| normalized(p, crate::from_infobip, FetchError::Infobip)).boxed()
         }
@@ -257,10 +359,10 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
             .map(|p| normalized(p, crate::from_leadconnector, FetchError::Leadconnector))
             .boxed(),
         Source::Bird(client, mut query) => {
-            if let Some(since) = since {
-                if query.date_from.is_none() {
-                    query.date_from = Some(since.into());
-                }
+            if let Some(since) = since
+                && query.date_from.is_none()
+            {
+                query.date_from = Some(since.into());
             }
             client.pages(query, paging).map(|p| normalized(p, crate::from_bird, FetchError::Bird)).boxed()
         }

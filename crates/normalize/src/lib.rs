@@ -5,6 +5,8 @@
 //! one raw response body, the bytes a vendor sends for one page, and returns
 //! the normalized messages. This crate holds no HTTP code.
 
+#![warn(missing_docs)]
+
 mod bird;
 pub mod fetch;
 mod infobip;
@@ -18,7 +20,7 @@ pub use infobip::from_infobip;
 pub use leadconnector::from_leadconnector;
 pub use model::*;
 pub use octopush::from_octopush;
-pub use page::{PageError, normalize_page};
+pub use page::{PageError, normalize_page, page_of_messages};
 
 /// The JSON Schema of [`Message`], as committed in
 /// `generated/message.schema.json`.

@@ -143,46 +143,9 @@ impl PartialEq for Message {
     }
 }
 
-/// The vendors a message can come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Vendor {
-    Infobip,
-    Octopush,
-    Leadconnector,
-    Bird,
-}
-
-impl Vendor {
-    /// Every vendor.
-    pub const ALL: [Vendor; 4] = [Vendor::Infobip, Vendor::Octopush, Vendor::Leadconnector, Vendor::Bird];
-
-    /// The vendor's name as used on the command line and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Vendor::Infobip => "infobip",
-            Vendor::Octopush => "octopush",
-            Vendor::Leadconnector => "leadconnector",
-            Vendor::Bird => "bird",
-        }
-    }
-}
-
-impl std::fmt::Display for Vendor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Vendor {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Vendor::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown vendor `{s}` (expected one of infobip, octopush, leadconnector, bird)"))
-    }
-}
+/// The vendors a message can come from: the registry's, shared with the
+/// CLI, the sandbox and the benches.
+pub use convo_vendors::Vendor;
 
 convo_runtime::open_enum! {
     /// The channel, one vocabulary for all vendors. A vendor value with no
@@ -292,17 +255,21 @@ convo_runtime::open_enum! {
 /// A file carried by a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Attachment {
+    /// The file's URL, as the vendor gives it.
     pub url: String,
     /// MIME type, or the vendor's kind (`image`, `video`, ...) where that is
     /// all it says.
     pub content_type: Option<String>,
+    /// The file's name; null where the vendor gives none.
     pub name: Option<String>,
+    /// The caption sent with the file; null where there is none.
     pub caption: Option<String>,
     /// Size in bytes.
     pub size: Option<u64>,
 }
 
 impl Attachment {
+    /// An attachment at `url`, with nothing else known of it.
     pub fn url(url: impl Into<String>) -> Self {
         Self { url: url.into(), content_type: None, name: None, caption: None, size: None }
     }
@@ -313,15 +280,44 @@ impl Attachment {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Content {
     /// Plain text.
-    Text { text: String },
+    Text {
+        /// The text.
+        text: String,
+    },
     /// HTML, with the plain-text alternative where the vendor gives one.
-    Html { html: String, text: Option<String> },
+    Html {
+        /// The HTML; empty when the vendor sent none.
+        html: String,
+        /// The plain-text alternative; null where the vendor gives none.
+        text: Option<String>,
+    },
     /// Images, videos, audio or documents, with an optional text.
-    Media { media: Vec<Attachment>, text: Option<String> },
+    Media {
+        /// The files, the same as the message's `attachments`.
+        media: Vec<Attachment>,
+        /// The text or caption sent with them; null where there is none.
+        text: Option<String>,
+    },
     /// A location.
-    Location { latitude: Option<f64>, longitude: Option<f64>, name: Option<String>, address: Option<String> },
+    Location {
+        /// The latitude, as the vendor gives it; null where it gives none.
+        latitude: Option<f64>,
+        /// The longitude, as the vendor gives it; null where it gives none.
+        longitude: Option<f64>,
+        /// The place's name; null where the vendor gives none.
+        name: Option<String>,
+        /// The place's address; null where the vendor gives none.
+        address: Option<String>,
+    },
     /// An e-mail.
-    Email { subject: Option<String>, text: Option<String>, html: Option<String> },
+    Email {
+        /// The subject; null where the vendor gives none.
+        subject: Option<String>,
+        /// The plain-text body; null where the vendor gives none.
+        text: Option<String>,
+        /// The HTML body; null where the vendor gives none.
+        html: Option<String>,
+    },
     /// A call or voicemail.
     Call {
         /// Duration in seconds; null when unknown or unanswered.
@@ -330,14 +326,28 @@ pub enum Content {
         status: Option<String>,
     },
     /// A template message: its name or id and parameters as the vendor sent them.
-    Template { template: Value },
+    Template {
+        /// The vendor's template object, as it sent it.
+        template: Value,
+    },
     /// An activity or log row: the vendor's activity type and text.
-    Activity { activity: String, text: Option<String> },
+    Activity {
+        /// The vendor's activity type, as it spells it (LeadConnector's
+        /// message type).
+        activity: String,
+        /// The activity's text; null where there is none.
+        text: Option<String>,
+    },
     /// A message with no content (e.g. an inbound e-mail whose body the
     /// vendor left out), and the content of a message that could not be
     /// decoded (see `decode_error`).
     Empty,
     /// A content type the normalizer does not know, kept as the vendor's
     /// JSON: `vendor_type` is the vendor's name for it.
-    Unknown { vendor_type: String, value: Value },
+    Unknown {
+        /// The vendor's name for the content type; empty when it gives none.
+        vendor_type: String,
+        /// The vendor's content, as JSON.
+        value: Value,
+    },
 }

@@ -41,9 +41,11 @@ impl<'de, M: Mapping> Deserialize<'de> for Normalized<M> {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("not a page of {vendor}'s: {reason} at `{path}` (body starts with {snippet})")]
 pub struct PageError {
+    /// The vendor whose page shape the body was decoded as.
     pub vendor: Vendor,
     /// The JSON path that failed (`results[3].createdAt`); `.` for the top.
     pub path: String,
+    /// Why decoding failed at `path`, in serde's words.
     pub reason: String,
     /// The first bytes of the body, escaped.
     pub snippet: String,
@@ -99,5 +101,18 @@ pub fn normalize_page(vendor: Vendor, body: &[u8]) -> Result<Vec<Message>, PageE
         Vendor::Infobip => crate::infobip::page(body),
         Vendor::Octopush => crate::octopush::page(body),
         Vendor::Leadconnector => crate::leadconnector::page(body),
+    }
+}
+
+/// A page body holding `messages` (each one vendor message, as `convo fetch
+/// --raw` prints them) in the vendor's page envelope, for
+/// [`normalize_page`].
+pub fn page_of_messages(vendor: Vendor, messages: &[&serde_json::value::RawValue]) -> Vec<u8> {
+    let list = format!("[{}]", messages.iter().map(|m| m.get()).collect::<Vec<_>>().join(","));
+    match vendor {
+        Vendor::Octopush => list.into_bytes(),
+        Vendor::Infobip => format!(r#"{{"messages":{list}}}"#).into_bytes(),
+        Vendor::Leadconnector => format!(r#"{{"messages":{list},"nextPage":false}}"#).into_bytes(),
+        Vendor::Bird => format!(r#"{{"results":{list}}}"#).into_bytes(),
     }
 }

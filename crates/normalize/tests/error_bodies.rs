@@ -14,19 +14,19 @@ fn source(vendor: Vendor, base: &str) -> Source {
     let key = || SecretString::from("test-key-0000");
     match vendor {
         Vendor::Infobip => Source::Infobip(
-            convo_infobip::Client::with_auth(base, convo_infobip::Auth::AppKey(key())).unwrap(),
+            convo_infobip::Client::new(base, convo_infobip::Credentials::AppKey(key())).unwrap(),
             convo_infobip::MessagesQuery::new("c1"),
         ),
         Vendor::Octopush => Source::Octopush(
-            convo_octopush::Client::with_credentials(base, "login", key()).unwrap(),
+            convo_octopush::Client::new(base, convo_octopush::Credentials::new("login", key())).unwrap(),
             convo_octopush::MessagesQuery::by_phone_number("+33600000000"),
         ),
         Vendor::Leadconnector => Source::Leadconnector(
-            convo_leadconnector::LeadConnector::with_token(base, key()).unwrap(),
+            convo_leadconnector::Client::new(base, convo_leadconnector::Credentials::new(key())).unwrap(),
             convo_leadconnector::MessagesQuery::new("c1"),
         ),
         Vendor::Bird => Source::Bird(
-            convo_bird::Client::with_access_key(base, key()).unwrap(),
+            convo_bird::Client::new(base, convo_bird::Credentials::new(key())).unwrap(),
             convo_bird::MessagesQuery::new("w1", "c1"),
         ),
     }

@@ -6,61 +6,43 @@
 
 use std::time::Duration;
 
-use convo_normalize::fetch::{FailureKind, FetchError, FetchOptions, Source, pages};
+use std::sync::{Arc, Mutex};
+
+use convo_normalize::fetch::{
+    ClientOptions, ErrorKind, FetchError, FetchOptions, OnRetry, PagingOptions, RetryPolicy, Selector, Source, pages,
+};
 use convo_normalize::{Message, Vendor};
-use convo_runtime::{PagingError, PagingOptions, RetryPolicy, SecretString};
-use convo_sandbox::{Fault, FaultKind, Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
+use convo_runtime::PagingError;
+use convo_sandbox::{Fault, FaultKind, Sandbox, SandboxOptions, ids};
 use futures::StreamExt;
 
 const MESSAGES: usize = 3_000;
 const PAGE: u64 = 100;
 
-fn sandbox_vendor(vendor: Vendor) -> SandboxVendor {
-    match vendor {
-        Vendor::Infobip => SandboxVendor::Infobip,
-        Vendor::Octopush => SandboxVendor::Octopush,
-        Vendor::Leadconnector => SandboxVendor::Leadconnector,
-        Vendor::Bird => SandboxVendor::Bird,
-    }
-}
-
+/// The generated conversation of `vendor`, read with the sandbox's keys:
+/// the same variables `Client::from_env` reads, from the sandbox.
 fn source(vendor: Vendor, sandbox: &Sandbox) -> Source {
-    let base = sandbox.base_url(sandbox_vendor(vendor));
-    match vendor {
-        Vendor::Infobip => Source::Infobip(
-            convo_infobip::Client::with_auth(
-                &base,
-                convo_infobip::Auth::AppKey(SecretString::from(credentials::INFOBIP_API_KEY)),
-            )
-            .unwrap(),
-            convo_infobip::MessagesQuery::new(ids::infobip::GENERATED_CONVERSATION),
-        ),
-        Vendor::Octopush => Source::Octopush(
-            convo_octopush::Client::with_credentials(
-                &base,
-                credentials::OCTOPUSH_API_LOGIN,
-                SecretString::from(credentials::OCTOPUSH_API_KEY),
-            )
-            .unwrap(),
-            convo_octopush::MessagesQuery::by_conversation_id(
-                convo_octopush::ConversationId::new(ids::octopush::GENERATED_CONVERSATION).unwrap(),
-            ),
-        ),
-        Vendor::Leadconnector => Source::Leadconnector(
-            convo_leadconnector::LeadConnector::with_token(&base, SecretString::from(credentials::LEADCONNECTOR_TOKEN))
-                .unwrap(),
-            convo_leadconnector::MessagesQuery::new(ids::leadconnector::GENERATED_CONVERSATION),
-        ),
-        Vendor::Bird => Source::Bird(
-            convo_bird::Client::with_access_key(&base, SecretString::from(credentials::BIRD_ACCESS_KEY)).unwrap(),
-            convo_bird::MessagesQuery::new(ids::bird::WORKSPACE, ids::bird::GENERATED_CONVERSATION),
-        ),
-    }
+    let conversation = match vendor {
+        Vendor::Infobip => ids::infobip::GENERATED_CONVERSATION,
+        Vendor::Octopush => ids::octopush::GENERATED_CONVERSATION,
+        Vendor::Leadconnector => ids::leadconnector::GENERATED_CONVERSATION,
+        Vendor::Bird => ids::bird::GENERATED_CONVERSATION,
+    };
+    let selector = Selector {
+        conversation: Some(conversation.to_owned()),
+        workspace: (vendor == Vendor::Bird).then(|| ids::bird::WORKSPACE.to_owned()),
+        ..Selector::default()
+    };
+    Source::from_vars(vendor, &selector, sandbox.vars(vendor), &ClientOptions::default()).unwrap()
 }
 
+/// One page after another (Infobip reads its time windows at once with a
+/// concurrency above 1, which moves the request a fault lands on; its
+/// windowed read is the table's second half).
 fn options() -> FetchOptions {
     FetchOptions {
         paging: PagingOptions {
+            concurrency: 1,
             page_size: Some(PAGE),
             retry: RetryPolicy { initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },
             ..PagingOptions::default()
@@ -85,7 +67,7 @@ async fn run(vendor: Vendor, faults: Vec<Fault>) -> (Vec<Message>, Option<FetchE
         }
     }
     assert!(stream.next().await.is_none(), "{vendor}: nothing after the end");
-    let requests = sandbox.requests(sandbox_vendor(vendor));
+    let requests = sandbox.requests(vendor);
     (messages, error, requests)
 }
 
@@ -118,7 +100,7 @@ fn two_pages(vendor: Vendor) -> usize {
 }
 
 fn fault(vendor: Vendor, on_request: usize, kind: FaultKind) -> Fault {
-    Fault { vendor: sandbox_vendor(vendor), on_request, kind }
+    Fault { vendor, on_request, kind }
 }
 
 #[tokio::test]
@@ -163,7 +145,7 @@ async fn a_server_error_ends_the_stream_naming_the_page_after_the_pages_before_i
         let (messages, error, requests) =
             run(vendor, vec![fault(vendor, 3, FaultKind::Status { status: 501, retry_after: None })]).await;
         let error = error.unwrap_or_else(|| panic!("{vendor}: a 501 is not retried"));
-        assert_eq!(error.kind(), FailureKind::Other, "{vendor}");
+        assert_eq!(error.kind(), ErrorKind::Vendor, "{vendor}");
         let text = error.to_string();
         assert!(text.starts_with(&format!("{vendor}: ")) && text.contains("HTTP 501"), "{vendor}: {text}");
         assert!(text.contains("page"), "{vendor}: the error names the page: {text}");
@@ -261,7 +243,7 @@ async fn since_keeps_only_newer_messages_and_stops_early_where_the_order_allows(
             expected.first()
         );
         assert_eq!(got, expected, "{vendor}");
-        let requests = sandbox.requests(sandbox_vendor(vendor));
+        let requests = sandbox.requests(vendor);
         // Server-side filters (Infobip, Bird) and LeadConnector's newest-first
         // order (stop at the first older message) all avoid reading the rest.
         // Infobip ends on one more request that brings nothing new.
@@ -276,5 +258,155 @@ async fn since_keeps_only_newer_messages_and_stops_early_where_the_order_allows(
         matches!(results.as_slice(), [Err(FetchError::SinceUnsupported { vendor: Vendor::Octopush })]),
         "{results:?}"
     );
-    assert_eq!(sandbox.requests(SandboxVendor::Octopush), 0);
+    assert_eq!(sandbox.requests(Vendor::Octopush), 0);
+}
+
+/// A rate limit's wait reaches the caller before it is waited out, in words
+/// a progress line can show, and the read goes on exactly once.
+#[tokio::test]
+async fn every_retry_is_told_to_the_caller_before_its_wait() {
+    for vendor in Vendor::ALL {
+        let sandbox = Sandbox::start(SandboxOptions {
+            messages: MESSAGES,
+            faults: vec![fault(vendor, 2, FaultKind::Status { status: 429, retry_after: Some("1".into()) })],
+            ..SandboxOptions::default()
+        })
+        .await
+        .unwrap();
+        let notices = Arc::new(Mutex::new(Vec::new()));
+        let told = notices.clone();
+        let mut options = options();
+        options.paging.retry.on_retry = Some(OnRetry::new(move |n| told.lock().unwrap().push(n.clone())));
+        let messages: Vec<_> = convo_normalize::fetch::messages(source(vendor, &sandbox), options).collect().await;
+        assert!(messages.iter().all(Result::is_ok), "{vendor}");
+        assert_eq!(messages.len(), MESSAGES, "{vendor}");
+        let notices = notices.lock().unwrap();
+        assert_eq!(notices.len(), 1, "{vendor}: {notices:?}");
+        let notice = &notices[0];
+        assert!(notice.rate_limited && notice.attempt == 1, "{vendor}: {notice:?}");
+        assert_eq!(notice.wait, Duration::from_secs(1), "{vendor}: the vendor's Retry-After");
+        assert!(notice.to_string().ends_with("rate limited; retrying in 1 s"), "{vendor}: {notice}");
+    }
+}
+
+/// What a fault must lead to.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    /// The whole conversation, once each, in order, with this many requests
+    /// beyond the fewest.
+    Whole { retries: usize },
+    /// The stream ends with this kind of error after this many whole pages
+    /// (the messages of the pages before the fault).
+    Ends { kind: ErrorKind, pages: usize },
+}
+
+/// One fault table for every vendor: the sandbox injects each fault into the
+/// vendor's own protocol (its statuses, error bodies and headers), and the
+/// vendor's stream must answer it as the row says.
+#[tokio::test]
+async fn the_fault_table_holds_for_every_vendor() {
+    let status = |status: u16, retry_after: Option<&str>| FaultKind::Status {
+        status,
+        retry_after: retry_after.map(str::to_owned),
+    };
+    let table: Vec<(&str, usize, FaultKind, Outcome)> = vec![
+        ("408 is retried", 2, status(408, None), Outcome::Whole { retries: 1 }),
+        ("429 waits its Retry-After", 2, status(429, Some("0")), Outcome::Whole { retries: 1 }),
+        ("500 is retried", 2, status(500, None), Outcome::Whole { retries: 1 }),
+        ("502 is retried", 2, status(502, None), Outcome::Whole { retries: 1 }),
+        ("503 is retried", 3, status(503, None), Outcome::Whole { retries: 1 }),
+        ("504 is retried", 3, status(504, None), Outcome::Whole { retries: 1 }),
+        ("a dropped connection is retried", 2, FaultKind::DropConnection, Outcome::Whole { retries: 1 }),
+        ("a cut-off body is retried", 2, FaultKind::TruncatedBody, Outcome::Whole { retries: 1 }),
+        ("501 ends the read", 3, status(501, None), Outcome::Ends { kind: ErrorKind::Vendor, pages: 2 }),
+        (
+            "a Retry-After over the cap ends the read",
+            2,
+            status(429, Some("600")),
+            Outcome::Ends { kind: ErrorKind::RateLimited, pages: 1 },
+        ),
+        ("401 is an auth error", 1, status(401, None), Outcome::Ends { kind: ErrorKind::Auth, pages: 0 }),
+        ("404 is not found", 1, status(404, None), Outcome::Ends { kind: ErrorKind::NotFound, pages: 0 }),
+    ];
+    for vendor in Vendor::ALL {
+        let (clean, _, _) = run(vendor, Vec::new()).await;
+        let clean = ids_of(&clean);
+        for (name, on_request, kind, outcome) in &table {
+            let (messages, error, requests) = run(vendor, vec![fault(vendor, *on_request, kind.clone())]).await;
+            let ids = ids_of(&messages);
+            let row = format!("{vendor}: {name}");
+            match *outcome {
+                Outcome::Whole { retries } => {
+                    assert!(error.is_none(), "{row}: {error:?}");
+                    assert_eq!(ids, clean, "{row}: the whole conversation, once each, in order");
+                    assert_eq!(requests, minimum_requests(vendor) + retries, "{row}: requests");
+                }
+                Outcome::Ends { kind, pages } => {
+                    let error = error.unwrap_or_else(|| panic!("{row}: the read must end with an error"));
+                    assert_eq!(error.kind(), kind, "{row}: {error}");
+                    let delivered = match pages {
+                        0 => 0,
+                        1 => PAGE as usize,
+                        _ => two_pages(vendor),
+                    };
+                    assert_eq!(ids, clean[..delivered], "{row}: the pages before the fault, in order");
+                    let line = error.to_string();
+                    assert!(!line.contains('\n') && line.starts_with(&format!("{vendor}: ")), "{row}: {line}");
+                }
+            }
+        }
+    }
+}
+
+/// Infobip's windowed read (concurrency 4: the time after the first page in
+/// windows read at once) under the same faults: wherever a fault lands, the
+/// read is whole and exactly once, or ends with the row's kind of error
+/// after a prefix of the conversation, in order.
+#[tokio::test]
+async fn the_fault_table_holds_for_infobips_windowed_read() {
+    let vendor = Vendor::Infobip;
+    let windowed = || FetchOptions { paging: PagingOptions { concurrency: 4, ..options().paging }, ..options() };
+    let read = |faults: Vec<Fault>| async move {
+        let sandbox =
+            Sandbox::start(SandboxOptions { messages: MESSAGES, faults, ..SandboxOptions::default() }).await.unwrap();
+        let results: Vec<_> = convo_normalize::fetch::messages(source(vendor, &sandbox), windowed()).collect().await;
+        let ids: Vec<String> = results.iter().filter_map(|r| r.as_ref().ok()).map(|m| m.id.clone().unwrap()).collect();
+        let error = results.into_iter().find_map(Result::err);
+        (ids, error, sandbox.requests(vendor))
+    };
+    let (clean, error, requests) = read(Vec::new()).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(clean.len(), MESSAGES);
+    let sequential = ids_of(&run(vendor, Vec::new()).await.0);
+    assert_eq!(clean, sequential, "the same messages, in the same order, as one page after another");
+    // Each window costs its end request, and its last page may be short.
+    assert!(requests <= minimum_requests(vendor) + 2 * 4, "{requests} requests: at most two more a window");
+    let status = |status: u16, retry_after: Option<&str>| FaultKind::Status {
+        status,
+        retry_after: retry_after.map(str::to_owned),
+    };
+    for on_request in [2, 3, 5, 8] {
+        for (kind, ends) in [
+            (status(503, None), None),
+            (FaultKind::DropConnection, None),
+            (FaultKind::TruncatedBody, None),
+            (status(501, None), Some(ErrorKind::Vendor)),
+            (FaultKind::EmptyPageWithMore, Some(ErrorKind::Listing)),
+        ] {
+            let row = format!("request {on_request}: {kind:?}");
+            let (ids, error, _) = read(vec![fault(vendor, on_request, kind)]).await;
+            match ends {
+                None => {
+                    assert!(error.is_none(), "{row}: {error:?}");
+                    assert_eq!(ids, clean, "{row}: whole, once each, in order");
+                }
+                Some(kind) => {
+                    let error = error.unwrap_or_else(|| panic!("{row}: must end with an error"));
+                    assert_eq!(error.kind(), kind, "{row}: {error}");
+                    assert!(ids.len() < clean.len(), "{row}");
+                    assert_eq!(ids, clean[..ids.len()], "{row}: a prefix, in order");
+                }
+            }
+        }
+    }
 }

@@ -39,21 +39,21 @@ fn documented_samples() {
     }
 }
 
+/// One snapshot a fixture, through insta's `glob!`: a new fixture under
+/// `tests/fixtures/<vendor>/` is picked up (and must be reviewed) by itself.
 #[test]
 fn fixtures() {
     let schema = schema();
-    for vendor in Vendor::ALL {
-        let dir = root().join("tests/fixtures").join(vendor.as_str());
-        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        assert!(!files.is_empty(), "{vendor}: no fixtures in {}", dir.display());
-        for file in files {
-            let name = file.file_stem().unwrap().to_string_lossy().into_owned();
-            let messages = normalized(vendor, &std::fs::read(&file).unwrap());
-            assert_valid(&schema, &messages, &name);
-            insta::assert_yaml_snapshot!(format!("{vendor}__{name}"), messages);
-        }
-    }
+    let mut seen = std::collections::BTreeSet::new();
+    insta::glob!("../../../tests/fixtures", "*/*.json", |path| {
+        let vendor_dir = path.parent().and_then(|p| p.file_name()).unwrap().to_string_lossy().into_owned();
+        let vendor: Vendor = vendor_dir.parse().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        seen.insert(vendor);
+        let messages = normalized(vendor, &std::fs::read(path).unwrap());
+        assert_valid(&schema, &messages, &path.display().to_string());
+        insta::assert_yaml_snapshot!(messages);
+    });
+    assert_eq!(seen.len(), Vendor::ALL.len(), "every vendor has fixtures: {seen:?}");
 }
 
 #[test]

@@ -149,7 +149,7 @@ impl Client {
         &self,
         query: MessagesQuery,
         options: PagingOptions,
-    ) -> impl Stream<Item = Result<MessagePage, StreamError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<MessagePage, Error>> + Send + Unpin + 'static {
         let start = (|| {
             query.check()?;
             let size = options.page_size.unwrap_or(MAX_PAGE_SIZE);

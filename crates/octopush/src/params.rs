@@ -27,16 +27,32 @@ pub struct InvalidParameter {
 pub enum Problem {
     /// The value does not start with the documented prefix.
     #[error("`{value}` does not start with `{prefix}`")]
-    MissingPrefix { prefix: &'static str, value: String },
+    MissingPrefix {
+        /// The documented prefix.
+        prefix: &'static str,
+        /// The value, as given.
+        value: String,
+    },
     /// Nothing follows the documented prefix.
     #[error("nothing follows the `{prefix}` prefix")]
-    EmptyAfterPrefix { prefix: &'static str },
+    EmptyAfterPrefix {
+        /// The documented prefix.
+        prefix: &'static str,
+    },
     /// The value holds whitespace, which the API would silently strip.
     #[error("`{value}` contains whitespace")]
-    Whitespace { value: String },
+    Whitespace {
+        /// The value, as given.
+        value: String,
+    },
     /// The number is below the documented minimum.
     #[error("{value} is below the minimum of {minimum}")]
-    BelowMinimum { value: u64, minimum: u64 },
+    BelowMinimum {
+        /// The number, as given.
+        value: u64,
+        /// The documented minimum.
+        minimum: u64,
+    },
 }
 
 /// Checks `value` against the documented `<prefix><id>` format.

@@ -12,7 +12,7 @@ const LOGIN: &str = "login-9c2e@example.com";
 const KEY: &str = "test-api-key-7f3a";
 
 fn client(uri: &str) -> Client {
-    Client::with_credentials(uri, LOGIN, SecretString::from(KEY)).unwrap()
+    Client::new(uri, convo_octopush::Credentials::new(LOGIN, SecretString::from(KEY))).unwrap()
 }
 
 /// A server answering every request with `status` and `body`; `uri` is what
@@ -254,15 +254,18 @@ fn neither_credential_appears_in_debug_output() {
 #[test]
 fn empty_or_malformed_credentials_are_refused_without_echoing_them() {
     let url = convo_octopush::DEFAULT_BASE_URL;
-    let err = Client::with_credentials(url, "", SecretString::from(KEY)).unwrap_err();
+    let err = Client::new(url, convo_octopush::Credentials::new("", SecretString::from(KEY))).unwrap_err();
     assert!(err.to_string().contains("api-login"), "{err}");
-    let err = Client::with_credentials(url, LOGIN, SecretString::from("bad\nkey")).unwrap_err();
+    let err = Client::new(url, convo_octopush::Credentials::new(LOGIN, SecretString::from("bad\nkey"))).unwrap_err();
     assert!(err.to_string().contains("api-key") && !err.to_string().contains("bad"), "{err}");
 }
 
 #[test]
 fn plain_http_to_a_remote_host_is_refused() {
-    let err =
-        Client::with_credentials("http://api.octopush.com/v1/public", LOGIN, SecretString::from(KEY)).unwrap_err();
+    let err = Client::new(
+        "http://api.octopush.com/v1/public",
+        convo_octopush::Credentials::new(LOGIN, SecretString::from(KEY)),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("http"), "{err}");
 }

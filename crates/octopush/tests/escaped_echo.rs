@@ -21,9 +21,11 @@ async fn a_json_escaped_echo_of_the_key_is_scrubbed_too() {
         .respond_with(ResponseTemplate::new(401).set_body_raw(body, "application/json"))
         .mount(&server)
         .await;
-    let client =
-        Client::with_credentials(&format!("{}/v1/public", server.uri()), "login@example.com", SecretString::from(key))
-            .unwrap();
+    let client = Client::new(
+        &format!("{}/v1/public", server.uri()),
+        convo_octopush::Credentials::new("login@example.com", SecretString::from(key)),
+    )
+    .unwrap();
     let opts = PagingOptions {
         retry: RetryPolicy { initial_backoff: Duration::from_millis(1), ..RetryPolicy::default() },
         ..PagingOptions::default()

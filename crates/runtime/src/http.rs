@@ -37,21 +37,60 @@ impl Default for ClientOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The base URL cannot be used: it does not parse, holds credentials, a
+    /// query or a fragment, or has a scheme other than `https` and `http`.
     #[error("invalid base URL `{url}`: {reason}")]
-    BaseUrl { url: String, reason: String },
+    BaseUrl {
+        /// The base URL, as given.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// Plain `http://` to a host that is not this machine, without
     /// [`ClientOptions::allow_insecure_http`].
     #[error(
         "invalid base URL `{url}`: plain http is only allowed to loopback hosts; use https or opt in with allow_insecure_http"
     )]
-    InsecureHttp { url: String },
+    InsecureHttp {
+        /// The base URL, as given.
+        url: String,
+    },
+    /// A credential is empty (or only whitespace) or holds characters not
+    /// allowed in an HTTP header.
     #[error("the credential for `{header}` is empty or holds characters not allowed in an HTTP header")]
-    Credential { header: &'static str },
+    Credential {
+        /// The name of the header the credential goes in.
+        header: &'static str,
+    },
+    /// A setting of the client that is not a credential's value is invalid
+    /// (LeadConnector's API `Version`, an Infobip username).
     #[error("invalid {name}: {reason}")]
-    Parameter { name: &'static str, reason: String },
+    Parameter {
+        /// The setting's name.
+        name: &'static str,
+        /// Why the value is invalid.
+        reason: String,
+    },
+    /// `from_env`: a variable the client needs is not set (or empty).
+    #[error("{variable} is not set: the client reads it from the environment")]
+    MissingVariable {
+        /// The name of the environment variable.
+        variable: &'static str,
+    },
+    /// reqwest could not build the HTTP client.
     #[error("cannot build the HTTP client: {0}")]
     Http(#[source] reqwest::Error),
+    /// The TLS backend could not be set up (with the `rustls-ring` feature:
+    /// no CA certificate could be loaded from the system).
+    #[error("cannot set up TLS: {reason}")]
+    Tls {
+        /// What failed, in the TLS library's words.
+        reason: String,
+    },
 }
+
+#[cfg(not(any(feature = "rustls", feature = "rustls-ring")))]
+compile_error!("convo-runtime needs a TLS backend: enable its feature `rustls` (the default) or `rustls-ring`");
 
 /// A header value that holds a secret: marked sensitive, so `Debug` of the
 /// header map (and of the reqwest client holding it) prints `Sensitive`.
@@ -120,15 +159,68 @@ pub fn http_client(
         let same_origin = attempt.previous().first().is_some_and(|first| first.origin() == attempt.url().origin());
         if attempt.previous().len() >= 5 || !same_origin { attempt.stop() } else { attempt.follow() }
     });
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .default_headers(headers)
         .timeout(options.timeout)
         .connect_timeout(options.connect_timeout)
         .user_agent(options.user_agent.clone())
-        .redirect(policy)
-        .build()
-        .map(|client| (client, state))
-        .map_err(ConfigError::Http)
+        .redirect(policy);
+    #[cfg(feature = "rustls-ring")]
+    let builder = builder.tls_backend_preconfigured(ring_tls_config()?);
+    builder.build().map(|client| (client, state)).map_err(ConfigError::Http)
+}
+
+/// The TLS setup of the `rustls-ring` feature: what reqwest's `rustls`
+/// feature sets up (TLS 1.2 and 1.3, the platform's certificate verifier,
+/// HTTP/1.1 by ALPN), with the ring crypto provider in place of aws-lc-rs.
+/// The provider is given to this configuration only, never installed as the
+/// process-wide default, so an application's own choice stays its own.
+#[cfg(feature = "rustls-ring")]
+fn ring_tls_config() -> Result<rustls::ClientConfig, ConfigError> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let tls = |e: rustls::Error| ConfigError::Tls { reason: e.to_string() };
+    let mut config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(tls)?
+            .with_platform_verifier()
+            .map_err(tls)?
+            .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// A variable `Client::from_env` needs: set and not blank, or
+/// [`ConfigError::MissingVariable`] naming it.
+#[doc(hidden)]
+pub fn required_var(vars: &dyn Fn(&str) -> Option<String>, variable: &'static str) -> Result<String, ConfigError> {
+    optional_var(vars, variable).ok_or(ConfigError::MissingVariable { variable })
+}
+
+/// A variable that may be absent; a blank value counts as absent.
+#[doc(hidden)]
+pub fn optional_var(vars: &dyn Fn(&str) -> Option<String>, variable: &str) -> Option<String> {
+    vars(variable).filter(|v| !v.trim().is_empty())
+}
+
+/// The process environment, as `from_vars` reads it.
+#[doc(hidden)]
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Everything a vendor's `Client` is made of: the checked base URL, the
+/// HTTP client with `headers` as its default headers, and the state its
+/// requests carry.
+#[doc(hidden)]
+pub fn connect(
+    base: &str,
+    headers: HeaderMap,
+    options: &ClientOptions,
+) -> Result<(String, reqwest::Client, crate::ClientState), ConfigError> {
+    let base = base_url(base, options)?;
+    let (http, state) = http_client(headers, options)?;
+    Ok((base, http, state))
 }
 
 /// Builds a header name known to be valid.

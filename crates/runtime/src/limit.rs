@@ -50,13 +50,13 @@ impl Secrets {
             let bytes = value.as_bytes().to_vec();
             if let Some(space) = bytes.iter().position(|b| *b == b' ') {
                 let (scheme, token) = (&bytes[..space], bytes[space + 1..].to_vec());
-                if scheme.eq_ignore_ascii_case(b"basic") {
-                    if let Ok(pair) = base64::engine::general_purpose::STANDARD.decode(&token) {
-                        if let Some(colon) = pair.iter().position(|b| *b == b':') {
-                            values.push(pair[colon + 1..].to_vec());
-                        }
-                        values.push(pair);
+                if scheme.eq_ignore_ascii_case(b"basic")
+                    && let Ok(pair) = base64::engine::general_purpose::STANDARD.decode(&token)
+                {
+                    if let Some(colon) = pair.iter().position(|b| *b == b':') {
+                        values.push(pair[colon + 1..].to_vec());
                     }
+                    values.push(pair);
                 }
                 values.push(token);
             }
@@ -135,6 +135,7 @@ impl Secrets {
 /// A response body was larger than the client's limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyTooLarge {
+    /// The client's limit, in bytes.
     pub limit: u64,
 }
 
@@ -150,6 +151,7 @@ impl std::error::Error for BodyTooLarge {}
 /// nothing at all), so the vendor's error type cannot describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorStatus {
+    /// The HTTP status of the response.
     pub status: reqwest::StatusCode,
     /// What the response's `Retry-After` or rate-limit headers asked for.
     pub retry_after: Option<std::time::Duration>,
@@ -207,8 +209,26 @@ pub async fn execute_limited(
     secrets: &Secrets,
 ) -> reqwest::Result<reqwest::Response> {
     use reqwest::ResponseBuilderExt as _;
-    let response = client.execute(request).await?;
+    let (method, url) = (request.method().clone(), request.url().clone());
+    let started = std::time::Instant::now();
+    let response = match client.execute(request).await {
+        Ok(response) => response,
+        Err(e) => {
+            let failure = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "could not connect"
+            } else {
+                "failed"
+            };
+            tracing::debug!(%method, %url, elapsed_ms = started.elapsed().as_millis() as u64, failure, "request");
+            return Err(e);
+        }
+    };
     let status = response.status();
+    // The URL holds ids, filters and cursors, never a credential (those go
+    // in headers); no header or body is logged.
+    tracing::debug!(%method, %url, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
     let declared_too_large = response.content_length().is_some_and(|len| len > limit);
     let mut headers = response.headers().clone();
     secrets.scrub_headers(&mut headers);
@@ -255,6 +275,7 @@ pub async fn execute_limited(
 /// Implements progenitor's `ClientHooks` for a generated `Client` whose inner
 /// type is [`ClientState`]: every request goes through [`execute_limited`].
 /// Must be invoked in the crate that includes the generated code.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! client_hooks {
     ($client:ty) => {

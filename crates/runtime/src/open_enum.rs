@@ -12,6 +12,7 @@
 /// assert_eq!(c, Colour::Other("mauve".into()));
 /// assert_eq!(serde_json::to_string(&c).unwrap(), "\"mauve\"");
 /// ```
+#[doc(hidden)]
 #[macro_export]
 macro_rules! open_enum {
     (

@@ -17,7 +17,9 @@ pub struct PathSegment(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{value}` cannot be an id in a URL path: {reason}")]
 pub struct PathSegmentError {
+    /// The value that was refused.
     pub value: String,
+    /// Why it cannot be a path segment.
     pub reason: &'static str,
 }
 
@@ -33,6 +35,7 @@ impl PathSegment {
         Err(PathSegmentError { value, reason })
     }
 
+    /// The value, as given (not percent-encoded).
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -10,9 +10,13 @@ use reqwest::header::HeaderMap;
 
 use crate::limit::{ErrorStatus, body_too_large, find_in_chain};
 
-/// When to try a request again.
+/// When to try a request again, and whom to tell.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
+    /// Called before every wait between two tries (with why, and how long
+    /// the wait is), e.g. to show "rate limited; retrying in 3 s". Every
+    /// retry is also a `warn` log line. Default: none.
+    pub on_retry: Option<OnRetry>,
     /// Tries in all, the first included. Default 5; 1 disables retries.
     pub max_attempts: u32,
     /// The first back-off; each next one doubles. Default 250 ms.
@@ -27,6 +31,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
+            on_retry: None,
             max_attempts: 5,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
@@ -49,6 +54,72 @@ impl RetryPolicy {
         let half = capped / 2;
         half + half.mul_f64(fastrand::f64())
     }
+}
+
+/// A retry about to happen, as [`OnRetry`] is told of it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RetryNotice {
+    /// The vendor asked (`"Bird"`, `"LeadConnector"`...).
+    pub vendor: &'static str,
+    /// The page being asked for.
+    pub page: crate::PagePosition,
+    /// The try that failed, from 1.
+    pub attempt: u32,
+    /// Tries in all, at most.
+    pub max_attempts: u32,
+    /// How long the wait before the next try is.
+    pub wait: Duration,
+    /// The vendor's rate limit (429): the wait is the vendor's own.
+    pub rate_limited: bool,
+    /// Why the try failed: the status or the kind of failure, never a body
+    /// or a header.
+    pub reason: String,
+}
+
+impl std::fmt::Display for RetryNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let wait = self.wait.as_secs_f64();
+        let wait = if wait >= 1.0 { format!("{:.0} s", wait.round()) } else { format!("{} ms", self.wait.as_millis()) };
+        if self.rate_limited {
+            write!(f, "{}: rate limited; retrying in {wait}", self.vendor)
+        } else {
+            write!(
+                f,
+                "{}: {} on {}; retrying in {wait} (try {} of {})",
+                self.vendor,
+                self.reason,
+                self.page,
+                self.attempt + 1,
+                self.max_attempts
+            )
+        }
+    }
+}
+
+/// A callback told of every retry before its wait (see
+/// [`RetryPolicy::on_retry`]).
+#[derive(Clone)]
+pub struct OnRetry(std::sync::Arc<dyn Fn(&RetryNotice) + Send + Sync>);
+
+impl OnRetry {
+    /// Calls `f` before every wait between two tries.
+    pub fn new(f: impl Fn(&RetryNotice) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for OnRetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnRetry(..)")
+    }
+}
+
+/// Who is retrying: for the log lines and [`RetryNotice`].
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub vendor: &'static str,
+    pub page: &'a crate::PagePosition,
 }
 
 /// What to do after a failed request.
@@ -122,10 +193,10 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
             return Some(date.duration_since(now).unwrap_or(Duration::ZERO));
         }
     }
-    if text("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok()) == Some(0) {
-        if let Some(ms) = text("x-ratelimit-interval-milliseconds").and_then(|v| v.parse::<u64>().ok()) {
-            return Some(Duration::from_millis(ms));
-        }
+    if text("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok()) == Some(0)
+        && let Some(ms) = text("x-ratelimit-interval-milliseconds").and_then(|v| v.parse::<u64>().ok())
+    {
+        return Some(Duration::from_millis(ms));
     }
     None
 }
@@ -142,7 +213,7 @@ pub struct Exhausted<E> {
 }
 
 /// Runs `op` until it succeeds, fails for good, or runs out of tries.
-pub async fn retry<T, E, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, Exhausted<E>>
+pub async fn retry<T, E, F, Fut>(policy: &RetryPolicy, context: Context<'_>, mut op: F) -> Result<T, Exhausted<E>>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error<E>>>,
@@ -162,13 +233,37 @@ where
         };
         match delay {
             Some(delay) if attempt < policy.max_attempts => {
-                tracing::warn!(attempt, of = policy.max_attempts, wait_ms = delay.as_millis() as u64, reason = %Reason(&error), "request failed; trying again");
+                let reason = Reason(&error).to_string();
+                // The vendor and the page are the fields of the `page` span around.
+                tracing::warn!(attempt, of = policy.max_attempts, wait_ms = delay.as_millis() as u64, %reason, "request failed; trying again");
+                if let Some(on_retry) = &policy.on_retry {
+                    (on_retry.0)(&RetryNotice {
+                        vendor: context.vendor,
+                        page: context.page.clone(),
+                        attempt,
+                        max_attempts: policy.max_attempts,
+                        wait: delay,
+                        rate_limited: is_rate_limit(&error),
+                        reason,
+                    });
+                }
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
             _ => return Err(Exhausted { error, attempts: attempt, refused_wait }),
         }
     }
+}
+
+/// A 429, the vendor's rate limit.
+fn is_rate_limit<E>(error: &Error<E>) -> bool {
+    let status = match error {
+        Error::ErrorResponse(r) => Some(r.status()),
+        Error::UnexpectedResponse(r) => Some(r.status()),
+        Error::ResponseBodyError(e) => find_in_chain::<ErrorStatus>(e).map(|s| s.status),
+        _ => None,
+    };
+    status == Some(StatusCode::TOO_MANY_REQUESTS)
 }
 
 /// Why a try failed, for a log line: the status or the kind of failure,

@@ -17,6 +17,7 @@ pub struct Timestamp(pub DateTime<Utc>);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{input}` is not a date-time with an offset (RFC 3339, or `yyyy-MM-ddTHH:mm:ss.SSS+0000`)")]
 pub struct TimestampError {
+    /// The text that could not be read, as given.
     pub input: String,
 }
 

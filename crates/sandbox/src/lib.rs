@@ -30,7 +30,6 @@ mod server;
 mod time;
 mod vendors;
 
-use std::fmt;
 use std::time::Duration;
 
 pub use server::Sandbox;
@@ -53,51 +52,15 @@ pub struct SandboxOptions {
     pub leadconnector_nested: bool,
 }
 
-/// One of the four vendors the sandbox stands in for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SandboxVendor {
-    Infobip,
-    Octopush,
-    Leadconnector,
-    Bird,
-}
-
-impl SandboxVendor {
-    /// The four vendors, in a fixed order.
-    pub const ALL: [SandboxVendor; 4] =
-        [SandboxVendor::Infobip, SandboxVendor::Octopush, SandboxVendor::Leadconnector, SandboxVendor::Bird];
-
-    /// The vendor's name in lower case, which is also its path prefix.
-    pub fn name(self) -> &'static str {
-        match self {
-            SandboxVendor::Infobip => "infobip",
-            SandboxVendor::Octopush => "octopush",
-            SandboxVendor::Leadconnector => "leadconnector",
-            SandboxVendor::Bird => "bird",
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            SandboxVendor::Infobip => 0,
-            SandboxVendor::Octopush => 1,
-            SandboxVendor::Leadconnector => 2,
-            SandboxVendor::Bird => 3,
-        }
-    }
-}
-
-impl fmt::Display for SandboxVendor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// One of the four vendors the sandbox stands in for (the registry's own:
+/// its name is the vendor's path prefix here).
+pub use convo_vendors::Vendor;
 
 /// A misbehaviour of one vendor on one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
     /// The vendor whose request misbehaves.
-    pub vendor: SandboxVendor,
+    pub vendor: Vendor,
     /// Which of that vendor's requests misbehaves: 1 is its first request.
     /// Requests are counted per vendor, faulty ones included. When several
     /// faults name the same request, the first one in the list applies.
@@ -150,6 +113,20 @@ pub mod credentials {
     /// `2021-07-28`, and the `2021-04-15` of HighLevel's published spec and
     /// the `2023-02-21` their SDK sends (live-API behaviour).
     pub const LEADCONNECTOR_VERSIONS: [&str; 3] = ["2021-07-28", "2021-04-15", "2023-02-21"];
+
+    /// The sandbox's value for a client's credential variable (as named in
+    /// `convo_vendors::Vendor::variables`), so that a client can be built
+    /// for the sandbox as it is from the environment.
+    pub fn variable(name: &str) -> Option<&'static str> {
+        Some(match name {
+            "INFOBIP_API_KEY" => INFOBIP_API_KEY,
+            "OCTOPUSH_API_LOGIN" => OCTOPUSH_API_LOGIN,
+            "OCTOPUSH_API_KEY" => OCTOPUSH_API_KEY,
+            "LEADCONNECTOR_TOKEN" => LEADCONNECTOR_TOKEN,
+            "BIRD_ACCESS_KEY" => BIRD_ACCESS_KEY,
+            _ => return None,
+        })
+    }
 }
 
 /// The conversations the sandbox serves. The `SAMPLE_*` ids are the
@@ -224,6 +201,21 @@ pub mod ids {
         /// (0 is the oldest, served last by default).
         pub fn generated_message(index: usize) -> String {
             crate::vendors::bird::message_id(index)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_credential_variable_of_the_registry_has_a_sandbox_value() {
+        for vendor in Vendor::ALL {
+            for name in vendor.variables().credentials {
+                assert!(credentials::variable(name).is_some(), "{vendor}: {name}");
+            }
+            assert_eq!(credentials::variable(vendor.variables().base_url), None, "the base URL is the server's");
         }
     }
 }

@@ -8,10 +8,10 @@ use serde_norway::Value;
 
 use crate::ids;
 
-const INFOBIP: &str = include_str!("../../../specs/infobip.yaml");
-const OCTOPUSH: &str = include_str!("../../../specs/octopush.yaml");
-const LEADCONNECTOR: &str = include_str!("../../../specs/leadconnector.yaml");
-const BIRD: &str = include_str!("../../../specs/bird.yaml");
+const INFOBIP: &str = include_str!("../specs/infobip.yaml");
+const OCTOPUSH: &str = include_str!("../specs/octopush.yaml");
+const LEADCONNECTOR: &str = include_str!("../specs/leadconnector.yaml");
+const BIRD: &str = include_str!("../specs/bird.yaml");
 
 /// One vendor's documented sample conversation.
 pub(crate) struct Sample {

@@ -23,7 +23,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::http::{Call, PageFault, Query, Reply};
 use crate::vendors::Vendors;
-use crate::{FaultKind, SandboxOptions, SandboxVendor, samples};
+use crate::{FaultKind, SandboxOptions, Vendor, samples};
 
 /// A running sandbox. It stops when dropped or shut down.
 pub struct Sandbox {
@@ -64,13 +64,24 @@ impl Sandbox {
     /// The base URL a client of `vendor` uses, e.g. `http://127.0.0.1:PORT/bird`.
     /// Octopush's includes the `/v1/public` of its real base URL, so a
     /// client appends `/conversations/messages/list` to it.
-    pub fn base_url(&self, vendor: SandboxVendor) -> String {
-        let suffix = if vendor == SandboxVendor::Octopush { "/v1/public" } else { "" };
-        format!("http://{}/{}{suffix}", self.addr, vendor.name())
+    pub fn base_url(&self, vendor: Vendor) -> String {
+        let suffix = if vendor == Vendor::Octopush { "/v1/public" } else { "" };
+        format!("http://{}/{}{suffix}", self.addr, vendor.as_str())
+    }
+
+    /// The variables a client of `vendor` reads (`Client::from_vars`), as
+    /// the sandbox answers them: its base URL and its own keys; any other
+    /// variable is unset.
+    pub fn vars(&self, vendor: Vendor) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+        let (base_variable, base) = (vendor.variables().base_url, self.base_url(vendor));
+        move |name| match name == base_variable {
+            true => Some(base.clone()),
+            false => crate::credentials::variable(name).map(str::to_owned),
+        }
     }
 
     /// How many requests `vendor` has received so far, faulty ones included.
-    pub fn requests(&self, vendor: SandboxVendor) -> usize {
+    pub fn requests(&self, vendor: Vendor) -> usize {
         self.shared.requests[vendor.index()].load(Ordering::SeqCst)
     }
 
@@ -210,9 +221,9 @@ async fn respond(
 }
 
 /// The vendor a path is for, and the rest of the path after its prefix.
-fn route(path: &str) -> Option<(SandboxVendor, &str)> {
-    SandboxVendor::ALL.into_iter().find_map(|vendor| {
-        let rest = path.strip_prefix('/')?.strip_prefix(vendor.name())?;
+fn route(path: &str) -> Option<(Vendor, &str)> {
+    Vendor::ALL.into_iter().find_map(|vendor| {
+        let rest = path.strip_prefix('/')?.strip_prefix(vendor.as_str())?;
         (rest.is_empty() || rest.starts_with('/')).then_some((vendor, rest))
     })
 }
@@ -351,10 +362,10 @@ mod tests {
     fn routes_by_vendor_prefix() {
         assert_eq!(
             route("/bird/workspaces/a/conversations/b/messages"),
-            Some((SandboxVendor::Bird, "/workspaces/a/conversations/b/messages"))
+            Some((Vendor::Bird, "/workspaces/a/conversations/b/messages"))
         );
-        assert_eq!(route("/octopush/v1/public/x"), Some((SandboxVendor::Octopush, "/v1/public/x")));
-        assert_eq!(route("/infobip"), Some((SandboxVendor::Infobip, "")));
+        assert_eq!(route("/octopush/v1/public/x"), Some((Vendor::Octopush, "/v1/public/x")));
+        assert_eq!(route("/infobip"), Some((Vendor::Infobip, "")));
         assert_eq!(route("/birds/x"), None);
         assert_eq!(route("/"), None);
     }

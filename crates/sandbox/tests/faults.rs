@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::*;
-use convo_sandbox::{FaultKind, Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
+use convo_sandbox::{FaultKind, Sandbox, SandboxOptions, Vendor, credentials, ids};
 use serde_json::json;
 
 fn status(status: u16, retry_after: Option<&str>) -> FaultKind {
@@ -19,24 +19,24 @@ async fn status_faults_send_the_vendors_error_body_and_retry_after() {
     let sandbox = start(
         MESSAGES,
         vec![
-            fault(SandboxVendor::Bird, 2, status(503, Some("7"))),
-            fault(SandboxVendor::Infobip, 1, status(429, None)),
-            fault(SandboxVendor::Octopush, 1, status(500, None)),
-            fault(SandboxVendor::Leadconnector, 1, status(429, Some("Wed, 21 Oct 2015 07:28:00 GMT"))),
+            fault(Vendor::Bird, 2, status(503, Some("7"))),
+            fault(Vendor::Infobip, 1, status(429, None)),
+            fault(Vendor::Octopush, 1, status(500, None)),
+            fault(Vendor::Leadconnector, 1, status(429, Some("Wed, 21 Oct 2015 07:28:00 GMT"))),
         ],
     )
     .await;
 
     let path = bird_path(ids::bird::GENERATED_CONVERSATION);
-    assert_eq!(call(&sandbox, SandboxVendor::Bird, &path, &[]).await.status, 200);
-    let answer = call(&sandbox, SandboxVendor::Bird, &path, &[]).await;
+    assert_eq!(call(&sandbox, Vendor::Bird, &path, &[]).await.status, 200);
+    let answer = call(&sandbox, Vendor::Bird, &path, &[]).await;
     assert_eq!(answer.status, 503);
     assert_eq!(answer.header("retry-after"), Some("7"));
     assert_eq!(answer.json(), json!({"code": "ServiceUnavailable", "message": "Service Unavailable"}));
-    assert_eq!(call(&sandbox, SandboxVendor::Bird, &path, &[]).await.status, 200, "a fault happens once");
-    assert_eq!(sandbox.requests(SandboxVendor::Bird), 3);
+    assert_eq!(call(&sandbox, Vendor::Bird, &path, &[]).await.status, 200, "a fault happens once");
+    assert_eq!(sandbox.requests(Vendor::Bird), 3);
 
-    let answer = call(&sandbox, SandboxVendor::Infobip, &infobip_path(ids::infobip::GENERATED_CONVERSATION), &[]).await;
+    let answer = call(&sandbox, Vendor::Infobip, &infobip_path(ids::infobip::GENERATED_CONVERSATION), &[]).await;
     assert_eq!(answer.status, 429);
     assert_eq!(answer.header("retry-after"), None);
     assert_eq!(
@@ -45,17 +45,13 @@ async fn status_faults_send_the_vendors_error_body_and_retry_after() {
     );
 
     let query = [("conversation_id", ids::octopush::GENERATED_CONVERSATION)];
-    let answer = call(&sandbox, SandboxVendor::Octopush, OCTOPUSH_PATH, &query).await;
+    let answer = call(&sandbox, Vendor::Octopush, OCTOPUSH_PATH, &query).await;
     assert_eq!(answer.status, 500);
     assert_eq!(answer.json(), json!({"code": 500, "message": "Internal Server Error"}));
 
-    let answer = call(
-        &sandbox,
-        SandboxVendor::Leadconnector,
-        &leadconnector_path(ids::leadconnector::GENERATED_CONVERSATION),
-        &[],
-    )
-    .await;
+    let answer =
+        call(&sandbox, Vendor::Leadconnector, &leadconnector_path(ids::leadconnector::GENERATED_CONVERSATION), &[])
+            .await;
     assert_eq!(answer.status, 429);
     assert_eq!(answer.header("retry-after"), Some("Wed, 21 Oct 2015 07:28:00 GMT"));
     assert_eq!(answer.header("x-ratelimit-remaining"), Some("0"));
@@ -64,41 +60,41 @@ async fn status_faults_send_the_vendors_error_body_and_retry_after() {
 
 #[tokio::test]
 async fn a_status_fault_comes_before_the_credentials_are_checked() {
-    let sandbox = start(0, vec![fault(SandboxVendor::Bird, 1, status(502, None))]).await;
-    let url = format!("{}{}", sandbox.base_url(SandboxVendor::Bird), bird_path(ids::bird::SAMPLE_CONVERSATION));
+    let sandbox = start(0, vec![fault(Vendor::Bird, 1, status(502, None))]).await;
+    let url = format!("{}{}", sandbox.base_url(Vendor::Bird), bird_path(ids::bird::SAMPLE_CONVERSATION));
     assert_eq!(get(&url, &[], &[]).await.status, 502);
     assert_eq!(get(&url, &[], &[]).await.status, 403);
 }
 
 #[tokio::test]
 async fn a_dropped_connection_gets_no_response() {
-    let sandbox = start(0, vec![fault(SandboxVendor::Leadconnector, 1, FaultKind::DropConnection)]).await;
+    let sandbox = start(0, vec![fault(Vendor::Leadconnector, 1, FaultKind::DropConnection)]).await;
     let url = format!(
         "{}{}",
-        sandbox.base_url(SandboxVendor::Leadconnector),
+        sandbox.base_url(Vendor::Leadconnector),
         leadconnector_path(ids::leadconnector::SAMPLE_CONVERSATION)
     );
-    let headers = auth(SandboxVendor::Leadconnector);
+    let headers = auth(Vendor::Leadconnector);
     let mut request = client().get(&url);
     for (name, value) in &headers {
         request = request.header(*name, value);
     }
     let error = request.send().await.expect_err("the connection closes unanswered");
     assert!(!error.is_timeout() && error.status().is_none(), "{error:?}");
-    assert_eq!(sandbox.requests(SandboxVendor::Leadconnector), 1);
+    assert_eq!(sandbox.requests(Vendor::Leadconnector), 1);
     // The next request is answered.
     assert_eq!(
-        call(&sandbox, SandboxVendor::Leadconnector, &leadconnector_path(ids::leadconnector::SAMPLE_CONVERSATION), &[])
+        call(&sandbox, Vendor::Leadconnector, &leadconnector_path(ids::leadconnector::SAMPLE_CONVERSATION), &[])
             .await
             .status,
         200
     );
-    assert_eq!(sandbox.requests(SandboxVendor::Leadconnector), 2);
+    assert_eq!(sandbox.requests(Vendor::Leadconnector), 2);
 }
 
 #[tokio::test]
 async fn a_truncated_body_announces_its_full_length_and_sends_half() {
-    let sandbox = start(MESSAGES, vec![fault(SandboxVendor::Infobip, 1, FaultKind::TruncatedBody)]).await;
+    let sandbox = start(MESSAGES, vec![fault(Vendor::Infobip, 1, FaultKind::TruncatedBody)]).await;
     let addr = sandbox.addr();
     let path = format!("/infobip{}?limit=999", infobip_path(ids::infobip::GENERATED_CONVERSATION));
     // A plain socket, to see exactly what arrives before the connection closes.
@@ -127,16 +123,16 @@ async fn a_truncated_body_announces_its_full_length_and_sends_half() {
 
     // Through a client, the next (untouched) response is whole.
     let path = infobip_path(ids::infobip::GENERATED_CONVERSATION);
-    let answer = call(&sandbox, SandboxVendor::Infobip, &path, &[("limit", "999")]).await;
+    let answer = call(&sandbox, Vendor::Infobip, &path, &[("limit", "999")]).await;
     assert_eq!(answer.body.len(), length);
     assert!(length > 100_000, "a body larger than one write: {length}");
-    assert_eq!(sandbox.requests(SandboxVendor::Infobip), 2);
+    assert_eq!(sandbox.requests(Vendor::Infobip), 2);
 }
 
 #[tokio::test]
 async fn a_truncated_body_fails_to_read_in_a_client() {
-    let sandbox = start(0, vec![fault(SandboxVendor::Octopush, 1, FaultKind::TruncatedBody)]).await;
-    let url = format!("{}{OCTOPUSH_PATH}", sandbox.base_url(SandboxVendor::Octopush));
+    let sandbox = start(0, vec![fault(Vendor::Octopush, 1, FaultKind::TruncatedBody)]).await;
+    let url = format!("{}{OCTOPUSH_PATH}", sandbox.base_url(Vendor::Octopush));
     let response = client()
         .get(&url)
         .query(&[("conversation_id", ids::octopush::SAMPLE_CONVERSATION)])
@@ -154,19 +150,19 @@ async fn repeat_cursor_points_back_to_the_previous_page() {
     let sandbox = start(
         MESSAGES,
         vec![
-            fault(SandboxVendor::Bird, 2, FaultKind::RepeatCursor),
-            fault(SandboxVendor::Leadconnector, 2, FaultKind::RepeatCursor),
-            fault(SandboxVendor::Infobip, 2, FaultKind::RepeatCursor),
-            fault(SandboxVendor::Octopush, 2, FaultKind::RepeatCursor),
+            fault(Vendor::Bird, 2, FaultKind::RepeatCursor),
+            fault(Vendor::Leadconnector, 2, FaultKind::RepeatCursor),
+            fault(Vendor::Infobip, 2, FaultKind::RepeatCursor),
+            fault(Vendor::Octopush, 2, FaultKind::RepeatCursor),
         ],
     )
     .await;
 
     // Bird: the second page carries the token that fetched it.
     let path = bird_path(ids::bird::GENERATED_CONVERSATION);
-    let first = call(&sandbox, SandboxVendor::Bird, &path, &[]).await.json();
+    let first = call(&sandbox, Vendor::Bird, &path, &[]).await.json();
     let token = first["nextPageToken"].as_str().unwrap();
-    let second = call(&sandbox, SandboxVendor::Bird, &path, &[("pageToken", token)]).await.json();
+    let second = call(&sandbox, Vendor::Bird, &path, &[("pageToken", token)]).await.json();
     assert_eq!(second["nextPageToken"], token);
     assert_eq!(
         second["results"][0]["id"],
@@ -176,22 +172,22 @@ async fn repeat_cursor_points_back_to_the_previous_page() {
 
     // LeadConnector: the second page names the cursor it was asked with.
     let path = leadconnector_path(ids::leadconnector::GENERATED_CONVERSATION);
-    let first = call(&sandbox, SandboxVendor::Leadconnector, &path, &[]).await.json();
+    let first = call(&sandbox, Vendor::Leadconnector, &path, &[]).await.json();
     let cursor = first["lastMessageId"].as_str().unwrap();
-    let second = call(&sandbox, SandboxVendor::Leadconnector, &path, &[("lastMessageId", cursor)]).await.json();
+    let second = call(&sandbox, Vendor::Leadconnector, &path, &[("lastMessageId", cursor)]).await.json();
     assert_eq!((&second["lastMessageId"], &second["nextPage"]), (&json!(cursor), &json!(true)));
     assert_eq!(second["messages"].as_array().unwrap().len(), 20);
 
     // Infobip: page 1 comes back as page 0 again.
     let path = infobip_path(ids::infobip::GENERATED_CONVERSATION);
-    let first = call(&sandbox, SandboxVendor::Infobip, &path, &[("page", "0")]).await.json();
-    let second = call(&sandbox, SandboxVendor::Infobip, &path, &[("page", "1")]).await.json();
+    let first = call(&sandbox, Vendor::Infobip, &path, &[("page", "0")]).await.json();
+    let second = call(&sandbox, Vendor::Infobip, &path, &[("page", "1")]).await.json();
     assert_eq!(second, first);
 
     // Octopush: page 2 comes back as the full page 1 again.
     let query = |page: &'static str| [("conversation_id", ids::octopush::GENERATED_CONVERSATION), ("page", page)];
-    let first = call(&sandbox, SandboxVendor::Octopush, OCTOPUSH_PATH, &query("1")).await.json();
-    let second = call(&sandbox, SandboxVendor::Octopush, OCTOPUSH_PATH, &query("2")).await.json();
+    let first = call(&sandbox, Vendor::Octopush, OCTOPUSH_PATH, &query("1")).await.json();
+    let second = call(&sandbox, Vendor::Octopush, OCTOPUSH_PATH, &query("2")).await.json();
     assert_eq!(second.as_array().unwrap().len(), 50);
     assert_eq!(second, first);
 }
@@ -201,36 +197,36 @@ async fn empty_pages_that_claim_more() {
     let sandbox = start(
         MESSAGES,
         vec![
-            fault(SandboxVendor::Leadconnector, 2, FaultKind::EmptyPageWithMore),
-            fault(SandboxVendor::Bird, 1, FaultKind::EmptyPageWithMore),
-            fault(SandboxVendor::Infobip, 1, FaultKind::EmptyPageWithMore),
-            fault(SandboxVendor::Octopush, 1, FaultKind::EmptyPageWithMore),
+            fault(Vendor::Leadconnector, 2, FaultKind::EmptyPageWithMore),
+            fault(Vendor::Bird, 1, FaultKind::EmptyPageWithMore),
+            fault(Vendor::Infobip, 1, FaultKind::EmptyPageWithMore),
+            fault(Vendor::Octopush, 1, FaultKind::EmptyPageWithMore),
         ],
     )
     .await;
 
     let path = leadconnector_path(ids::leadconnector::GENERATED_CONVERSATION);
-    let first = call(&sandbox, SandboxVendor::Leadconnector, &path, &[]).await.json();
+    let first = call(&sandbox, Vendor::Leadconnector, &path, &[]).await.json();
     let cursor = first["lastMessageId"].as_str().unwrap();
-    let empty = call(&sandbox, SandboxVendor::Leadconnector, &path, &[("lastMessageId", cursor)]).await.json();
+    let empty = call(&sandbox, Vendor::Leadconnector, &path, &[("lastMessageId", cursor)]).await.json();
     assert_eq!(empty, json!({"lastMessageId": cursor, "nextPage": true, "messages": []}));
 
     // Bird's token leads back to the page that was asked for.
     let path = bird_path(ids::bird::GENERATED_CONVERSATION);
-    let empty = call(&sandbox, SandboxVendor::Bird, &path, &[]).await.json();
+    let empty = call(&sandbox, Vendor::Bird, &path, &[]).await.json();
     assert_eq!(empty["results"], json!([]));
     let token = empty["nextPageToken"].as_str().expect("a token although the page is empty");
     assert!(!token.is_empty());
-    let next = call(&sandbox, SandboxVendor::Bird, &path, &[("pageToken", token)]).await.json();
+    let next = call(&sandbox, Vendor::Bird, &path, &[("pageToken", token)]).await.json();
     assert_eq!(next["results"][0]["id"], ids::bird::generated_message(MESSAGES - 1).as_str());
 
     let path = infobip_path(ids::infobip::GENERATED_CONVERSATION);
-    let empty = call(&sandbox, SandboxVendor::Infobip, &path, &[]).await.json();
+    let empty = call(&sandbox, Vendor::Infobip, &path, &[]).await.json();
     assert_eq!(empty["messages"], json!([]));
     assert_eq!(empty["pagination"]["totalItems"], MESSAGES);
 
     let query = [("conversation_id", ids::octopush::GENERATED_CONVERSATION)];
-    let answer = call(&sandbox, SandboxVendor::Octopush, OCTOPUSH_PATH, &query).await;
+    let answer = call(&sandbox, Vendor::Octopush, OCTOPUSH_PATH, &query).await;
     assert_eq!(answer.body, b"[]");
 }
 
@@ -239,7 +235,7 @@ async fn every_response_is_delayed() {
     let delay = Duration::from_millis(150);
     let sandbox = Sandbox::start(SandboxOptions { delay, ..SandboxOptions::default() }).await.unwrap();
     let started = Instant::now();
-    let answer = call(&sandbox, SandboxVendor::Bird, &bird_path(ids::bird::SAMPLE_CONVERSATION), &[]).await;
+    let answer = call(&sandbox, Vendor::Bird, &bird_path(ids::bird::SAMPLE_CONVERSATION), &[]).await;
     assert_eq!(answer.status, 200);
     assert!(started.elapsed() >= delay, "{:?}", started.elapsed());
 }
@@ -247,9 +243,9 @@ async fn every_response_is_delayed() {
 #[tokio::test]
 async fn invalid_options_are_refused_at_start() {
     for faults in [
-        vec![fault(SandboxVendor::Bird, 0, FaultKind::DropConnection)],
-        vec![fault(SandboxVendor::Bird, 1, status(200, None))],
-        vec![fault(SandboxVendor::Bird, 1, status(503, Some("7\n")))],
+        vec![fault(Vendor::Bird, 0, FaultKind::DropConnection)],
+        vec![fault(Vendor::Bird, 1, status(200, None))],
+        vec![fault(Vendor::Bird, 1, status(503, Some("7\n")))],
     ] {
         let error = Sandbox::start(SandboxOptions { faults: faults.clone(), ..SandboxOptions::default() })
             .await

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use convo_sandbox::{SandboxVendor, ids};
+use convo_sandbox::{Vendor, ids};
 
 #[tokio::test]
 async fn infobip_pages_by_number_from_zero() {
@@ -12,8 +12,7 @@ async fn infobip_pages_by_number_from_zero() {
     let path = infobip_path(ids::infobip::GENERATED_CONVERSATION);
     let mut seen = Vec::new();
     for page in 0.. {
-        let answer =
-            call(&sandbox, SandboxVendor::Infobip, &path, &[("page", &page.to_string()), ("limit", "999")]).await;
+        let answer = call(&sandbox, Vendor::Infobip, &path, &[("page", &page.to_string()), ("limit", "999")]).await;
         assert_eq!(answer.status, 200);
         let body = answer.json();
         let pagination = &body["pagination"];
@@ -32,7 +31,7 @@ async fn infobip_pages_by_number_from_zero() {
     }
     let expected: Vec<String> = (0..MESSAGES).map(ids::infobip::generated_message).collect();
     assert_eq!(seen, expected);
-    assert_eq!(sandbox.requests(SandboxVendor::Infobip), 3);
+    assert_eq!(sandbox.requests(Vendor::Infobip), 3);
 }
 
 #[tokio::test]
@@ -40,25 +39,20 @@ async fn infobip_orders_filters_and_defaults() {
     let sandbox = start(MESSAGES, vec![]).await;
     let path = infobip_path(ids::infobip::GENERATED_CONVERSATION);
 
-    let body = call(&sandbox, SandboxVendor::Infobip, &path, &[]).await.json();
+    let body = call(&sandbox, Vendor::Infobip, &path, &[]).await.json();
     assert_eq!(body["messages"].as_array().unwrap().len(), 10, "the default limit is 10");
     assert_eq!(body["pagination"]["page"], 0);
 
-    let body =
-        call(&sandbox, SandboxVendor::Infobip, &path, &[("orderBy", "createdAt:desc"), ("limit", "3")]).await.json();
+    let body = call(&sandbox, Vendor::Infobip, &path, &[("orderBy", "createdAt:desc"), ("limit", "3")]).await.json();
     let newest: Vec<String> = (MESSAGES - 3..MESSAGES).rev().map(ids::infobip::generated_message).collect();
     assert_eq!(common::ids(&body["messages"], "id"), newest);
     assert_eq!(body["pagination"]["orderBy"], "createdAt:DESC");
 
     // Filters: every message returned matches, and the total counts them all.
-    let body = call(
-        &sandbox,
-        SandboxVendor::Infobip,
-        &path,
-        &[("channel", "EMAIL"), ("direction", "OUTBOUND"), ("limit", "999")],
-    )
-    .await
-    .json();
+    let body =
+        call(&sandbox, Vendor::Infobip, &path, &[("channel", "EMAIL"), ("direction", "OUTBOUND"), ("limit", "999")])
+            .await
+            .json();
     let messages = body["messages"].as_array().unwrap();
     assert!(!messages.is_empty());
     assert!(
@@ -68,17 +62,17 @@ async fn infobip_orders_filters_and_defaults() {
 
     let wanted = [ids::infobip::generated_message(7), ids::infobip::generated_message(2_000)];
     let query = [("messageIds", wanted[0].as_str()), ("messageIds", wanted[1].as_str()), ("messageIds", "unknown")];
-    let body = call(&sandbox, SandboxVendor::Infobip, &path, &query).await.json();
+    let body = call(&sandbox, Vendor::Infobip, &path, &query).await.json();
     assert_eq!(common::ids(&body["messages"], "id"), wanted);
 
     // The generated messages are one second apart from 2024-01-02T08:00:00Z.
     let query = [("createdAfter", "2024-01-02T08:00:04.000+0000"), ("createdBefore", "2024-01-02T08:00:08Z")];
-    let body = call(&sandbox, SandboxVendor::Infobip, &path, &query).await.json();
+    let body = call(&sandbox, Vendor::Infobip, &path, &query).await.json();
     let expected: Vec<String> = (5..8).map(ids::infobip::generated_message).collect();
     assert_eq!(common::ids(&body["messages"], "id"), expected);
 
     // The content types vary with the channel.
-    let body = call(&sandbox, SandboxVendor::Infobip, &path, &[("limit", "14")]).await.json();
+    let body = call(&sandbox, Vendor::Infobip, &path, &[("limit", "14")]).await.json();
     let types: Vec<&str> =
         body["messages"].as_array().unwrap().iter().map(|m| m["contentType"].as_str().unwrap()).collect();
     for wanted in ["TEXT", "IMAGE", "DOCUMENT", "LOCATION", "EMAIL", "VIDEO"] {
@@ -96,7 +90,7 @@ async fn octopush_pages_by_number_from_one_until_a_short_page() {
             ("page", &page.to_string()),
             ("per_page", "100"),
         ];
-        let answer = call(&sandbox, SandboxVendor::Octopush, OCTOPUSH_PATH, &query).await;
+        let answer = call(&sandbox, Vendor::Octopush, OCTOPUSH_PATH, &query).await;
         assert_eq!(answer.status, 200);
         let body = answer.json();
         let items = body.as_array().expect("a bare array");
@@ -110,7 +104,7 @@ async fn octopush_pages_by_number_from_one_until_a_short_page() {
     }
     let expected: Vec<String> = (0..MESSAGES).map(ids::octopush::generated_message).collect();
     assert_eq!(seen, expected);
-    assert_eq!(sandbox.requests(SandboxVendor::Octopush), 24);
+    assert_eq!(sandbox.requests(Vendor::Octopush), 24);
 }
 
 #[tokio::test]
@@ -124,18 +118,18 @@ async fn octopush_selects_the_conversation_by_any_identifier_and_casts_parameter
         ("contact", ids::octopush::GENERATED_PHONE_NUMBER),
         ("contact", ids::octopush::GENERATED_CONVERSATION),
     ] {
-        let body = call(&sandbox, SandboxVendor::Octopush, OCTOPUSH_PATH, &[selector]).await.json();
+        let body = call(&sandbox, Vendor::Octopush, OCTOPUSH_PATH, &[selector]).await.json();
         assert_eq!(body.as_array().unwrap().len(), 50, "{selector:?}: the default per_page is 50");
         assert_eq!(body[0]["message_id"], first.as_str(), "{selector:?}");
     }
     // Nothing selected, or nothing matching: an empty array, not an error.
     for query in [vec![], vec![("conversation_id", "cid_unknown")], vec![("phone_number", "+1555")]] {
-        let answer = call(&sandbox, SandboxVendor::Octopush, OCTOPUSH_PATH, &query).await;
+        let answer = call(&sandbox, Vendor::Octopush, OCTOPUSH_PATH, &query).await;
         assert_eq!((answer.status, answer.body.as_slice()), (200, b"[]".as_slice()), "{query:?}");
     }
     // Unreadable numbers fall back to the defaults.
     let query = [("conversation_id", ids::octopush::GENERATED_CONVERSATION), ("page", "first"), ("per_page", "2.0")];
-    let body = call(&sandbox, SandboxVendor::Octopush, OCTOPUSH_PATH, &query).await.json();
+    let body = call(&sandbox, Vendor::Octopush, OCTOPUSH_PATH, &query).await.json();
     assert_eq!(common::ids(&body, "message_id"), vec![first, ids::octopush::generated_message(1)]);
 }
 
@@ -156,7 +150,7 @@ async fn walk_leadconnector(nested: bool) {
             query.push(("lastMessageId", cursor.clone()));
         }
         let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let answer = call(&sandbox, SandboxVendor::Leadconnector, &path, &query).await;
+        let answer = call(&sandbox, Vendor::Leadconnector, &path, &query).await;
         assert_eq!(answer.status, 200);
         let body = answer.json();
         let page = if nested {
@@ -176,7 +170,7 @@ async fn walk_leadconnector(nested: bool) {
     }
     let newest_first: Vec<String> = (0..MESSAGES).rev().map(ids::leadconnector::generated_message).collect();
     assert_eq!(seen, newest_first);
-    assert_eq!(sandbox.requests(SandboxVendor::Leadconnector), 24);
+    assert_eq!(sandbox.requests(Vendor::Leadconnector), 24);
 }
 
 #[tokio::test]
@@ -194,7 +188,7 @@ async fn leadconnector_filters_by_type_and_sends_rate_limit_headers() {
     let sandbox = start(MESSAGES, vec![]).await;
     let path = leadconnector_path(ids::leadconnector::GENERATED_CONVERSATION);
 
-    let answer = call(&sandbox, SandboxVendor::Leadconnector, &path, &[]).await;
+    let answer = call(&sandbox, Vendor::Leadconnector, &path, &[]).await;
     assert_eq!(answer.json()["messages"].as_array().unwrap().len(), 20, "the default limit is 20");
     assert_eq!(answer.header("x-ratelimit-limit-daily"), Some("200000"));
     assert_eq!(answer.header("x-ratelimit-daily-remaining"), Some("199999"));
@@ -203,7 +197,7 @@ async fn leadconnector_filters_by_type_and_sends_rate_limit_headers() {
     assert_eq!(answer.header("x-ratelimit-remaining"), Some("99"));
 
     let query = [("type", "TYPE_CALL,TYPE_INTERNAL_COMMENTS"), ("limit", "100")];
-    let body = call(&sandbox, SandboxVendor::Leadconnector, &path, &query).await.json();
+    let body = call(&sandbox, Vendor::Leadconnector, &path, &query).await.json();
     let messages = body["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 100);
     assert!(messages.iter().all(|m| m["messageType"] == "TYPE_CALL" || m["messageType"] == "TYPE_INTERNAL_COMMENT"));
@@ -215,7 +209,7 @@ async fn leadconnector_filters_by_type_and_sends_rate_limit_headers() {
     assert!(calls.iter().any(|m| m["meta"]["callDuration"].is_u64()), "callDuration is also sent as a number");
 
     // Activity rows and an inbound e-mail without a body are mixed in.
-    let body = call(&sandbox, SandboxVendor::Leadconnector, &path, &[("limit", "100")]).await.json();
+    let body = call(&sandbox, Vendor::Leadconnector, &path, &[("limit", "100")]).await.json();
     let messages = body["messages"].as_array().unwrap();
     assert!(messages.iter().any(|m| m["messageType"].as_str().unwrap().starts_with("TYPE_ACTIVITY_")));
     assert!(messages.iter().any(|m| m["messageType"] == "TYPE_EMAIL"
@@ -234,7 +228,7 @@ async fn walk_bird(reverse: bool) {
             query.push(("pageToken", token.clone()));
         }
         let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let answer = call(&sandbox, SandboxVendor::Bird, &path, &query).await;
+        let answer = call(&sandbox, Vendor::Bird, &path, &query).await;
         assert_eq!(answer.status, 200);
         let body = answer.json();
         assert_eq!(body["total"], MESSAGES);
@@ -250,7 +244,7 @@ async fn walk_bird(reverse: bool) {
         expected.reverse();
     }
     assert_eq!(seen, expected);
-    assert_eq!(sandbox.requests(SandboxVendor::Bird), 24);
+    assert_eq!(sandbox.requests(Vendor::Bird), 24);
 }
 
 #[tokio::test]
@@ -267,7 +261,7 @@ async fn bird_pages_oldest_first_in_reverse() {
 async fn bird_tokens_look_like_birds_and_date_from_filters() {
     let sandbox = start(MESSAGES, vec![]).await;
     let path = bird_path(ids::bird::GENERATED_CONVERSATION);
-    let body = call(&sandbox, SandboxVendor::Bird, &path, &[]).await.json();
+    let body = call(&sandbox, Vendor::Bird, &path, &[]).await.json();
     assert_eq!(body["results"].as_array().unwrap().len(), 10, "the default limit is 10");
     let token = body["nextPageToken"].as_str().unwrap();
     use base64::Engine;
@@ -280,9 +274,7 @@ async fn bird_tokens_look_like_birds_and_date_from_filters() {
     assert_eq!(pair.0, "2024-11-26T08:38:55.125000000Z");
 
     let body =
-        call(&sandbox, SandboxVendor::Bird, &path, &[("dateFrom", "2024-11-26T08:38:55.125Z"), ("limit", "100")])
-            .await
-            .json();
+        call(&sandbox, Vendor::Bird, &path, &[("dateFrom", "2024-11-26T08:38:55.125Z"), ("limit", "100")]).await.json();
     assert_eq!(body["total"], 10);
     assert_eq!(body["results"].as_array().unwrap().len(), 10);
     assert!(body.get("nextPageToken").is_none());
@@ -299,22 +291,22 @@ async fn bird_tokens_look_like_birds_and_date_from_filters() {
 async fn a_million_messages_are_generated_on_demand() {
     let sandbox = start(1_000_000, vec![]).await;
     let path = infobip_path(ids::infobip::GENERATED_CONVERSATION);
-    let body = call(&sandbox, SandboxVendor::Infobip, &path, &[("page", "1001"), ("limit", "999")]).await.json();
+    let body = call(&sandbox, Vendor::Infobip, &path, &[("page", "1001"), ("limit", "999")]).await.json();
     assert_eq!(body["pagination"]["totalItems"], 1_000_000);
     assert_eq!(body["messages"][0]["id"], ids::infobip::generated_message(999_999).as_str());
     let path = leadconnector_path(ids::leadconnector::GENERATED_CONVERSATION);
-    let body = call(&sandbox, SandboxVendor::Leadconnector, &path, &[("limit", "1")]).await.json();
+    let body = call(&sandbox, Vendor::Leadconnector, &path, &[("limit", "1")]).await.json();
     assert_eq!(body["messages"][0]["id"], ids::leadconnector::generated_message(999_999).as_str());
 }
 
 #[tokio::test]
 async fn generated_conversations_exist_only_when_asked_for() {
     let sandbox = start(0, vec![]).await;
-    let answer = call(&sandbox, SandboxVendor::Infobip, &infobip_path(ids::infobip::GENERATED_CONVERSATION), &[]).await;
+    let answer = call(&sandbox, Vendor::Infobip, &infobip_path(ids::infobip::GENERATED_CONVERSATION), &[]).await;
     assert_eq!(answer.status, 404);
-    let answer = call(&sandbox, SandboxVendor::Bird, &bird_path(ids::bird::GENERATED_CONVERSATION), &[]).await;
+    let answer = call(&sandbox, Vendor::Bird, &bird_path(ids::bird::GENERATED_CONVERSATION), &[]).await;
     assert_eq!(answer.status, 404);
     let query = [("conversation_id", ids::octopush::GENERATED_CONVERSATION)];
-    let answer = call(&sandbox, SandboxVendor::Octopush, OCTOPUSH_PATH, &query).await;
+    let answer = call(&sandbox, Vendor::Octopush, OCTOPUSH_PATH, &query).await;
     assert_eq!(answer.body, b"[]");
 }

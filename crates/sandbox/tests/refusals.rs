@@ -4,14 +4,13 @@
 mod common;
 
 use common::*;
-use convo_sandbox::{SandboxVendor, credentials, ids};
+use convo_sandbox::{Vendor, credentials, ids};
 use serde_json::json;
 
 #[tokio::test]
 async fn infobip_refuses_like_infobip() {
     let sandbox = start(MESSAGES, vec![]).await;
-    let url =
-        format!("{}{}", sandbox.base_url(SandboxVendor::Infobip), infobip_path(ids::infobip::GENERATED_CONVERSATION));
+    let url = format!("{}{}", sandbox.base_url(Vendor::Infobip), infobip_path(ids::infobip::GENERATED_CONVERSATION));
     let unauthorized =
         json!({"requestError": {"serviceException": {"messageId": "UNAUTHORIZED", "text": "Invalid login details"}}});
     for headers in
@@ -24,13 +23,9 @@ async fn infobip_refuses_like_infobip() {
     let key = format!("app {}", credentials::INFOBIP_API_KEY);
     assert_eq!(get(&url, &[("authorization", &key)], &[]).await.status, 200);
 
-    let answer = call(
-        &sandbox,
-        SandboxVendor::Infobip,
-        &infobip_path(ids::infobip::GENERATED_CONVERSATION),
-        &[("limit", "1000")],
-    )
-    .await;
+    let answer =
+        call(&sandbox, Vendor::Infobip, &infobip_path(ids::infobip::GENERATED_CONVERSATION), &[("limit", "1000")])
+            .await;
     assert_eq!(answer.status, 400);
     let body = answer.json();
     assert_eq!(body["requestError"]["serviceException"]["messageId"], "BAD_REQUEST");
@@ -40,13 +35,13 @@ async fn infobip_refuses_like_infobip() {
     );
     for query in [("page", "-1"), ("orderBy", "size:asc"), ("channel", "PIGEON"), ("createdAfter", "yesterday")] {
         let answer =
-            call(&sandbox, SandboxVendor::Infobip, &infobip_path(ids::infobip::GENERATED_CONVERSATION), &[query]).await;
+            call(&sandbox, Vendor::Infobip, &infobip_path(ids::infobip::GENERATED_CONVERSATION), &[query]).await;
         assert_eq!(answer.status, 400, "{query:?}");
         let text = answer.json()["requestError"]["serviceException"]["text"].as_str().unwrap_or_default().to_owned();
         assert!(text.starts_with(&format!("Bad request: {}", query.0)), "{query:?}: {text}");
     }
 
-    let answer = call(&sandbox, SandboxVendor::Infobip, &infobip_path("no-such-conversation"), &[]).await;
+    let answer = call(&sandbox, Vendor::Infobip, &infobip_path("no-such-conversation"), &[]).await;
     assert_eq!(answer.status, 404);
     assert_eq!(answer.json()["requestError"]["serviceException"]["messageId"], "NOT_FOUND");
 }
@@ -54,7 +49,7 @@ async fn infobip_refuses_like_infobip() {
 #[tokio::test]
 async fn octopush_refuses_without_both_headers() {
     let sandbox = start(0, vec![]).await;
-    let url = format!("{}{OCTOPUSH_PATH}", sandbox.base_url(SandboxVendor::Octopush));
+    let url = format!("{}{OCTOPUSH_PATH}", sandbox.base_url(Vendor::Octopush));
     assert!(url.ends_with("/octopush/v1/public/conversations/messages/list"), "{url}");
     let login = ("api-login", credentials::OCTOPUSH_API_LOGIN);
     let key = ("api-key", credentials::OCTOPUSH_API_KEY);
@@ -72,7 +67,7 @@ async fn leadconnector_refuses_bad_tokens_versions_and_parameters() {
     let sandbox = start(MESSAGES, vec![]).await;
     let url = format!(
         "{}{}",
-        sandbox.base_url(SandboxVendor::Leadconnector),
+        sandbox.base_url(Vendor::Leadconnector),
         leadconnector_path(ids::leadconnector::GENERATED_CONVERSATION)
     );
     let bearer = format!("Bearer {}", credentials::LEADCONNECTOR_TOKEN);
@@ -102,7 +97,7 @@ async fn leadconnector_refuses_bad_tokens_versions_and_parameters() {
     for query in [("limit", "101"), ("limit", "0"), ("type", "TYPE_SMS,TYPE_PIGEON")] {
         let answer = call(
             &sandbox,
-            SandboxVendor::Leadconnector,
+            Vendor::Leadconnector,
             &leadconnector_path(ids::leadconnector::GENERATED_CONVERSATION),
             &[query],
         )
@@ -118,7 +113,7 @@ async fn leadconnector_refuses_bad_tokens_versions_and_parameters() {
 #[tokio::test]
 async fn bird_refuses_like_bird() {
     let sandbox = start(MESSAGES, vec![]).await;
-    let url = format!("{}{}", sandbox.base_url(SandboxVendor::Bird), bird_path(ids::bird::GENERATED_CONVERSATION));
+    let url = format!("{}{}", sandbox.base_url(Vendor::Bird), bird_path(ids::bird::GENERATED_CONVERSATION));
     let forbidden = json!({"code": "Forbidden", "message": "User has no access to the requested resource"});
     for headers in
         [vec![], vec![("authorization", "AccessKey wrong")], vec![("authorization", "Bearer sandbox-bird-access-key")]]
@@ -129,7 +124,7 @@ async fn bird_refuses_like_bird() {
     // Another workspace is not the key's.
     let other = format!(
         "{}/workspaces/b4e02c85-c6d2-4b15-8885-e09671799c61/conversations/{}/messages",
-        sandbox.base_url(SandboxVendor::Bird),
+        sandbox.base_url(Vendor::Bird),
         ids::bird::GENERATED_CONVERSATION
     );
     let key = format!("AccessKey {}", credentials::BIRD_ACCESS_KEY);
@@ -150,7 +145,7 @@ async fn bird_refuses_like_bird() {
         assert!(body["details"][query.0].is_array(), "{body}");
     }
 
-    let answer = call(&sandbox, SandboxVendor::Bird, &bird_path("00000000-0000-4000-8000-000000000000"), &[]).await;
+    let answer = call(&sandbox, Vendor::Bird, &bird_path("00000000-0000-4000-8000-000000000000"), &[]).await;
     assert_eq!(answer.status, 404);
     assert_eq!(
         answer.json(),
@@ -163,7 +158,7 @@ async fn unknown_paths_are_not_counted() {
     let sandbox = start(0, vec![]).await;
     let answer = get(&format!("http://{}/elsewhere", sandbox.addr()), &[], &[]).await;
     assert_eq!(answer.status, 404);
-    for vendor in SandboxVendor::ALL {
+    for vendor in Vendor::ALL {
         assert_eq!(sandbox.requests(vendor), 0);
     }
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use convo_sandbox::{SandboxVendor, ids};
+use convo_sandbox::{Vendor, ids};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -33,7 +33,7 @@ fn the_sample_ids_are_the_specs_own() {
 #[tokio::test]
 async fn infobip_serves_its_sample_byte_for_byte() {
     let sandbox = start(0, vec![]).await;
-    let answer = call(&sandbox, SandboxVendor::Infobip, &infobip_path(ids::infobip::SAMPLE_CONVERSATION), &[]).await;
+    let answer = call(&sandbox, Vendor::Infobip, &infobip_path(ids::infobip::SAMPLE_CONVERSATION), &[]).await;
     assert_eq!(answer.status, 200);
     assert_eq!(String::from_utf8(answer.body).unwrap(), documented("infobip.yaml", &[]));
 }
@@ -42,7 +42,7 @@ async fn infobip_serves_its_sample_byte_for_byte() {
 async fn octopush_serves_its_sample_byte_for_byte() {
     let sandbox = start(0, vec![]).await;
     let query = [("conversation_id", ids::octopush::SAMPLE_CONVERSATION)];
-    let answer = call(&sandbox, SandboxVendor::Octopush, OCTOPUSH_PATH, &query).await;
+    let answer = call(&sandbox, Vendor::Octopush, OCTOPUSH_PATH, &query).await;
     assert_eq!(answer.status, 200);
     assert_eq!(String::from_utf8(answer.body).unwrap(), documented("octopush.yaml", &[]));
 }
@@ -60,7 +60,7 @@ async fn leadconnector_serves_its_sample_messages_byte_for_byte() {
     }
     let sandbox = start(0, vec![]).await;
     let path = leadconnector_path(ids::leadconnector::SAMPLE_CONVERSATION);
-    let answer = call(&sandbox, SandboxVendor::Leadconnector, &path, &[]).await;
+    let answer = call(&sandbox, Vendor::Leadconnector, &path, &[]).await;
     assert_eq!(answer.status, 200);
     let page: Page<'_> = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(page.messages.get(), documented("leadconnector.yaml", &["messages"]));
@@ -86,16 +86,16 @@ async fn bird_serves_its_sample_results_byte_for_byte_and_pages_them() {
     }
     let sandbox = start(0, vec![]).await;
     let path = bird_path(ids::bird::SAMPLE_CONVERSATION);
-    let answer = call(&sandbox, SandboxVendor::Bird, &path, &[]).await;
+    let answer = call(&sandbox, Vendor::Bird, &path, &[]).await;
     assert_eq!(answer.status, 200);
     let page: Page<'_> = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(page.results.get(), documented("bird.yaml", &["results"]));
     assert_eq!((page.next_page_token, page.total, page.total_type.as_str()), (None, 2, "exact"));
 
     // One message a page: the same two, newest first, then the end.
-    let first = call(&sandbox, SandboxVendor::Bird, &path, &[("limit", "1")]).await.json();
+    let first = call(&sandbox, Vendor::Bird, &path, &[("limit", "1")]).await.json();
     let token = first["nextPageToken"].as_str().unwrap().to_owned();
-    let second = call(&sandbox, SandboxVendor::Bird, &path, &[("limit", "1"), ("pageToken", &token)]).await.json();
+    let second = call(&sandbox, Vendor::Bird, &path, &[("limit", "1"), ("pageToken", &token)]).await.json();
     assert!(second.get("nextPageToken").is_none());
     let documented: serde_json::Value = serde_json::from_str(&documented("bird.yaml", &["results"])).unwrap();
     assert_eq!([&first["results"][0], &second["results"][0]], [&documented[0], &documented[1]]);
@@ -107,12 +107,12 @@ async fn infobip_pages_its_sample_too() {
     let path = infobip_path(ids::infobip::SAMPLE_CONVERSATION);
     let documented: serde_json::Value = serde_json::from_str(&documented("infobip.yaml", &["messages"])).unwrap();
     let documented = documented.as_array().unwrap();
-    let body = call(&sandbox, SandboxVendor::Infobip, &path, &[("page", "1"), ("limit", "1")]).await.json();
+    let body = call(&sandbox, Vendor::Infobip, &path, &[("page", "1"), ("limit", "1")]).await.json();
     assert_eq!(body["messages"], serde_json::json!([documented[1]]));
     assert_eq!(body["pagination"]["totalItems"], documented.len());
     // A filter on the second message's channel.
     let channel = documented[1]["channel"].as_str().unwrap();
-    let body = call(&sandbox, SandboxVendor::Infobip, &path, &[("channel", channel)]).await.json();
+    let body = call(&sandbox, Vendor::Infobip, &path, &[("channel", channel)]).await.json();
     let expected: Vec<&serde_json::Value> = documented.iter().filter(|m| m["channel"] == channel).collect();
     assert_eq!(body["messages"], serde_json::json!(expected));
     assert_eq!(body["pagination"]["totalItems"], expected.len());

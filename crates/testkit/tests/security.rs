@@ -215,23 +215,28 @@ const SECRET: &str = "s3cr3t-Cr3d3nt1al-value-9f2c";
 const LOGIN: &str = "login-s3cr3t-4471@example.com";
 
 fn infobip(base: &str, options: &ClientOptions) -> convo_infobip::Client {
-    convo_infobip::Client::with_auth_and_options(base, convo_infobip::Auth::AppKey(SecretString::from(SECRET)), options)
+    convo_infobip::Client::with_options(base, convo_infobip::Credentials::AppKey(SecretString::from(SECRET)), options)
         .unwrap()
 }
 fn octopush(base: &str, options: &ClientOptions) -> convo_octopush::Client {
-    convo_octopush::Client::with_credentials_and_options(base, LOGIN, SecretString::from(SECRET), options).unwrap()
-}
-fn leadconnector(base: &str, options: &ClientOptions) -> convo_leadconnector::LeadConnector {
-    convo_leadconnector::LeadConnector::with_token_and_options(
+    convo_octopush::Client::with_options(
         base,
-        SecretString::from(SECRET),
-        convo_leadconnector::DEFAULT_VERSION,
+        convo_octopush::Credentials::new(LOGIN, SecretString::from(SECRET)),
+        options,
+    )
+    .unwrap()
+}
+fn leadconnector(base: &str, options: &ClientOptions) -> convo_leadconnector::Client {
+    convo_leadconnector::Client::with_options(
+        base,
+        convo_leadconnector::Credentials::new(SecretString::from(SECRET))
+            .with_version(convo_leadconnector::DEFAULT_VERSION),
         options,
     )
     .unwrap()
 }
 fn bird(base: &str, options: &ClientOptions) -> convo_bird::Client {
-    convo_bird::Client::with_access_key_and_options(base, SecretString::from(SECRET), options).unwrap()
+    convo_bird::Client::with_options(base, convo_bird::Credentials::new(SecretString::from(SECRET)), options).unwrap()
 }
 
 /// Whether a request head carries any of the credentials.
@@ -562,17 +567,28 @@ fn plain_http_to_other_hosts_is_refused_by_every_constructor_unless_opted_in() {
     type Build = fn(&str, &ClientOptions) -> Result<(), convo_runtime::ConfigError>;
     let constructors: [(&str, Build); 4] = [
         ("infobip", |b, o| {
-            convo_infobip::Client::with_auth_and_options(b, convo_infobip::Auth::AppKey(SecretString::from(SECRET)), o)
+            convo_infobip::Client::with_options(b, convo_infobip::Credentials::AppKey(SecretString::from(SECRET)), o)
                 .map(drop)
         }),
         ("octopush", |b, o| {
-            convo_octopush::Client::with_credentials_and_options(b, LOGIN, SecretString::from(SECRET), o).map(drop)
+            convo_octopush::Client::with_options(
+                b,
+                convo_octopush::Credentials::new(LOGIN, SecretString::from(SECRET)),
+                o,
+            )
+            .map(drop)
         }),
         ("leadconnector", |b, o| {
-            convo_leadconnector::LeadConnector::with_token_and_options(b, SecretString::from(SECRET), "2021-07-28", o)
-                .map(drop)
+            convo_leadconnector::Client::with_options(
+                b,
+                convo_leadconnector::Credentials::new(SecretString::from(SECRET)).with_version("2021-07-28"),
+                o,
+            )
+            .map(drop)
         }),
-        ("bird", |b, o| convo_bird::Client::with_access_key_and_options(b, SecretString::from(SECRET), o).map(drop)),
+        ("bird", |b, o| {
+            convo_bird::Client::with_options(b, convo_bird::Credentials::new(SecretString::from(SECRET)), o).map(drop)
+        }),
     ];
     let remote = [
         "http://api.example.com",
@@ -686,7 +702,7 @@ fn small_limit() -> ClientOptions {
     ClientOptions { max_body_bytes: 256 * 1024, timeout: Duration::from_secs(20), ..ClientOptions::default() }
 }
 
-fn assert_too_large<E: std::fmt::Debug>(
+fn assert_too_large<E: convo_runtime::paging::VendorError>(
     vendor: &str,
     pages: Vec<Result<impl std::fmt::Debug, PagingError<E>>>,
     limit: u64,
@@ -880,15 +896,12 @@ async fn no_credential_in_any_debug_display_error_or_panic() {
     .await;
     let options = ClientOptions::default();
     let octopush_base = format!("{}/v1/public", server.base);
-    let basic = convo_infobip::Auth::Basic { username: "user".to_owned(), password: SecretString::from(SECRET) };
+    let basic = convo_infobip::Credentials::Basic { username: "user".to_owned(), password: SecretString::from(SECRET) };
     let clients: Vec<(&str, String)> = vec![
         ("infobip client", format!("{:?}", infobip(&server.base, &options))),
         (
             "infobip basic client",
-            format!(
-                "{:?}",
-                convo_infobip::Client::with_auth_and_options(&server.base, basic.clone(), &options).unwrap()
-            ),
+            format!("{:?}", convo_infobip::Client::with_options(&server.base, basic.clone(), &options).unwrap()),
         ),
         ("infobip auth", format!("{basic:?}")),
         ("octopush client", format!("{:?}", octopush(&octopush_base, &options))),
@@ -900,7 +913,7 @@ async fn no_credential_in_any_debug_display_error_or_panic() {
     }
 
     let infobip_err = infobip(&server.base, &options).get_messages().conversation_id("c").send().await.unwrap_err();
-    let basic_err = convo_infobip::Client::with_auth_and_options(&server.base, basic, &options)
+    let basic_err = convo_infobip::Client::with_options(&server.base, basic, &options)
         .unwrap()
         .get_messages()
         .conversation_id("c")
@@ -957,6 +970,6 @@ async fn no_credential_in_any_debug_display_error_or_panic() {
 
     // Credentials refused at construction are not echoed either.
     let bad = SecretString::from(format!("{SECRET}\n"));
-    let err = convo_bird::Client::with_access_key(&server.base, bad).unwrap_err();
+    let err = convo_bird::Client::new(&server.base, convo_bird::Credentials::new(bad)).unwrap_err();
     assert_clean("credential error", &format!("{err} {err:?}"));
 }

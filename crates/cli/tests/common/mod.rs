@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use assert_cmd::Command;
-use convo_sandbox::{Sandbox, SandboxOptions, SandboxVendor, credentials, ids};
+use convo_sandbox::{Sandbox, SandboxOptions, Vendor, credentials, ids};
 use convo_testkit::wiremock::{Mock, MockServer, ResponseTemplate, matchers};
 use serde_json::Value;
 
@@ -98,9 +98,13 @@ impl Run {
 }
 
 /// Checks `stderr` is one `convo: …` line with no panic and no `Debug`
-/// dump, and returns the line.
+/// dump (besides, after messages were written, the line that tells how to
+/// go on with `--resume`), and returns the line.
 pub fn expect_one_error_line(stderr: &str) -> &str {
-    let lines: Vec<&str> = stderr.lines().collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("convo: to go on from here, run the same command with --resume "))
+        .collect();
     assert_eq!(lines.len(), 1, "expected exactly one line on stderr, got:\n{stderr}");
     let line = lines[0];
     assert!(line.starts_with("convo: "), "the error line starts with `convo: `: {line}");
@@ -246,12 +250,12 @@ impl Served<MockServer> {
     }
 }
 
-pub fn sandbox_vendor(vendor: &str) -> SandboxVendor {
+pub fn sandbox_vendor(vendor: &str) -> Vendor {
     match vendor {
-        "infobip" => SandboxVendor::Infobip,
-        "octopush" => SandboxVendor::Octopush,
-        "leadconnector" => SandboxVendor::Leadconnector,
-        "bird" => SandboxVendor::Bird,
+        "infobip" => Vendor::Infobip,
+        "octopush" => Vendor::Octopush,
+        "leadconnector" => Vendor::Leadconnector,
+        "bird" => Vendor::Bird,
         other => panic!("no vendor {other}"),
     }
 }

@@ -54,7 +54,7 @@ pub trait CursorEndpoint: Listing {
 pub fn pages<Ep: CursorEndpoint>(
     start: Result<(Ep, u64), PagingError<Ep::Error>>,
     options: PagingOptions,
-) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + 'static {
+) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + Unpin + 'static {
     let start = start.and_then(|(endpoint, limit)| {
         let cursor = match options.resume {
             None => None,
@@ -108,7 +108,7 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
         let page = PagePosition(position.clone());
         let endpoint = &self.endpoint;
         let (cursor, limit) = (self.cursor.as_deref(), self.limit);
-        let reply = match engine::fetch(&self.retry, &position, || endpoint.fetch(cursor, limit)).await {
+        let reply = match engine::fetch(Ep::VENDOR, &self.retry, &position, || endpoint.fetch(cursor, limit)).await {
             Ok(reply) => reply,
             Err(error) => return Step::Fail(error),
         };
@@ -136,10 +136,10 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
         };
         self.total = reply.total.or(self.total);
         self.first_total = self.first_total.or(reply.total);
-        if shrunk.is_none() {
-            if let Some(total) = reply.total.filter(|&total| self.delivered > total) {
-                return Step::Fail(PagingError::BeyondTotal { page, total_items: total });
-            }
+        if shrunk.is_none()
+            && let Some(total) = reply.total.filter(|&total| self.delivered > total)
+        {
+            return Step::Fail(PagingError::BeyondTotal { page, total_items: total });
         }
         self.window.remember::<Ep>(&fresh);
         if let Some(error) = shrunk {

@@ -1,15 +1,16 @@
 //! The loop every scheme runs on: one step a page, errors last, fused.
 
-use std::fmt;
 use std::future::Future;
 
 use futures::{Stream, StreamExt};
 
-use super::{Page, PagingError, Position};
-use crate::retry::{RetryPolicy, retry};
+use tracing::Instrument as _;
+
+use super::{Page, PagePosition, PagingError, Position, VendorError};
+use crate::retry::{Context, RetryPolicy, retry};
 
 /// What one step of a scheme gives.
-pub(crate) enum Step<T, E: fmt::Debug + 'static> {
+pub(crate) enum Step<T, E: VendorError> {
     /// A page; more may follow.
     Page(Page<T>),
     /// The last page.
@@ -27,7 +28,7 @@ pub(crate) enum Step<T, E: fmt::Debug + 'static> {
 /// step.
 pub(crate) trait Scheme: Send + 'static {
     type Item: Send + 'static;
-    type Error: fmt::Debug + Send + 'static;
+    type Error: VendorError;
     fn step(&mut self) -> impl Future<Output = Step<Self::Item, Self::Error>> + Send;
 }
 
@@ -40,7 +41,7 @@ enum State<S: Scheme> {
 /// one error, then nothing (the stream is fused).
 pub(crate) fn run<S: Scheme>(
     start: Result<S, PagingError<S::Error>>,
-) -> impl Stream<Item = Result<Page<S::Item>, PagingError<S::Error>>> + Send + 'static {
+) -> impl Stream<Item = Result<Page<S::Item>, PagingError<S::Error>>> + Send + Unpin + 'static {
     let state = match start {
         Ok(scheme) => State::Running(scheme),
         Err(error) => State::Failing(error),
@@ -51,26 +52,55 @@ pub(crate) fn run<S: Scheme>(
             State::Running(mut scheme) => match scheme.step().await {
                 Step::Page(page) => Some((Ok(page), Some(State::Running(scheme)))),
                 Step::Last(page) => Some((Ok(page), None)),
-                Step::PageThen(page, error) => Some((Ok(page), Some(State::Failing(error)))),
-                Step::Fail(error) => Some((Err(error), None)),
+                Step::PageThen(page, error) => {
+                    tracing::debug!(%error, "the stream ends with an error after this page");
+                    Some((Ok(page), Some(State::Failing(error))))
+                }
+                Step::Fail(error) => {
+                    tracing::debug!(%error, "the stream ends with an error");
+                    Some((Err(error), None))
+                }
                 Step::End => None,
             },
         }
     })
     .fuse()
+    // Boxed once a stream, so that callers can `.next()` it without pinning.
+    .boxed()
 }
 
 /// Sends one page request with retries; a request that fails for good
 /// becomes the [`PagingError`] naming `position`.
+///
+/// Each page is a `page` span (vendor, position) at debug level: the
+/// request lines of the client and the retry lines happen inside it, and
+/// it ends with one line saying how the page went (tries, time).
 pub(crate) async fn fetch<T, E, F, Fut>(
+    vendor: &'static str,
     policy: &RetryPolicy,
     position: &Option<Position>,
     op: F,
 ) -> Result<T, PagingError<E>>
 where
-    E: fmt::Debug + 'static,
+    E: VendorError,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, progenitor_client::Error<E>>>,
 {
-    retry(policy, op).await.map_err(|exhausted| PagingError::request(position.clone(), exhausted))
+    let page = PagePosition(position.clone());
+    let span = tracing::debug_span!("page", vendor, page = %page);
+    let started = std::time::Instant::now();
+    let result = retry(policy, Context { vendor, page: &page }, op).instrument(span.clone()).await;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let _entered = span.enter();
+    match result {
+        Ok(value) => {
+            tracing::debug!(elapsed_ms, "page read");
+            Ok(value)
+        }
+        Err(exhausted) => {
+            let error = PagingError::request(position.clone(), exhausted);
+            tracing::debug!(elapsed_ms, attempts = error.attempts(), kind = ?error.kind(), "page request failed for good");
+            Err(error)
+        }
+    }
 }

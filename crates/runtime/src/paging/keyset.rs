@@ -27,7 +27,7 @@
 //!   before it is taken as the end (that message was deleted).
 //! - Messages with no creation time are delivered without these checks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -47,12 +47,18 @@ pub struct KeysetReply<T> {
     pub page: Option<i64>,
 }
 
-/// An endpoint that filters on "created after" and lists oldest first.
+/// An endpoint that filters on "created after" and "created before" and
+/// lists oldest first.
 pub trait KeysetEndpoint: Listing {
     /// Requests page `page` (0-based) of `limit` messages created after
-    /// `after` (`None`: no such filter), oldest first.
-    fn fetch(&self, after: Option<DateTime<Utc>>, page: u64, limit: u64)
-    -> Fetch<KeysetReply<Self::Item>, Self::Error>;
+    /// `after` and before `before` (`None`: no such filter), oldest first.
+    fn fetch(
+        &self,
+        after: Option<DateTime<Utc>>,
+        before: Option<DateTime<Utc>>,
+        page: u64,
+        limit: u64,
+    ) -> Fetch<KeysetReply<Self::Item>, Self::Error>;
 }
 
 /// Where a key read stands: what [`Position::Cursor`] holds, as JSON.
@@ -67,6 +73,12 @@ struct Key {
     /// Messages delivered that the filter still matches, with their times.
     #[serde(default, skip_serializing_if = "HashMap::is_empty")]
     seen: HashMap<String, DateTime<Utc>>,
+    /// A window's start: messages of an earlier millisecond belong to the
+    /// window before (only a server whose filter includes its bound sends
+    /// them) and are skipped. Kept in the position, so a resumed read skips
+    /// them too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    floor: Option<DateTime<Utc>>,
 }
 
 impl Key {
@@ -75,14 +87,18 @@ impl Key {
     }
 }
 
-/// Every page of a key listing, checked. `start` is the endpoint, the page
-/// size and the first filter (the query's own "created after", if any), or
+/// Where a key listing starts: the endpoint, the page size, and the query's
+/// own "created after" and "created before", if any.
+pub type Start<Ep> = (Ep, u64, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Every page of a key listing, checked. `start` is where it starts, or
 /// why the query was refused.
 pub fn pages<Ep: KeysetEndpoint>(
-    start: Result<(Ep, u64, Option<DateTime<Utc>>), PagingError<Ep::Error>>,
+    start: Result<Start<Ep>, PagingError<Ep::Error>>,
     options: PagingOptions,
-) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + 'static {
-    let start = start.and_then(|(endpoint, limit, after)| {
+) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + Unpin + 'static {
+    let concurrency = if options.resume.is_some() { 1 } else { options.concurrency.max(1) };
+    let start = start.and_then(|(endpoint, limit, after, before)| {
         let key = match options.resume {
             None => Key { after: after.map(millisecond), ..Key::default() },
             Some(Position::Cursor(cursor)) => serde_json::from_str(&cursor).map_err(|e| PagingError::InvalidQuery {
@@ -97,17 +113,13 @@ pub fn pages<Ep: KeysetEndpoint>(
             }
         };
         let newest = key.seen.values().max().copied();
-        Ok(KeyScheme {
-            endpoint: Arc::new(endpoint),
-            limit,
-            retry: options.retry,
-            key,
-            newest,
-            served: 0,
-            first: true,
-            repeated_pages: 0,
-            asked_again: false,
-            filter_total: None,
+        let scheme = KeyScheme::new(Arc::new(endpoint), limit, options.retry, key, newest, before);
+        Ok(Windowed {
+            first: Some(scheme),
+            concurrency,
+            windows: VecDeque::new(),
+            tasks: Tasks::default(),
+            timeless: HashSet::new(),
         })
     });
     engine::run(start)
@@ -119,6 +131,14 @@ fn millisecond(time: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 struct KeyScheme<Ep> {
+    /// The window's end (exclusive), also sent as "created before": in an
+    /// oldest-first listing the first message at or past it ends the window.
+    ceiling: Option<DateTime<Utc>>,
+    /// The window ended (a message at or past its end was seen).
+    done: bool,
+    /// The oldest creation time delivered, and how many messages were.
+    oldest: Option<DateTime<Utc>>,
+    delivered: u64,
     endpoint: Arc<Ep>,
     limit: u64,
     retry: RetryPolicy,
@@ -136,17 +156,49 @@ struct KeyScheme<Ep> {
     filter_total: Option<u64>,
 }
 
+impl<Ep: KeysetEndpoint> KeyScheme<Ep> {
+    fn new(
+        endpoint: Arc<Ep>,
+        limit: u64,
+        retry: RetryPolicy,
+        key: Key,
+        newest: Option<DateTime<Utc>>,
+        ceiling: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            oldest: None,
+            delivered: 0,
+            ceiling,
+            done: false,
+            endpoint,
+            limit,
+            retry,
+            key,
+            newest,
+            served: 0,
+            first: true,
+            repeated_pages: 0,
+            asked_again: false,
+            filter_total: None,
+        }
+    }
+}
+
 impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
     type Item = Ep::Item;
     type Error = Ep::Error;
 
     async fn step(&mut self) -> Step<Ep::Item, Ep::Error> {
+        if self.done {
+            return Step::End;
+        }
         loop {
             let position = Some(self.key.position());
             let page = PagePosition(position.clone());
             let endpoint = &self.endpoint;
-            let (after, n, limit) = (self.key.after, self.key.page, self.limit);
-            let reply = match engine::fetch(&self.retry, &position, || endpoint.fetch(after, n, limit)).await {
+            let (after, before, n, limit) = (self.key.after, self.ceiling, self.key.page, self.limit);
+            let fetch = || endpoint.fetch(after, before, n, limit);
+            let reply = match engine::fetch(Ep::VENDOR, &self.retry, &position, fetch).await {
                 Ok(reply) => reply,
                 Err(error) => return Step::Fail(error),
             };
@@ -162,6 +214,17 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             for item in reply.items {
                 let id = item.key();
                 let time = item.time();
+                if let Some(time) = time {
+                    if self.key.floor.is_some_and(|floor| millisecond(time) < floor) {
+                        // The window before delivers it.
+                        continue;
+                    }
+                    if self.ceiling.is_some_and(|ceiling| time >= ceiling) {
+                        // The next window delivers it, and everything after.
+                        self.done = true;
+                        break;
+                    }
+                }
                 timed |= time.is_some();
                 if id.is_some_and(|id| self.key.seen.contains_key(id)) {
                     // Delivered already: the filter's last millisecond,
@@ -189,6 +252,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                         return Step::Fail(PagingError::OutOfOrder { page, id, reason });
                     }
                     self.newest = Some(self.newest.map_or(time, |newest| newest.max(time)));
+                    self.oldest = Some(self.oldest.map_or(time, |oldest| oldest.min(time)));
                 }
                 if let Some(id) = id {
                     // A message with no time is remembered at the newest time
@@ -199,23 +263,31 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 }
                 fresh.push(item);
             }
+            self.delivered += fresh.len() as u64;
             if len == 0 && !first {
                 // The filter starts a millisecond before the newest message
                 // delivered, so its first page should hold that message again.
                 if reply.total.is_some_and(|total| total > n.saturating_mul(self.limit)) {
                     return Step::Fail(PagingError::EmptyPageWithMore { page });
                 }
-                if n == 0 && !self.key.seen.is_empty() && !self.asked_again {
+                // A window's start has nothing delivered to come again: an
+                // empty answer with no count to say it is right is asked
+                // for again too.
+                let unproven = !self.key.seen.is_empty() || (self.key.floor.is_some() && reply.total.is_none());
+                if n == 0 && unproven && !self.asked_again {
                     // Deleted, or a page lost on the way: ask once more.
                     self.asked_again = true;
                     continue;
                 }
                 return Step::End;
             }
+            if fresh.is_empty() && self.done {
+                return Step::End;
+            }
             if fresh.is_empty() {
                 // Full as the server fills its pages, and (where it counts)
                 // with more behind it than this page.
-                let more = reply.total.map_or(true, |total| total > n.saturating_mul(self.served).saturating_add(len));
+                let more = reply.total.is_none_or(|total| total > n.saturating_mul(self.served).saturating_add(len));
                 if len > 0 && len >= self.served && more {
                     // A full page of one millisecond's messages, all
                     // delivered: the rest of that millisecond is on the
@@ -281,5 +353,152 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             }
             return Step::Page(Page { items: fresh, position, next: Some(self.key.position()) });
         }
+    }
+}
+
+/// A key read with its remaining pages read in time windows at once.
+///
+/// The first page is read as a sequential read's; if more follows, the time
+/// from its newest message to now is split into `concurrency` windows, each
+/// read by a key read of its own bounded by "created before" (the last one
+/// open-ended, so messages added during the read are in it). Windows are
+/// disjoint (a message belongs to the window of its millisecond) and
+/// delivered in order, each buffered at most two pages ahead, so the
+/// guarantees of the sequential read hold across them: each window ends on a
+/// request that brings nothing new, or on the first message past its end.
+/// Messages with no creation time can come in any window; each is delivered
+/// once, by the first window that has it.
+struct Windowed<Ep: KeysetEndpoint> {
+    /// The read of the first page, until it has given it.
+    first: Option<KeyScheme<Ep>>,
+    concurrency: usize,
+    /// The windows' pages, in order.
+    windows: VecDeque<tokio::sync::mpsc::Receiver<Step<Ep::Item, Ep::Error>>>,
+    tasks: Tasks,
+    /// The keys of the messages without a time delivered so far.
+    timeless: HashSet<String>,
+}
+
+/// The windows' tasks, stopped when the stream is dropped.
+#[derive(Default)]
+struct Tasks(Vec<tokio::task::AbortHandle>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+impl<Ep: KeysetEndpoint> Windowed<Ep> {
+    /// Starts the windows after the first page, or gives the scheme back to
+    /// go on one page after another (one window, or no time to split).
+    fn split(&mut self, mut scheme: KeyScheme<Ep>) -> Option<KeyScheme<Ep>> {
+        // Where the rest of the conversation probably ends: the first page's
+        // pace, over the messages the vendor's total says are left. The
+        // windows need not be even: the last one is open-ended, so a wrong
+        // guess costs speed, never a message.
+        let (Some(oldest), Some(newest), Some(total)) = (scheme.oldest, scheme.newest, scheme.filter_total) else {
+            return Some(scheme);
+        };
+        let (start, delivered) = (millisecond(newest), scheme.delivered.max(1));
+        let left = total.saturating_sub(delivered);
+        let pace = (millisecond(newest) - millisecond(oldest)).num_milliseconds();
+        let span = i64::try_from(u128::from(left) * pace as u128 / u128::from(delivered)).unwrap_or(i64::MAX / 2);
+        let span = match scheme.ceiling {
+            Some(ceiling) => span.min((millisecond(ceiling) - start).num_milliseconds()),
+            None => span,
+        };
+        let pages_left = left.div_ceil(scheme.limit.saturating_sub(1).max(1));
+        // Each window costs one request more (the one that ends it): only
+        // windows of two pages or more are worth it.
+        let windows = (self.concurrency as u64).min(pages_left / 2).min(u64::try_from(span).unwrap_or(0)) as usize;
+        if windows < 2 {
+            return Some(scheme);
+        }
+        let bounds: Vec<DateTime<Utc>> =
+            (1..windows).map(|i| start + TimeDelta::milliseconds(span / windows as i64 * i as i64)).collect();
+        let ceiling = scheme.ceiling;
+        scheme.ceiling = Some(bounds[0]);
+        let mut schemes = vec![scheme];
+        for (i, floor) in bounds.iter().enumerate() {
+            let after = floor.checked_sub_signed(TimeDelta::milliseconds(1));
+            let key = Key { after, floor: Some(*floor), ..Key::default() };
+            let first = &schemes[0];
+            let (endpoint, limit, retry) = (first.endpoint.clone(), first.limit, first.retry.clone());
+            let window_ceiling = bounds.get(i + 1).copied().or(ceiling);
+            let mut window = KeyScheme::new(endpoint, limit, retry, key, None, window_ceiling);
+            // Not the read's first page: an empty one is the window's end
+            // (when the vendor's count agrees), not an empty conversation.
+            window.first = false;
+            schemes.push(window);
+        }
+        for mut scheme in schemes {
+            let (sender, receiver) = tokio::sync::mpsc::channel(2);
+            let task = tokio::spawn(async move {
+                loop {
+                    let step = scheme.step().await;
+                    let last = !matches!(step, Step::Page(_));
+                    if sender.send(step).await.is_err() || last {
+                        break;
+                    }
+                }
+            });
+            self.tasks.0.push(task.abort_handle());
+            self.windows.push_back(receiver);
+        }
+        None
+    }
+
+    /// Drops the messages without a time that a window before delivered.
+    fn once(&mut self, mut page: Page<Ep::Item>) -> Page<Ep::Item> {
+        page.items.retain(|item| match (item.time(), item.key()) {
+            (None, Some(key)) => self.timeless.insert(key.to_owned()),
+            _ => true,
+        });
+        page
+    }
+}
+
+impl<Ep: KeysetEndpoint> Scheme for Windowed<Ep> {
+    type Item = Ep::Item;
+    type Error = Ep::Error;
+
+    async fn step(&mut self) -> Step<Ep::Item, Ep::Error> {
+        if let Some(mut scheme) = self.first.take() {
+            let step = scheme.step().await;
+            return match step {
+                Step::Page(page) => {
+                    if self.concurrency > 1 {
+                        self.first = self.split(scheme);
+                    } else {
+                        self.first = Some(scheme);
+                    }
+                    Step::Page(self.once(page))
+                }
+                other => other,
+            };
+        }
+        while let Some(window) = self.windows.front_mut() {
+            match window.recv().await {
+                Some(Step::Page(page)) => return Step::Page(self.once(page)),
+                Some(Step::Last(page)) => {
+                    // A window's one page; the read goes on with the next window.
+                    self.windows.pop_front();
+                    if !page.items.is_empty() {
+                        let last = self.windows.is_empty();
+                        let page = self.once(page);
+                        return if last { Step::Last(page) } else { Step::Page(page) };
+                    }
+                }
+                Some(Step::PageThen(page, error)) => return Step::PageThen(self.once(page), error),
+                Some(Step::Fail(error)) => return Step::Fail(error),
+                Some(Step::End) | None => {
+                    self.windows.pop_front();
+                }
+            }
+        }
+        Step::End
     }
 }

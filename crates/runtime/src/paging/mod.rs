@@ -11,25 +11,29 @@
 //!   "created after" (Infobip's `createdAfter` with `orderBy=createdAt:asc`),
 //!   so that messages added or deleted during the read cannot shift pages.
 //!
-//! Every scheme runs on [`engine`]: the retries, the page-boundary repeat
+//! Every scheme runs on the engine: the retries, the page-boundary repeat
 //! check, fusing, and the rule that an error comes after every page before
 //! it and ends the stream.
 
 use std::fmt;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::{Stream, TryStreamExt};
 
 use crate::Captured;
-use crate::limit::body_too_large;
-use crate::retry::{Exhausted, RetryPolicy};
+use crate::retry::RetryPolicy;
 
+pub use error::{ErrorKind, PagePosition, PagingError, VendorError};
+
+#[doc(hidden)]
 pub mod cursor;
 mod engine;
+mod error;
 mod guard;
+#[doc(hidden)]
 pub mod keyset;
+#[doc(hidden)]
 pub mod numbered;
 
 /// Where a page starts: what a caller keeps to resume after a crash.
@@ -68,9 +72,13 @@ pub struct Page<T> {
 pub struct PagingOptions {
     /// Messages per page; `None` is the largest the vendor allows.
     pub page_size: Option<u64>,
-    /// Pages in flight at once, where a vendor's paging allows it. None of
-    /// the exactly-once schemes does today (each page's request depends on
-    /// the page before it); kept for the schemes that will. Default 4.
+    /// Requests in flight at once, where a vendor's paging allows it. The
+    /// key scheme (Infobip) reads the rest of a conversation after its first
+    /// page in up to this many time windows at once, each costing one
+    /// request more (the one that ends it), when each window would hold two
+    /// pages or more; 1 reads one page after another. The cursor and
+    /// page-number schemes always read one page after another (each
+    /// request depends on the page before it). Default 4.
     pub concurrency: usize,
     /// Retries of each page request.
     pub retry: RetryPolicy,
@@ -84,160 +92,20 @@ impl Default for PagingOptions {
     }
 }
 
-/// Why a paging stream ended early. Every variant names the page. Messages
-/// of the pages before it have been delivered, each exactly once.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PagingError<E: fmt::Debug + 'static> {
-    /// The request for a page failed for good (after `attempts` tries).
-    #[error("{page}: request failed after {attempts} {}: {source}", if *attempts == 1 { "try" } else { "tries" })]
-    Request {
-        page: PagePosition,
-        attempts: u32,
-        #[source]
-        source: progenitor_client::Error<E>,
-    },
-    /// The vendor asked to wait longer than the retry policy allows.
-    #[error("{page}: the vendor asked to wait {}s before trying again, longer than the {}s this client waits (RetryPolicy::max_retry_after); gave up after {attempts} {}", asked.as_secs(), cap.as_secs(), if *attempts == 1 { "try" } else { "tries" })]
-    RetryAfterTooLong {
-        page: PagePosition,
-        asked: Duration,
-        cap: Duration,
-        attempts: u32,
-        #[source]
-        source: progenitor_client::Error<E>,
-    },
-    /// The response body was larger than the client's limit.
-    #[error("{page}: the response body is larger than the limit of {limit} bytes; it was not read")]
-    BodyTooLarge { page: PagePosition, limit: u64 },
-    /// The vendor handed back a cursor it had already given.
-    #[error("{page}: the vendor repeated cursor `{cursor}`; stopping instead of looping")]
-    RepeatedCursor { page: PagePosition, cursor: String },
-    /// Every message of a page had been delivered already: the cursor or
-    /// page number pointed back.
-    #[error(
-        "{page}: all {count} messages of the page had already been delivered; the vendor pointed back, stopping instead of repeating them"
-    )]
-    RepeatedPage { page: PagePosition, count: usize },
-    /// A message already delivered came again after new ones: the listing
-    /// is not in a stable order.
-    #[error("{page}: message `{id}` came again after new messages; the listing changed order while it was read")]
-    RepeatedMessage { page: PagePosition, id: String },
-    /// A message sorts before messages already delivered (or outside the
-    /// filter asked for): the vendor pointed back, or ignored the filter.
-    #[error(
-        "{page}: message `{id}` is out of the listing's order ({reason}); the vendor pointed back or ignored the filter"
-    )]
-    OutOfOrder { page: PagePosition, id: String, reason: &'static str },
-    /// The cursor a page handed back is not what the vendor documents it
-    /// to be (LeadConnector: the id of the page's last message).
-    #[error("{page}: the next cursor `{cursor}` is not the id of the page's last message `{last}`")]
-    CursorMismatch { page: PagePosition, cursor: String, last: String },
-    /// The vendor served another page than the one asked for.
-    #[error("{page}: the vendor served page {served} instead")]
-    WrongPage { page: PagePosition, served: i64 },
-    /// The vendor said more pages follow but gave no cursor to get them.
-    #[error("{page}: the vendor said more pages follow but gave no cursor to get them; the stream cannot go on")]
-    NoCursor { page: PagePosition },
-    /// The vendor said more pages follow but sent no messages.
-    #[error("{page}: the vendor said more pages follow but sent an empty page")]
-    EmptyPageWithMore { page: PagePosition },
-    /// The vendor's pages go past the total it announced.
-    #[error("{page}: more messages than the {total_items} the vendor announced")]
-    BeyondTotal { page: PagePosition, total_items: u64 },
-    /// The last page came with fewer messages delivered than the vendor's
-    /// total announced: a cursor skipped some.
-    #[error(
-        "{page}: the last page leaves {delivered} messages delivered, fewer than the {total_items} the vendor announced; a cursor skipped some"
-    )]
-    FewerThanTotal { page: PagePosition, delivered: u64, total_items: u64 },
-    /// A page before the last held fewer messages than the pages before it:
-    /// messages between it and the next page would be skipped.
-    #[error(
-        "{page}: {len} messages where {limit} were served per page, and more pages follow; messages would be skipped"
-    )]
-    ShortPage { page: PagePosition, len: u64, limit: u64 },
-    /// A page held more messages than the vendor's page size so far.
-    #[error("{page}: {len} messages where pages so far held {limit}; page numbers no longer point where they did")]
-    PageSizeChanged { page: PagePosition, len: u64, limit: u64 },
-    /// The listing changed while it was read in a way that shifts page
-    /// numbers: messages may have been skipped.
-    #[error(
-        "{page}: the conversation changed while it was read ({reason}); messages may have been skipped, read it again"
-    )]
-    ListingChanged { page: PagePosition, reason: String },
-    /// No message of the page carries the key the listing is read by (its
-    /// creation time): the next request could not start after them.
-    #[error("{page}: no message of the page has a creation time, so the read cannot go on after it exactly once")]
-    NoKey { page: PagePosition },
-    /// A parameter of the query is invalid; nothing was sent.
-    #[error("invalid {name}: {reason}")]
-    InvalidQuery { name: &'static str, reason: String },
-}
-
-/// The page a [`PagingError`] happened on: its position, or the first page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PagePosition(pub Option<Position>);
-
-impl fmt::Display for PagePosition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Some(p) => p.fmt(f),
-            None => f.write_str("the first page"),
-        }
-    }
-}
-
-impl<E: fmt::Debug + 'static> PagingError<E> {
-    /// The error of a page request that failed for good.
-    pub fn request(page: Option<Position>, exhausted: Exhausted<E>) -> Self {
-        let page = PagePosition(page);
-        if let progenitor_client::Error::ResponseBodyError(e) = &exhausted.error {
-            if let Some(too_large) = body_too_large(e) {
-                return Self::BodyTooLarge { page, limit: too_large.limit };
-            }
-        }
-        match exhausted.refused_wait {
-            Some((asked, cap)) => {
-                Self::RetryAfterTooLong { page, asked, cap, attempts: exhausted.attempts, source: exhausted.error }
-            }
-            None => Self::Request { page, attempts: exhausted.attempts, source: exhausted.error },
-        }
-    }
-
-    /// The HTTP status the vendor answered with, if the error is one.
-    pub fn status(&self) -> Option<reqwest::StatusCode> {
-        match self {
-            Self::Request { source, .. } | Self::RetryAfterTooLong { source, .. } => match source {
-                progenitor_client::Error::ResponseBodyError(e) => {
-                    crate::limit::find_in_chain::<crate::limit::ErrorStatus>(e).map(|s| s.status)
-                }
-                other => other.status(),
-            },
-            _ => None,
-        }
-    }
-
-    /// The request error underneath, if the error is one.
-    pub fn request_error(&self) -> Option<&progenitor_client::Error<E>> {
-        match self {
-            Self::Request { source, .. } | Self::RetryAfterTooLong { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
 /// The items of a page stream, in order.
+#[doc(hidden)]
 pub fn items<T, E>(pages: impl Stream<Item = Result<Page<T>, E>>) -> impl Stream<Item = Result<T, E>> {
     pages.map_ok(|page| futures::stream::iter(page.items.into_iter().map(Ok))).try_flatten()
 }
 
 /// A page request in flight: what an endpoint's `fetch` returns.
+#[doc(hidden)]
 pub type Fetch<T, E> = BoxFuture<'static, Result<T, progenitor_client::Error<E>>>;
 
 /// What the paging checks read of a message: its id and creation time.
 /// Implemented by each vendor crate for its message type (and so for the
 /// [`Captured`] wrapper around it).
+#[doc(hidden)]
 pub trait Record {
     /// The message's id, where it has one.
     fn id(&self) -> Option<&str>;
@@ -269,15 +137,19 @@ impl<T: Record> Record for Captured<T> {
 }
 
 /// What every paged endpoint lists.
+#[doc(hidden)]
 pub trait Listing: Send + Sync + 'static {
+    /// The vendor's name, for logs and retry notices.
+    const VENDOR: &'static str;
     /// One message, as the vendor crate decodes it.
     type Item: Record + Send + 'static;
     /// The vendor's error body.
-    type Error: fmt::Debug + Send + 'static;
+    type Error: VendorError;
 }
 
 /// Checks a page size against a vendor's range; `None` takes the maximum.
-pub fn page_size<E: fmt::Debug>(options: &PagingOptions, max: u64, vendor: &str) -> Result<u64, PagingError<E>> {
+#[doc(hidden)]
+pub fn page_size<E: VendorError>(options: &PagingOptions, max: u64, vendor: &str) -> Result<u64, PagingError<E>> {
     let size = options.page_size.unwrap_or(max);
     if (1..=max).contains(&size) {
         Ok(size)
@@ -290,7 +162,8 @@ pub fn page_size<E: fmt::Debug>(options: &PagingOptions, max: u64, vendor: &str)
 }
 
 /// Checks an id that goes into a URL path (see [`crate::PathSegment`]).
-pub fn path_id<E: fmt::Debug>(name: &'static str, value: &str) -> Result<(), PagingError<E>> {
+#[doc(hidden)]
+pub fn path_id<E: VendorError>(name: &'static str, value: &str) -> Result<(), PagingError<E>> {
     crate::PathSegment::new(value).map(drop).map_err(|e| PagingError::InvalidQuery { name, reason: e.to_string() })
 }
 
@@ -298,13 +171,14 @@ pub fn path_id<E: fmt::Debug>(name: &'static str, value: &str) -> Result<(), Pag
 /// page and error types, the endpoint struct (`client` and `query`), its
 /// [`Listing`], and `messages()`, the pages flattened. The vendor writes the
 /// scheme's endpoint trait and `pages()` by hand.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! paged_endpoint {
     ($vendor:literal, $client:ident, $query:ty, $message:ty, $error:ty) => {
         #[doc = concat!("A page of ", $vendor, " messages.")]
         pub type MessagePage = $crate::Page<$crate::Captured<$message>>;
-        #[doc = concat!("Why a ", $vendor, " stream ended early.")]
-        pub type StreamError = $crate::PagingError<$error>;
+        #[doc = concat!("Why reading ", $vendor, " messages stopped early: one readable line (the page, the status, ", $vendor, "'s own words, the tries), with [`kind()`](", "convo_runtime::PagingError::kind), `is_not_found()`, `is_auth()`, `status()` and `retry_after()`.")]
+        pub type Error = $crate::PagingError<$error>;
 
         /// The endpoint the runtime's paging drives.
         struct Endpoint {
@@ -313,6 +187,7 @@ macro_rules! paged_endpoint {
         }
 
         impl $crate::paging::Listing for Endpoint {
+            const VENDOR: &'static str = $vendor;
             type Item = $crate::Captured<$message>;
             type Error = $error;
         }
@@ -323,7 +198,7 @@ macro_rules! paged_endpoint {
                 &self,
                 query: $query,
                 options: $crate::PagingOptions,
-            ) -> impl $crate::__private::futures::Stream<Item = Result<$crate::Captured<$message>, StreamError>> + Send + 'static {
+            ) -> impl $crate::__private::futures::Stream<Item = Result<$crate::Captured<$message>, Error>> + Send + Unpin + 'static {
                 $crate::paging::items(self.pages(query, options))
             }
         }

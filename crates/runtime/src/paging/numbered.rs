@@ -46,7 +46,7 @@ pub trait NumberedEndpoint: Listing {
 pub fn pages<Ep: NumberedEndpoint>(
     start: Result<(Ep, u64), PagingError<Ep::Error>>,
     options: PagingOptions,
-) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + 'static {
+) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + Unpin + 'static {
     let start = start.and_then(|(endpoint, per_page)| {
         let (page, resumed) = match options.resume {
             None => (Ep::FIRST_PAGE, false),
@@ -101,7 +101,7 @@ struct NumberedScheme<Ep> {
 impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
     async fn request(&self, page: u64, per_page: u64) -> Result<Vec<Ep::Item>, PagingError<Ep::Error>> {
         let endpoint = &self.endpoint;
-        engine::fetch(&self.retry, &Some(Position::Page(page)), || endpoint.fetch(page, per_page)).await
+        engine::fetch(Ep::VENDOR, &self.retry, &Some(Position::Page(page)), || endpoint.fetch(page, per_page)).await
     }
 
     /// The keys of page `page` as it is now.

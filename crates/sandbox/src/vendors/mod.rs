@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::http::{Call, Reply};
 use crate::samples::Samples;
-use crate::{SandboxOptions, SandboxVendor};
+use crate::{SandboxOptions, Vendor};
 
 /// The four vendors' handlers.
 pub(crate) struct Vendors {
@@ -36,22 +36,22 @@ impl Vendors {
     }
 
     /// Answers a request the vendor's way.
-    pub fn handle(&self, vendor: SandboxVendor, call: &Call<'_>) -> Reply {
+    pub fn handle(&self, vendor: Vendor, call: &Call<'_>) -> Reply {
         match vendor {
-            SandboxVendor::Infobip => self.infobip.handle(call),
-            SandboxVendor::Octopush => self.octopush.handle(call),
-            SandboxVendor::Leadconnector => self.leadconnector.handle(call),
-            SandboxVendor::Bird => self.bird.handle(call),
+            Vendor::Infobip => self.infobip.handle(call),
+            Vendor::Octopush => self.octopush.handle(call),
+            Vendor::Leadconnector => self.leadconnector.handle(call),
+            Vendor::Bird => self.bird.handle(call),
         }
     }
 
     /// The vendor's error response for `status`, to its request `number`.
-    pub fn status(&self, vendor: SandboxVendor, status: StatusCode, number: usize) -> Reply {
+    pub fn status(&self, vendor: Vendor, status: StatusCode, number: usize) -> Reply {
         match vendor {
-            SandboxVendor::Infobip => infobip::status(status),
-            SandboxVendor::Octopush => octopush::status(status),
-            SandboxVendor::Leadconnector => self.leadconnector.status(status, number),
-            SandboxVendor::Bird => bird::status(status),
+            Vendor::Infobip => infobip::status(status),
+            Vendor::Octopush => octopush::status(status),
+            Vendor::Leadconnector => self.leadconnector.status(status, number),
+            Vendor::Bird => bird::status(status),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use convo_sandbox::{Fault, FaultKind, Sandbox, SandboxOptions, SandboxVendor, credentials};
+use convo_sandbox::{Fault, FaultKind, Sandbox, SandboxOptions, Vendor, credentials};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -16,7 +16,7 @@ pub async fn start(messages: usize, faults: Vec<Fault>) -> Sandbox {
     Sandbox::start(SandboxOptions { messages, faults, ..SandboxOptions::default() }).await.expect("the sandbox starts")
 }
 
-pub fn fault(vendor: SandboxVendor, on_request: usize, kind: FaultKind) -> Fault {
+pub fn fault(vendor: Vendor, on_request: usize, kind: FaultKind) -> Fault {
     Fault { vendor, on_request, kind }
 }
 
@@ -60,24 +60,24 @@ pub async fn get(url: &str, headers: &[(&str, &str)], query: &[(&str, &str)]) ->
 }
 
 /// Each vendor's credentials, as the headers its clients send.
-pub fn auth(vendor: SandboxVendor) -> Vec<(&'static str, String)> {
+pub fn auth(vendor: Vendor) -> Vec<(&'static str, String)> {
     match vendor {
-        SandboxVendor::Infobip => vec![("authorization", format!("App {}", credentials::INFOBIP_API_KEY))],
-        SandboxVendor::Octopush => vec![
+        Vendor::Infobip => vec![("authorization", format!("App {}", credentials::INFOBIP_API_KEY))],
+        Vendor::Octopush => vec![
             ("api-login", credentials::OCTOPUSH_API_LOGIN.to_owned()),
             ("api-key", credentials::OCTOPUSH_API_KEY.to_owned()),
         ],
-        SandboxVendor::Leadconnector => vec![
+        Vendor::Leadconnector => vec![
             ("authorization", format!("Bearer {}", credentials::LEADCONNECTOR_TOKEN)),
             ("version", "2021-07-28".to_owned()),
         ],
-        SandboxVendor::Bird => vec![("authorization", format!("AccessKey {}", credentials::BIRD_ACCESS_KEY))],
+        Vendor::Bird => vec![("authorization", format!("AccessKey {}", credentials::BIRD_ACCESS_KEY))],
     }
 }
 
 /// GETs `path` (appended to the vendor's base URL) with the vendor's
 /// credentials.
-pub async fn call(sandbox: &Sandbox, vendor: SandboxVendor, path: &str, query: &[(&str, &str)]) -> Answer {
+pub async fn call(sandbox: &Sandbox, vendor: Vendor, path: &str, query: &[(&str, &str)]) -> Answer {
     let headers = auth(vendor);
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
     get(&format!("{}{path}", sandbox.base_url(vendor)), &headers, query).await

@@ -1,0 +1,45 @@
+//! Reads every message of one conversation and prints one line each; on
+//! failure, one readable line and exit code 1.
+//!
+//! ```sh
+//! cargo run -p convo-bird --example read_conversation        # the built-in sandbox: no credentials needed
+//! cargo run -p convo-bird --example read_conversation -- <workspace-id> <conversation-id>   # the real API: BIRD_ACCESS_KEY (and BIRD_BASE_URL if not https://api.bird.com)
+//! ```
+
+use std::process::ExitCode;
+
+use convo_bird::{Client, ClientOptions, MessagesQuery, PagingOptions};
+use convo_sandbox::{Sandbox, Vendor, ids};
+use futures::StreamExt;
+
+#[tokio::main]
+async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Keeps the sandbox serving while the example reads from it.
+    let mut _sandbox = None;
+    let (client, query) = match args.as_slice() {
+        [workspace, conversation] => (Client::from_env()?, MessagesQuery::new(workspace, conversation)),
+        _ => {
+            let sandbox = _sandbox.insert(Sandbox::start(Default::default()).await?);
+            let client = Client::from_vars(sandbox.vars(Vendor::Bird), &ClientOptions::default())?;
+            (client, MessagesQuery::new(ids::bird::WORKSPACE, ids::bird::SAMPLE_CONVERSATION))
+        }
+    };
+    let mut messages = client.messages(query, PagingOptions::default());
+    while let Some(message) = messages.next().await {
+        match message {
+            // The typed message, or why it could not be decoded (its raw
+            // JSON is kept either way: `message.raw()`).
+            Ok(message) => match message.decoded() {
+                Ok(m) => println!("{} {:?}", m.id, m.body),
+                Err(e) => eprintln!("undecodable message ({e}): {}", message.raw()),
+            },
+            // One line: the page, the status, the vendor's own words, the tries.
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,191 @@
+//! `--resume`: where an export that stopped early goes on, so that across
+//! the two runs every message is written exactly once.
+//!
+//! The token is the position of the page to read next (as the vendor's
+//! stream gave it) and, when the export stopped in the middle of a page, the
+//! last message of that page already written: the resumed run reads the
+//! page again and skips up to and including that message. If that message
+//! is no longer on the page, the resumed run refuses to guess and says so.
+//! The token is base64url JSON: one shell word, nothing to quote.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use convo_normalize::Message;
+use convo_normalize::fetch::Position;
+use serde::{Deserialize, Serialize};
+
+/// Where an export goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The page to read first; `None`: the vendor's first page.
+    pub page: Option<Position>,
+    /// On that page, the messages up to and including this one were
+    /// written already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Written>,
+}
+
+/// The last message written of a page: its id, or, for a message without
+/// one, its place on the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Written {
+    /// The message's id.
+    Id(String),
+    /// How many messages of the page were written (the last had no id).
+    Count(usize),
+}
+
+const PREFIX: &str = "r1.";
+
+impl Resume {
+    /// The token for `--resume`.
+    pub fn token(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
+    }
+
+    /// Reads a `--resume` token back.
+    pub fn parse(token: &str) -> Result<Self, String> {
+        let bad = |why: String| format!("--resume `{token}` is not a position convo printed: {why}");
+        let body =
+            token.trim().strip_prefix(PREFIX).ok_or_else(|| bad(format!("it does not start with `{PREFIX}`")))?;
+        let json = URL_SAFE_NO_PAD.decode(body).map_err(|e| bad(e.to_string()))?;
+        serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))
+    }
+
+    /// The messages of the first page read after resuming that were not
+    /// written before: those after [`Resume::after`].
+    pub fn skip_written(&self, messages: &mut Vec<Message>) -> Result<(), String> {
+        let skip = match &self.after {
+            None => return Ok(()),
+            Some(Written::Count(n)) => (*n).min(messages.len()),
+            Some(Written::Id(id)) => match messages.iter().position(|m| m.id.as_deref() == Some(id.as_str())) {
+                Some(index) => index + 1,
+                None => {
+                    return Err(format!(
+                        "cannot resume exactly once: message `{id}`, the last one written, is no longer on the page it was on; export the conversation again from the start"
+                    ));
+                }
+            },
+        };
+        messages.drain(..skip);
+        Ok(())
+    }
+}
+
+/// Follows an export to know, at any point, where it would go on.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    /// The page being written, and its messages written so far.
+    page: Option<Position>,
+    next: Option<Position>,
+    written: usize,
+    total: usize,
+    last: Option<Written>,
+    started: bool,
+    finished: bool,
+}
+
+impl Tracker {
+    /// A page is about to be written (`len` messages).
+    pub fn page(&mut self, position: Option<Position>, next: Option<Position>, len: usize) {
+        self.page = position;
+        self.next = next;
+        self.total = len;
+        self.written = 0;
+        self.last = None;
+        self.started = true;
+        self.finished = false;
+    }
+
+    /// A message of the page was written.
+    pub fn wrote(&mut self, message: &Message) {
+        self.written += 1;
+        self.last = Some(match &message.id {
+            Some(id) => Written::Id(id.clone()),
+            None => Written::Count(self.written),
+        });
+    }
+
+    /// Every message of the page was written.
+    pub fn page_done(&mut self) {
+        self.finished = true;
+    }
+
+    /// Where a new run goes on; `None` when nothing was read yet (the same
+    /// command again does it) or the read was complete.
+    pub fn resume(&self) -> Option<Resume> {
+        if !self.started {
+            return None;
+        }
+        if self.finished || self.written == self.total {
+            return self.next.clone().map(|next| Resume { page: Some(next), after: None });
+        }
+        Some(Resume { page: self.page.clone(), after: self.last.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Bird message with this id; without one, a message that could not
+    /// be decoded (Bird's messages need an id).
+    fn message(id: Option<&str>) -> Message {
+        let body = match id {
+            Some(id) => format!(r#"{{"results":[{{"id":"{id}"}}]}}"#),
+            None => r#"{"results":[{"text":"no id"}]}"#.to_owned(),
+        };
+        let mut page = convo_normalize::normalize_page(convo_normalize::Vendor::Bird, body.as_bytes()).unwrap();
+        page.pop().unwrap()
+    }
+
+    #[test]
+    fn tokens_read_back_and_bad_ones_are_named() {
+        for resume in [
+            Resume { page: None, after: Some(Written::Id("m 1/é".into())) },
+            Resume { page: Some(Position::Page(3)), after: None },
+            Resume { page: Some(Position::Cursor("{\"after\":1}".into())), after: Some(Written::Count(2)) },
+        ] {
+            let token = resume.token();
+            assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)), "{token}");
+            assert_eq!(Resume::parse(&token).unwrap(), resume);
+        }
+        let err = Resume::parse("page:3").unwrap_err();
+        assert!(err.contains("`page:3`") && err.contains("r1."), "{err}");
+        assert!(Resume::parse("r1.!!!").is_err());
+    }
+
+    #[test]
+    fn the_tracker_resumes_after_the_last_message_written() {
+        let mut tracker = Tracker::default();
+        assert_eq!(tracker.resume(), None, "nothing read: the same command again");
+        tracker.page(None, Some(Position::Page(2)), 2);
+        tracker.wrote(&message(Some("a")));
+        assert_eq!(tracker.resume(), Some(Resume { page: None, after: Some(Written::Id("a".into())) }));
+        tracker.wrote(&message(None));
+        tracker.page_done();
+        assert_eq!(tracker.resume(), Some(Resume { page: Some(Position::Page(2)), after: None }));
+        tracker.page(Some(Position::Page(2)), None, 1);
+        tracker.wrote(&message(Some("c")));
+        tracker.page_done();
+        assert_eq!(tracker.resume(), None, "the read was complete");
+    }
+
+    #[test]
+    fn a_resumed_page_skips_what_was_written_or_refuses_to_guess() {
+        let ids = |messages: &[Message]| messages.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+        let page = || vec![message(Some("a")), message(Some("b")), message(None), message(Some("d"))];
+        let mut messages = page();
+        Resume { page: None, after: Some(Written::Id("b".into())) }.skip_written(&mut messages).unwrap();
+        assert_eq!(ids(&messages), [None, Some("d".to_owned())]);
+        let mut messages = page();
+        Resume { page: None, after: Some(Written::Count(3)) }.skip_written(&mut messages).unwrap();
+        assert_eq!(ids(&messages), [Some("d".to_owned())]);
+        let mut messages = page();
+        let err =
+            Resume { page: None, after: Some(Written::Id("gone".into())) }.skip_written(&mut messages).unwrap_err();
+        assert!(err.contains("`gone`"), "{err}");
+    }
+}

@@ -1,0 +1,58 @@
+//! `--resume`: an export that fails halfway prints the flag that goes on,
+//! and the resumed run writes the rest: across the two runs every message
+//! exactly once, in the vendor's order.
+
+mod common;
+
+use common::{Secrets, convo, fetch_from, generated_conversation, run, sandbox};
+use convo_sandbox::{Fault, FaultKind, SandboxOptions, Vendor};
+
+const MESSAGES: usize = 400;
+
+/// `--resume <token>` from the stderr of a failed export.
+fn resume_token(stderr: &str) -> String {
+    let line = stderr.lines().find(|l| l.contains("--resume ")).unwrap_or_else(|| panic!("no resume hint: {stderr}"));
+    line.rsplit(' ').next().expect("a token").to_owned()
+}
+
+fn export(vendor: &str, base_url: &str, extra: &[&str]) -> common::Run {
+    let mut command = convo();
+    fetch_from(&mut command, vendor, base_url, generated_conversation(vendor), &Secrets::sandbox());
+    command.args(["--page-size", "50"]).args(extra);
+    run(&mut command)
+}
+
+#[test]
+fn a_failed_export_resumes_where_it_stopped_and_writes_each_message_once() {
+    for vendor in Vendor::ALL {
+        let name = vendor.as_str();
+        let clean = sandbox(SandboxOptions { messages: MESSAGES, ..SandboxOptions::default() });
+        let expected = export(name, &clean.base_url(vendor), &[]);
+        expected.expect_success();
+        let expected = expected.ids();
+        assert_eq!(expected.len(), MESSAGES, "{name}");
+
+        // The fourth request fails for good (501 is not retried) ...
+        let fault = Fault { vendor, on_request: 4, kind: FaultKind::Status { status: 501, retry_after: None } };
+        let served = sandbox(SandboxOptions { messages: MESSAGES, faults: vec![fault], ..SandboxOptions::default() });
+        let first = export(name, &served.base_url(vendor), &[]);
+        first.expect_code(5);
+        let token = resume_token(&first.stderr);
+        assert!(token.starts_with("r1."), "{name}: {token}");
+        // ... and the same command with the token writes the rest.
+        let second = export(name, &served.base_url(vendor), &["--resume", &token]);
+        second.expect_success();
+        let mut both = first.ids();
+        assert!(!both.is_empty() && both.len() < MESSAGES, "{name}: the first run stopped halfway");
+        both.extend(second.ids());
+        assert_eq!(both, expected, "{name}: every message exactly once, in order, across the two runs");
+    }
+}
+
+#[test]
+fn a_token_that_is_no_position_is_a_usage_error_naming_it() {
+    let served = sandbox(SandboxOptions::default());
+    let out = export("bird", &served.base_url(Vendor::Bird), &["--resume", "page:3"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("--resume `page:3` is not a position convo printed"), "{}", out.stderr);
+}

@@ -1,0 +1,144 @@
+//! The published crates as crates.io would get them, and the TLS options.
+//!
+//! `package`: `cargo package` of every published crate at once. Cargo packs
+//! them together, with a local registry standing in for crates.io so that a
+//! crate can depend on one not yet published, and builds each from its
+//! tarball alone: a vendor crate's `build.rs` must find its spec in the
+//! package (`specs/<vendor>.yaml`, a link to the one copy in `specs/`), the
+//! sandbox its four samples, and nothing may reach outside the package.
+//!
+//! Every crate is verified, the CLI too (it is what `cargo install convo`
+//! builds), but with the lighter TLS option, `rustls-ring`: which files a
+//! package holds does not depend on the TLS feature, and the default one is
+//! built and tested by `cargo test --workspace` already. Verifying with the
+//! default would build aws-lc-rs (about a minute of C on two cores) once
+//! more for nothing. Even so, each crate is resolved alone, so the shared
+//! dependencies are built again under other feature sets. Measured on the
+//! shared 2-core machine (2026-12-01, load 4–5): about 9 minutes from an
+//! empty target directory, about 1 minute on one that has run it before.
+//! That is the price of the CLI and convo-normalize being checked too (what
+//! `cargo install` and a user's build compile); verifying only the crates
+//! that read files at build time (the four clients and the sandbox, with
+//! runtime and codegen under them) would save the CLI's and normalize's
+//! share, about a third of the cold run. This is also the check that every
+//! published crate builds alone with `rustls-ring`.
+//!
+//! `tls`: the lighter TLS option (`rustls-ring`) leaves aws-lc-rs (a C build)
+//! out of the CLI's build graph and builds working clients that verify
+//! certificates (convo-runtime's unit tests and `tests/tls.rs` with it); run alone, it also checks that the CLI
+//! compiles with it (`test` has `package` build every crate with it instead).
+
+use std::process::Command;
+
+use crate::{root, run};
+
+/// Every crate that is published, in no particular order (cargo orders them).
+pub const PUBLISHED: &[&str] = &[
+    "convo-vendors",
+    "convo-runtime",
+    "convo-codegen",
+    "convo-infobip",
+    "convo-octopush",
+    "convo-leadconnector",
+    "convo-bird",
+    "convo-normalize",
+    "convo-sandbox",
+    "convo",
+];
+
+/// The lighter TLS feature, and the crate it must keep out of the build.
+const LIGHT_TLS: &str = "rustls-ring";
+const HEAVY_CRATE: &str = "aws-lc-sys";
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+/// `cargo package` of every published crate, each built from its tarball
+/// with the lighter TLS option.
+pub fn package() -> Result<(), String> {
+    same_as_manifests()?;
+    let mut command = cargo();
+    // The features apply to each selected crate that has them (all but
+    // convo-codegen and convo-sandbox, which have no TLS).
+    command.args(["package", "--locked", "--no-default-features", "--features", LIGHT_TLS]);
+    for name in PUBLISHED {
+        command.args(["-p", name]);
+    }
+    // What is checked is the work tree as it is: a developer runs this
+    // before committing, and the test suite may leave files behind.
+    command.arg("--allow-dirty");
+    run(&mut command)
+}
+
+/// Fails when the list above and the manifests disagree: a crate made
+/// publishable (no `publish = false`) must be packaged here, and a crate
+/// packaged here must be publishable.
+fn same_as_manifests() -> Result<(), String> {
+    let output = cargo()
+        .current_dir(root())
+        .args(["metadata", "--no-deps", "--format-version", "1", "--locked"])
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let mut publishable: Vec<&str> = metadata["packages"]
+        .as_array()
+        .ok_or("cargo metadata: no packages")?
+        .iter()
+        // `publish` is null when any registry may have the crate, a list of
+        // registries otherwise (empty for `publish = false`).
+        .filter(|p| p["publish"].as_array().is_none_or(|registries| !registries.is_empty()))
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    publishable.sort_unstable();
+    let mut listed = PUBLISHED.to_vec();
+    listed.sort_unstable();
+    if publishable == listed {
+        Ok(())
+    } else {
+        Err(format!(
+            "the publishable crates ({}) are not the ones xtask/src/package.rs packages ({}): \
+             add the crate to PUBLISHED, or give it `publish = false`",
+            publishable.join(", "),
+            listed.join(", ")
+        ))
+    }
+}
+
+/// The lighter TLS option: has no aws-lc-rs, builds clients, and (with
+/// `check`) compiles for the CLI.
+pub fn tls(check: bool) -> Result<(), String> {
+    let light = ["--no-default-features", "--features", LIGHT_TLS];
+    if check {
+        run(cargo().args(["check", "--locked", "-p", "convo"]).args(light))?;
+    }
+
+    let output = cargo()
+        .current_dir(root())
+        .args(["tree", "--locked", "-p", "convo", "-e", "normal,build", "--prefix", "none", "-f", "{p}"])
+        .args(light)
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("cargo tree failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let tree = String::from_utf8_lossy(&output.stdout);
+    let has = |name: &str| tree.lines().any(|line| line.split_whitespace().next() == Some(name));
+    if has(HEAVY_CRATE) {
+        return Err(format!("`convo --no-default-features --features {LIGHT_TLS}` still builds {HEAVY_CRATE}"));
+    }
+    if !has("ring") {
+        return Err(format!(
+            "`convo --no-default-features --features {LIGHT_TLS}` does not build ring: is it still TLS?"
+        ));
+    }
+    eprintln!("xtask: `--features {LIGHT_TLS}` builds ring and no {HEAVY_CRATE}");
+
+    // The unit tests build clients; tests/tls.rs has one refuse a
+    // self-signed certificate.
+    run(cargo().args(["test", "--locked", "-p", "convo-runtime", "--lib", "--test", "tls"]).args(light))
+}
