@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
-use convo_normalize::fetch::{ClientOptions, FetchOptions, Selector, Source};
+use convo_normalize::fetch::{ClientOptions, FetchOptions, PagingOptions, Selector, Source};
 use convo_normalize::{Vendor, normalize_page};
 use convo_sandbox::{Sandbox, SandboxOptions, ids};
 
@@ -259,6 +259,22 @@ fn minimum(vendor: Vendor, messages: u64) -> (u64, u64, u64) {
     }
 }
 
+/// The concurrency the fetch benchmark reads with: `CONVO_BENCH_CONCURRENCY`
+/// (Infobip's time windows), else the default, 1.
+fn bench_concurrency() -> usize {
+    std::env::var("CONVO_BENCH_CONCURRENCY").ok().and_then(|c| c.parse().ok()).unwrap_or(1).max(1)
+}
+
+/// The round trips of an ideal concurrent read: the first page, then the
+/// rest [`bench_concurrency`] at a time (Infobip, whose windows allow it);
+/// the sequential ones for the other vendors.
+fn concurrent_round_trips(vendor: Vendor, sequential: u64) -> u64 {
+    match vendor {
+        Vendor::Infobip => 1 + sequential.saturating_sub(1).div_ceil(bench_concurrency() as u64),
+        _ => sequential,
+    }
+}
+
 async fn fetch_vendor(
     vendor: Vendor,
     messages: usize,
@@ -284,12 +300,17 @@ async fn fetch_vendor(
         "messages": messages,
         "delay_ms": delay.as_secs_f64() * 1e3,
         "page_size": page_size,
-        // Every exactly-once read asks for one page after another.
-        "concurrency": 1,
+        // Infobip reads its time windows this many at once; the others
+        // read one page after another.
+        "concurrency": bench_concurrency(),
         "requests": requests,
         "min_requests": min_requests,
         "sequential_round_trips": round_trips,
         "ideal_ms": round_trips as f64 * delay.as_secs_f64() * 1e3,
+        // Issue 14's concurrent ideal: the first page, then the rest of the
+        // sequential read's requests 4 at a time.
+        "concurrent_round_trips": concurrent_round_trips(vendor, round_trips),
+        "ideal_concurrent_ms": concurrent_round_trips(vendor, round_trips) as f64 * delay.as_secs_f64() * 1e3,
         "wall_ms": walls,
         "median_wall_ms": median(walls.clone()),
         "no_delay_wall_ms": floors,
@@ -305,12 +326,14 @@ fn median(mut samples: Vec<f64>) -> f64 {
 /// Reads the whole generated conversation once from a new sandbox: the wall
 /// time in milliseconds and the requests the sandbox counted.
 async fn fetch_once(vendor: Vendor, messages: usize, delay: Duration) -> Result<(f64, usize), String> {
+    let concurrency = bench_concurrency();
     let sandbox = Sandbox::start(SandboxOptions { messages, delay, ..SandboxOptions::default() })
         .await
         .map_err(|e| format!("cannot start the sandbox: {e}"))?;
     let source = source(vendor, &sandbox)?;
     let start = Instant::now();
-    let mut stream = convo_normalize::fetch::messages(source, FetchOptions::default());
+    let options = FetchOptions { paging: PagingOptions { concurrency, ..PagingOptions::default() }, since: None };
+    let mut stream = convo_normalize::fetch::messages(source, options);
     let mut count = 0usize;
     while let Some(message) = stream.next().await {
         let message = message.map_err(|e| format!("{vendor}: {e}"))?;
@@ -328,15 +351,9 @@ async fn fetch_once(vendor: Vendor, messages: usize, delay: Duration) -> Result<
 
 /// The generated conversation of `vendor`, read with the sandbox's keys.
 fn source(vendor: Vendor, sandbox: &Sandbox) -> Result<Source, String> {
-    let conversation = match vendor {
-        Vendor::Infobip => ids::infobip::GENERATED_CONVERSATION,
-        Vendor::Octopush => ids::octopush::GENERATED_CONVERSATION,
-        Vendor::Leadconnector => ids::leadconnector::GENERATED_CONVERSATION,
-        Vendor::Bird => ids::bird::GENERATED_CONVERSATION,
-    };
     let selector = Selector {
-        conversation: Some(conversation.to_owned()),
-        workspace: (vendor == Vendor::Bird).then(|| ids::bird::WORKSPACE.to_owned()),
+        conversation: Some(ids::generated(vendor).to_owned()),
+        workspace: ids::workspace(vendor).map(str::to_owned),
         ..Selector::default()
     };
     Source::from_vars(vendor, &selector, sandbox.vars(vendor), &ClientOptions::default())

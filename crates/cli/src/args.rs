@@ -95,7 +95,7 @@ pub struct FetchArgs {
     /// ends it; 1 reads one page after another). The cursor and page-number
     /// vendors always read one page after another: each request depends on
     /// the page before it.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
     /// Go on where an earlier export stopped: the token it printed
     /// ("run the same command with --resume …"). With the same other flags,

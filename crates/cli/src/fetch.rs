@@ -26,19 +26,7 @@ fn conversation(vendor: Vendor, args: &FetchArgs) -> Option<String> {
         return args.conversation.clone();
     }
     let generated = args.sandbox_messages.is_some_and(|n| n > 0);
-    Some(
-        match (vendor, generated) {
-            (Vendor::Infobip, false) => ids::infobip::SAMPLE_CONVERSATION,
-            (Vendor::Infobip, true) => ids::infobip::GENERATED_CONVERSATION,
-            (Vendor::Octopush, false) => ids::octopush::SAMPLE_CONVERSATION,
-            (Vendor::Octopush, true) => ids::octopush::GENERATED_CONVERSATION,
-            (Vendor::Leadconnector, false) => ids::leadconnector::SAMPLE_CONVERSATION,
-            (Vendor::Leadconnector, true) => ids::leadconnector::GENERATED_CONVERSATION,
-            (Vendor::Bird, false) => ids::bird::SAMPLE_CONVERSATION,
-            (Vendor::Bird, true) => ids::bird::GENERATED_CONVERSATION,
-        }
-        .to_owned(),
-    )
+    Some(if generated { ids::generated(vendor) } else { ids::sample(vendor) }.to_owned())
 }
 
 /// The conversation to read, built by `convo-normalize` from the flags and
@@ -46,9 +34,9 @@ fn conversation(vendor: Vendor, args: &FetchArgs) -> Option<String> {
 /// environment, with `--base-url` in place of `<VENDOR>_BASE_URL`, or, with
 /// `--sandbox`, the sandbox's address and its own keys.
 fn source(vendor: Vendor, args: &FetchArgs, sandbox: Option<&Sandbox>) -> Result<Source, CliError> {
-    let workspace = match (&args.workspace, args.sandbox && vendor == Vendor::Bird) {
+    let workspace = match (&args.workspace, args.sandbox) {
         (Some(w), _) => Some(w.clone()),
-        (None, true) => Some(ids::bird::WORKSPACE.to_owned()),
+        (None, true) => ids::workspace(vendor).map(str::to_owned),
         (None, false) => None,
     };
     let selector = Selector {

@@ -22,15 +22,9 @@ const PAGE: u64 = 100;
 /// The generated conversation of `vendor`, read with the sandbox's keys:
 /// the same variables `Client::from_env` reads, from the sandbox.
 fn source(vendor: Vendor, sandbox: &Sandbox) -> Source {
-    let conversation = match vendor {
-        Vendor::Infobip => ids::infobip::GENERATED_CONVERSATION,
-        Vendor::Octopush => ids::octopush::GENERATED_CONVERSATION,
-        Vendor::Leadconnector => ids::leadconnector::GENERATED_CONVERSATION,
-        Vendor::Bird => ids::bird::GENERATED_CONVERSATION,
-    };
     let selector = Selector {
-        conversation: Some(conversation.to_owned()),
-        workspace: (vendor == Vendor::Bird).then(|| ids::bird::WORKSPACE.to_owned()),
+        conversation: Some(ids::generated(vendor).to_owned()),
+        workspace: ids::workspace(vendor).map(str::to_owned),
         ..Selector::default()
     };
     Source::from_vars(vendor, &selector, sandbox.vars(vendor), &ClientOptions::default()).unwrap()

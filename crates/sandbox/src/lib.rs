@@ -203,6 +203,33 @@ pub mod ids {
             crate::vendors::bird::message_id(index)
         }
     }
+
+    use crate::Vendor;
+
+    /// The documented sample's conversation of `vendor`.
+    pub fn sample(vendor: Vendor) -> &'static str {
+        match vendor {
+            Vendor::Infobip => infobip::SAMPLE_CONVERSATION,
+            Vendor::Octopush => octopush::SAMPLE_CONVERSATION,
+            Vendor::Leadconnector => leadconnector::SAMPLE_CONVERSATION,
+            Vendor::Bird => bird::SAMPLE_CONVERSATION,
+        }
+    }
+
+    /// The generated conversation of `vendor`.
+    pub fn generated(vendor: Vendor) -> &'static str {
+        match vendor {
+            Vendor::Infobip => infobip::GENERATED_CONVERSATION,
+            Vendor::Octopush => octopush::GENERATED_CONVERSATION,
+            Vendor::Leadconnector => leadconnector::GENERATED_CONVERSATION,
+            Vendor::Bird => bird::GENERATED_CONVERSATION,
+        }
+    }
+
+    /// The workspace a conversation of `vendor` belongs to (Bird's only).
+    pub fn workspace(vendor: Vendor) -> Option<&'static str> {
+        (vendor == Vendor::Bird).then_some(bird::WORKSPACE)
+    }
 }
 
 #[cfg(test)]

@@ -32,7 +32,10 @@ pub fn retry() -> RetryPolicy {
 }
 
 pub fn paging(page_size: Option<u64>) -> PagingOptions {
-    PagingOptions { page_size, retry: retry(), ..PagingOptions::default() }
+    // Infobip's reads in time windows at once (the other vendors read one
+    // page after another whatever the concurrency): every hostile behaviour
+    // is met by the windowed read too.
+    PagingOptions { page_size, retry: retry(), concurrency: 4, ..PagingOptions::default() }
 }
 
 pub fn client_options() -> ClientOptions {

@@ -118,6 +118,7 @@ pub fn pages<Ep: KeysetEndpoint>(
             first: Some(scheme),
             concurrency,
             windows: VecDeque::new(),
+            pending: VecDeque::new(),
             tasks: Tasks::default(),
             timeless: HashSet::new(),
         })
@@ -356,24 +357,33 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
     }
 }
 
+/// About how many pages a time window holds.
+const WINDOW_PAGES: u64 = 3;
+
 /// A key read with its remaining pages read in time windows at once.
 ///
 /// The first page is read as a sequential read's; if more follows, the time
-/// from its newest message to now is split into `concurrency` windows, each
-/// read by a key read of its own bounded by "created before" (the last one
-/// open-ended, so messages added during the read are in it). Windows are
-/// disjoint (a message belongs to the window of its millisecond) and
-/// delivered in order, each buffered at most two pages ahead, so the
-/// guarantees of the sequential read hold across them: each window ends on a
-/// request that brings nothing new, or on the first message past its end.
+/// from its newest message to the conversation's probable end (the first
+/// page's pace over the vendor's count) is split into windows of about
+/// [`WINDOW_PAGES`] pages, each read by a key read of its own bounded by
+/// "created before" (the last one open-ended, so messages added during the
+/// read are in it). Up to `concurrency` windows run at once, started in
+/// order, each buffering at most its whole content (memory: `concurrency`
+/// windows, whatever the conversation's length). Windows are disjoint (a
+/// message belongs to the window of its millisecond) and delivered in
+/// order, so the guarantees of the sequential read hold across them: each
+/// window ends on a request that brings nothing new, or on the first
+/// message past its end.
 /// Messages with no creation time can come in any window; each is delivered
 /// once, by the first window that has it.
 struct Windowed<Ep: KeysetEndpoint> {
     /// The read of the first page, until it has given it.
     first: Option<KeyScheme<Ep>>,
     concurrency: usize,
-    /// The windows' pages, in order.
+    /// The running windows' pages, in order.
     windows: VecDeque<tokio::sync::mpsc::Receiver<Step<Ep::Item, Ep::Error>>>,
+    /// The windows not started yet, in order.
+    pending: VecDeque<KeyScheme<Ep>>,
     tasks: Tasks,
     /// The keys of the messages without a time delivered so far.
     timeless: HashSet<String>,
@@ -411,10 +421,11 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
             None => span,
         };
         let pages_left = left.div_ceil(scheme.limit.saturating_sub(1).max(1));
-        // Each window costs one request more (the one that ends it): only
-        // windows of two pages or more are worth it.
-        let windows = (self.concurrency as u64).min(pages_left / 2).min(u64::try_from(span).unwrap_or(0)) as usize;
-        if windows < 2 {
+        // Windows of about WINDOW_PAGES pages: each costs one request more
+        // (the one that ends it), and is buffered whole at most, so that
+        // memory stays `concurrency` windows however long the conversation.
+        let windows = pages_left.div_ceil(WINDOW_PAGES).min(u64::try_from(span).unwrap_or(0)).min(100_000) as usize;
+        if windows < 2 || self.concurrency < 2 {
             return Some(scheme);
         }
         let bounds: Vec<DateTime<Utc>> =
@@ -434,8 +445,17 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
             window.first = false;
             schemes.push(window);
         }
-        for mut scheme in schemes {
-            let (sender, receiver) = tokio::sync::mpsc::channel(2);
+        self.pending = schemes.into();
+        self.start();
+        None
+    }
+
+    /// Starts the next windows, in order, until `concurrency` run.
+    fn start(&mut self) {
+        while self.windows.len() < self.concurrency {
+            let Some(mut scheme) = self.pending.pop_front() else { break };
+            // A window's whole content, and its end.
+            let (sender, receiver) = tokio::sync::mpsc::channel(WINDOW_PAGES as usize + 2);
             let task = tokio::spawn(async move {
                 loop {
                     let step = scheme.step().await;
@@ -445,10 +465,10 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
                     }
                 }
             });
+            self.tasks.0.retain(|task| !task.is_finished());
             self.tasks.0.push(task.abort_handle());
             self.windows.push_back(receiver);
         }
-        None
     }
 
     /// Drops the messages without a time that a window before delivered.
@@ -486,6 +506,7 @@ impl<Ep: KeysetEndpoint> Scheme for Windowed<Ep> {
                 Some(Step::Last(page)) => {
                     // A window's one page; the read goes on with the next window.
                     self.windows.pop_front();
+                    self.start();
                     if !page.items.is_empty() {
                         let last = self.windows.is_empty();
                         let page = self.once(page);
@@ -496,6 +517,7 @@ impl<Ep: KeysetEndpoint> Scheme for Windowed<Ep> {
                 Some(Step::Fail(error)) => return Step::Fail(error),
                 Some(Step::End) | None => {
                     self.windows.pop_front();
+                    self.start();
                 }
             }
         }

@@ -78,7 +78,9 @@ pub struct PagingOptions {
     /// request more (the one that ends it), when each window would hold two
     /// pages or more; 1 reads one page after another. The cursor and
     /// page-number schemes always read one page after another (each
-    /// request depends on the page before it). Default 4.
+    /// request depends on the page before it). Default 1: the windows buffer
+    /// up to `concurrency` windows of pages (memory) and cost requests;
+    /// opt in where latency matters more (BENCHMARKS.md has the figures).
     pub concurrency: usize,
     /// Retries of each page request.
     pub retry: RetryPolicy,
@@ -88,7 +90,7 @@ pub struct PagingOptions {
 
 impl Default for PagingOptions {
     fn default() -> Self {
-        Self { page_size: None, concurrency: 4, retry: RetryPolicy::default(), resume: None }
+        Self { page_size: None, concurrency: 1, retry: RetryPolicy::default(), resume: None }
     }
 }
 
