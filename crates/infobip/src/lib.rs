@@ -45,10 +45,11 @@
 //! creation time instead (`orderBy=createdAt:asc` with `createdAfter` set
 //! from the newest message delivered): messages added or deleted during the
 //! read cannot shift a page, capped pages and a wrong `totalItems` are
-//! followed, and the read ends on a request that brings nothing new. The
-//! rest after the first page is read in up to `PagingOptions::concurrency`
-//! time windows at once (each bounded by `createdBefore`), delivered in
-//! order. Each
+//! followed, and the read ends on a request that brings nothing new. With
+//! `PagingOptions::concurrency` above 1 (opt in) the rest after the first
+//! page is read in that many time windows at once (each bounded by
+//! `createdBefore`), delivered in order, at the cost of memory (a window of
+//! pages each) and a request more a window. Each
 //! message comes exactly once, or the stream ends with a typed error (a page
 //! out of order, a server that ignores the filter).
 //!
