@@ -54,6 +54,8 @@ struct Conversation {
     /// Every page served is page 0 of the filter (reported as the page
     /// asked for), as from a server ignoring `page`.
     ignore_page: bool,
+    /// `createdBefore` is ignored, as from a server that does not know it.
+    ignore_before: bool,
     /// When each request arrived, with what it asked.
     arrivals: Mutex<Vec<(Instant, Asked)>>,
     change: Option<Change>,
@@ -101,6 +103,7 @@ impl Conversation {
             listing: Mutex::new(listing),
             delay: Duration::ZERO,
             ignore_page: false,
+            ignore_before: false,
             arrivals: Mutex::default(),
             change: None,
             tweak: None,
@@ -119,6 +122,10 @@ impl Conversation {
         Self { change: Some(Box::new(change)), ..self }
     }
 
+    fn ignoring_created_before(self) -> Self {
+        Self { ignore_before: true, ..self }
+    }
+
     fn tweak(self, tweak: impl Fn(usize, &mut Value) + Send + Sync + 'static) -> Self {
         Self { tweak: Some(Box::new(tweak)), ..self }
     }
@@ -129,7 +136,7 @@ impl Conversation {
         let (asked_page, limit) = (number("page", 0), number("limit", 10));
         let page = if self.ignore_page { 0 } else { asked_page };
         let after = text("createdAfter").map(|t| parse_time(&t));
-        let before = text("createdBefore").map(|t| parse_time(&t));
+        let before = text("createdBefore").map(|t| parse_time(&t)).filter(|_| !self.ignore_before);
         let order_by = text("orderBy").unwrap_or_else(|| "id:asc".to_owned());
 
         let mut listing = self.listing.lock().unwrap();
@@ -743,4 +750,40 @@ async fn messages_sharing_a_millisecond_are_read_on_the_next_pages_of_the_same_f
     assert!(matches!(&error, Some(Error::RepeatedMessage { .. })), "{error:?}");
     let asked: Vec<(Option<DateTime<Utc>>, u64)> = conversation.asked().iter().map(|a| (a.after, a.page)).collect();
     assert_eq!(asked, [(None, 0), (tie_filter, 0), (tie_filter, 1)]);
+}
+
+/// A server that ignores `createdBefore` sends each window's messages on
+/// past its end: the window ends at its first message past the end, and
+/// the next window delivers it. Every message once, in order.
+#[tokio::test]
+async fn a_server_ignoring_created_before_is_still_read_in_windows_exactly_once() {
+    let (server, _) = serve(Conversation::new(2345).ignoring_created_before()).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..2345));
+}
+
+/// Past a window's end, oldest first, nothing may come that is inside the
+/// window: a server that ignores `createdBefore` and serves the second half
+/// of each page backwards puts a message past a window's end before
+/// messages inside it, which would otherwise fall between two windows. The
+/// read ends with an error after a prefix, never a set with holes.
+#[tokio::test]
+async fn a_message_inside_a_window_after_one_past_its_end_ends_the_read() {
+    let backwards_tail = |n: usize, body: &mut Value| {
+        if n == 0 {
+            return;
+        }
+        if let Some(messages) = body["messages"].as_array_mut() {
+            let half = messages.len() / 2;
+            messages[half..].reverse();
+        }
+    };
+    let (server, _) = serve(Conversation::new(2345).ignoring_created_before().tweak(backwards_tail)).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    let error = error.expect("a listing out of order ends the read");
+    assert!(matches!(error, Error::OutOfOrder { .. }), "{error:?}");
+    let got = ids(&pages);
+    assert!(got.len() < 2345);
+    assert_eq!(got, expected_ids(0..got.len() as u64), "a prefix, in order, nothing repeated or skipped");
 }

@@ -216,14 +216,27 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 let id = item.key();
                 let time = item.time();
                 if let Some(time) = time {
-                    if self.key.floor.is_some_and(|floor| millisecond(time) < floor) {
-                        // The window before delivers it.
-                        continue;
+                    let past_end = self.ceiling.is_some_and(|ceiling| time >= ceiling);
+                    if self.done && !past_end {
+                        // Oldest first, a message past the window's end came
+                        // before this one: the listing is not in order, and
+                        // this message would fall between two windows.
+                        let id = id.unwrap_or("(no id)").to_owned();
+                        let reason = "created before a message at or past the end of its time window";
+                        return Step::Fail(PagingError::OutOfOrder { page, id, reason });
                     }
-                    if self.ceiling.is_some_and(|ceiling| time >= ceiling) {
+                    if past_end {
                         // The next window delivers it, and everything after.
                         self.done = true;
-                        break;
+                        continue;
+                    }
+                    // The window's first millisecond is one after its filter;
+                    // a server whose filter includes its bound sends the
+                    // bound's messages too: the window before delivers them.
+                    // Anything earlier is out of order (checked below).
+                    let at_bound = after.is_some_and(|after| millisecond(time) == after);
+                    if at_bound && self.key.floor.is_some_and(|floor| millisecond(time) < floor) {
+                        continue;
                     }
                 }
                 timed |= time.is_some();
@@ -357,8 +370,12 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
     }
 }
 
-/// About how many pages a time window holds.
+/// About how many pages a time window holds, and (with its end) how many
+/// steps of a window are buffered at most.
 const WINDOW_PAGES: u64 = 3;
+
+/// The most time windows one read splits into.
+const MAX_WINDOWS: u64 = 64;
 
 /// A key read with its remaining pages read in time windows at once.
 ///
@@ -424,7 +441,10 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
         // Windows of about WINDOW_PAGES pages: each costs one request more
         // (the one that ends it), and is buffered whole at most, so that
         // memory stays `concurrency` windows however long the conversation.
-        let windows = pages_left.div_ceil(WINDOW_PAGES).min(u64::try_from(span).unwrap_or(0)).min(100_000) as usize;
+        // At most MAX_WINDOWS: a vendor's count that lies cannot make the
+        // read ask for many windows that hold nothing (each costs a request
+        // or two); longer windows are buffered a few pages ahead at most.
+        let windows = pages_left.div_ceil(WINDOW_PAGES).min(u64::try_from(span).unwrap_or(0)).min(MAX_WINDOWS) as usize;
         if windows < 2 || self.concurrency < 2 {
             return Some(scheme);
         }
