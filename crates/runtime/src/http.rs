@@ -19,6 +19,11 @@ pub struct ClientOptions {
     /// The largest response body accepted, in bytes; a larger one is
     /// refused without being read whole. Default 32 MiB.
     pub max_body_bytes: u64,
+    /// A rate budget every request of the client waits on (retries
+    /// included), shared with the other clients given a clone of it: the
+    /// clients of one credential (`convo_vendors::Vendor::rate_limit` has
+    /// the vendors' documented limits). Default: none.
+    pub rate_budget: Option<crate::RateBudget>,
 }
 
 impl Default for ClientOptions {
@@ -29,6 +34,7 @@ impl Default for ClientOptions {
             allow_insecure_http: false,
             user_agent: concat!("convo/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_body_bytes: crate::DEFAULT_MAX_BODY_BYTES,
+            rate_budget: None,
         }
     }
 }
@@ -153,8 +159,11 @@ pub fn http_client(
     headers: HeaderMap,
     options: &ClientOptions,
 ) -> Result<(reqwest::Client, crate::ClientState), ConfigError> {
-    let state =
-        crate::ClientState { max_body_bytes: options.max_body_bytes, secrets: crate::Secrets::from_headers(&headers) };
+    let state = crate::ClientState {
+        max_body_bytes: options.max_body_bytes,
+        secrets: crate::Secrets::from_headers(&headers),
+        budget: options.rate_budget.clone(),
+    };
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         let same_origin = attempt.previous().first().is_some_and(|first| first.origin() == attempt.url().origin());
         if attempt.previous().len() >= 5 || !same_origin { attempt.stop() } else { attempt.follow() }

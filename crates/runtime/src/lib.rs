@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+mod budget;
 mod captured;
 mod http;
 mod limit;
@@ -16,6 +17,7 @@ mod path;
 pub mod retry;
 mod timestamp;
 
+pub use budget::RateBudget;
 pub use captured::{Captured, MessageError};
 pub use http::{ClientOptions, ConfigError};
 pub use limit::{DEFAULT_MAX_BODY_BYTES, REDACTED};

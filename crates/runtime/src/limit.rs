@@ -14,6 +14,8 @@ pub struct ClientState {
     /// body) before anything else sees it: a vendor that echoes a key in an
     /// error body cannot put it into an error's text, a log line or the CLI.
     pub secrets: Secrets,
+    /// The rate budget every request waits on, if any.
+    pub budget: Option<crate::RateBudget>,
 }
 
 /// 32 MiB: about thirty times the largest page any of the vendors sends.
@@ -21,7 +23,7 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
 
 impl Default for ClientState {
     fn default() -> Self {
-        Self { max_body_bytes: DEFAULT_MAX_BODY_BYTES, secrets: Secrets::default() }
+        Self { max_body_bytes: DEFAULT_MAX_BODY_BYTES, secrets: Secrets::default(), budget: None }
     }
 }
 
@@ -205,10 +207,13 @@ fn failing_body<E: std::error::Error + Send + Sync + 'static>(error: E) -> reqwe
 pub async fn execute_limited(
     client: &reqwest::Client,
     request: reqwest::Request,
-    limit: u64,
-    secrets: &Secrets,
+    state: &ClientState,
 ) -> reqwest::Result<reqwest::Response> {
     use reqwest::ResponseBuilderExt as _;
+    let (limit, secrets) = (state.max_body_bytes, &state.secrets);
+    if let Some(budget) = &state.budget {
+        budget.acquire().await;
+    }
     let (method, url) = (request.method().clone(), request.url().clone());
     let started = std::time::Instant::now();
     let response = match client.execute(request).await {
@@ -226,6 +231,9 @@ pub async fn execute_limited(
         }
     };
     let status = response.status();
+    if let Some(budget) = &state.budget {
+        budget.observe(status, response.headers());
+    }
     // The URL holds ids, filters and cursors, never a credential (those go
     // in headers); no header or body is logged.
     tracing::debug!(%method, %url, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
@@ -286,8 +294,7 @@ macro_rules! client_hooks {
                 _info: &::progenitor_client::OperationInfo,
             ) -> ::reqwest::Result<::reqwest::Response> {
                 use ::progenitor_client::ClientInfo;
-                $crate::execute_limited(self.client(), request, self.inner().max_body_bytes, &self.inner().secrets)
-                    .await
+                $crate::execute_limited(self.client(), request, self.inner()).await
             }
         }
     };

@@ -41,6 +41,20 @@ pub struct Variables {
     pub optional: &'static [&'static str],
 }
 
+/// A vendor's documented request rate limit, per credential: at most
+/// `requests` per `per`; `burst` is how many a bucket of that size allows
+/// at once (a value for `convo_runtime::RateBudget::new` that stays within
+/// the limit whatever the phase of the vendor's own window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests a window.
+    pub requests: u32,
+    /// The window.
+    pub per: std::time::Duration,
+    /// Requests at once.
+    pub burst: u32,
+}
+
 /// The order a vendor lists a conversation's messages in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
@@ -118,6 +132,23 @@ impl Vendor {
         }
     }
 
+    /// The vendor's documented rate limit, where it documents one:
+    /// LeadConnector 100 requests per 10 seconds per location (and 200,000 a
+    /// day); Bird 50 GET requests a second per workspace and access key (its
+    /// own bucket allows a burst of 250). Infobip throttles each endpoint
+    /// without documenting its numbers, Octopush documents none: `None`.
+    /// The bursts given here are small, so that a budget started at any
+    /// moment of the vendor's window stays within it.
+    pub const fn rate_limit(self) -> Option<RateLimit> {
+        match self {
+            Vendor::Leadconnector => {
+                Some(RateLimit { requests: 95, per: std::time::Duration::from_secs(10), burst: 5 })
+            }
+            Vendor::Bird => Some(RateLimit { requests: 50, per: std::time::Duration::from_secs(1), burst: 10 }),
+            Vendor::Infobip | Vendor::Octopush => None,
+        }
+    }
+
     /// The environment variables the vendor's client reads.
     pub const fn variables(self) -> Variables {
         match self {
@@ -182,6 +213,19 @@ mod tests {
         assert_eq!("HighLevel".parse::<Vendor>(), Ok(Vendor::Leadconnector));
         let err = "sinch".parse::<Vendor>().unwrap_err();
         assert!(err.to_string().contains("`sinch`"), "{err}");
+    }
+
+    #[test]
+    fn a_documented_limit_is_never_exceeded_in_any_window() {
+        // A bucket of `burst` refilling `requests` per `per` lets at most
+        // `burst + requests` through in any window of `per`.
+        let documented = [(Vendor::Leadconnector, 100), (Vendor::Bird, 50 + 250)];
+        for (vendor, most) in documented {
+            let limit = vendor.rate_limit().expect("documented");
+            assert!(limit.burst + limit.requests <= most, "{vendor}: {limit:?}");
+        }
+        assert_eq!(Vendor::Infobip.rate_limit(), None);
+        assert_eq!(Vendor::Octopush.rate_limit(), None);
     }
 
     #[test]

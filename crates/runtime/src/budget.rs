@@ -1,0 +1,91 @@
+//! One rate budget shared by every client that uses the same credential:
+//! each request, retries included, waits for a token first, and a vendor
+//! that says to slow down (a 429, `Retry-After`, `X-RateLimit-Remaining: 0`)
+//! pauses every client sharing the budget, not only the one that was told.
+//!
+//! The token bucket is `governor`'s (GCRA): at most `burst` requests at
+//! once, then one per `per / requests`.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+/// A rate budget: clone it into the `ClientOptions` of every client that
+/// shares a credential (clones share one bucket).
+#[derive(Clone)]
+pub struct RateBudget(Arc<Inner>);
+
+struct Inner {
+    limiter: DefaultDirectRateLimiter,
+    /// No request before this instant: the vendor asked to wait.
+    paused_until: Mutex<Option<Instant>>,
+    requests: u32,
+    per: Duration,
+    burst: u32,
+}
+
+impl fmt::Debug for RateBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Inner { requests, per, burst, .. } = &*self.0;
+        write!(f, "RateBudget({requests} requests per {per:?}, burst {burst})")
+    }
+}
+
+impl RateBudget {
+    /// At most `requests` per `per`, and at most `burst` at once (all at
+    /// least 1). Over any span `t`, at most `burst + t / (per / requests)`
+    /// requests leave: to stay within a vendor's "N per window" whatever the
+    /// phase, choose `burst` small or `requests` a little under N.
+    pub fn new(requests: u32, per: Duration, burst: u32) -> Self {
+        let requests = requests.max(1);
+        let period = (per / requests).max(Duration::from_nanos(1));
+        let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst);
+        Self(Arc::new(Inner {
+            limiter: RateLimiter::direct(quota),
+            paused_until: Mutex::new(None),
+            requests,
+            per,
+            burst: burst.get(),
+        }))
+    }
+
+    /// Waits until a request may leave: after any pause the vendor asked
+    /// for, and when the bucket has a token.
+    pub async fn acquire(&self) {
+        loop {
+            let pause = *self.0.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+            match pause {
+                Some(until) if until > Instant::now() => tokio::time::sleep_until(until.into()).await,
+                _ => break,
+            }
+        }
+        self.0.limiter.until_ready().await;
+    }
+
+    /// Reads what a response says of the budget: a 429 or 503 with a wait
+    /// (`Retry-After`, or LeadConnector's rate-limit headers), or
+    /// `X-RateLimit-Remaining: 0` with its interval, pauses every client
+    /// sharing this budget for that long.
+    pub fn observe(&self, status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap) {
+        let Some(wait) = crate::retry::retry_after(headers, SystemTime::now()) else { return };
+        let limited = status.as_u16() == 429 || status.as_u16() == 503;
+        let exhausted = headers
+            .get("x-ratelimit-remaining")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            == Some(0);
+        if !(limited || exhausted) {
+            return;
+        }
+        let until = Instant::now() + wait;
+        let mut paused = self.0.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        if paused.is_none_or(|current| current < until) {
+            tracing::debug!(wait_ms = wait.as_millis() as u64, "the vendor asked to slow down: the budget pauses");
+            *paused = Some(until);
+        }
+    }
+}
