@@ -8,7 +8,7 @@ use convo_normalize::fetch::{
     Selector, Source, SourceError, Unused,
 };
 use convo_normalize::{Message, Vendor, normalize_page};
-use convo_sandbox::{Sandbox, SandboxOptions, credentials, ids};
+use convo_sandbox::{Sandbox, SandboxOptions, ids};
 
 use crate::args::{FetchArgs, Format, NormalizeArgs};
 use crate::error::CliError;
@@ -47,17 +47,18 @@ fn source(vendor: Vendor, args: &FetchArgs, sandbox: Option<&Sandbox>) -> Result
         facebook_id: args.facebook_id.clone(),
         reverse: args.reverse,
     };
+    // The sandbox answers its base URL and keys; `--base-url` stands for
+    // the base URL's variable; anything else (LEADCONNECTOR_VERSION) comes
+    // from the environment.
+    let sandbox_vars = sandbox.map(|s| s.vars(vendor));
     let base_variable = vendor.variables().base_url;
-    let base = sandbox.map(|s| s.base_url(vendor)).or_else(|| args.base_url.clone());
-    let in_sandbox = sandbox.is_some();
+    let flag = args.base_url.clone();
     let vars = move |name: &str| -> Option<String> {
-        if name == base_variable && base.is_some() {
-            return base.clone();
-        }
-        if in_sandbox && let Some(value) = credentials::variable(name) {
-            return Some(value.to_owned());
-        }
-        std::env::var(name).ok()
+        sandbox_vars
+            .as_ref()
+            .and_then(|vars| vars(name))
+            .or_else(|| flag.clone().filter(|_| name == base_variable))
+            .or_else(|| std::env::var(name).ok())
     };
     Source::from_vars(vendor, &selector, vars, &ClientOptions::default()).map_err(|e| source_error(vendor, e))
 }

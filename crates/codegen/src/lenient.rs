@@ -108,7 +108,7 @@ fn lenient_response(response: &mut Response) {
     }
 }
 
-fn operations_mut(item: &mut openapiv3::PathItem) -> impl Iterator<Item = &mut openapiv3::Operation> {
+pub(crate) fn operations_mut(item: &mut openapiv3::PathItem) -> impl Iterator<Item = &mut openapiv3::Operation> {
     [
         &mut item.get,
         &mut item.put,

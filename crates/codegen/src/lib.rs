@@ -185,17 +185,7 @@ fn remove_client_headers(api: &mut openapiv3::OpenAPI, names: &[String]) -> Resu
         let mut found = false;
         for (_, item) in api.paths.paths.iter_mut() {
             let openapiv3::ReferenceOr::Item(item) = item else { continue };
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.options,
-                &mut item.head,
-                &mut item.patch,
-                &mut item.trace,
-            ];
-            for operation in operations.into_iter().flatten() {
+            for operation in lenient::operations_mut(item) {
                 operation.parameters.retain(|parameter| {
                     let is_it = matches!(
                         parameter,
