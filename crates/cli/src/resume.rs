@@ -32,8 +32,18 @@ pub struct Resume {
 pub enum Written {
     /// The message's id.
     Id(String),
-    /// How many messages of the page were written (the last had no id).
-    Count(usize),
+    /// A message without an id: a hash of its exact JSON text (FNV-1a, 64
+    /// bits), which the resumed page must hold again.
+    Raw(u64),
+}
+
+/// FNV-1a over the message's exact JSON: stable across builds and runs.
+fn raw_hash(message: &Message) -> u64 {
+    message
+        .raw
+        .get()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
 }
 
 const PREFIX: &str = "r1.";
@@ -57,18 +67,21 @@ impl Resume {
     /// The messages of the first page read after resuming that were not
     /// written before: those after [`Resume::after`].
     pub fn skip_written(&self, messages: &mut Vec<Message>) -> Result<(), String> {
-        let skip = match &self.after {
+        let found = match &self.after {
             None => return Ok(()),
-            Some(Written::Count(n)) => (*n).min(messages.len()),
-            Some(Written::Id(id)) => match messages.iter().position(|m| m.id.as_deref() == Some(id.as_str())) {
-                Some(index) => index + 1,
-                None => {
-                    return Err(format!(
-                        "cannot resume exactly once: message `{id}`, the last one written, is no longer on the page it was on; export the conversation again from the start"
-                    ));
-                }
-            },
+            Some(Written::Raw(hash)) => messages.iter().position(|m| m.id.is_none() && raw_hash(m) == *hash),
+            Some(Written::Id(id)) => messages.iter().position(|m| m.id.as_deref() == Some(id.as_str())),
         };
+        let Some(index) = found else {
+            let which = match &self.after {
+                Some(Written::Id(id)) => format!("message `{id}`"),
+                _ => "the message without an id".to_owned(),
+            };
+            return Err(format!(
+                "cannot resume exactly once: {which}, the last one written, is no longer on the page it was on; export the conversation again from the start"
+            ));
+        };
+        let skip = index + 1;
         messages.drain(..skip);
         Ok(())
     }
@@ -77,7 +90,7 @@ impl Resume {
 /// Follows an export to know, at any point, where it would go on.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    /// The page being written, and its messages written so far.
+    /// The page being written, and how many of its messages were written.
     page: Option<Position>,
     next: Option<Position>,
     written: usize,
@@ -104,7 +117,7 @@ impl Tracker {
         self.written += 1;
         self.last = Some(match &message.id {
             Some(id) => Written::Id(id.clone()),
-            None => Written::Count(self.written),
+            None => Written::Raw(raw_hash(message)),
         });
     }
 
@@ -146,7 +159,7 @@ mod tests {
         for resume in [
             Resume { page: None, after: Some(Written::Id("m 1/é".into())) },
             Resume { page: Some(Position::Page(3)), after: None },
-            Resume { page: Some(Position::Cursor("{\"after\":1}".into())), after: Some(Written::Count(2)) },
+            Resume { page: Some(Position::Cursor("{\"after\":1}".into())), after: Some(Written::Raw(7)) },
         ] {
             let token = resume.token();
             assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)), "{token}");
@@ -181,8 +194,13 @@ mod tests {
         Resume { page: None, after: Some(Written::Id("b".into())) }.skip_written(&mut messages).unwrap();
         assert_eq!(ids(&messages), [None, Some("d".to_owned())]);
         let mut messages = page();
-        Resume { page: None, after: Some(Written::Count(3)) }.skip_written(&mut messages).unwrap();
+        let without_id = raw_hash(&page()[2]);
+        Resume { page: None, after: Some(Written::Raw(without_id)) }.skip_written(&mut messages).unwrap();
         assert_eq!(ids(&messages), [Some("d".to_owned())]);
+        // A page that no longer holds it is refused, not skipped by count.
+        let mut shifted = vec![message(Some("x")), message(Some("d"))];
+        let err = Resume { page: None, after: Some(Written::Raw(without_id)) }.skip_written(&mut shifted).unwrap_err();
+        assert!(err.contains("without an id"), "{err}");
         let mut messages = page();
         let err =
             Resume { page: None, after: Some(Written::Id("gone".into())) }.skip_written(&mut messages).unwrap_err();

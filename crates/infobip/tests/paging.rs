@@ -787,3 +787,20 @@ async fn a_message_inside_a_window_after_one_past_its_end_ends_the_read() {
     assert!(got.len() < 2345);
     assert_eq!(got, expected_ids(0..got.len() as u64), "a prefix, in order, nothing repeated or skipped");
 }
+
+/// A window's first page that comes back empty with a count of 0 (a page
+/// lost on the way) is asked for again before the window is taken as empty:
+/// the count alone never ends a window, as it never ends a read.
+#[tokio::test]
+async fn an_empty_first_page_of_a_window_is_asked_for_again_whatever_its_count() {
+    let lost = |n: usize, body: &mut Value| {
+        if (1..=4).contains(&n) {
+            body["messages"] = json!([]);
+            body["pagination"]["totalItems"] = json!(0);
+        }
+    };
+    let (server, _) = serve(Conversation::new(2345).tweak(lost)).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..2345), "every message once, in order");
+}

@@ -284,10 +284,10 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 if reply.total.is_some_and(|total| total > n.saturating_mul(self.limit)) {
                     return Step::Fail(PagingError::EmptyPageWithMore { page });
                 }
-                // A window's start has nothing delivered to come again: an
-                // empty answer with no count to say it is right is asked
-                // for again too.
-                let unproven = !self.key.seen.is_empty() || (self.key.floor.is_some() && reply.total.is_none());
+                // A window's start has nothing delivered to come again: its
+                // empty answer is asked for again too (a count of 0 is not
+                // trusted: a page lost on the way would lose the window).
+                let unproven = !self.key.seen.is_empty() || self.key.floor.is_some();
                 if n == 0 && unproven && !self.asked_again {
                     // Deleted, or a page lost on the way: ask once more.
                     self.asked_again = true;
