@@ -13,9 +13,9 @@ use convo_sandbox::{Sandbox, SandboxOptions, ids};
 use crate::args::{FetchArgs, Format, NormalizeArgs};
 use crate::error::CliError;
 use crate::output::Output;
-use crate::resume::Tracker;
+use convo_sync::Tracker;
 
-fn usage(message: impl Into<String>) -> CliError {
+pub(crate) fn usage(message: impl Into<String>) -> CliError {
     CliError::Usage(message.into())
 }
 
@@ -64,7 +64,7 @@ fn source(vendor: Vendor, args: &FetchArgs, sandbox: Option<&Sandbox>) -> Result
 }
 
 /// A source that could not be made, in the CLI's words (its flags).
-fn source_error(vendor: Vendor, error: SourceError) -> CliError {
+pub(crate) fn source_error(vendor: Vendor, error: SourceError) -> CliError {
     match error {
         SourceError::Missing { needed: Needed::Conversation, .. } => {
             usage(format!("{vendor} needs --conversation <ID>"))
@@ -213,13 +213,13 @@ fn undecodable(message: &Message, which: &str) -> String {
 /// Once the handlers are installed the signals no longer end the process
 /// where it stands (mid-line, on a slow pipe); the export notices the
 /// request before the next message and before waiting for the next page.
-struct Stop {
+pub(crate) struct Stop {
     requested: std::sync::Arc<std::sync::atomic::AtomicBool>,
     notify: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Stop {
-    fn install() -> Self {
+    pub(crate) fn install() -> Self {
         let requested = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let notify = std::sync::Arc::new(tokio::sync::Notify::new());
         let (flag, waker) = (requested.clone(), notify.clone());
@@ -251,11 +251,11 @@ impl Stop {
         Self { requested, notify }
     }
 
-    fn requested(&self) -> bool {
+    pub(crate) fn requested(&self) -> bool {
         self.requested.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         if !self.requested() {
             self.notify.notified().await;
         }

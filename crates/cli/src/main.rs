@@ -4,8 +4,8 @@ mod args;
 mod error;
 mod fetch;
 mod output;
-mod resume;
 mod sandbox;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -50,6 +50,7 @@ fn init_logging() {
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Fetch(args) => fetch::run(*args).await,
+        Command::Sync(args) => sync::run(*args).await,
         Command::Normalize(args) => fetch::normalize(args),
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Schema => {

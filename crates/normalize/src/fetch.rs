@@ -9,7 +9,9 @@ use futures::{StreamExt, future};
 
 use convo_runtime::PagingError;
 pub use convo_runtime::paging::ErrorKind;
-pub use convo_runtime::{ClientOptions, ConfigError, OnRetry, PagingOptions, Position, RetryNotice, RetryPolicy};
+pub use convo_runtime::{
+    BudgetStats, ClientOptions, ConfigError, OnRetry, PagingOptions, Position, RateBudget, RetryNotice, RetryPolicy,
+};
 
 use crate::{Message, Vendor};
 
@@ -51,41 +53,83 @@ impl Source {
         vars: impl Fn(&str) -> Option<String>,
         options: &ClientOptions,
     ) -> Result<Self, SourceError> {
-        let conversation =
-            || selector.conversation.clone().ok_or(SourceError::Missing { vendor, needed: Needed::Conversation });
-        let unused = |selector: Unused, set: bool| match set {
-            true => Err(SourceError::Unused { vendor, selector }),
-            false => Ok(()),
+        // The selector first: a bad one is named before any variable is.
+        check(vendor, selector)?;
+        let client = match vendor {
+            Vendor::Infobip => AnyClient::Infobip(convo_infobip::Client::from_vars(vars, options)?),
+            Vendor::Octopush => AnyClient::Octopush(convo_octopush::Client::from_vars(vars, options)?),
+            Vendor::Leadconnector => AnyClient::Leadconnector(convo_leadconnector::Client::from_vars(vars, options)?),
+            Vendor::Bird => AnyClient::Bird(convo_bird::Client::from_vars(vars, options)?),
         };
-        let searches = selector.phone.is_some() || selector.email.is_some() || selector.facebook_id.is_some();
-        if vendor != Vendor::Octopush {
-            unused(Unused::Search, searches)?;
-        }
-        if vendor != Vendor::Bird {
-            unused(Unused::Workspace, selector.workspace.is_some())?;
-            unused(Unused::Reverse, selector.reverse)?;
-        }
-        Ok(match vendor {
-            Vendor::Infobip => Source::Infobip(
-                convo_infobip::Client::from_vars(vars, options)?,
-                convo_infobip::MessagesQuery::new(conversation()?),
-            ),
-            Vendor::Octopush => {
-                Source::Octopush(convo_octopush::Client::from_vars(vars, options)?, octopush_query(selector)?)
-            }
-            Vendor::Leadconnector => Source::Leadconnector(
-                convo_leadconnector::Client::from_vars(vars, options)?,
-                convo_leadconnector::MessagesQuery::new(conversation()?),
-            ),
-            Vendor::Bird => {
-                let workspace =
-                    selector.workspace.clone().ok_or(SourceError::Missing { vendor, needed: Needed::Workspace })?;
-                let mut query = convo_bird::MessagesQuery::new(workspace, conversation()?);
-                query.reverse = selector.reverse.then_some(true);
-                Source::Bird(convo_bird::Client::from_vars(vars, options)?, query)
-            }
-        })
+        assemble(client, selector)
     }
+
+    /// Another conversation of the same vendor, read with this source's
+    /// client: its connections, options and rate budget are shared (a
+    /// client is a cheap clone). This is how many conversations are read
+    /// under one credential.
+    pub fn other(&self, selector: &Selector) -> Result<Self, SourceError> {
+        let client = match self {
+            Source::Infobip(client, _) => AnyClient::Infobip(client.clone()),
+            Source::Octopush(client, _) => AnyClient::Octopush(client.clone()),
+            Source::Leadconnector(client, _) => AnyClient::Leadconnector(client.clone()),
+            Source::Bird(client, _) => AnyClient::Bird(client.clone()),
+        };
+        assemble(client, selector)
+    }
+}
+
+/// A vendor's client, before its query is known.
+enum AnyClient {
+    Infobip(convo_infobip::Client),
+    Octopush(convo_octopush::Client),
+    Leadconnector(convo_leadconnector::Client),
+    Bird(convo_bird::Client),
+}
+
+/// What the vendor needs is checked when its query is made; this refuses what the vendor has no use for (it would be
+/// ignored).
+fn check(vendor: Vendor, selector: &Selector) -> Result<(), SourceError> {
+    let unused = |selector: Unused, set: bool| match set {
+        true => Err(SourceError::Unused { vendor, selector }),
+        false => Ok(()),
+    };
+    let searches = selector.phone.is_some() || selector.email.is_some() || selector.facebook_id.is_some();
+    if vendor != Vendor::Octopush {
+        unused(Unused::Search, searches)?;
+    }
+    if vendor != Vendor::Bird {
+        unused(Unused::Workspace, selector.workspace.is_some())?;
+        unused(Unused::Reverse, selector.reverse)?;
+    }
+    Ok(())
+}
+
+/// The source of `client` reading the conversation `selector` names.
+fn assemble(client: AnyClient, selector: &Selector) -> Result<Source, SourceError> {
+    let vendor = match &client {
+        AnyClient::Infobip(_) => Vendor::Infobip,
+        AnyClient::Octopush(_) => Vendor::Octopush,
+        AnyClient::Leadconnector(_) => Vendor::Leadconnector,
+        AnyClient::Bird(_) => Vendor::Bird,
+    };
+    check(vendor, selector)?;
+    let conversation =
+        || selector.conversation.clone().ok_or(SourceError::Missing { vendor, needed: Needed::Conversation });
+    Ok(match client {
+        AnyClient::Infobip(client) => Source::Infobip(client, convo_infobip::MessagesQuery::new(conversation()?)),
+        AnyClient::Octopush(client) => Source::Octopush(client, octopush_query(selector)?),
+        AnyClient::Leadconnector(client) => {
+            Source::Leadconnector(client, convo_leadconnector::MessagesQuery::new(conversation()?))
+        }
+        AnyClient::Bird(client) => {
+            let workspace =
+                selector.workspace.clone().ok_or(SourceError::Missing { vendor, needed: Needed::Workspace })?;
+            let mut query = convo_bird::MessagesQuery::new(workspace, conversation()?);
+            query.reverse = selector.reverse.then_some(true);
+            Source::Bird(client, query)
+        }
+    })
 }
 
 /// Which conversation to read, in terms every vendor's query is made of.

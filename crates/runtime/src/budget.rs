@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -19,7 +20,10 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 pub struct RateBudget(Arc<Inner>);
 
 struct Inner {
-    limiter: DefaultDirectRateLimiter,
+    /// `None`: no limit of its own (a vendor that documents none); the
+    /// vendor's own answers still pause it.
+    limiter: Option<DefaultDirectRateLimiter>,
+    stats: Stats,
     /// No request before this instant: the vendor asked to wait.
     paused_until: Mutex<Option<Instant>>,
     requests: u32,
@@ -30,7 +34,10 @@ struct Inner {
 impl fmt::Debug for RateBudget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Inner { requests, per, burst, .. } = &*self.0;
-        write!(f, "RateBudget({requests} requests per {per:?}, burst {burst})")
+        match self.0.limiter {
+            Some(_) => write!(f, "RateBudget({requests} requests per {per:?}, burst {burst})"),
+            None => f.write_str("RateBudget(unlimited)"),
+        }
     }
 }
 
@@ -45,7 +52,8 @@ impl RateBudget {
         let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst);
         Self(Arc::new(Inner {
-            limiter: RateLimiter::direct(quota),
+            limiter: Some(RateLimiter::direct(quota)),
+            stats: Stats::default(),
             paused_until: Mutex::new(None),
             requests,
             per,
@@ -53,9 +61,35 @@ impl RateBudget {
         }))
     }
 
+    /// A budget with no limit of its own, for a vendor that documents none:
+    /// requests leave at once, except while the vendor has asked to wait
+    /// (which pauses every client sharing it, as with any budget), and they
+    /// are counted ([`RateBudget::stats`]).
+    pub fn unlimited() -> Self {
+        Self(Arc::new(Inner {
+            limiter: None,
+            stats: Stats::default(),
+            paused_until: Mutex::new(None),
+            requests: 0,
+            per: Duration::ZERO,
+            burst: 0,
+        }))
+    }
+
+    /// What the clients sharing this budget have done so far.
+    pub fn stats(&self) -> BudgetStats {
+        let stats = &self.0.stats;
+        BudgetStats {
+            requests: stats.requests.load(Ordering::Relaxed),
+            rate_limited: stats.rate_limited.load(Ordering::Relaxed),
+            waited: Duration::from_nanos(stats.waited_nanos.load(Ordering::Relaxed)),
+        }
+    }
+
     /// Waits until a request may leave: after any pause the vendor asked
     /// for, and when the bucket has a token.
     pub async fn acquire(&self) {
+        let started = Instant::now();
         loop {
             let pause = *self.0.paused_until.lock().unwrap_or_else(|e| e.into_inner());
             match pause {
@@ -63,7 +97,13 @@ impl RateBudget {
                 _ => break,
             }
         }
-        self.0.limiter.until_ready().await;
+        if let Some(limiter) = &self.0.limiter {
+            limiter.until_ready().await;
+        }
+        let stats = &self.0.stats;
+        stats.requests.fetch_add(1, Ordering::Relaxed);
+        let waited = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        stats.waited_nanos.fetch_add(waited, Ordering::Relaxed);
     }
 
     /// Reads what a response says of the budget: a 429 or 503 with a wait
@@ -71,6 +111,9 @@ impl RateBudget {
     /// `X-RateLimit-Remaining: 0` with its interval, pauses every client
     /// sharing this budget for that long.
     pub fn observe(&self, status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap) {
+        if status.as_u16() == 429 {
+            self.0.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
         let Some(wait) = crate::retry::retry_after(headers, SystemTime::now()) else { return };
         let limited = status.as_u16() == 429 || status.as_u16() == 503;
         let exhausted = headers
@@ -88,4 +131,23 @@ impl RateBudget {
             *paused = Some(until);
         }
     }
+}
+
+#[derive(Default)]
+struct Stats {
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
+    waited_nanos: AtomicU64,
+}
+
+/// What the clients sharing a [`RateBudget`] have done so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BudgetStats {
+    /// Requests sent (each try of a retried request counts).
+    pub requests: u64,
+    /// Responses that were 429 Too Many Requests.
+    pub rate_limited: u64,
+    /// Time spent waiting for the budget, summed over the requests (two
+    /// requests waiting one second at once count two seconds).
+    pub waited: Duration,
 }

@@ -17,7 +17,7 @@ mod path;
 pub mod retry;
 mod timestamp;
 
-pub use budget::RateBudget;
+pub use budget::{BudgetStats, RateBudget};
 pub use captured::{Captured, MessageError};
 pub use http::{ClientOptions, ConfigError};
 pub use limit::{DEFAULT_MAX_BODY_BYTES, REDACTED};

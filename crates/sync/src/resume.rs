@@ -1,5 +1,6 @@
-//! `--resume`: where an export that stopped early goes on, so that across
-//! the two runs every message is written exactly once.
+//! Where a read that stopped early goes on (`convo fetch --resume`, and the
+//! checkpoints of a sync), so that across the two runs every message is
+//! written exactly once.
 //!
 //! The token is the position of the page to read next (as the vendor's
 //! stream gave it) and, when the export stopped in the middle of a page, the
@@ -38,7 +39,7 @@ pub enum Written {
 }
 
 /// FNV-1a over the message's exact JSON: stable across builds and runs.
-fn raw_hash(message: &Message) -> u64 {
+pub(crate) fn raw_hash(message: &Message) -> u64 {
     message
         .raw
         .get()
@@ -137,6 +138,19 @@ impl Tracker {
         }
         Some(Resume { page: self.page.clone(), after: self.last.clone() })
     }
+
+    /// Where a new run goes on, even after the last page: that page again,
+    /// after its last message written (a read killed after its last page
+    /// but before it was known complete asks for that one page again, and
+    /// writes only what follows). `None` when nothing was read yet.
+    pub fn checkpoint(&self) -> Option<Resume> {
+        self.resume().or_else(|| self.started.then(|| Resume { page: self.page.clone(), after: self.last.clone() }))
+    }
+
+    /// Whether a page was written in full and no page follows it.
+    pub fn complete(&self) -> bool {
+        self.started && (self.finished || self.written == self.total) && self.next.is_none()
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +198,12 @@ mod tests {
         tracker.wrote(&message(Some("c")));
         tracker.page_done();
         assert_eq!(tracker.resume(), None, "the read was complete");
+        assert!(tracker.complete());
+        assert_eq!(
+            tracker.checkpoint(),
+            Some(Resume { page: Some(Position::Page(2)), after: Some(Written::Id("c".into())) }),
+            "a checkpoint after the last page asks for it again"
+        );
     }
 
     #[test]

@@ -1,0 +1,421 @@
+//! The sync: conversations read concurrently, each by one task, their pages
+//! written and checkpointed by one committer, in the order they arrive.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use tokio::sync::mpsc;
+
+use convo_normalize::fetch::{
+    BudgetStats, ErrorKind, FetchError, FetchOptions, NormalizedPage, PagingOptions, RateBudget, RetryPolicy, Source,
+};
+use convo_normalize::{Message, Vendor};
+
+use crate::resume::{Resume, Tracker};
+use crate::sink::Sink;
+use crate::store::{Bound, Checkpoint, Read, StateStore, StoreError};
+
+/// One conversation to sync: the key it is known by (in the state, the
+/// output and the events; its id as given) and the source that reads it.
+pub struct Conversation {
+    /// The conversation's key.
+    pub key: String,
+    /// What reads it (every source of a sync shares its vendor's client and
+    /// budget: [`Source::other`]).
+    pub source: Source,
+}
+
+/// How to sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Conversations read at once (at least 1).
+    pub concurrency: usize,
+    /// Messages per page (`None`: the largest the vendor allows).
+    pub page_size: Option<u64>,
+    /// Retries of each request.
+    pub retry: RetryPolicy,
+    /// The budget the sources' clients share; its counts go into the
+    /// [`Summary`].
+    pub budget: Option<RateBudget>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self { concurrency: 8, page_size: None, retry: RetryPolicy::default(), budget: None }
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Conversations in the sync.
+    pub conversations: usize,
+    /// Conversations read to their end in this run.
+    pub complete: usize,
+    /// Of those, the ones that had nothing new.
+    pub unchanged: usize,
+    /// Conversations that failed, each with its error, in the order given.
+    pub failed: Vec<(String, ConversationError)>,
+    /// Messages written in this run.
+    pub messages: u64,
+    /// Of those, messages that could not be decoded (written with their raw
+    /// JSON and `decode_error`).
+    pub undecodable: u64,
+    /// What the budget counted (requests, 429s, time spent waiting).
+    pub budget: BudgetStats,
+    /// The run's wall time.
+    pub elapsed: Duration,
+    /// The run was asked to stop before every conversation was done; what
+    /// was written is checkpointed.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// Whether every conversation was read to its end.
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && !self.interrupted && self.complete == self.conversations
+    }
+}
+
+/// What happens during a sync, for progress displays.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A page of a conversation was written and checkpointed.
+    Page {
+        /// The conversation.
+        conversation: &'a str,
+        /// Messages written of this page.
+        messages: usize,
+        /// Of those, messages that could not be decoded (written with their
+        /// raw JSON and `decode_error`).
+        undecodable: usize,
+    },
+    /// A conversation was read to its end.
+    Complete {
+        /// The conversation.
+        conversation: &'a str,
+        /// Messages written of it in this run.
+        messages: u64,
+    },
+    /// A conversation failed; the others go on.
+    Failed {
+        /// The conversation.
+        conversation: &'a str,
+        /// Why.
+        error: &'a ConversationError,
+    },
+}
+
+/// Why one conversation of a sync failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConversationError {
+    /// Its read ended with the vendor's error (after retries).
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// Its checkpoint's position no longer holds the last message written.
+    #[error("{0}")]
+    Resume(String),
+    /// Read for what is new, it never reached the newest message written
+    /// before (deleted, or the listing changed order): what is new cannot
+    /// be told from what is not.
+    #[error(
+        "{vendor}: message `{id}`, the newest one written before, is no longer listed: new messages cannot be told from old ones; remove the conversation from the state file (and its output) to read it again"
+    )]
+    HeadGone {
+        /// The vendor.
+        vendor: Vendor,
+        /// The id it looked for.
+        id: String,
+    },
+    /// Its output could not be opened (e.g. a file the state does not know).
+    #[error("output: {0}")]
+    Output(std::io::Error),
+}
+
+impl ConversationError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ConversationError::Fetch(e) => e.kind(),
+            ConversationError::Resume(_) | ConversationError::HeadGone { .. } => ErrorKind::Listing,
+            ConversationError::Output(_) => ErrorKind::InvalidQuery,
+        }
+    }
+
+    /// Whether a later run can go on from the checkpoint (rather than
+    /// only from what was checkpointed before this run).
+    fn resumable(&self) -> bool {
+        !matches!(self.kind(), ErrorKind::Listing | ErrorKind::InvalidQuery)
+    }
+}
+
+/// Why a sync as a whole stopped: its output or its state could not be
+/// written. What was checkpointed before stays true.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+    /// Saving the checkpoints failed.
+    #[error(transparent)]
+    State(#[from] StoreError),
+}
+
+/// How one conversation's read starts, from its checkpoint.
+struct Plan {
+    resume: Option<Resume>,
+    bound: Bound,
+    /// Whether the read starts at the top of the listing (so its first
+    /// message is the listing's head).
+    from_top: bool,
+}
+
+fn plan(vendor: Vendor, checkpoint: &Checkpoint) -> Plan {
+    match &checkpoint.read {
+        // Nothing of the read written yet: its first message is the head.
+        Read::InProgress { resume, bound } => {
+            Plan { resume: resume.clone(), bound: bound.clone(), from_top: resume.is_none() }
+        }
+        Read::Complete => Plan { resume: None, bound: checkpoint.mark.bound(vendor), from_top: true },
+    }
+}
+
+enum Note {
+    Page(usize, NormalizedPage),
+    End(usize, Result<(), ConversationError>),
+}
+
+/// Reads one conversation, sending its pages (filtered to what its plan
+/// is for) to the committer; ends with one `End`.
+async fn read(index: usize, source: Source, plan: Plan, paging: PagingOptions, notes: mpsc::Sender<Note>) {
+    let vendor = source.vendor();
+    let Plan { resume, bound, .. } = plan;
+    let options = FetchOptions {
+        paging: PagingOptions { resume: resume.as_ref().and_then(|r| r.page.clone()), ..paging },
+        since: bound.since,
+    };
+    let mut pages = convo_normalize::fetch::pages(source, options);
+    let mut skip = resume;
+    let mut reached = false;
+    while let Some(page) = pages.next().await {
+        let mut page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                let _ = notes.send(Note::End(index, Err(e.into()))).await;
+                return;
+            }
+        };
+        if let Some(resume) = skip.take()
+            && let Err(e) = resume.skip_written(&mut page.messages)
+        {
+            let _ = notes.send(Note::End(index, Err(ConversationError::Resume(e)))).await;
+            return;
+        }
+        if !bound.written.is_empty() {
+            page.messages.retain(|m| m.id.as_ref().is_none_or(|id| !bound.written.contains(id)));
+        }
+        if let Some(head) = &bound.stop_at
+            && let Some(at) = page.messages.iter().position(|m| m.id.as_deref() == Some(head.as_str()))
+        {
+            page.messages.truncate(at);
+            page.next = None;
+            reached = true;
+        }
+        if notes.send(Note::Page(index, page)).await.is_err() || reached {
+            break;
+        }
+    }
+    let end = match &bound.stop_at {
+        Some(id) if !reached => Err(ConversationError::HeadGone { vendor, id: id.clone() }),
+        _ => Ok(()),
+    };
+    let _ = notes.send(Note::End(index, end)).await;
+}
+
+/// A conversation being read: its checkpoint as it was before this run
+/// (restored when its read fails in a way no checkpoint can go on from)
+/// and as it is.
+struct Live {
+    key: String,
+    before: Checkpoint,
+    now: Checkpoint,
+    tracker: Tracker,
+    from_top: bool,
+    written: u64,
+}
+
+/// Syncs `conversations`: at most `options.concurrency` read at once, each
+/// by its own task (its own order, its own exactly-once checks); every page
+/// is written to `sink` and checkpointed in `store` as it comes. A
+/// conversation that fails is reported in the summary and the others go
+/// on; `stop` resolving ends the sync between two pages, checkpointed.
+///
+/// A conversation with a complete checkpoint is read only for what is new
+/// (see [`crate::Mark::bound`]); one with a read in progress goes on from
+/// its position, after its last message written.
+pub async fn sync(
+    conversations: Vec<Conversation>,
+    store: &mut dyn StateStore,
+    sink: &mut dyn Sink,
+    options: SyncOptions,
+    mut events: impl FnMut(Event<'_>),
+    stop: impl Future<Output = ()>,
+) -> Result<Summary, SyncError> {
+    let started = Instant::now();
+    let budget_before = options.budget.as_ref().map(RateBudget::stats).unwrap_or_default();
+    let mut summary = Summary { conversations: conversations.len(), ..Summary::default() };
+    let concurrency = options.concurrency.max(1);
+    let paging = PagingOptions {
+        page_size: options.page_size,
+        concurrency: 1,
+        retry: options.retry.clone(),
+        resume: None,
+    };
+    let (notes_tx, mut notes) = mpsc::channel::<Note>(concurrency * 2);
+    let mut waiting: VecDeque<(usize, Conversation)> = conversations.into_iter().enumerate().collect();
+    let mut live: Vec<Option<Live>> = (0..summary.conversations).map(|_| None).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut failures: Vec<(usize, String, ConversationError)> = Vec::new();
+    let mut running = 0usize;
+    tokio::pin!(stop);
+
+    loop {
+        // Start conversations while there is room.
+        while running < concurrency
+            && let Some((index, conversation)) = waiting.pop_front()
+        {
+            let Conversation { key, source } = conversation;
+            let before = store.get(&key).unwrap_or_default();
+            if let Err(e) = sink.open(&key, before.output_len) {
+                let error = ConversationError::Output(e);
+                events(Event::Failed { conversation: &key, error: &error });
+                failures.push((index, key, error));
+                continue;
+            }
+            let plan = plan(source.vendor(), &before);
+            let mut now = before.clone();
+            now.read = Read::InProgress { resume: plan.resume.clone(), bound: plan.bound.clone() };
+            live[index] =
+                Some(Live { key, before, now, tracker: Tracker::default(), from_top: plan.from_top, written: 0 });
+            running += 1;
+            tasks.spawn(read(index, source, plan, paging.clone(), notes_tx.clone()));
+        }
+        if running == 0 {
+            break;
+        }
+        let note = tokio::select! {
+            biased;
+            () = &mut stop => {
+                summary.interrupted = true;
+                break;
+            }
+            note = notes.recv() => match note {
+                Some(note) => note,
+                None => break,
+            },
+        };
+        // Everything that has arrived is written, then checkpointed at once.
+        let mut next = Some(note);
+        while let Some(note) = next.take() {
+            match note {
+                Note::Page(index, page) => {
+                    let Some(state) = live[index].as_mut() else { continue };
+                    let count = page.messages.len();
+                    let undecodable = page.messages.iter().filter(|m| m.decode_error.is_some()).count();
+                    summary.undecodable += undecodable as u64;
+                    commit_page(state, page, sink, &mut summary)?;
+                    store.put(&state.key, state.now.clone());
+                    events(Event::Page { conversation: &state.key, messages: count, undecodable });
+                }
+                Note::End(index, result) => {
+                    let Some(mut state) = live[index].take() else { continue };
+                    running -= 1;
+                    sink.close(&state.key)?;
+                    match result {
+                        Ok(()) => {
+                            state.now.read = Read::Complete;
+                            store.put(&state.key, state.now);
+                            summary.complete += 1;
+                            if state.written == 0 {
+                                summary.unchanged += 1;
+                            }
+                            events(Event::Complete { conversation: &state.key, messages: state.written });
+                        }
+                        Err(error) => {
+                            // A read that can go on keeps its checkpoint; one
+                            // that cannot (the listing could not be read
+                            // exactly once) goes back to where this run
+                            // started, output included where it can be cut.
+                            if !error.resumable() {
+                                store.put(&state.key, state.before);
+                            }
+                            events(Event::Failed { conversation: &state.key, error: &error });
+                            failures.push((index, state.key, error));
+                        }
+                    }
+                }
+            }
+            next = notes.try_recv().ok();
+        }
+        store.flush()?;
+    }
+    tasks.abort_all();
+    store.flush()?;
+    failures.sort_by_key(|(index, ..)| *index);
+    summary.failed = failures.into_iter().map(|(_, key, error)| (key, error)).collect();
+    if let Some(budget) = &options.budget {
+        let after = budget.stats();
+        summary.budget = BudgetStats {
+            requests: after.requests - budget_before.requests,
+            rate_limited: after.rate_limited - budget_before.rate_limited,
+            waited: after.waited.saturating_sub(budget_before.waited),
+        };
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Writes one page of a conversation and advances its checkpoint: the
+/// output first, then (once the sink has handed it on) the position.
+fn commit_page(
+    state: &mut Live,
+    page: NormalizedPage,
+    sink: &mut dyn Sink,
+    summary: &mut Summary,
+) -> Result<(), SyncError> {
+    state.tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
+    for message in &page.messages {
+        sink.write(&state.key, message)?;
+        state.tracker.wrote(message);
+        note_written(state, message);
+    }
+    state.tracker.page_done();
+    let len = sink.commit(&state.key)?;
+    let count = page.messages.len() as u64;
+    state.written += count;
+    summary.messages += count;
+    state.now.messages += count;
+    if len.is_some() {
+        state.now.output_len = len;
+    }
+    if let Read::InProgress { resume, .. } = &mut state.now.read {
+        *resume = state.tracker.checkpoint();
+    }
+    Ok(())
+}
+
+fn note_written(state: &mut Live, message: &Message) {
+    if state.from_top
+        && let Some(id) = &message.id
+    {
+        // The first message of a read from the top is the listing's head.
+        state.now.mark.head = Some(id.clone());
+        state.from_top = false;
+    }
+    state.now.mark.wrote(message);
+}

@@ -1,0 +1,334 @@
+//! Checkpoints: per conversation, where its read stands and what it has
+//! written, kept by a [`StateStore`] (one JSON file written atomically,
+//! [`FileStore`], or memory, [`MemoryStore`]).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use convo_normalize::{Message, Vendor};
+use serde::{Deserialize, Serialize};
+
+use crate::resume::Resume;
+
+/// Where one conversation's reading stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The read under way, or `Complete`.
+    pub read: Read,
+    /// What was written of the conversation, across every run: how a later
+    /// read tells what is new.
+    #[serde(default)]
+    pub mark: Mark,
+    /// Messages written, across every run.
+    #[serde(default)]
+    pub messages: u64,
+    /// For an output that can be cut back (a file): its length once the
+    /// messages counted here were written. A run killed after writing more
+    /// (but before its checkpoint was saved) leaves a tail beyond it, which
+    /// the next run cuts off before it reads again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_len: Option<u64>,
+}
+
+/// A conversation's read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum Read {
+    /// Under way (or stopped early): it goes on from `resume` (`None`: from
+    /// the start of its bound), still bounded by `bound`.
+    InProgress {
+        /// Where the read goes on; `None`: nothing of it was written yet.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<Resume>,
+        /// Which messages this read is for (only the new ones, for a
+        /// conversation read before).
+        #[serde(default)]
+        bound: Bound,
+    },
+    /// Read to its end: a later read is for what is new.
+    Complete,
+}
+
+impl Default for Read {
+    fn default() -> Self {
+        Read::InProgress { resume: None, bound: Bound::default() }
+    }
+}
+
+/// Which messages a read is for: every one (the default), or only those a
+/// conversation read before did not have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bound {
+    /// Only messages created at or after this time (the vendor's
+    /// server-side filter where it has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    /// Messages already written that `since` lets through again: skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub written: Vec<String>,
+    /// Newest first without times (Octopush): the read stops at this
+    /// message, the newest written before; what precedes it is new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_at: Option<String>,
+}
+
+/// What was written of a conversation, for telling new messages from old.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    /// The newest creation time written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest: Option<DateTime<Utc>>,
+    /// The ids written whose time lies within [`Mark::SLACK`] of `newest`,
+    /// with their times: a later read asks from `newest - SLACK` and skips
+    /// these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<(String, DateTime<Utc>)>,
+    /// The first message (with an id) of the listing as last read from its
+    /// start: for a vendor whose messages carry no time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+}
+
+impl Mark {
+    /// How far before the newest time a later read starts. Vendors round
+    /// times (Infobip to the millisecond) and do not say whether their
+    /// "from" filter includes its bound (Bird's `dateFrom`): a millisecond
+    /// of overlap, skipped by id, loses nothing at the boundary.
+    pub const SLACK: Duration = Duration::milliseconds(1);
+
+    /// Counts a written message in.
+    pub fn wrote(&mut self, message: &Message) {
+        let (Some(id), Some(at)) = (&message.id, message.created_at) else { return };
+        if self.newest.is_none_or(|newest| at > newest) {
+            self.newest = Some(at);
+        }
+        let floor = self.newest.map(|newest| newest - Self::SLACK);
+        if floor.is_none_or(|floor| at >= floor) {
+            self.recent.push((id.clone(), at));
+        }
+        self.recent.retain(|(_, t)| floor.is_none_or(|floor| *t >= floor));
+    }
+
+    /// The bound of a read for what is new since this mark: from the
+    /// newest time (less the slack) where messages carry times, else up to
+    /// the head; every message when nothing was written.
+    pub fn bound(&self, vendor: Vendor) -> Bound {
+        match (self.newest, vendor) {
+            // Octopush's messages carry no time: its listing is newest
+            // first (live-API behaviour), so what is new precedes the head.
+            (_, Vendor::Octopush) => Bound { stop_at: self.head.clone(), ..Bound::default() },
+            (Some(newest), _) => Bound {
+                since: Some(newest - Self::SLACK),
+                written: self.recent.iter().map(|(id, _)| id.clone()).collect(),
+                stop_at: None,
+            },
+            (None, _) => Bound::default(),
+        }
+    }
+}
+
+/// Where checkpoints are kept. A small trait, so that a fleet can keep
+/// them elsewhere (a database, a shared store); [`FileStore`] is the
+/// default.
+pub trait StateStore {
+    /// The checkpoint of a conversation, if one was put.
+    fn get(&self, conversation: &str) -> Option<Checkpoint>;
+    /// Replaces a conversation's checkpoint (kept on [`StateStore::flush`]).
+    fn put(&mut self, conversation: &str, checkpoint: Checkpoint);
+    /// Makes every checkpoint put so far durable, all at once.
+    fn flush(&mut self) -> Result<(), StoreError>;
+}
+
+/// A state store could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The file could not be read or written.
+    #[error("state file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a state file this version wrote.
+    #[error("state file {path} is not a convo sync state file: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The file holds the state of another vendor or workspace.
+    #[error("state file {path} is {found}'s, not {expected}'s: give each its own state file")]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// Whose state the run keeps.
+        expected: String,
+        /// Whose state the file holds.
+        found: String,
+    },
+}
+
+/// Checkpoints in memory: for tests, and for a caller that keeps them its
+/// own way.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    /// The checkpoints, by conversation.
+    pub checkpoints: BTreeMap<String, Checkpoint>,
+}
+
+impl StateStore for MemoryStore {
+    fn get(&self, conversation: &str) -> Option<Checkpoint> {
+        self.checkpoints.get(conversation).cloned()
+    }
+
+    fn put(&mut self, conversation: &str, checkpoint: Checkpoint) {
+        self.checkpoints.insert(conversation.to_owned(), checkpoint);
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+const FORMAT: &str = "convo-sync/1";
+
+/// The state file: whose it is, then every conversation's checkpoint.
+#[derive(Debug, Serialize, Deserialize)]
+struct StateFile {
+    format: String,
+    /// The vendor, and Bird's workspace (`bird/<workspace>`).
+    scope: String,
+    conversations: BTreeMap<String, Checkpoint>,
+}
+
+/// Checkpoints in one JSON file, replaced atomically on every flush (a
+/// temporary file beside it, synced, then renamed over it): a run killed at
+/// any point leaves the previous state or the new one, never half of one.
+#[derive(Debug)]
+pub struct FileStore {
+    path: PathBuf,
+    scope: String,
+    checkpoints: BTreeMap<String, Checkpoint>,
+    dirty: bool,
+}
+
+impl FileStore {
+    /// Opens the state file at `path` (a missing file is an empty state)
+    /// for `scope` (the vendor, and Bird's workspace: `bird/<workspace>`);
+    /// a file of another scope is refused.
+    pub fn open(path: impl Into<PathBuf>, scope: impl Into<String>) -> Result<Self, StoreError> {
+        let (path, scope) = (path.into(), scope.into());
+        let checkpoints = match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(source) => return Err(StoreError::Io { path, source }),
+            Ok(bytes) => {
+                let file: StateFile = serde_json::from_slice(&bytes)
+                    .map_err(|e| StoreError::Invalid { path: path.clone(), reason: e.to_string() })?;
+                if file.format != FORMAT {
+                    let reason = format!("its format is `{}`, this version reads `{FORMAT}`", file.format);
+                    return Err(StoreError::Invalid { path, reason });
+                }
+                if file.scope != scope {
+                    return Err(StoreError::Mismatch { path, expected: scope, found: file.scope });
+                }
+                file.conversations
+            }
+        };
+        Ok(Self { path, scope, checkpoints, dirty: false })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl StateStore for FileStore {
+    fn get(&self, conversation: &str) -> Option<Checkpoint> {
+        self.checkpoints.get(conversation).cloned()
+    }
+
+    fn put(&mut self, conversation: &str, checkpoint: Checkpoint) {
+        self.checkpoints.insert(conversation.to_owned(), checkpoint);
+        self.dirty = true;
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let io = |source| StoreError::Io { path: self.path.clone(), source };
+        let file = StateFile {
+            format: FORMAT.to_owned(),
+            scope: self.scope.clone(),
+            conversations: std::mem::take(&mut self.checkpoints),
+        };
+        let json = serde_json::to_vec(&file);
+        self.checkpoints = file.conversations;
+        let json = json.map_err(|e| io(std::io::Error::other(e)))?;
+        let mut temporary = self.path.clone().into_os_string();
+        temporary.push(".tmp");
+        let temporary = PathBuf::from(temporary);
+        let mut out = std::fs::File::create(&temporary).map_err(io)?;
+        out.write_all(&json).map_err(io)?;
+        out.sync_all().map_err(io)?;
+        drop(out);
+        std::fs::rename(&temporary, &self.path).map_err(io)?;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, at: &str) -> Message {
+        let body = format!(r#"{{"results":[{{"id":"{id}","createdAt":"{at}"}}]}}"#);
+        convo_normalize::normalize_page(Vendor::Bird, body.as_bytes()).unwrap().pop().unwrap()
+    }
+
+    #[test]
+    fn a_mark_keeps_the_newest_time_and_the_ids_within_its_slack() {
+        let mut mark = Mark::default();
+        mark.wrote(&message("a", "2024-01-01T00:00:00.000Z"));
+        mark.wrote(&message("b", "2024-01-01T00:00:01.000Z"));
+        mark.wrote(&message("c", "2024-01-01T00:00:01.000500Z"));
+        mark.wrote(&message("old", "2023-12-31T00:00:00Z"));
+        let newest: DateTime<Utc> = "2024-01-01T00:00:01.000500Z".parse().unwrap();
+        assert_eq!(mark.newest, Some(newest));
+        let ids: Vec<_> = mark.recent.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"], "`a` and `old` are more than a millisecond older");
+        let bound = mark.bound(Vendor::Bird);
+        assert_eq!(bound.since, Some(newest - Mark::SLACK));
+        assert_eq!(bound.written, ["b", "c"]);
+        // Octopush stops at its head instead.
+        let octopush = Mark { head: Some("h".into()), ..mark.clone() }.bound(Vendor::Octopush);
+        assert_eq!(octopush, Bound { stop_at: Some("h".into()), ..Bound::default() });
+        assert_eq!(Mark::default().bound(Vendor::Infobip), Bound::default(), "nothing written: every message");
+    }
+
+    #[test]
+    fn a_file_store_round_trips_and_refuses_another_scope_or_a_foreign_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut store = FileStore::open(&path, "bird/w1").unwrap();
+        assert_eq!(store.get("c1"), None);
+        let checkpoint = Checkpoint { read: Read::Complete, messages: 3, output_len: Some(10), ..Default::default() };
+        store.put("c1", checkpoint.clone());
+        store.flush().unwrap();
+        assert!(!dir.path().join("state.json.tmp").exists(), "the temporary file was renamed");
+        let store = FileStore::open(&path, "bird/w1").unwrap();
+        assert_eq!(store.get("c1"), Some(checkpoint));
+        let err = FileStore::open(&path, "bird/w2").unwrap_err();
+        assert!(matches!(err, StoreError::Mismatch { .. }), "{err}");
+        std::fs::write(&path, b"[1, 2]").unwrap();
+        let err = FileStore::open(&path, "bird/w1").unwrap_err();
+        assert!(err.to_string().contains("not a convo sync state file"), "{err}");
+    }
+}
