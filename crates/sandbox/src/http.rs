@@ -15,6 +15,8 @@ pub(crate) struct Call<'a> {
     pub number: usize,
     /// A fault that changes the page served, if one applies to this request.
     pub fault: Option<PageFault>,
+    /// The generated conversations' size when the request arrived.
+    pub generated: crate::vendors::Generated,
 }
 
 /// The faults a vendor handler applies itself (the others are applied

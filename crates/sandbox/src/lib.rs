@@ -12,6 +12,9 @@
 //! [`SandboxOptions::messages`] set, each vendor also serves a generated
 //! conversation of that many messages, built from the message index on
 //! demand, so a conversation of a million messages costs no memory.
+//! [`SandboxOptions::conversations`] adds that many numbered conversations
+//! holding the same messages, under ids of each vendor's own shape
+//! ([`ids::numbered`]), for tools that read many conversations.
 //!
 //! [`Fault`]s make a given request of a vendor fail in a chosen way (an
 //! error status, a dropped connection, a truncated body, a repeated cursor,
@@ -40,8 +43,17 @@ pub struct SandboxOptions {
     /// The port to listen on, on 127.0.0.1; 0 picks a free port.
     pub port: u16,
     /// The size of the generated conversation each vendor serves in addition
-    /// to its documented sample; 0 serves the documented samples only.
+    /// to its documented sample; 0 serves the documented samples only
+    /// (unless `conversations` is above 0). At most `u32::MAX`.
     pub messages: usize,
+    /// How many numbered conversations each vendor serves besides the
+    /// generated one, under the ids [`ids::numbered`] gives for `0..conversations`.
+    /// Each holds the same `messages` messages as the generated
+    /// conversation (the same ids, texts and instants); only their
+    /// conversation id differs. With numbered conversations the generated
+    /// one is served even when empty, like them. At most
+    /// [`ids::MAX_NUMBERED`].
+    pub conversations: usize,
     /// A delay added to every response, faults included.
     pub delay: Duration,
     /// Misbehaviours, each applied once, to the request it names.
@@ -226,6 +238,40 @@ pub mod ids {
         }
     }
 
+    /// One more than the highest number [`numbered`] gives an id to: the
+    /// number takes the last 12 characters of the id.
+    pub const MAX_NUMBERED: usize = 1_000_000_000_000;
+
+    /// How many characters of the generated id a numbered id replaces.
+    const NUMBER_DIGITS: usize = 12;
+
+    /// The numbered conversation `n` of `vendor` (served for `n` below
+    /// [`SandboxOptions::conversations`](crate::SandboxOptions::conversations)):
+    /// the generated conversation's id with its last 12 characters replaced
+    /// by `n` in 12 decimal digits, so it keeps the vendor's shape:
+    ///
+    /// - Infobip: `5a4db0c5-1e0f-4c3a-9b27-000000000007` (a UUID)
+    /// - Octopush: `cid_7d1f0e2c-9a4b-4c6d-8f3e-000000000007` (`cid_` and a UUID)
+    /// - LeadConnector: `sbxConve000000000007` (20 alphanumeric characters)
+    /// - Bird: `b1e2d3c4-5f60-4a7b-8c9d-000000000007` (a UUID)
+    ///
+    /// An `n` of [`MAX_NUMBERED`] or more gives a longer id, never served.
+    pub fn numbered(vendor: Vendor, n: usize) -> String {
+        let generated = generated(vendor);
+        format!("{}{n:0width$}", &generated[..generated.len() - NUMBER_DIGITS], width = NUMBER_DIGITS)
+    }
+
+    /// The number of `vendor`'s numbered conversation `id`, if it is one
+    /// (served or not).
+    pub(crate) fn numbered_index(vendor: Vendor, id: &str) -> Option<usize> {
+        let generated = generated(vendor);
+        let digits = id.strip_prefix(&generated[..generated.len() - NUMBER_DIGITS])?;
+        if digits.len() != NUMBER_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
     /// The workspace a conversation of `vendor` belongs to (Bird's only).
     pub fn workspace(vendor: Vendor) -> Option<&'static str> {
         (vendor == Vendor::Bird).then_some(bird::WORKSPACE)
@@ -244,5 +290,25 @@ mod tests {
             }
             assert_eq!(credentials::variable(vendor.variables().base_url), None, "the base URL is the server's");
         }
+    }
+
+    #[test]
+    fn numbered_ids_keep_the_vendors_shape_and_decode() {
+        for vendor in Vendor::ALL {
+            let generated = ids::generated(vendor);
+            for n in [0, 1, 42, ids::MAX_NUMBERED - 1] {
+                let id = ids::numbered(vendor, n);
+                assert_eq!(id.len(), generated.len(), "{id}");
+                assert_eq!(id[..id.len() - 12], generated[..generated.len() - 12], "{id}");
+                assert_eq!(ids::numbered_index(vendor, &id), Some(n), "{id}");
+            }
+            assert_eq!(ids::numbered_index(vendor, generated), None);
+            assert_eq!(ids::numbered_index(vendor, ids::sample(vendor)), None);
+            assert_eq!(ids::numbered_index(vendor, &ids::numbered(vendor, ids::MAX_NUMBERED)), None);
+        }
+        assert_eq!(ids::numbered(Vendor::Infobip, 7), "5a4db0c5-1e0f-4c3a-9b27-000000000007");
+        assert_eq!(ids::numbered(Vendor::Octopush, 7), "cid_7d1f0e2c-9a4b-4c6d-8f3e-000000000007");
+        assert_eq!(ids::numbered(Vendor::Leadconnector, 7), "sbxConve000000000007");
+        assert_eq!(ids::numbered(Vendor::Bird, 7), "b1e2d3c4-5f60-4a7b-8c9d-000000000007");
     }
 }

@@ -22,8 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::http::{Call, PageFault, Query, Reply};
-use crate::vendors::Vendors;
-use crate::{FaultKind, SandboxOptions, Vendor, samples};
+use crate::vendors::{Generated, Vendors};
+use crate::{FaultKind, SandboxOptions, Vendor, ids, samples};
 
 /// A running sandbox. It stops when dropped or shut down.
 pub struct Sandbox {
@@ -44,7 +44,7 @@ impl Sandbox {
     /// port). Fails when the port cannot be bound, when an option is out of
     /// range (a fault on request 0, a status outside 400..=599, a
     /// `Retry-After` that is not a header value, more than `u32::MAX`
-    /// messages), or when a spec's documented sample cannot be read.
+    /// messages, [`ids::MAX_NUMBERED`] conversations or more), or when a spec's documented sample cannot be read.
     pub async fn start(options: SandboxOptions) -> io::Result<Sandbox> {
         let samples = samples::load().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         check(&options)?;
@@ -113,6 +113,13 @@ fn check(options: &SandboxOptions) -> io::Result<()> {
     let invalid = |message: String| Err(io::Error::new(io::ErrorKind::InvalidInput, message));
     if u32::try_from(options.messages).is_err() {
         return invalid(format!("messages: at most {} are generated, not {}", u32::MAX, options.messages));
+    }
+    if options.conversations >= ids::MAX_NUMBERED {
+        return invalid(format!(
+            "conversations: fewer than {} are numbered, not {}",
+            ids::MAX_NUMBERED,
+            options.conversations
+        ));
     }
     for fault in &options.faults {
         if fault.on_request == 0 {
@@ -206,6 +213,7 @@ async fn respond(
                     Some(FaultKind::EmptyPageWithMore) => Some(PageFault::EmptyPageWithMore),
                     _ => None,
                 },
+                generated: Generated { messages: shared.options.messages, conversations: shared.options.conversations },
             };
             shared.vendors.handle(vendor, &call)
         }

@@ -1,0 +1,205 @@
+//! What a sync reads: numbered conversations, conversations that grow
+//! while the sandbox runs, and a rate limit per vendor.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::*;
+use convo_sandbox::{Sandbox, SandboxOptions, Vendor, ids};
+use serde_json::Value;
+
+async fn start_with(options: SandboxOptions) -> Sandbox {
+    Sandbox::start(options).await.expect("the sandbox starts")
+}
+
+/// The id of generated message `index` of `vendor`.
+fn message(vendor: Vendor, index: usize) -> String {
+    match vendor {
+        Vendor::Infobip => ids::infobip::generated_message(index),
+        Vendor::Octopush => ids::octopush::generated_message(index),
+        Vendor::Leadconnector => ids::leadconnector::generated_message(index),
+        Vendor::Bird => ids::bird::generated_message(index),
+    }
+}
+
+/// The key of a message's id in `vendor`'s messages.
+fn id_key(vendor: Vendor) -> &'static str {
+    if vendor == Vendor::Octopush { "message_id" } else { "id" }
+}
+
+/// Whether `vendor` lists newest first (by default).
+fn newest_first(vendor: Vendor) -> bool {
+    matches!(vendor, Vendor::Leadconnector | Vendor::Bird)
+}
+
+/// Where a vendor is after one page: the next page's number or cursor.
+#[derive(Debug, Clone)]
+enum Next {
+    Page(usize),
+    Cursor(String),
+}
+
+/// One page of `conversation`, `limit` messages, at `next` (`None` is the
+/// first page): the answer, its messages, and where the next page is
+/// (`None` after the last).
+async fn page(
+    sandbox: &Sandbox,
+    vendor: Vendor,
+    conversation: &str,
+    limit: usize,
+    next: Option<&Next>,
+) -> (Answer, Vec<Value>, Option<Next>) {
+    let limit_text = limit.to_string();
+    match vendor {
+        Vendor::Infobip => {
+            let number = match next {
+                Some(Next::Page(n)) => *n,
+                _ => 0,
+            };
+            let page_text = number.to_string();
+            let query = [("page", page_text.as_str()), ("limit", limit_text.as_str())];
+            let answer = call(sandbox, vendor, &infobip_path(conversation), &query).await;
+            let messages = messages(&answer, "messages");
+            let more = answer.status == 200 && messages.len() == limit;
+            (answer, messages, more.then_some(Next::Page(number + 1)))
+        }
+        Vendor::Octopush => {
+            let number = match next {
+                Some(Next::Page(n)) => *n,
+                _ => 1,
+            };
+            let page_text = number.to_string();
+            let query =
+                [("conversation_id", conversation), ("page", page_text.as_str()), ("per_page", limit_text.as_str())];
+            let answer = call(sandbox, vendor, OCTOPUSH_PATH, &query).await;
+            let messages = messages(&answer, "");
+            let more = answer.status == 200 && messages.len() == limit;
+            (answer, messages, more.then_some(Next::Page(number + 1)))
+        }
+        Vendor::Leadconnector => {
+            let mut query = vec![("limit", limit_text.as_str())];
+            if let Some(Next::Cursor(cursor)) = next {
+                query.push(("lastMessageId", cursor.as_str()));
+            }
+            let answer = call(sandbox, vendor, &leadconnector_path(conversation), &query).await;
+            let messages = messages(&answer, "messages");
+            let next = match answer.status == 200 && answer.json()["nextPage"] == true {
+                true => Some(Next::Cursor(answer.json()["lastMessageId"].as_str().unwrap().to_owned())),
+                false => None,
+            };
+            (answer, messages, next)
+        }
+        Vendor::Bird => {
+            let mut query = vec![("limit", limit_text.as_str())];
+            if let Some(Next::Cursor(cursor)) = next {
+                query.push(("pageToken", cursor.as_str()));
+            }
+            let answer = call(sandbox, vendor, &bird_path(conversation), &query).await;
+            let messages = messages(&answer, "results");
+            let next = answer.json()["nextPageToken"].as_str().map(|t| Next::Cursor(t.to_owned()));
+            (answer, messages, next)
+        }
+    }
+}
+
+/// The messages of a 200 answer, under `key` (`""`: the body is the list).
+fn messages(answer: &Answer, key: &str) -> Vec<Value> {
+    if answer.status != 200 {
+        return Vec::new();
+    }
+    let body = answer.json();
+    let list = if key.is_empty() { &body } else { &body[key] };
+    list.as_array().expect("a message list").clone()
+}
+
+/// The ids of every message of `conversation`, in the vendor's order, read
+/// `limit` at a time.
+async fn read_all(sandbox: &Sandbox, vendor: Vendor, conversation: &str, limit: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut next = None;
+    for _ in 0..100 {
+        let (answer, messages, after) = page(sandbox, vendor, conversation, limit, next.as_ref()).await;
+        assert_eq!(answer.status, 200, "{vendor} {conversation}: {}", String::from_utf8_lossy(&answer.body));
+        seen.extend(messages.iter().map(|m| m[id_key(vendor)].as_str().expect("a message id").to_owned()));
+        match after {
+            Some(after) => next = Some(after),
+            None => return seen,
+        }
+    }
+    panic!("{vendor} {conversation}: more than 100 pages");
+}
+
+/// The generated conversation's first `n` messages, in the vendor's order.
+fn expected(vendor: Vendor, n: usize) -> Vec<String> {
+    let mut ids: Vec<String> = (0..n).map(|i| message(vendor, i)).collect();
+    if newest_first(vendor) {
+        ids.reverse();
+    }
+    ids
+}
+
+/// The field of a message that names its conversation (Octopush's have none).
+fn conversation_field(vendor: Vendor) -> Option<&'static str> {
+    (vendor != Vendor::Octopush).then_some("conversationId")
+}
+
+#[tokio::test]
+async fn numbered_conversations_are_served_and_the_next_one_is_not() {
+    const MESSAGES: usize = 25;
+    const CONVERSATIONS: usize = 3;
+    let sandbox =
+        start_with(SandboxOptions { messages: MESSAGES, conversations: CONVERSATIONS, ..SandboxOptions::default() })
+            .await;
+    for vendor in Vendor::ALL {
+        let generated = read_all(&sandbox, vendor, ids::generated(vendor), 10).await;
+        assert_eq!(generated, expected(vendor, MESSAGES), "{vendor}");
+        let mut distinct = HashSet::new();
+        for n in 0..CONVERSATIONS {
+            let id = ids::numbered(vendor, n);
+            assert!(distinct.insert(id.clone()), "{id}");
+            assert_ne!(id, ids::generated(vendor));
+            assert_eq!(read_all(&sandbox, vendor, &id, 10).await, generated, "{vendor} {id}");
+            let (_, messages, _) = page(&sandbox, vendor, &id, 5, None).await;
+            if let Some(field) = conversation_field(vendor) {
+                assert!(messages.iter().all(|m| m[field] == id.as_str()), "{vendor}: the messages name {id}");
+            }
+        }
+
+        let beyond = ids::numbered(vendor, CONVERSATIONS);
+        let (answer, messages, _) = page(&sandbox, vendor, &beyond, 10, None).await;
+        match vendor {
+            Vendor::Infobip => {
+                assert_eq!(answer.status, 404);
+                assert_eq!(answer.json()["requestError"]["serviceException"]["messageId"], "NOT_FOUND");
+            }
+            // Octopush answers a selector that matches nothing with an empty list.
+            Vendor::Octopush => assert_eq!((answer.status, answer.json()), (200, serde_json::json!([]))),
+            Vendor::Leadconnector => {
+                assert_eq!(answer.status, 400);
+                assert_eq!(answer.json()["message"], "Conversation not found");
+            }
+            Vendor::Bird => {
+                assert_eq!(answer.status, 404);
+                assert_eq!(answer.json()["code"], "NotFound");
+            }
+        }
+        assert!(messages.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn numbered_conversations_are_served_empty_without_messages() {
+    let sandbox = start_with(SandboxOptions { conversations: 1, ..SandboxOptions::default() }).await;
+    for vendor in Vendor::ALL {
+        assert_eq!(read_all(&sandbox, vendor, &ids::numbered(vendor, 0), 10).await, Vec::<String>::new());
+        assert_eq!(read_all(&sandbox, vendor, ids::generated(vendor), 10).await, Vec::<String>::new());
+    }
+}
+
+#[tokio::test]
+async fn too_many_numbered_conversations_are_refused() {
+    let options = SandboxOptions { conversations: ids::MAX_NUMBERED, ..SandboxOptions::default() };
+    let error = Sandbox::start(options).await.expect_err("too many conversations");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+}
