@@ -15,6 +15,10 @@
 //! [`SandboxOptions::conversations`] adds that many numbered conversations
 //! holding the same messages, under ids of each vendor's own shape
 //! ([`ids::numbered`]), for tools that read many conversations.
+//! [`Sandbox::set_messages`] grows (or shrinks) them while the sandbox runs:
+//! messages are derived from their index, so those already served never
+//! change and new ones are newer than all of them, which lets a test read a
+//! conversation, append messages and read it again.
 //!
 //! [`Fault`]s make a given request of a vendor fail in a chosen way (an
 //! error status, a dropped connection, a truncated body, a repeated cursor,
@@ -44,7 +48,9 @@ pub struct SandboxOptions {
     pub port: u16,
     /// The size of the generated conversation each vendor serves in addition
     /// to its documented sample; 0 serves the documented samples only
-    /// (unless `conversations` is above 0). At most `u32::MAX`.
+    /// (unless `conversations` is above 0). At most `u32::MAX`. This is the
+    /// initial size: [`Sandbox::set_messages`] changes it while the sandbox
+    /// runs (the generated conversation is served while it is above 0).
     pub messages: usize,
     /// How many numbered conversations each vendor serves besides the
     /// generated one, under the ids [`ids::numbered`] gives for `0..conversations`.

@@ -36,6 +36,8 @@ pub struct Sandbox {
 struct Shared {
     options: SandboxOptions,
     requests: [AtomicUsize; 4],
+    /// The generated and numbered conversations' size now.
+    messages: AtomicUsize,
     vendors: Vendors,
 }
 
@@ -50,8 +52,12 @@ impl Sandbox {
         check(&options)?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).await?;
         let addr = listener.local_addr()?;
-        let shared =
-            Arc::new(Shared { vendors: Vendors::new(samples, &options), requests: Default::default(), options });
+        let shared = Arc::new(Shared {
+            vendors: Vendors::new(samples, &options),
+            requests: Default::default(),
+            messages: AtomicUsize::new(options.messages),
+            options,
+        });
         let task = tokio::spawn(accept(listener, Arc::clone(&shared)));
         Ok(Sandbox { addr, shared, task: Some(task) })
     }
@@ -78,6 +84,25 @@ impl Sandbox {
             true => Some(base.clone()),
             false => crate::credentials::variable(name).map(str::to_owned),
         }
+    }
+
+    /// Makes the generated and numbered conversations of every vendor hold
+    /// `messages` messages from now on (a request already being answered
+    /// keeps the size it arrived with). Messages are derived from their
+    /// index, so the ones already served never change: growing appends
+    /// messages newer than all earlier ones (served where each vendor puts
+    /// its newest: last for Infobip and Octopush, first for LeadConnector
+    /// and Bird), and shrinking drops the newest. Fails, changing nothing,
+    /// above `u32::MAX`, as [`SandboxOptions::messages`] does at start.
+    pub fn set_messages(&self, messages: usize) -> io::Result<()> {
+        check_messages(messages)?;
+        self.shared.messages.store(messages, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// How many messages the generated and numbered conversations hold now.
+    pub fn messages(&self) -> usize {
+        self.shared.messages.load(Ordering::SeqCst)
     }
 
     /// How many requests `vendor` has received so far, faulty ones included.
@@ -111,9 +136,7 @@ impl fmt::Debug for Sandbox {
 
 fn check(options: &SandboxOptions) -> io::Result<()> {
     let invalid = |message: String| Err(io::Error::new(io::ErrorKind::InvalidInput, message));
-    if u32::try_from(options.messages).is_err() {
-        return invalid(format!("messages: at most {} are generated, not {}", u32::MAX, options.messages));
-    }
+    check_messages(options.messages)?;
     if options.conversations >= ids::MAX_NUMBERED {
         return invalid(format!(
             "conversations: fewer than {} are numbered, not {}",
@@ -135,6 +158,16 @@ fn check(options: &SandboxOptions) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+fn check_messages(messages: usize) -> io::Result<()> {
+    match u32::try_from(messages) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("messages: at most {} are generated, not {messages}", u32::MAX),
+        )),
+    }
 }
 
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {
@@ -186,6 +219,9 @@ async fn respond(
         return Ok(not_routed());
     };
     let number = shared.requests[vendor.index()].fetch_add(1, Ordering::SeqCst) + 1;
+    // The conversations' size as the request arrives, whatever the delay.
+    let generated =
+        Generated { messages: shared.messages.load(Ordering::SeqCst), conversations: shared.options.conversations };
     if !shared.options.delay.is_zero() {
         tokio::time::sleep(shared.options.delay).await;
     }
@@ -213,7 +249,7 @@ async fn respond(
                     Some(FaultKind::EmptyPageWithMore) => Some(PageFault::EmptyPageWithMore),
                     _ => None,
                 },
-                generated: Generated { messages: shared.options.messages, conversations: shared.options.conversations },
+                generated,
             };
             shared.vendors.handle(vendor, &call)
         }

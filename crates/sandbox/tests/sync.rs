@@ -203,3 +203,69 @@ async fn too_many_numbered_conversations_are_refused() {
     let error = Sandbox::start(options).await.expect_err("too many conversations");
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+#[tokio::test]
+async fn set_messages_grows_the_conversations_and_a_second_read_sees_the_new_messages() {
+    let sandbox = start_with(SandboxOptions { messages: 25, conversations: 2, ..SandboxOptions::default() }).await;
+    let conversations = |vendor| [ids::generated(vendor).to_owned(), ids::numbered(vendor, 1)];
+    let mut before = Vec::new();
+    for vendor in Vendor::ALL {
+        for conversation in conversations(vendor) {
+            let read = read_all(&sandbox, vendor, &conversation, 10).await;
+            assert_eq!(read, expected(vendor, 25), "{vendor} {conversation}");
+            before.push(read);
+        }
+    }
+
+    sandbox.set_messages(40).expect("40 messages");
+    assert_eq!(sandbox.messages(), 40);
+    let mut before = before.into_iter();
+    for vendor in Vendor::ALL {
+        let new: Vec<String> = (25..40).map(|i| message(vendor, i)).collect();
+        for conversation in conversations(vendor) {
+            let old = before.next().unwrap();
+            let after = read_all(&sandbox, vendor, &conversation, 10).await;
+            assert_eq!(after.len(), 40, "{vendor} {conversation}");
+            if newest_first(vendor) {
+                // The new messages come first, newest first; the old ones follow, unchanged.
+                assert_eq!(after[15..], old[..], "{vendor} {conversation}");
+                assert_eq!(after[..15], new.iter().rev().cloned().collect::<Vec<_>>()[..], "{vendor} {conversation}");
+            } else {
+                assert_eq!(after[..25], old[..], "{vendor} {conversation}");
+                assert_eq!(after[25..], new[..], "{vendor} {conversation}");
+            }
+        }
+    }
+
+    let error = sandbox.set_messages(u32::MAX as usize + 1).expect_err("above u32::MAX");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(sandbox.messages(), 40, "a refused size changes nothing");
+}
+
+#[tokio::test]
+async fn growth_during_a_read_loses_and_repeats_nothing() {
+    let sandbox = start_with(SandboxOptions { messages: 25, conversations: 1, ..SandboxOptions::default() }).await;
+    let mut reads = Vec::new();
+    for vendor in Vendor::ALL {
+        let conversation = ids::numbered(vendor, 0);
+        let (answer, messages, next) = page(&sandbox, vendor, &conversation, 10, None).await;
+        assert_eq!(answer.status, 200);
+        let seen: Vec<String> = messages.iter().map(|m| m[id_key(vendor)].as_str().unwrap().to_owned()).collect();
+        reads.push((vendor, conversation, seen, next.expect("more pages")));
+    }
+    sandbox.set_messages(40).unwrap();
+    for (vendor, conversation, mut seen, next) in reads {
+        let mut next = Some(next);
+        while let Some(at) = next.take() {
+            let (answer, messages, after) = page(&sandbox, vendor, &conversation, 10, Some(&at)).await;
+            assert_eq!(answer.status, 200, "{vendor}");
+            seen.extend(messages.iter().map(|m| m[id_key(vendor)].as_str().unwrap().to_owned()));
+            next = after;
+            assert!(seen.len() <= 40, "{vendor}: the read ends");
+        }
+        // Newest first, a cursor walks on into the older messages: the new
+        // ones are for the next read. Oldest first, the read goes on into them.
+        let want = if newest_first(vendor) { expected(vendor, 25) } else { expected(vendor, 40) };
+        assert_eq!(seen, want, "{vendor}");
+    }
+}
