@@ -17,6 +17,9 @@ pub(crate) struct Call<'a> {
     pub fault: Option<PageFault>,
     /// The generated conversations' size when the request arrived.
     pub generated: crate::vendors::Generated,
+    /// Where the vendor's budget stands after admitting this request, in
+    /// the rate-limit mode.
+    pub rate: Option<crate::limit::RateState>,
 }
 
 /// The faults a vendor handler applies itself (the others are applied

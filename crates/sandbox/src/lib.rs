@@ -24,6 +24,10 @@
 //! error status, a dropped connection, a truncated body, a repeated cursor,
 //! an empty page that claims more), for tests of retries and of paging
 //! safety; [`SandboxOptions::delay`] slows every response, for benchmarks.
+//! [`SandboxOptions::rate_limit`] gives each vendor a budget of requests per
+//! window ([`RateLimit`], a sliding log): a request beyond it is answered
+//! 429 the vendor's way (LeadConnector's `X-RateLimit-*` headers, the
+//! others' `Retry-After`), and counted by [`Sandbox::rate_limited`].
 //!
 //! **Architecture invariant:** this crate is the server side only. It knows
 //! nothing of the vendor client crates and builds its responses from its own
@@ -31,6 +35,7 @@
 
 mod generate;
 mod http;
+mod limit;
 mod samples;
 mod select;
 mod server;
@@ -68,6 +73,40 @@ pub struct SandboxOptions {
     /// (`{"messages": {"lastMessageId", "nextPage", "messages": [...]}, "traceId"}`)
     /// instead of the flat one its page documents.
     pub leadconnector_nested: bool,
+    /// Refuse, per vendor, the requests beyond a budget, as the vendor does
+    /// (see [`RateLimit`]); `None` admits every request.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A budget each vendor enforces on its own requests: at most `requests`
+/// requests admitted in any window of `per`, counted as a sliding log (the
+/// instants of the requests admitted in the last `per`; a burst of
+/// `requests` is admitted at once, and each admitted request frees its slot
+/// `per` after it came).
+///
+/// A request beyond the budget is answered 429 with the vendor's error body
+/// for 429, before anything else is looked at (credentials, faults: a fault
+/// naming a refused request does not happen); it takes no slot, and it is
+/// counted by [`Sandbox::rate_limited`] as well as [`Sandbox::requests`].
+/// Admitted requests take a slot whatever their answer, faulty ones
+/// included. The delay applies to refusals too; a request's place in the
+/// window is when it arrives.
+///
+/// The refusal tells the wait the vendor's way:
+///
+/// - LeadConnector sends its `X-RateLimit-*` headers (no `Retry-After`):
+///   `X-RateLimit-Limit` and `X-RateLimit-Max` are `requests`,
+///   `X-RateLimit-Remaining` is 0, `X-RateLimit-Interval-Milliseconds` is
+///   `per`. Its other answers carry them too, `X-RateLimit-Remaining`
+///   counting down the requests still admitted in the window.
+/// - Infobip, Octopush and Bird send `Retry-After`: the seconds until a
+///   request is admitted again, rounded up, at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests admitted per window; at least 1.
+    pub requests: u32,
+    /// The window; above zero.
+    pub per: Duration,
 }
 
 /// One of the four vendors the sandbox stands in for (the registry's own:

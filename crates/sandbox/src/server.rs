@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -22,6 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::http::{Call, PageFault, Query, Reply};
+use crate::limit::Limiter;
 use crate::vendors::{Generated, Vendors};
 use crate::{FaultKind, SandboxOptions, Vendor, ids, samples};
 
@@ -38,6 +39,10 @@ struct Shared {
     requests: [AtomicUsize; 4],
     /// The generated and numbered conversations' size now.
     messages: AtomicUsize,
+    /// Each vendor's budget, in the rate-limit mode.
+    limiters: Option<[Limiter; 4]>,
+    /// The requests each vendor refused for its budget.
+    rate_limited: [AtomicUsize; 4],
     vendors: Vendors,
 }
 
@@ -56,6 +61,8 @@ impl Sandbox {
             vendors: Vendors::new(samples, &options),
             requests: Default::default(),
             messages: AtomicUsize::new(options.messages),
+            limiters: options.rate_limit.map(|limit| std::array::from_fn(|_| Limiter::new(limit))),
+            rate_limited: Default::default(),
             options,
         });
         let task = tokio::spawn(accept(listener, Arc::clone(&shared)));
@@ -105,9 +112,17 @@ impl Sandbox {
         self.shared.messages.load(Ordering::SeqCst)
     }
 
-    /// How many requests `vendor` has received so far, faulty ones included.
+    /// How many requests `vendor` has received so far, faulty ones and
+    /// ones refused for the rate limit included.
     pub fn requests(&self, vendor: Vendor) -> usize {
         self.shared.requests[vendor.index()].load(Ordering::SeqCst)
+    }
+
+    /// How many requests `vendor` has refused with 429 for
+    /// [`SandboxOptions::rate_limit`] so far (a [`FaultKind::Status`] 429
+    /// is not counted here).
+    pub fn rate_limited(&self, vendor: Vendor) -> usize {
+        self.shared.rate_limited[vendor.index()].load(Ordering::SeqCst)
     }
 
     /// Stops the server and closes its connections.
@@ -137,6 +152,11 @@ impl fmt::Debug for Sandbox {
 fn check(options: &SandboxOptions) -> io::Result<()> {
     let invalid = |message: String| Err(io::Error::new(io::ErrorKind::InvalidInput, message));
     check_messages(options.messages)?;
+    if let Some(limit) = options.rate_limit
+        && (limit.requests == 0 || limit.per.is_zero())
+    {
+        return invalid(format!("rate limit {limit:?}: at least 1 request per window above zero"));
+    }
     if options.conversations >= ids::MAX_NUMBERED {
         return invalid(format!(
             "conversations: fewer than {} are numbered, not {}",
@@ -222,16 +242,25 @@ async fn respond(
     // The conversations' size as the request arrives, whatever the delay.
     let generated =
         Generated { messages: shared.messages.load(Ordering::SeqCst), conversations: shared.options.conversations };
+    let admission = shared.limiters.as_ref().map(|limiters| limiters[vendor.index()].admit(Instant::now()));
+    if let Some(Err(_)) = admission {
+        shared.rate_limited[vendor.index()].fetch_add(1, Ordering::SeqCst);
+    }
     if !shared.options.delay.is_zero() {
         tokio::time::sleep(shared.options.delay).await;
     }
+    let rate = match admission {
+        None => None,
+        Some(Ok(state)) => Some(state),
+        Some(Err(refused)) => return Ok(response(shared.vendors.too_many_requests(vendor, number, refused))),
+    };
     let fault = shared.options.faults.iter().find(|f| f.vendor == vendor && f.on_request == number).map(|f| &f.kind);
     let reply = match fault {
         Some(FaultKind::DropConnection) => return Err(ConnectionDropped),
         Some(FaultKind::Status { status, retry_after }) => {
             // Both were checked at start; an unreadable one falls back to 500.
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let reply = shared.vendors.status(vendor, status, number);
+            let reply = shared.vendors.status(vendor, status, number, rate);
             match retry_after.as_deref().map(HeaderValue::from_str) {
                 Some(Ok(value)) => reply.with_header(RETRY_AFTER, value),
                 _ => reply,
@@ -250,6 +279,7 @@ async fn respond(
                     _ => None,
                 },
                 generated,
+                rate,
             };
             shared.vendors.handle(vendor, &call)
         }

@@ -4,9 +4,10 @@
 mod common;
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use common::*;
-use convo_sandbox::{Sandbox, SandboxOptions, Vendor, ids};
+use convo_sandbox::{FaultKind, RateLimit, Sandbox, SandboxOptions, Vendor, ids};
 use serde_json::Value;
 
 async fn start_with(options: SandboxOptions) -> Sandbox {
@@ -267,5 +268,109 @@ async fn growth_during_a_read_loses_and_repeats_nothing() {
         // ones are for the next read. Oldest first, the read goes on into them.
         let want = if newest_first(vendor) { expected(vendor, 25) } else { expected(vendor, 40) };
         assert_eq!(seen, want, "{vendor}");
+    }
+}
+
+/// The first page of each vendor's generated conversation.
+async fn first_page(sandbox: &Sandbox, vendor: Vendor) -> Answer {
+    page(sandbox, vendor, ids::generated(vendor), 5, None).await.0
+}
+
+#[tokio::test]
+async fn a_rate_limit_refuses_with_each_vendors_429_and_serves_again_after_the_window() {
+    const REQUESTS: u32 = 3;
+    // A window long enough for a slow machine to send four requests in it.
+    const PER: Duration = Duration::from_secs(2);
+    let limit = RateLimit { requests: REQUESTS, per: PER };
+    let sandbox =
+        start_with(SandboxOptions { messages: 30, rate_limit: Some(limit), ..SandboxOptions::default() }).await;
+
+    for vendor in Vendor::ALL {
+        for n in 1..=REQUESTS {
+            let answer = first_page(&sandbox, vendor).await;
+            assert_eq!(answer.status, 200, "{vendor}: request {n} is within the budget");
+            if vendor == Vendor::Leadconnector {
+                assert_eq!(answer.header("x-ratelimit-limit"), Some("3"));
+                assert_eq!(answer.header("x-ratelimit-max"), Some("3"));
+                assert_eq!(answer.header("x-ratelimit-remaining"), Some((REQUESTS - n).to_string().as_str()));
+                assert_eq!(answer.header("x-ratelimit-interval-milliseconds"), Some("2000"));
+            }
+        }
+        let answer = first_page(&sandbox, vendor).await;
+        assert_eq!(answer.status, 429, "{vendor}: request 4 is beyond it");
+        let body = answer.json();
+        match vendor {
+            Vendor::Infobip => {
+                assert_eq!(body["requestError"]["serviceException"]["messageId"], "TOO_MANY_REQUESTS", "{body}");
+            }
+            Vendor::Octopush => assert_eq!(body["code"], 429, "{body}"),
+            Vendor::Leadconnector => {
+                assert_eq!(body["statusCode"], 429, "{body}");
+                assert_eq!(body["error"], "Too Many Requests", "{body}");
+            }
+            Vendor::Bird => assert_eq!(body["code"], "TooManyRequests", "{body}"),
+        }
+        if vendor == Vendor::Leadconnector {
+            assert_eq!(answer.header("retry-after"), None);
+            assert_eq!(answer.header("x-ratelimit-limit"), Some("3"));
+            assert_eq!(answer.header("x-ratelimit-remaining"), Some("0"));
+            assert_eq!(answer.header("x-ratelimit-interval-milliseconds"), Some("2000"));
+        } else {
+            let seconds: u64 = answer.header("retry-after").expect("a Retry-After").parse().expect("whole seconds");
+            assert!((1..=2).contains(&seconds), "{vendor}: Retry-After {seconds}");
+        }
+        assert_eq!(sandbox.rate_limited(vendor), 1, "{vendor}");
+        assert_eq!(sandbox.requests(vendor), 4, "{vendor}: refused requests are requests");
+    }
+
+    // Every window began before this wait.
+    tokio::time::sleep(PER + Duration::from_millis(100)).await;
+    for vendor in Vendor::ALL {
+        let answer = first_page(&sandbox, vendor).await;
+        assert_eq!(answer.status, 200, "{vendor}: served again after the window");
+        if vendor == Vendor::Leadconnector {
+            assert_eq!(answer.header("x-ratelimit-remaining"), Some("2"));
+        }
+        assert_eq!(sandbox.rate_limited(vendor), 1, "{vendor}");
+        assert_eq!(sandbox.requests(vendor), 5, "{vendor}");
+    }
+}
+
+#[tokio::test]
+async fn faults_and_delay_keep_working_under_a_rate_limit() {
+    let delay = Duration::from_millis(50);
+    let options = SandboxOptions {
+        messages: 30,
+        delay,
+        faults: vec![
+            fault(Vendor::Bird, 2, FaultKind::Status { status: 503, retry_after: None }),
+            // A fault on a refused request does not happen.
+            fault(Vendor::Bird, 3, FaultKind::DropConnection),
+        ],
+        rate_limit: Some(RateLimit { requests: 2, per: Duration::from_secs(60) }),
+        ..SandboxOptions::default()
+    };
+    let sandbox = start_with(options).await;
+    let started = Instant::now();
+    assert_eq!(first_page(&sandbox, Vendor::Bird).await.status, 200);
+    assert_eq!(first_page(&sandbox, Vendor::Bird).await.status, 503, "a faulty request takes its slot");
+    let answer = first_page(&sandbox, Vendor::Bird).await;
+    assert_eq!(answer.status, 429);
+    assert_eq!(answer.header("retry-after"), Some("60"));
+    assert!(started.elapsed() >= delay * 3, "every answer is delayed, refusals too");
+    assert_eq!((sandbox.requests(Vendor::Bird), sandbox.rate_limited(Vendor::Bird)), (3, 1));
+    // The other vendors' budgets are their own.
+    assert_eq!(first_page(&sandbox, Vendor::Infobip).await.status, 200);
+    assert_eq!(sandbox.rate_limited(Vendor::Infobip), 0);
+}
+
+#[tokio::test]
+async fn an_empty_rate_limit_is_refused() {
+    for limit in
+        [RateLimit { requests: 0, per: Duration::from_secs(1) }, RateLimit { requests: 1, per: Duration::ZERO }]
+    {
+        let options = SandboxOptions { rate_limit: Some(limit), ..SandboxOptions::default() };
+        let error = Sandbox::start(options).await.expect_err("an empty budget");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{limit:?}");
     }
 }

@@ -8,7 +8,7 @@
 //! `{"messages": {"lastMessageId", "nextPage", "messages": [...]}, "traceId"}`.
 //! Errors are `{"statusCode", "message", "error"}` (`message` is a list for
 //! 422). Every response carries the `X-RateLimit-*` headers, which count but
-//! never refuse.
+//! never refuse, except in the rate-limit mode, where they tell its budget.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use serde::Serialize;
 use super::{Conversation, Item};
 use crate::generate::{AGENT_TEXTS, CUSTOMER_TEXTS, base62, from_base62, hash, pick};
 use crate::http::{Call, PageFault, Reply, reason};
+use crate::limit::RateState;
 use crate::samples::Sample;
 use crate::select::Selection;
 use crate::{Vendor, credentials, time};
@@ -64,12 +65,12 @@ impl Leadconnector {
 
     pub fn handle(&self, call: &Call<'_>) -> Reply {
         let reply = self.answer(call);
-        self.rate_limited(reply, call.number)
+        self.rate_limited(reply, call.number, call.rate)
     }
 
     /// LeadConnector's error response for `status`, with the rate-limit
     /// headers.
-    pub fn status(&self, status: StatusCode, number: usize) -> Reply {
+    pub fn status(&self, status: StatusCode, number: usize, rate: Option<RateState>) -> Reply {
         let message = match status {
             StatusCode::UNAUTHORIZED => "Invalid token: access token is invalid",
             _ => reason(status),
@@ -79,7 +80,7 @@ impl Leadconnector {
         } else {
             error(status, message)
         };
-        self.rate_limited(reply, number)
+        self.rate_limited(reply, number, rate)
     }
 
     fn answer(&self, call: &Call<'_>) -> Reply {
@@ -189,25 +190,34 @@ impl Leadconnector {
     }
 
     /// Adds the `X-RateLimit-*` headers: the day's budget counts this
-    /// vendor's requests, the interval's those of the current 10 seconds.
-    fn rate_limited(&self, reply: Reply, number: usize) -> Reply {
-        let in_interval = match self.interval.lock() {
-            Ok(mut interval) => {
-                if interval.0.elapsed() >= INTERVAL {
-                    *interval = (Instant::now(), 0);
-                }
-                interval.1 += 1;
-                interval.1
+    /// vendor's requests; the interval's is the rate-limit mode's budget
+    /// (`rate`) or, without it, counts those of the current 10 seconds
+    /// against HighLevel's 100, never refusing.
+    fn rate_limited(&self, reply: Reply, number: usize, rate: Option<RateState>) -> Reply {
+        let (max, remaining, interval) = match rate {
+            Some(rate) => (rate.limit as usize, rate.remaining as usize, rate.interval),
+            None => {
+                let in_interval = match self.interval.lock() {
+                    Ok(mut interval) => {
+                        if interval.0.elapsed() >= INTERVAL {
+                            *interval = (Instant::now(), 0);
+                        }
+                        interval.1 += 1;
+                        interval.1
+                    }
+                    Err(_) => 1,
+                };
+                (INTERVAL_MAX, INTERVAL_MAX.saturating_sub(in_interval), INTERVAL)
             }
-            Err(_) => 1,
         };
-        let remaining =
-            if reply.status == StatusCode::TOO_MANY_REQUESTS { 0 } else { INTERVAL_MAX.saturating_sub(in_interval) };
+        let remaining = if reply.status == StatusCode::TOO_MANY_REQUESTS { 0 } else { remaining };
+        let interval = usize::try_from(interval.as_millis()).unwrap_or(usize::MAX);
         let headers = [
             ("x-ratelimit-limit-daily", DAILY_LIMIT),
             ("x-ratelimit-daily-remaining", DAILY_LIMIT.saturating_sub(number)),
-            ("x-ratelimit-interval-milliseconds", INTERVAL.as_millis() as usize),
-            ("x-ratelimit-max", INTERVAL_MAX),
+            ("x-ratelimit-interval-milliseconds", interval),
+            ("x-ratelimit-limit", max),
+            ("x-ratelimit-max", max),
             ("x-ratelimit-remaining", remaining),
         ];
         headers.into_iter().fold(reply, |reply, (name, value)| {

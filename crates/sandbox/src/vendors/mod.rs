@@ -8,7 +8,10 @@ pub(crate) mod octopush;
 use hyper::StatusCode;
 use serde::Serialize;
 
+use hyper::header::{HeaderValue, RETRY_AFTER};
+
 use crate::http::{Call, Reply};
+use crate::limit::{RateState, Refused};
 use crate::samples::Samples;
 use crate::{SandboxOptions, Vendor, ids};
 
@@ -40,13 +43,25 @@ impl Vendors {
         }
     }
 
-    /// The vendor's error response for `status`, to its request `number`.
-    pub fn status(&self, vendor: Vendor, status: StatusCode, number: usize) -> Reply {
+    /// The vendor's error response for `status`, to its request `number`
+    /// (`rate`: where the budget stands, in the rate-limit mode).
+    pub fn status(&self, vendor: Vendor, status: StatusCode, number: usize, rate: Option<RateState>) -> Reply {
         match vendor {
             Vendor::Infobip => infobip::status(status),
             Vendor::Octopush => octopush::status(status),
-            Vendor::Leadconnector => self.leadconnector.status(status, number),
+            Vendor::Leadconnector => self.leadconnector.status(status, number, rate),
             Vendor::Bird => bird::status(status),
+        }
+    }
+
+    /// The vendor's refusal of request `number`, beyond its budget: its
+    /// 429, with LeadConnector's `X-RateLimit-*` headers or the others'
+    /// `Retry-After`.
+    pub fn too_many_requests(&self, vendor: Vendor, number: usize, refused: Refused) -> Reply {
+        let reply = self.status(vendor, StatusCode::TOO_MANY_REQUESTS, number, Some(refused.state));
+        match vendor {
+            Vendor::Leadconnector => reply,
+            _ => reply.with_header(RETRY_AFTER, HeaderValue::from(refused.retry_after_seconds())),
         }
     }
 }
