@@ -15,6 +15,11 @@ pub(crate) struct Call<'a> {
     pub number: usize,
     /// A fault that changes the page served, if one applies to this request.
     pub fault: Option<PageFault>,
+    /// The generated conversations' size when the request arrived.
+    pub generated: crate::vendors::Generated,
+    /// Where the vendor's budget stands after admitting this request, in
+    /// the rate-limit mode.
+    pub rate: Option<crate::limit::RateState>,
 }
 
 /// The faults a vendor handler applies itself (the others are applied

@@ -12,11 +12,22 @@
 //! [`SandboxOptions::messages`] set, each vendor also serves a generated
 //! conversation of that many messages, built from the message index on
 //! demand, so a conversation of a million messages costs no memory.
+//! [`SandboxOptions::conversations`] adds that many numbered conversations
+//! holding the same messages, under ids of each vendor's own shape
+//! ([`ids::numbered`]), for tools that read many conversations.
+//! [`Sandbox::set_messages`] grows (or shrinks) them while the sandbox runs:
+//! messages are derived from their index, so those already served never
+//! change and new ones are newer than all of them, which lets a test read a
+//! conversation, append messages and read it again.
 //!
 //! [`Fault`]s make a given request of a vendor fail in a chosen way (an
 //! error status, a dropped connection, a truncated body, a repeated cursor,
 //! an empty page that claims more), for tests of retries and of paging
 //! safety; [`SandboxOptions::delay`] slows every response, for benchmarks.
+//! [`SandboxOptions::rate_limit`] gives each vendor a budget of requests per
+//! window ([`RateLimit`], a sliding log): a request beyond it is answered
+//! 429 the vendor's way (LeadConnector's `X-RateLimit-*` headers, the
+//! others' `Retry-After`), and counted by [`Sandbox::rate_limited`].
 //!
 //! **Architecture invariant:** this crate is the server side only. It knows
 //! nothing of the vendor client crates and builds its responses from its own
@@ -24,6 +35,7 @@
 
 mod generate;
 mod http;
+mod limit;
 mod samples;
 mod select;
 mod server;
@@ -40,8 +52,19 @@ pub struct SandboxOptions {
     /// The port to listen on, on 127.0.0.1; 0 picks a free port.
     pub port: u16,
     /// The size of the generated conversation each vendor serves in addition
-    /// to its documented sample; 0 serves the documented samples only.
+    /// to its documented sample; 0 serves the documented samples only
+    /// (unless `conversations` is above 0). At most `u32::MAX`. This is the
+    /// initial size: [`Sandbox::set_messages`] changes it while the sandbox
+    /// runs (the generated conversation is served while it is above 0).
     pub messages: usize,
+    /// How many numbered conversations each vendor serves besides the
+    /// generated one, under the ids [`ids::numbered`] gives for `0..conversations`.
+    /// Each holds the same `messages` messages as the generated
+    /// conversation (the same ids, texts and instants); only their
+    /// conversation id differs. With numbered conversations the generated
+    /// one is served even when empty, like them. At most
+    /// [`ids::MAX_NUMBERED`].
+    pub conversations: usize,
     /// A delay added to every response, faults included.
     pub delay: Duration,
     /// Misbehaviours, each applied once, to the request it names.
@@ -50,6 +73,40 @@ pub struct SandboxOptions {
     /// (`{"messages": {"lastMessageId", "nextPage", "messages": [...]}, "traceId"}`)
     /// instead of the flat one its page documents.
     pub leadconnector_nested: bool,
+    /// Refuse, per vendor, the requests beyond a budget, as the vendor does
+    /// (see [`RateLimit`]); `None` admits every request.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A budget each vendor enforces on its own requests: at most `requests`
+/// requests admitted in any window of `per`, counted as a sliding log (the
+/// instants of the requests admitted in the last `per`; a burst of
+/// `requests` is admitted at once, and each admitted request frees its slot
+/// `per` after it came).
+///
+/// A request beyond the budget is answered 429 with the vendor's error body
+/// for 429, before anything else is looked at (credentials, faults: a fault
+/// naming a refused request does not happen); it takes no slot, and it is
+/// counted by [`Sandbox::rate_limited`] as well as [`Sandbox::requests`].
+/// Admitted requests take a slot whatever their answer, faulty ones
+/// included. The delay applies to refusals too; a request's place in the
+/// window is when it arrives.
+///
+/// The refusal tells the wait the vendor's way:
+///
+/// - LeadConnector sends its `X-RateLimit-*` headers (no `Retry-After`):
+///   `X-RateLimit-Limit` and `X-RateLimit-Max` are `requests`,
+///   `X-RateLimit-Remaining` is 0, `X-RateLimit-Interval-Milliseconds` is
+///   `per`. Its other answers carry them too, `X-RateLimit-Remaining`
+///   counting down the requests still admitted in the window.
+/// - Infobip, Octopush and Bird send `Retry-After`: the seconds until a
+///   request is admitted again, rounded up, at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests admitted per window; at least 1.
+    pub requests: u32,
+    /// The window; above zero.
+    pub per: Duration,
 }
 
 /// One of the four vendors the sandbox stands in for (the registry's own:
@@ -226,6 +283,40 @@ pub mod ids {
         }
     }
 
+    /// One more than the highest number [`numbered`] gives an id to: the
+    /// number takes the last 12 characters of the id.
+    pub const MAX_NUMBERED: usize = 1_000_000_000_000;
+
+    /// How many characters of the generated id a numbered id replaces.
+    const NUMBER_DIGITS: usize = 12;
+
+    /// The numbered conversation `n` of `vendor` (served for `n` below
+    /// [`SandboxOptions::conversations`](crate::SandboxOptions::conversations)):
+    /// the generated conversation's id with its last 12 characters replaced
+    /// by `n` in 12 decimal digits, so it keeps the vendor's shape:
+    ///
+    /// - Infobip: `5a4db0c5-1e0f-4c3a-9b27-000000000007` (a UUID)
+    /// - Octopush: `cid_7d1f0e2c-9a4b-4c6d-8f3e-000000000007` (`cid_` and a UUID)
+    /// - LeadConnector: `sbxConve000000000007` (20 alphanumeric characters)
+    /// - Bird: `b1e2d3c4-5f60-4a7b-8c9d-000000000007` (a UUID)
+    ///
+    /// An `n` of [`MAX_NUMBERED`] or more gives a longer id, never served.
+    pub fn numbered(vendor: Vendor, n: usize) -> String {
+        let generated = generated(vendor);
+        format!("{}{n:0width$}", &generated[..generated.len() - NUMBER_DIGITS], width = NUMBER_DIGITS)
+    }
+
+    /// The number of `vendor`'s numbered conversation `id`, if it is one
+    /// (served or not).
+    pub(crate) fn numbered_index(vendor: Vendor, id: &str) -> Option<usize> {
+        let generated = generated(vendor);
+        let digits = id.strip_prefix(&generated[..generated.len() - NUMBER_DIGITS])?;
+        if digits.len() != NUMBER_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
     /// The workspace a conversation of `vendor` belongs to (Bird's only).
     pub fn workspace(vendor: Vendor) -> Option<&'static str> {
         (vendor == Vendor::Bird).then_some(bird::WORKSPACE)
@@ -244,5 +335,25 @@ mod tests {
             }
             assert_eq!(credentials::variable(vendor.variables().base_url), None, "the base URL is the server's");
         }
+    }
+
+    #[test]
+    fn numbered_ids_keep_the_vendors_shape_and_decode() {
+        for vendor in Vendor::ALL {
+            let generated = ids::generated(vendor);
+            for n in [0, 1, 42, ids::MAX_NUMBERED - 1] {
+                let id = ids::numbered(vendor, n);
+                assert_eq!(id.len(), generated.len(), "{id}");
+                assert_eq!(id[..id.len() - 12], generated[..generated.len() - 12], "{id}");
+                assert_eq!(ids::numbered_index(vendor, &id), Some(n), "{id}");
+            }
+            assert_eq!(ids::numbered_index(vendor, generated), None);
+            assert_eq!(ids::numbered_index(vendor, ids::sample(vendor)), None);
+            assert_eq!(ids::numbered_index(vendor, &ids::numbered(vendor, ids::MAX_NUMBERED)), None);
+        }
+        assert_eq!(ids::numbered(Vendor::Infobip, 7), "5a4db0c5-1e0f-4c3a-9b27-000000000007");
+        assert_eq!(ids::numbered(Vendor::Octopush, 7), "cid_7d1f0e2c-9a4b-4c6d-8f3e-000000000007");
+        assert_eq!(ids::numbered(Vendor::Leadconnector, 7), "sbxConve000000000007");
+        assert_eq!(ids::numbered(Vendor::Bird, 7), "b1e2d3c4-5f60-4a7b-8c9d-000000000007");
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -22,8 +22,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::http::{Call, PageFault, Query, Reply};
-use crate::vendors::Vendors;
-use crate::{FaultKind, SandboxOptions, Vendor, samples};
+use crate::limit::Limiter;
+use crate::vendors::{Generated, Vendors};
+use crate::{FaultKind, SandboxOptions, Vendor, ids, samples};
 
 /// A running sandbox. It stops when dropped or shut down.
 pub struct Sandbox {
@@ -36,6 +37,12 @@ pub struct Sandbox {
 struct Shared {
     options: SandboxOptions,
     requests: [AtomicUsize; 4],
+    /// The generated and numbered conversations' size now.
+    messages: AtomicUsize,
+    /// Each vendor's budget, in the rate-limit mode.
+    limiters: Option<[Limiter; 4]>,
+    /// The requests each vendor refused for its budget.
+    rate_limited: [AtomicUsize; 4],
     vendors: Vendors,
 }
 
@@ -44,14 +51,20 @@ impl Sandbox {
     /// port). Fails when the port cannot be bound, when an option is out of
     /// range (a fault on request 0, a status outside 400..=599, a
     /// `Retry-After` that is not a header value, more than `u32::MAX`
-    /// messages), or when a spec's documented sample cannot be read.
+    /// messages, [`ids::MAX_NUMBERED`] conversations or more), or when a spec's documented sample cannot be read.
     pub async fn start(options: SandboxOptions) -> io::Result<Sandbox> {
         let samples = samples::load().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         check(&options)?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).await?;
         let addr = listener.local_addr()?;
-        let shared =
-            Arc::new(Shared { vendors: Vendors::new(samples, &options), requests: Default::default(), options });
+        let shared = Arc::new(Shared {
+            vendors: Vendors::new(samples, &options),
+            requests: Default::default(),
+            messages: AtomicUsize::new(options.messages),
+            limiters: options.rate_limit.map(|limit| std::array::from_fn(|_| Limiter::new(limit))),
+            rate_limited: Default::default(),
+            options,
+        });
         let task = tokio::spawn(accept(listener, Arc::clone(&shared)));
         Ok(Sandbox { addr, shared, task: Some(task) })
     }
@@ -80,9 +93,36 @@ impl Sandbox {
         }
     }
 
-    /// How many requests `vendor` has received so far, faulty ones included.
+    /// Makes the generated and numbered conversations of every vendor hold
+    /// `messages` messages from now on (a request already being answered
+    /// keeps the size it arrived with). Messages are derived from their
+    /// index, so the ones already served never change: growing appends
+    /// messages newer than all earlier ones (served where each vendor puts
+    /// its newest: last for Infobip and Octopush, first for LeadConnector
+    /// and Bird), and shrinking drops the newest. Fails, changing nothing,
+    /// above `u32::MAX`, as [`SandboxOptions::messages`] does at start.
+    pub fn set_messages(&self, messages: usize) -> io::Result<()> {
+        check_messages(messages)?;
+        self.shared.messages.store(messages, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// How many messages the generated and numbered conversations hold now.
+    pub fn messages(&self) -> usize {
+        self.shared.messages.load(Ordering::SeqCst)
+    }
+
+    /// How many requests `vendor` has received so far, faulty ones and
+    /// ones refused for the rate limit included.
     pub fn requests(&self, vendor: Vendor) -> usize {
         self.shared.requests[vendor.index()].load(Ordering::SeqCst)
+    }
+
+    /// How many requests `vendor` has refused with 429 for
+    /// [`SandboxOptions::rate_limit`] so far (a [`FaultKind::Status`] 429
+    /// is not counted here).
+    pub fn rate_limited(&self, vendor: Vendor) -> usize {
+        self.shared.rate_limited[vendor.index()].load(Ordering::SeqCst)
     }
 
     /// Stops the server and closes its connections.
@@ -111,8 +151,18 @@ impl fmt::Debug for Sandbox {
 
 fn check(options: &SandboxOptions) -> io::Result<()> {
     let invalid = |message: String| Err(io::Error::new(io::ErrorKind::InvalidInput, message));
-    if u32::try_from(options.messages).is_err() {
-        return invalid(format!("messages: at most {} are generated, not {}", u32::MAX, options.messages));
+    check_messages(options.messages)?;
+    if let Some(limit) = options.rate_limit
+        && (limit.requests == 0 || limit.per.is_zero())
+    {
+        return invalid(format!("rate limit {limit:?}: at least 1 request per window above zero"));
+    }
+    if options.conversations >= ids::MAX_NUMBERED {
+        return invalid(format!(
+            "conversations: fewer than {} are numbered, not {}",
+            ids::MAX_NUMBERED,
+            options.conversations
+        ));
     }
     for fault in &options.faults {
         if fault.on_request == 0 {
@@ -128,6 +178,16 @@ fn check(options: &SandboxOptions) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+fn check_messages(messages: usize) -> io::Result<()> {
+    match u32::try_from(messages) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("messages: at most {} are generated, not {messages}", u32::MAX),
+        )),
+    }
 }
 
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {
@@ -179,16 +239,28 @@ async fn respond(
         return Ok(not_routed());
     };
     let number = shared.requests[vendor.index()].fetch_add(1, Ordering::SeqCst) + 1;
+    // The conversations' size as the request arrives, whatever the delay.
+    let generated =
+        Generated { messages: shared.messages.load(Ordering::SeqCst), conversations: shared.options.conversations };
+    let admission = shared.limiters.as_ref().map(|limiters| limiters[vendor.index()].admit(Instant::now()));
+    if let Some(Err(_)) = admission {
+        shared.rate_limited[vendor.index()].fetch_add(1, Ordering::SeqCst);
+    }
     if !shared.options.delay.is_zero() {
         tokio::time::sleep(shared.options.delay).await;
     }
+    let rate = match admission {
+        None => None,
+        Some(Ok(state)) => Some(state),
+        Some(Err(refused)) => return Ok(response(shared.vendors.too_many_requests(vendor, number, refused))),
+    };
     let fault = shared.options.faults.iter().find(|f| f.vendor == vendor && f.on_request == number).map(|f| &f.kind);
     let reply = match fault {
         Some(FaultKind::DropConnection) => return Err(ConnectionDropped),
         Some(FaultKind::Status { status, retry_after }) => {
             // Both were checked at start; an unreadable one falls back to 500.
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let reply = shared.vendors.status(vendor, status, number);
+            let reply = shared.vendors.status(vendor, status, number, rate);
             match retry_after.as_deref().map(HeaderValue::from_str) {
                 Some(Ok(value)) => reply.with_header(RETRY_AFTER, value),
                 _ => reply,
@@ -206,6 +278,8 @@ async fn respond(
                     Some(FaultKind::EmptyPageWithMore) => Some(PageFault::EmptyPageWithMore),
                     _ => None,
                 },
+                generated,
+                rate,
             };
             shared.vendors.handle(vendor, &call)
         }

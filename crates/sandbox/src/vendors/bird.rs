@@ -24,7 +24,7 @@ use crate::generate::{AGENT_TEXTS, CUSTOMER_TEXTS, hash, pick};
 use crate::http::{Call, PageFault, Reply, decode_segment, reason};
 use crate::samples::Sample;
 use crate::select::{Selection, partition_point};
-use crate::{credentials, ids, time};
+use crate::{Vendor, credentials, ids, time};
 
 const SALT: u64 = 0xB12D;
 const DEFAULT_LIMIT: usize = 10;
@@ -32,12 +32,11 @@ const MAX_LIMIT: usize = 100;
 
 pub(crate) struct Bird {
     sample: &'static Sample,
-    generated: usize,
 }
 
 impl Bird {
-    pub fn new(sample: &'static Sample, generated: usize) -> Bird {
-        Bird { sample, generated }
+    pub fn new(sample: &'static Sample) -> Bird {
+        Bird { sample }
     }
 
     pub fn handle(&self, call: &Call<'_>) -> Reply {
@@ -54,14 +53,14 @@ impl Bird {
             Ok(params) => params,
             Err((field, problem)) => return invalid(field, problem),
         };
-        let conversation = if conversation == self.sample.conversation {
+        let found = if conversation == self.sample.conversation {
             Conversation::Sample(&self.sample.messages)
-        } else if self.generated > 0 && conversation == ids::bird::GENERATED_CONVERSATION {
-            Conversation::Generated(self.generated)
+        } else if let Some(generated) = call.generated.find(Vendor::Bird, &conversation) {
+            generated
         } else {
             return status(StatusCode::NOT_FOUND);
         };
-        self.page(&conversation, &params, call.fault)
+        self.page(&found, &params, call.fault)
     }
 
     fn page(&self, conversation: &Conversation<'_>, params: &Params, fault: Option<PageFault>) -> Reply {
@@ -70,7 +69,7 @@ impl Bird {
         // The generated conversation's instants grow with the index; a
         // sample's are checked one by one.
         let (range, date_filter) = match (conversation, params.date_from) {
-            (Conversation::Generated(_), Some(from)) => (partition_point(len, |i| created(i) < from)..len, false),
+            (Conversation::Generated(..), Some(from)) => (partition_point(len, |i| created(i) < from)..len, false),
             (_, from) => (0..len, from.is_some()),
         };
         let keep = |i: usize| params.date_from.is_none_or(|from| key(i).created >= from);
@@ -102,7 +101,7 @@ impl Bird {
                 .into_iter()
                 .map(|i| match conversation {
                     Conversation::Sample(messages) => Item::Sample(&messages[i].value),
-                    Conversation::Generated(_) => Item::Generated(Message::generate(i)),
+                    Conversation::Generated(_, id) => Item::Generated(Message::generate(i, id)),
                 })
                 .collect(),
             next_page_token,
@@ -122,7 +121,7 @@ fn path_params(path: &str) -> Option<(String, String)> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Body<'a> {
-    results: Vec<Item<'a, Message>>,
+    results: Vec<Item<'a, Message<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_page_token: Option<String>,
     total: u64,
@@ -219,7 +218,7 @@ impl Key {
             Conversation::Sample(messages) => {
                 Key { created: messages[index].created.unwrap_or_default(), id: messages[index].id.clone() }
             }
-            Conversation::Generated(_) => Key { created: created(index), id: message_id(index) },
+            Conversation::Generated(..) => Key { created: created(index), id: message_id(index) },
         }
     }
 
@@ -315,9 +314,9 @@ const KINDS: [Kind; 8] = [
 /// A generated message, in the field order of the documented sample.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Message {
+pub(crate) struct Message<'a> {
     id: String,
-    conversation_id: &'static str,
+    conversation_id: &'a str,
     reference: String,
     sender: Sender,
     draft: bool,
@@ -427,8 +426,8 @@ struct ExtraInformation {
     email_headers: String,
 }
 
-impl Message {
-    fn generate(index: usize) -> Message {
+impl Message<'_> {
+    fn generate(index: usize, conversation_id: &str) -> Message<'_> {
         let kind = &KINDS[index % KINDS.len()];
         let h = hash(SALT, index);
         let id = message_id(index);
@@ -505,7 +504,7 @@ impl Message {
         Message {
             reference: if inbound { id.clone() } else { String::new() },
             id,
-            conversation_id: ids::bird::GENERATED_CONVERSATION,
+            conversation_id,
             sender: Sender {
                 id: sender_id,
                 kind: sender_kind,

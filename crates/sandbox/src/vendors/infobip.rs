@@ -19,7 +19,7 @@ use crate::generate::{AGENT_TEXTS, CUSTOMER_TEXTS, hash, pick};
 use crate::http::{Call, PageFault, Reply, reason};
 use crate::samples::Sample;
 use crate::select::{Selection, partition_point};
-use crate::{credentials, ids, time};
+use crate::{Vendor, credentials, time};
 
 const SALT: u64 = 0x1F0B;
 const DEFAULT_LIMIT: u64 = 10;
@@ -44,12 +44,11 @@ const CHANNELS: [&str; 15] = [
 
 pub(crate) struct Infobip {
     sample: &'static Sample,
-    generated: usize,
 }
 
 impl Infobip {
-    pub fn new(sample: &'static Sample, generated: usize) -> Infobip {
-        Infobip { sample, generated }
+    pub fn new(sample: &'static Sample) -> Infobip {
+        Infobip { sample }
     }
 
     pub fn handle(&self, call: &Call<'_>) -> Reply {
@@ -69,15 +68,15 @@ impl Infobip {
                 return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("Bad request: {field} {problem}"));
             }
         };
-        let conversation = if conversation == self.sample.conversation {
+        let found = if conversation == self.sample.conversation {
             Conversation::Sample(&self.sample.messages)
-        } else if self.generated > 0 && conversation == ids::infobip::GENERATED_CONVERSATION {
-            Conversation::Generated(self.generated)
+        } else if let Some(generated) = call.generated.find(Vendor::Infobip, &conversation) {
+            generated
         } else {
             let text = format!("Conversation with id {conversation} not found.");
             return error(StatusCode::NOT_FOUND, "NOT_FOUND", &text);
         };
-        self.page(&conversation, &params, call.fault)
+        self.page(&found, &params, call.fault)
     }
 
     /// The page asked for. Both orderings walk the natural order: the
@@ -109,7 +108,7 @@ impl Infobip {
             .into_iter()
             .map(|i| match conversation {
                 Conversation::Sample(messages) => Item::Sample(&messages[i].value),
-                Conversation::Generated(_) => Item::Generated(Message::generate(i)),
+                Conversation::Generated(_, id) => Item::Generated(Message::generate(i, id)),
             })
             .collect();
         let body = Body {
@@ -259,7 +258,7 @@ impl<'a> View<'a> {
             ids.iter()
                 .filter_map(|id| match conversation {
                     Conversation::Sample(messages) => messages.iter().position(|m| &m.id == id),
-                    Conversation::Generated(n) => index_of(id).filter(|i| i < n),
+                    Conversation::Generated(n, _) => index_of(id).filter(|i| i < n),
                 })
                 .collect()
         });
@@ -278,7 +277,7 @@ impl<'a> View<'a> {
     /// instants grow with the index; a sample's are checked one by one.
     fn range(&self) -> std::ops::Range<usize> {
         let len = self.conversation.len();
-        let Conversation::Generated(_) = self.conversation else { return 0..len };
+        let Conversation::Generated(..) = self.conversation else { return 0..len };
         let start = match self.params.created_after {
             Some(after) => partition_point(len, |i| created(i) <= after),
             None => 0,
@@ -306,7 +305,7 @@ impl<'a> View<'a> {
                 }
                 (m.text("channel").unwrap_or(""), m.text("direction").unwrap_or(""))
             }
-            Conversation::Generated(_) => (kind(i).channel, kind(i).direction.infobip()),
+            Conversation::Generated(..) => (kind(i).channel, kind(i).direction.infobip()),
         };
         p.channel.as_deref().is_none_or(|c| c == channel) && p.direction.as_deref().is_none_or(|d| d == direction)
     }
@@ -314,7 +313,7 @@ impl<'a> View<'a> {
 
 #[derive(Serialize)]
 struct Body<'a> {
-    messages: Vec<Item<'a, Message>>,
+    messages: Vec<Item<'a, Message<'a>>>,
     pagination: Pagination,
 }
 
@@ -426,13 +425,13 @@ fn index_of(id: &str) -> Option<usize> {
 /// A generated message, in the field order of the documented sample.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Message {
+pub(crate) struct Message<'a> {
     id: String,
     from: &'static str,
     to: &'static str,
     channel: &'static str,
     direction: &'static str,
-    conversation_id: &'static str,
+    conversation_id: &'a str,
     created_at: String,
     updated_at: String,
     content_type: &'static str,
@@ -469,8 +468,8 @@ enum MessageContent {
     },
 }
 
-impl Message {
-    fn generate(index: usize) -> Message {
+impl Message<'_> {
+    fn generate(index: usize, conversation_id: &str) -> Message<'_> {
         let kind = kind(index);
         let h = hash(SALT, index);
         let (customer, business) = match kind.channel {
@@ -548,7 +547,7 @@ impl Message {
             to,
             channel: kind.channel,
             direction: kind.direction.infobip(),
-            conversation_id: ids::infobip::GENERATED_CONVERSATION,
+            conversation_id,
             created_at: infobip_instant(created_at, index),
             updated_at: infobip_instant(updated_at, index),
             content_type,

@@ -8,7 +8,7 @@
 //! `{"messages": {"lastMessageId", "nextPage", "messages": [...]}, "traceId"}`.
 //! Errors are `{"statusCode", "message", "error"}` (`message` is a list for
 //! 422). Every response carries the `X-RateLimit-*` headers, which count but
-//! never refuse.
+//! never refuse, except in the rate-limit mode, where they tell its budget.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -20,9 +20,10 @@ use serde::Serialize;
 use super::{Conversation, Item};
 use crate::generate::{AGENT_TEXTS, CUSTOMER_TEXTS, base62, from_base62, hash, pick};
 use crate::http::{Call, PageFault, Reply, reason};
+use crate::limit::RateState;
 use crate::samples::Sample;
 use crate::select::Selection;
-use crate::{credentials, ids, time};
+use crate::{Vendor, credentials, time};
 
 const SALT: u64 = 0x1EAD;
 const DEFAULT_LIMIT: usize = 20;
@@ -52,25 +53,24 @@ const TYPE_FILTERS: [(&str, &str); 14] = [
 
 pub(crate) struct Leadconnector {
     sample: &'static Sample,
-    generated: usize,
     nested: bool,
     /// When the current rate-limit interval began, and its requests.
     interval: Mutex<(Instant, usize)>,
 }
 
 impl Leadconnector {
-    pub fn new(sample: &'static Sample, generated: usize, nested: bool) -> Leadconnector {
-        Leadconnector { sample, generated, nested, interval: Mutex::new((Instant::now(), 0)) }
+    pub fn new(sample: &'static Sample, nested: bool) -> Leadconnector {
+        Leadconnector { sample, nested, interval: Mutex::new((Instant::now(), 0)) }
     }
 
     pub fn handle(&self, call: &Call<'_>) -> Reply {
         let reply = self.answer(call);
-        self.rate_limited(reply, call.number)
+        self.rate_limited(reply, call.number, call.rate)
     }
 
     /// LeadConnector's error response for `status`, with the rate-limit
     /// headers.
-    pub fn status(&self, status: StatusCode, number: usize) -> Reply {
+    pub fn status(&self, status: StatusCode, number: usize, rate: Option<RateState>) -> Reply {
         let message = match status {
             StatusCode::UNAUTHORIZED => "Invalid token: access token is invalid",
             _ => reason(status),
@@ -80,7 +80,7 @@ impl Leadconnector {
         } else {
             error(status, message)
         };
-        self.rate_limited(reply, number)
+        self.rate_limited(reply, number, rate)
     }
 
     fn answer(&self, call: &Call<'_>) -> Reply {
@@ -131,8 +131,8 @@ impl Leadconnector {
         }
         let conversation = if conversation == self.sample.conversation {
             Conversation::Sample(&self.sample.messages)
-        } else if self.generated > 0 && conversation == ids::leadconnector::GENERATED_CONVERSATION {
-            Conversation::Generated(self.generated)
+        } else if let Some(generated) = call.generated.find(Vendor::Leadconnector, &conversation) {
+            generated
         } else {
             return error(StatusCode::BAD_REQUEST, "Conversation not found");
         };
@@ -147,7 +147,7 @@ impl Leadconnector {
 
         let message_type = |i: usize| match &conversation {
             Conversation::Sample(messages) => messages[i].text("messageType").unwrap_or(""),
-            Conversation::Generated(_) => kind(i).message_type,
+            Conversation::Generated(..) => kind(i).message_type,
         };
         let keep = |i: usize| types.contains(&message_type(i));
         let selection = Selection {
@@ -177,7 +177,7 @@ impl Leadconnector {
                 .into_iter()
                 .map(|i| match &conversation {
                     Conversation::Sample(messages) => Item::Sample(&messages[i].value),
-                    Conversation::Generated(_) => Item::Generated(Message::generate(i)),
+                    Conversation::Generated(_, id) => Item::Generated(Message::generate(i, id)),
                 })
                 .collect(),
         };
@@ -190,25 +190,34 @@ impl Leadconnector {
     }
 
     /// Adds the `X-RateLimit-*` headers: the day's budget counts this
-    /// vendor's requests, the interval's those of the current 10 seconds.
-    fn rate_limited(&self, reply: Reply, number: usize) -> Reply {
-        let in_interval = match self.interval.lock() {
-            Ok(mut interval) => {
-                if interval.0.elapsed() >= INTERVAL {
-                    *interval = (Instant::now(), 0);
-                }
-                interval.1 += 1;
-                interval.1
+    /// vendor's requests; the interval's is the rate-limit mode's budget
+    /// (`rate`) or, without it, counts those of the current 10 seconds
+    /// against HighLevel's 100, never refusing.
+    fn rate_limited(&self, reply: Reply, number: usize, rate: Option<RateState>) -> Reply {
+        let (max, remaining, interval) = match rate {
+            Some(rate) => (rate.limit as usize, rate.remaining as usize, rate.interval),
+            None => {
+                let in_interval = match self.interval.lock() {
+                    Ok(mut interval) => {
+                        if interval.0.elapsed() >= INTERVAL {
+                            *interval = (Instant::now(), 0);
+                        }
+                        interval.1 += 1;
+                        interval.1
+                    }
+                    Err(_) => 1,
+                };
+                (INTERVAL_MAX, INTERVAL_MAX.saturating_sub(in_interval), INTERVAL)
             }
-            Err(_) => 1,
         };
-        let remaining =
-            if reply.status == StatusCode::TOO_MANY_REQUESTS { 0 } else { INTERVAL_MAX.saturating_sub(in_interval) };
+        let remaining = if reply.status == StatusCode::TOO_MANY_REQUESTS { 0 } else { remaining };
+        let interval = usize::try_from(interval.as_millis()).unwrap_or(usize::MAX);
         let headers = [
             ("x-ratelimit-limit-daily", DAILY_LIMIT),
             ("x-ratelimit-daily-remaining", DAILY_LIMIT.saturating_sub(number)),
-            ("x-ratelimit-interval-milliseconds", INTERVAL.as_millis() as usize),
-            ("x-ratelimit-max", INTERVAL_MAX),
+            ("x-ratelimit-interval-milliseconds", interval),
+            ("x-ratelimit-limit", max),
+            ("x-ratelimit-max", max),
             ("x-ratelimit-remaining", remaining),
         ];
         headers.into_iter().fold(reply, |reply, (name, value)| {
@@ -233,7 +242,7 @@ fn error(status: StatusCode, message: impl Serialize) -> Reply {
 struct Page<'a> {
     last_message_id: String,
     next_page: bool,
-    messages: Vec<Item<'a, Message>>,
+    messages: Vec<Item<'a, Message<'a>>>,
 }
 
 #[derive(Serialize)]
@@ -246,14 +255,14 @@ struct Nested<'a> {
 fn index_in(conversation: &Conversation<'_>, id: &str) -> Option<usize> {
     match conversation {
         Conversation::Sample(messages) => messages.iter().position(|m| m.id == id),
-        Conversation::Generated(n) => index_of(id).filter(|i| i < n),
+        Conversation::Generated(n, _) => index_of(id).filter(|i| i < n),
     }
 }
 
 fn id_at(conversation: &Conversation<'_>, index: usize) -> String {
     match conversation {
         Conversation::Sample(messages) => messages[index].id.clone(),
-        Conversation::Generated(_) => message_id(index),
+        Conversation::Generated(..) => message_id(index),
     }
 }
 
@@ -376,7 +385,7 @@ fn kind(index: usize) -> &'static Kind {
 /// A generated row, in the field order of the documented sample.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Message {
+pub(crate) struct Message<'a> {
     id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     alt_id: Option<String>,
@@ -385,7 +394,7 @@ pub(crate) struct Message {
     message_type: &'static str,
     location_id: &'static str,
     contact_id: &'static str,
-    conversation_id: &'static str,
+    conversation_id: &'a str,
     date_added: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<String>,
@@ -441,8 +450,8 @@ struct EmailMeta {
     subject: Option<&'static str>,
 }
 
-impl Message {
-    fn generate(index: usize) -> Message {
+impl Message<'_> {
+    fn generate(index: usize, conversation_id: &str) -> Message<'_> {
         let kind = kind(index);
         let h = hash(SALT, index);
         let id = message_id(index);
@@ -505,7 +514,7 @@ impl Message {
             message_type: kind.message_type,
             location_id: LOCATION_ID,
             contact_id: CONTACT_ID,
-            conversation_id: ids::leadconnector::GENERATED_CONVERSATION,
+            conversation_id,
             date_added: time::millis_z(time::plus_seconds(time::utc(START), index)),
             body,
             direction: if kind.inbound { "inbound" } else { "outbound" },

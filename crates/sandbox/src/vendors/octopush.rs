@@ -17,19 +17,18 @@ use crate::generate::{AGENT_TEXTS, CUSTOMER_TEXTS, hash, pick};
 use crate::http::{Call, PageFault, Reply, reason};
 use crate::samples::Sample;
 use crate::select::Selection;
-use crate::{credentials, ids};
+use crate::{Vendor, credentials, ids};
 
 const SALT: u64 = 0x0C70;
 const DEFAULT_PER_PAGE: usize = 50;
 
 pub(crate) struct Octopush {
     sample: &'static Sample,
-    generated: usize,
 }
 
 impl Octopush {
-    pub fn new(sample: &'static Sample, generated: usize) -> Octopush {
-        Octopush { sample, generated }
+    pub fn new(sample: &'static Sample) -> Octopush {
+        Octopush { sample }
     }
 
     pub fn handle(&self, call: &Call<'_>) -> Reply {
@@ -62,15 +61,17 @@ impl Octopush {
             .into_iter()
             .map(|i| match conversation {
                 Conversation::Sample(messages) => Item::Sample(&messages[i].value),
-                Conversation::Generated(_) => Item::Generated(Message::generate(i)),
+                Conversation::Generated(..) => Item::Generated(Message::generate(i)),
             })
             .collect();
         Reply::json(StatusCode::OK, &items)
     }
 
     /// The conversation every selector given matches; `None` when no
-    /// selector is given or they match no conversation.
-    fn select(&self, call: &Call<'_>) -> Option<Conversation<'static>> {
+    /// selector is given or they match no conversation. A numbered
+    /// conversation has no contact of its own: it is selected by its
+    /// `conversation_id` (or that value in `contact`) only.
+    fn select<'a>(&self, call: &'a Call<'_>) -> Option<Conversation<'a>> {
         let selectors: Vec<(&str, &str)> = ["conversation_id", "phone_number", "email", "facebook_id", "contact"]
             .into_iter()
             .filter_map(|key| call.query.get(key).map(str::trim).filter(|v| !v.is_empty()).map(|v| (key, v)))
@@ -95,8 +96,17 @@ impl Octopush {
                     || value == ids::octopush::GENERATED_FACEBOOK_ID
             }
         };
-        (self.generated > 0 && selectors.iter().all(|&(key, value)| generated(key, value)))
-            .then_some(Conversation::Generated(self.generated))
+        if selectors.iter().all(|&(key, value)| generated(key, value)) {
+            return call.generated.find(Vendor::Octopush, ids::octopush::GENERATED_CONVERSATION);
+        }
+        let &(_, id) = selectors.first()?;
+        let numbered = |key: &str, value: &str| matches!(key, "conversation_id" | "contact") && value == id;
+        match ids::numbered_index(Vendor::Octopush, id) {
+            Some(_) if selectors.iter().all(|&(key, value)| numbered(key, value)) => {
+                call.generated.find(Vendor::Octopush, id)
+            }
+            _ => None,
+        }
     }
 }
 
