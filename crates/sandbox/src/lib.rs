@@ -190,7 +190,9 @@ pub mod credentials {
 /// documented samples' own ids (the sandbox reads them from the spec
 /// examples; these constants are checked against them by the tests). The
 /// `GENERATED_*` ids hold the generated conversation, served only when
-/// [`SandboxOptions::messages`] is above 0.
+/// [`SandboxOptions::messages`] (or [`Sandbox::set_messages`]) is above 0
+/// or [`SandboxOptions::conversations`] is; [`numbered`](crate::ids::numbered) gives the ids of
+/// the numbered conversations.
 pub mod ids {
     /// Infobip conversation ids.
     pub mod infobip {
