@@ -9,8 +9,8 @@ use convo_normalize::Vendor;
 use convo_normalize::fetch::{ClientOptions, ErrorKind, RateBudget, RetryPolicy, Selector, Source};
 use convo_sandbox::{Sandbox, SandboxOptions, ids};
 use convo_sync::{
-    Conversation, ConversationError, Directory, Event, FileStore, MemoryStore, MergedNdjson, Sink, StateStore,
-    Summary, SyncOptions,
+    Conversation, ConversationError, Directory, Event, FileStore, MemoryStore, MergedNdjson, Sink, StateStore, Summary,
+    SyncOptions,
 };
 
 use crate::args::SyncArgs;
@@ -109,9 +109,7 @@ fn conversation_ids(args: &SyncArgs) -> Result<Vec<String>, CliError> {
                 .map_err(|e| usage(format!("cannot read --conversations {}: {e}", path.display())))?;
             read_lines(std::io::BufReader::new(file), path)?
         }
-        None if args.sandbox => {
-            (0..args.sandbox_conversations).map(|n| ids::numbered(args.vendor, n)).collect()
-        }
+        None if args.sandbox => (0..args.sandbox_conversations).map(|n| ids::numbered(args.vendor, n)).collect(),
         None => return Err(usage("convo sync needs --conversations FILE (one id a line; `-` for stdin)")),
     };
     let mut seen = std::collections::HashSet::new();
@@ -211,7 +209,10 @@ fn report(vendor: Vendor, summary: &Summary, state: Option<&Path>) {
         summary.messages,
     );
     if summary.undecodable > 0 {
-        line.push_str(&format!(" ({} could not be decoded: written with their raw JSON and `decode_error`)", summary.undecodable));
+        line.push_str(&format!(
+            " ({} could not be decoded: written with their raw JSON and `decode_error`)",
+            summary.undecodable
+        ));
     }
     line.push_str(&format!(
         "; {} requests, {} answered 429, {:.1} s waiting on the rate budget; {:.1} s",

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use tokio::sync::mpsc;
 
+use convo_normalize::Vendor;
 use convo_normalize::fetch::{
     BudgetStats, ErrorKind, FetchError, FetchOptions, NormalizedPage, PagingOptions, RateBudget, RetryPolicy, Source,
 };
-use convo_normalize::{Message, Vendor};
 
-use crate::resume::{Resume, Tracker};
+use crate::resume::{Resume, Tracker, Written};
 use crate::sink::Sink;
 use crate::store::{Bound, Checkpoint, Read, StateStore, StoreError};
 
@@ -119,17 +119,15 @@ pub enum ConversationError {
     /// Its checkpoint's position no longer holds the last message written.
     #[error("{0}")]
     Resume(String),
-    /// Read for what is new, it never reached the newest message written
-    /// before (deleted, or the listing changed order): what is new cannot
-    /// be told from what is not.
+    /// Read for what is new, the last page read before is no longer listed
+    /// as it was (messages were added before it, or removed): what is new
+    /// cannot be told from what is not.
     #[error(
-        "{vendor}: message `{id}`, the newest one written before, is no longer listed: new messages cannot be told from old ones; remove the conversation from the state file (and its output) to read it again"
+        "{vendor}: the last page read before is no longer listed as it was (messages added before it, or removed): new messages cannot be told from old ones; remove the conversation from the state file (and its output) to read it again"
     )]
-    HeadGone {
+    Shifted {
         /// The vendor.
         vendor: Vendor,
-        /// The id it looked for.
-        id: String,
     },
     /// Its output could not be opened (e.g. a file the state does not know).
     #[error("output: {0}")]
@@ -141,7 +139,7 @@ impl ConversationError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ConversationError::Fetch(e) => e.kind(),
-            ConversationError::Resume(_) | ConversationError::HeadGone { .. } => ErrorKind::Listing,
+            ConversationError::Resume(_) | ConversationError::Shifted { .. } => ErrorKind::Listing,
             ConversationError::Output(_) => ErrorKind::InvalidQuery,
         }
     }
@@ -170,23 +168,21 @@ pub enum SyncError {
 struct Plan {
     resume: Option<Resume>,
     bound: Bound,
-    /// Whether the read starts at the top of the listing (so its first
-    /// message is the listing's head).
-    from_top: bool,
 }
 
 fn plan(vendor: Vendor, checkpoint: &Checkpoint) -> Plan {
     match &checkpoint.read {
-        // Nothing of the read written yet: its first message is the head.
-        Read::InProgress { resume, bound } => {
-            Plan { resume: resume.clone(), bound: bound.clone(), from_top: resume.is_none() }
+        Read::InProgress { resume, bound } => Plan { resume: resume.clone(), bound: bound.clone() },
+        Read::Complete => {
+            let (resume, bound) = checkpoint.mark.next_read(vendor);
+            Plan { resume, bound }
         }
-        Read::Complete => Plan { resume: None, bound: checkpoint.mark.bound(vendor), from_top: true },
     }
 }
 
 enum Note {
-    Page(usize, NormalizedPage),
+    /// A page, with the ids it was listed with (before anything was skipped).
+    Page(usize, NormalizedPage, Vec<String>),
     End(usize, Result<(), ConversationError>),
 }
 
@@ -194,14 +190,14 @@ enum Note {
 /// is for) to the committer; ends with one `End`.
 async fn read(index: usize, source: Source, plan: Plan, paging: PagingOptions, notes: mpsc::Sender<Note>) {
     let vendor = source.vendor();
-    let Plan { resume, bound, .. } = plan;
+    let Plan { resume, bound } = plan;
     let options = FetchOptions {
         paging: PagingOptions { resume: resume.as_ref().and_then(|r| r.page.clone()), ..paging },
         since: bound.since,
     };
     let mut pages = convo_normalize::fetch::pages(source, options);
     let mut skip = resume;
-    let mut reached = false;
+    let mut first = true;
     while let Some(page) = pages.next().await {
         let mut page = match page {
             Ok(page) => page,
@@ -210,6 +206,11 @@ async fn read(index: usize, source: Source, plan: Plan, paging: PagingOptions, n
                 return;
             }
         };
+        let listed: Vec<String> = page.messages.iter().filter_map(|m| m.id.clone()).collect();
+        if std::mem::take(&mut first) && !listed.starts_with(&bound.listed) {
+            let _ = notes.send(Note::End(index, Err(ConversationError::Shifted { vendor }))).await;
+            return;
+        }
         if let Some(resume) = skip.take()
             && let Err(e) = resume.skip_written(&mut page.messages)
         {
@@ -219,22 +220,11 @@ async fn read(index: usize, source: Source, plan: Plan, paging: PagingOptions, n
         if !bound.written.is_empty() {
             page.messages.retain(|m| m.id.as_ref().is_none_or(|id| !bound.written.contains(id)));
         }
-        if let Some(head) = &bound.stop_at
-            && let Some(at) = page.messages.iter().position(|m| m.id.as_deref() == Some(head.as_str()))
-        {
-            page.messages.truncate(at);
-            page.next = None;
-            reached = true;
-        }
-        if notes.send(Note::Page(index, page)).await.is_err() || reached {
-            break;
+        if notes.send(Note::Page(index, page, listed)).await.is_err() {
+            return;
         }
     }
-    let end = match &bound.stop_at {
-        Some(id) if !reached => Err(ConversationError::HeadGone { vendor, id: id.clone() }),
-        _ => Ok(()),
-    };
-    let _ = notes.send(Note::End(index, end)).await;
+    let _ = notes.send(Note::End(index, Ok(()))).await;
 }
 
 /// A conversation being read: its checkpoint as it was before this run
@@ -245,7 +235,6 @@ struct Live {
     before: Checkpoint,
     now: Checkpoint,
     tracker: Tracker,
-    from_top: bool,
     written: u64,
 }
 
@@ -270,18 +259,15 @@ pub async fn sync(
     let budget_before = options.budget.as_ref().map(RateBudget::stats).unwrap_or_default();
     let mut summary = Summary { conversations: conversations.len(), ..Summary::default() };
     let concurrency = options.concurrency.max(1);
-    let paging = PagingOptions {
-        page_size: options.page_size,
-        concurrency: 1,
-        retry: options.retry.clone(),
-        resume: None,
-    };
+    let paging =
+        PagingOptions { page_size: options.page_size, concurrency: 1, retry: options.retry.clone(), resume: None };
     let (notes_tx, mut notes) = mpsc::channel::<Note>(concurrency * 2);
     let mut waiting: VecDeque<(usize, Conversation)> = conversations.into_iter().enumerate().collect();
     let mut live: Vec<Option<Live>> = (0..summary.conversations).map(|_| None).collect();
     let mut tasks = tokio::task::JoinSet::new();
     let mut failures: Vec<(usize, String, ConversationError)> = Vec::new();
     let mut running = 0usize;
+    let mut opened_any = false;
     tokio::pin!(stop);
 
     loop {
@@ -291,19 +277,31 @@ pub async fn sync(
         {
             let Conversation { key, source } = conversation;
             let before = store.get(&key).unwrap_or_default();
-            if let Err(e) = sink.open(&key, before.output_len) {
-                let error = ConversationError::Output(e);
-                events(Event::Failed { conversation: &key, error: &error });
-                failures.push((index, key, error));
-                continue;
-            }
+            let opened = match sink.open(&key, before.output_len) {
+                Ok(opened) => opened,
+                Err(e) => {
+                    let error = ConversationError::Output(e);
+                    events(Event::Failed { conversation: &key, error: &error });
+                    failures.push((index, key, error));
+                    continue;
+                }
+            };
             let plan = plan(source.vendor(), &before);
             let mut now = before.clone();
             now.read = Read::InProgress { resume: plan.resume.clone(), bound: plan.bound.clone() };
-            live[index] =
-                Some(Live { key, before, now, tracker: Tracker::default(), from_top: plan.from_top, written: 0 });
+            if before.output_len.is_none() && opened.is_some() {
+                // The output is ours from now on: a run killed before its
+                // first checkpoint leaves a file the next one may cut back.
+                now.output_len = opened;
+                store.put(&key, now.clone());
+                opened_any = true;
+            }
+            live[index] = Some(Live { key, before, now, tracker: Tracker::default(), written: 0 });
             running += 1;
             tasks.spawn(read(index, source, plan, paging.clone(), notes_tx.clone()));
+        }
+        if std::mem::take(&mut opened_any) {
+            store.flush()?;
         }
         if running == 0 {
             break;
@@ -323,12 +321,12 @@ pub async fn sync(
         let mut next = Some(note);
         while let Some(note) = next.take() {
             match note {
-                Note::Page(index, page) => {
+                Note::Page(index, page, listed) => {
                     let Some(state) = live[index].as_mut() else { continue };
                     let count = page.messages.len();
                     let undecodable = page.messages.iter().filter(|m| m.decode_error.is_some()).count();
                     summary.undecodable += undecodable as u64;
-                    commit_page(state, page, sink, &mut summary)?;
+                    commit_page(state, page, listed, sink, &mut summary)?;
                     store.put(&state.key, state.now.clone());
                     events(Event::Page { conversation: &state.key, messages: count, undecodable });
                 }
@@ -385,14 +383,17 @@ pub async fn sync(
 fn commit_page(
     state: &mut Live,
     page: NormalizedPage,
+    listed: Vec<String>,
     sink: &mut dyn Sink,
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
     state.tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
+    let position = page.position.clone();
+    let last_id = page.messages.last().and_then(|m| m.id.clone());
     for message in &page.messages {
         sink.write(&state.key, message)?;
         state.tracker.wrote(message);
-        note_written(state, message);
+        state.now.mark.wrote(message);
     }
     state.tracker.page_done();
     let len = sink.commit(&state.key)?;
@@ -403,19 +404,19 @@ fn commit_page(
     if len.is_some() {
         state.now.output_len = len;
     }
-    if let Read::InProgress { resume, .. } = &mut state.now.read {
-        *resume = state.tracker.checkpoint();
+    let checkpoint = state.tracker.checkpoint();
+    // The last page with a message written, as listed up to that message:
+    // what a later read of this page must find again.
+    if let Some(last) = last_id {
+        let through = listed.iter().position(|id| *id == last).map_or(listed.len(), |at| at + 1);
+        state.now.mark.tail_listed = listed[..through].to_vec();
+        state.now.mark.tail = Some(Resume { page: position, after: Some(Written::Id(last)) });
+    }
+    if let Read::InProgress { resume, bound } = &mut state.now.read {
+        *resume = checkpoint;
+        // The first page was found listed as it was: a resumed read starts
+        // elsewhere, with nothing to check.
+        bound.listed.clear();
     }
     Ok(())
-}
-
-fn note_written(state: &mut Live, message: &Message) {
-    if state.from_top
-        && let Some(id) = &message.id
-    {
-        // The first message of a read from the top is the listing's head.
-        state.now.mark.head = Some(id.clone());
-        state.from_top = false;
-    }
-    state.now.mark.wrote(message);
 }

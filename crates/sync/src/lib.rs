@@ -52,12 +52,14 @@
 //! # Only what is new
 //!
 //! A conversation read to its end is read next time for what is new
-//! ([`Mark::bound`]): from the newest time written, less a millisecond, with
+//! ([`Mark::next_read`]): from the newest time written, less a millisecond, with
 //! the ids written within that millisecond skipped (Infobip's `createdAfter`
 //! and Bird's `dateFrom` filter on the server; LeadConnector's newest-first
-//! listing stops at the first older message); Octopush's messages carry no
-//! time, so its newest-first listing is read up to the newest message
-//! written before. With nothing new, that is one request per conversation,
+//! listing stops at the first older message). Octopush's messages carry no
+//! time: its last page is read again (and what follows it), refused with
+//! [`ConversationError::Shifted`] unless it begins as it was listed (a
+//! listing that grew at its start, or lost messages, cannot be read for
+//! what is new). With nothing new, that is one request per conversation,
 //! and nothing is written.
 
 #![warn(missing_docs)]

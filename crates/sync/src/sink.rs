@@ -16,8 +16,9 @@ pub trait Sink {
     /// the length its checkpoint recorded for its output: a sink that can
     /// cut its output back to it does (what lies beyond is the tail of a
     /// run killed before it saved its checkpoint), and a sink whose output
-    /// is shorter than that refuses.
-    fn open(&mut self, conversation: &str, committed: Option<u64>) -> io::Result<()>;
+    /// is shorter than that refuses. Returns the length the output starts
+    /// at, for a sink that can cut back to it.
+    fn open(&mut self, conversation: &str, committed: Option<u64>) -> io::Result<Option<u64>>;
     /// Writes one message of the conversation.
     fn write(&mut self, conversation: &str, message: &Message) -> io::Result<()>;
     /// Everything written so far is handed on (flushed); the output's length
@@ -56,8 +57,8 @@ struct Line<'a> {
 }
 
 impl<W: Write> Sink for MergedNdjson<W> {
-    fn open(&mut self, _: &str, _: Option<u64>) -> io::Result<()> {
-        Ok(())
+    fn open(&mut self, _: &str, _: Option<u64>) -> io::Result<Option<u64>> {
+        Ok(None)
     }
 
     fn write(&mut self, conversation: &str, message: &Message) -> io::Result<()> {
@@ -150,12 +151,12 @@ fn cut(path: &Path, file: &mut File, committed: Option<u64>) -> io::Result<u64> 
 }
 
 impl Sink for Directory {
-    fn open(&mut self, conversation: &str, committed: Option<u64>) -> io::Result<()> {
+    fn open(&mut self, conversation: &str, committed: Option<u64>) -> io::Result<Option<u64>> {
         let path = self.path(conversation);
         let mut file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path)?;
         let len = cut(&path, &mut file, committed)?;
         self.open.insert(conversation.to_owned(), (BufWriter::with_capacity(64 * 1024, file), len));
-        Ok(())
+        Ok(Some(len))
     }
 
     fn write(&mut self, conversation: &str, message: &Message) -> io::Result<()> {
@@ -200,7 +201,7 @@ mod tests {
         let mut sink = Directory::new(dir.path()).unwrap();
         let path = sink.path("c");
         std::fs::write(&path, b"line 1\nline 2 of a killed run\n").unwrap();
-        sink.open("c", Some(7)).unwrap();
+        assert_eq!(sink.open("c", Some(7)).unwrap(), Some(7));
         assert_eq!(sink.commit("c").unwrap(), Some(7));
         sink.close("c").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"line 1\n");

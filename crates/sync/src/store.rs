@@ -68,10 +68,12 @@ pub struct Bound {
     /// Messages already written that `since` lets through again: skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub written: Vec<String>,
-    /// Newest first without times (Octopush): the read stops at this
-    /// message, the newest written before; what precedes it is new.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_at: Option<String>,
+    /// Without times (Octopush), a read for what is new asks for the last
+    /// page read again: its messages must begin with these ids, as listed
+    /// then, or the listing has shifted (messages added before it, or
+    /// removed) and new cannot be told from old.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed: Vec<String>,
 }
 
 /// What was written of a conversation, for telling new messages from old.
@@ -85,10 +87,13 @@ pub struct Mark {
     /// these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent: Vec<(String, DateTime<Utc>)>,
-    /// The first message (with an id) of the listing as last read from its
-    /// start: for a vendor whose messages carry no time.
+    /// Where the last page read begins again, after its last message
+    /// written: for a vendor whose messages carry no time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub head: Option<String>,
+    pub tail: Option<Resume>,
+    /// The ids of that page as it was listed, up to its last message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tail_listed: Vec<String>,
 }
 
 impl Mark {
@@ -111,20 +116,24 @@ impl Mark {
         self.recent.retain(|(_, t)| floor.is_none_or(|floor| *t >= floor));
     }
 
-    /// The bound of a read for what is new since this mark: from the
-    /// newest time (less the slack) where messages carry times, else up to
-    /// the head; every message when nothing was written.
-    pub fn bound(&self, vendor: Vendor) -> Bound {
+    /// Where a read for what is new since this mark starts, and its bound:
+    /// from the newest time (less the slack) where messages carry times;
+    /// else (Octopush) the last page read again, checked to be listed as it
+    /// was, and what follows it; every message when nothing was written.
+    pub fn next_read(&self, vendor: Vendor) -> (Option<Resume>, Bound) {
         match (self.newest, vendor) {
-            // Octopush's messages carry no time: its listing is newest
-            // first (live-API behaviour), so what is new precedes the head.
-            (_, Vendor::Octopush) => Bound { stop_at: self.head.clone(), ..Bound::default() },
-            (Some(newest), _) => Bound {
-                since: Some(newest - Self::SLACK),
-                written: self.recent.iter().map(|(id, _)| id.clone()).collect(),
-                stop_at: None,
-            },
-            (None, _) => Bound::default(),
+            (_, Vendor::Octopush) => {
+                (self.tail.clone(), Bound { listed: self.tail_listed.clone(), ..Bound::default() })
+            }
+            (Some(newest), _) => (
+                None,
+                Bound {
+                    since: Some(newest - Self::SLACK),
+                    written: self.recent.iter().map(|(id, _)| id.clone()).collect(),
+                    listed: Vec::new(),
+                },
+            ),
+            (None, _) => (None, Bound::default()),
         }
     }
 }
@@ -304,13 +313,22 @@ mod tests {
         assert_eq!(mark.newest, Some(newest));
         let ids: Vec<_> = mark.recent.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["b", "c"], "`a` and `old` are more than a millisecond older");
-        let bound = mark.bound(Vendor::Bird);
+        let (resume, bound) = mark.next_read(Vendor::Bird);
+        assert_eq!(resume, None);
         assert_eq!(bound.since, Some(newest - Mark::SLACK));
         assert_eq!(bound.written, ["b", "c"]);
-        // Octopush stops at its head instead.
-        let octopush = Mark { head: Some("h".into()), ..mark.clone() }.bound(Vendor::Octopush);
-        assert_eq!(octopush, Bound { stop_at: Some("h".into()), ..Bound::default() });
-        assert_eq!(Mark::default().bound(Vendor::Infobip), Bound::default(), "nothing written: every message");
+        // Octopush reads its last page again instead.
+        let tail = Resume { page: Some(convo_normalize::fetch::Position::Page(3)), after: None };
+        let octopush = Mark { tail: Some(tail.clone()), tail_listed: vec!["x".into()], ..mark.clone() };
+        assert_eq!(
+            octopush.next_read(Vendor::Octopush),
+            (Some(tail), Bound { listed: vec!["x".into()], ..Bound::default() })
+        );
+        assert_eq!(
+            Mark::default().next_read(Vendor::Infobip),
+            (None, Bound::default()),
+            "nothing written: every message"
+        );
     }
 
     #[test]

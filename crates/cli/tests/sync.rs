@@ -1,0 +1,286 @@
+//! `convo sync`: many conversations under one budget, checkpointed in a
+//! state file; against the sandbox as a real server (its numbered
+//! conversations, its faults, its rate limit), through the built binary.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{Secrets, convo, convo_std, fetch_from, generated_conversation, run, sandbox};
+use convo_sandbox::{Fault, FaultKind, RateLimit, SandboxOptions, Vendor, ids};
+
+/// `convo sync <vendor>` of the first `count` numbered conversations of
+/// the sandbox at `base_url`, with `extra` flags.
+fn sync_command(vendor: Vendor, base_url: &str, dir: &Path, count: usize, extra: &[&str]) -> std::process::Command {
+    let list = dir.join("conversations.txt");
+    let ids: Vec<String> = (0..count).map(|n| ids::numbered(vendor, n)).collect();
+    std::fs::write(&list, format!("# the sandbox's numbered conversations\n{}\n", ids.join("\n"))).unwrap();
+    let mut command = convo_std();
+    command.arg("sync").arg(vendor.as_str()).arg("--base-url").arg(base_url).arg("--conversations").arg(&list);
+    command.arg("--state").arg(dir.join("state.json")).arg("--out-dir").arg(dir.join("out"));
+    command.args(["--page-size", "50"]).args(extra);
+    if vendor == Vendor::Bird {
+        command.args(["--workspace", ids::bird::WORKSPACE]);
+    }
+    for (name, value) in Secrets::sandbox().env(vendor.as_str()) {
+        command.env(name, value);
+    }
+    command
+}
+
+fn sync(vendor: Vendor, base_url: &str, dir: &Path, count: usize, extra: &[&str]) -> common::Run {
+    let mut command: assert_cmd::Command = sync_command(vendor, base_url, dir, count, extra).into();
+    command.timeout(Duration::from_secs(120));
+    run(&mut command)
+}
+
+/// The ids in a conversation's output file, in order.
+fn file_ids(dir: &Path, vendor: Vendor, n: usize) -> Vec<String> {
+    let path: PathBuf = dir.join("out").join(convo_sync_file_name(&ids::numbered(vendor, n)));
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    text.lines()
+        .map(|line| {
+            let message: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            message["id"].as_str().expect("an id").to_owned()
+        })
+        .collect()
+}
+
+/// The sandbox's ids are plain: the file is the id and `.ndjson`.
+fn convo_sync_file_name(id: &str) -> String {
+    assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{id}");
+    format!("{id}.ndjson")
+}
+
+/// What `convo fetch` reads of the generated conversation (the numbered
+/// ones hold the same messages): the expected ids, in the vendor's order.
+fn fetched(vendor: Vendor, base_url: &str) -> Vec<String> {
+    let mut command = convo();
+    fetch_from(&mut command, vendor.as_str(), base_url, generated_conversation(vendor.as_str()), &Secrets::sandbox());
+    let fetched = run(&mut command);
+    fetched.expect_success();
+    fetched.ids()
+}
+
+fn no_repeats(ids: &[String]) -> bool {
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    unique.len() == ids.len()
+}
+
+#[test]
+fn every_vendor_syncs_each_conversation_exactly_once_then_reads_only_what_is_new() {
+    const CONVERSATIONS: usize = 5;
+    for vendor in Vendor::ALL {
+        let name = vendor.as_str();
+        let served = sandbox(SandboxOptions { messages: 120, conversations: CONVERSATIONS, ..Default::default() });
+        let base = served.base_url(vendor);
+        let dir = tempfile::tempdir().unwrap();
+        let first = sync(vendor, &base, dir.path(), CONVERSATIONS, &[]);
+        first.expect_code(0);
+        assert!(first.stdout.is_empty(), "{name}: with --out-dir nothing goes to stdout");
+        assert!(first.stderr.contains("5 of 5 conversations read to their end"), "{name}: {}", first.stderr);
+        let expected = fetched(vendor, &base);
+        assert_eq!(expected.len(), 120, "{name}");
+        for n in 0..CONVERSATIONS {
+            assert_eq!(file_ids(dir.path(), vendor, n), expected, "{name}: conversation {n}, in the vendor's order");
+        }
+
+        // Nothing new: at most one request a conversation, nothing written.
+        let files: Vec<Vec<u8>> = (0..CONVERSATIONS)
+            .map(|n| {
+                std::fs::read(dir.path().join("out").join(format!("{}.ndjson", ids::numbered(vendor, n)))).unwrap()
+            })
+            .collect();
+        let before = served.requests(vendor);
+        let again = sync(vendor, &base, dir.path(), CONVERSATIONS, &[]);
+        again.expect_code(0);
+        let requests = served.requests(vendor) - before;
+        // One request each: the page that ends at the newest message (Bird,
+        // LeadConnector); Infobip's keyset read asks once more to see the
+        // end, Octopush's last page is followed by the empty one that ends it.
+        let each = if matches!(vendor, Vendor::Infobip | Vendor::Octopush) { 2 } else { 1 };
+        assert!(
+            requests <= each * CONVERSATIONS,
+            "{name}: {requests} requests for {CONVERSATIONS} unchanged conversations"
+        );
+        assert!(
+            again.stderr.contains("(5 with nothing new)") && again.stderr.contains("0 messages written"),
+            "{name}: {}",
+            again.stderr
+        );
+        for (n, file) in files.iter().enumerate() {
+            let now =
+                std::fs::read(dir.path().join("out").join(format!("{}.ndjson", ids::numbered(vendor, n)))).unwrap();
+            assert_eq!(&now, file, "{name}: conversation {n} unchanged");
+        }
+
+        // New messages: the next run writes exactly those.
+        served.set_messages(170).unwrap();
+        let grown = sync(vendor, &base, dir.path(), CONVERSATIONS, &[]);
+        grown.expect_code(0);
+        assert!(grown.stderr.contains(&format!("{} messages written", 50 * CONVERSATIONS)), "{name}: {}", grown.stderr);
+        let all = fetched(vendor, &base);
+        let mut want = all.clone();
+        want.sort();
+        for n in 0..CONVERSATIONS {
+            let ids = file_ids(dir.path(), vendor, n);
+            assert!(no_repeats(&ids), "{name}: conversation {n} repeats a message");
+            let mut got = ids.clone();
+            got.sort();
+            assert_eq!(got, want, "{name}: conversation {n} holds every message once");
+            // What was new is in the vendor's order after what was there.
+            let new: Vec<&String> = all.iter().filter(|id| !expected.contains(id)).collect();
+            assert_eq!(ids[120..].iter().collect::<Vec<_>>(), new, "{name}: conversation {n}'s new messages");
+        }
+    }
+}
+
+#[test]
+fn a_failing_conversation_is_reported_the_others_go_on_and_a_rerun_completes_it() {
+    for vendor in Vendor::ALL {
+        let name = vendor.as_str();
+        // The sixth request fails for good (501 is not retried).
+        let fault = Fault { vendor, on_request: 6, kind: FaultKind::Status { status: 501, retry_after: None } };
+        let options = SandboxOptions { messages: 120, conversations: 4, faults: vec![fault], ..Default::default() };
+        let served = sandbox(options);
+        let base = served.base_url(vendor);
+        let dir = tempfile::tempdir().unwrap();
+        let first = sync(vendor, &base, dir.path(), 4, &["--concurrency", "2"]);
+        first.expect_code(5);
+        assert!(
+            first.stderr.contains("3 of 4 conversations read to their end") && first.stderr.contains("1 failed"),
+            "{name}: {}",
+            first.stderr
+        );
+        assert_eq!(
+            first.stderr.lines().filter(|l| l.contains("failed: ")).count(),
+            2,
+            "{name}: the failure, then the exit's line: {}",
+            first.stderr
+        );
+        assert!(first.stderr.contains("the same command goes on"), "{name}: {}", first.stderr);
+        common::expect_no_panic_or_debug(&first.stderr);
+        let second = sync(vendor, &base, dir.path(), 4, &["--concurrency", "2"]);
+        second.expect_code(0);
+        let expected = fetched(vendor, &base);
+        for n in 0..4 {
+            assert_eq!(
+                file_ids(dir.path(), vendor, n),
+                expected,
+                "{name}: conversation {n} exactly once across the runs"
+            );
+        }
+    }
+}
+
+#[test]
+fn over_the_sandboxs_rate_limit_429s_are_waited_out_and_within_it_none_come() {
+    for vendor in [Vendor::Bird, Vendor::Leadconnector, Vendor::Infobip] {
+        let name = vendor.as_str();
+        let limit = RateLimit { requests: 10, per: Duration::from_secs(1) };
+        let options = SandboxOptions { messages: 100, conversations: 6, rate_limit: Some(limit), ..Default::default() };
+        let served = sandbox(options);
+        let base = served.base_url(vendor);
+        // A budget above the server's limit: 429s come, and are waited out.
+        let dir = tempfile::tempdir().unwrap();
+        let over = sync(vendor, &base, dir.path(), 6, &["--requests-per-second", "100"]);
+        over.expect_code(0);
+        assert!(served.rate_limited(vendor) > 0, "{name}: the sandbox refused some");
+        assert!(!over.stderr.contains(" 0 answered 429"), "{name}: the summary counts them: {}", over.stderr);
+        let expected = fetched(vendor, &base);
+        for n in 0..6 {
+            assert_eq!(file_ids(dir.path(), vendor, n), expected, "{name}: conversation {n}");
+        }
+        // A budget within it: none (once the window of the runs before has passed).
+        std::thread::sleep(Duration::from_millis(1100));
+        let refused = served.rate_limited(vendor);
+        let dir = tempfile::tempdir().unwrap();
+        let within = sync(vendor, &base, dir.path(), 6, &["--requests-per-second", "8"]);
+        within.expect_code(0);
+        assert!(within.stderr.contains(" 0 answered 429"), "{name}: {}", within.stderr);
+        assert_eq!(served.rate_limited(vendor), refused, "{name}: no request was refused");
+    }
+}
+
+#[test]
+fn killing_a_sync_halfway_and_running_it_again_writes_every_message_exactly_once() {
+    for vendor in [Vendor::Bird, Vendor::Octopush] {
+        let name = vendor.as_str();
+        let options =
+            SandboxOptions { messages: 300, conversations: 8, delay: Duration::from_millis(15), ..Default::default() };
+        let served = sandbox(options);
+        let base = served.base_url(vendor);
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = sync_command(vendor, &base, dir.path(), 8, &["--concurrency", "3"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Killed (SIGKILL: no chance to tidy up) once a few pages are in.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while served.requests(vendor) < 10 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let total: usize = (0..8).map(|n| file_ids(dir.path(), vendor, n).len()).sum();
+        assert!(total < 8 * 300, "{name}: killed halfway ({total} lines written)");
+        let again = sync(vendor, &base, dir.path(), 8, &["--concurrency", "3"]);
+        again.expect_code(0);
+        let expected = fetched(vendor, &base);
+        for n in 0..8 {
+            assert_eq!(
+                file_ids(dir.path(), vendor, n),
+                expected,
+                "{name}: conversation {n} exactly once across the runs"
+            );
+        }
+    }
+}
+
+#[test]
+fn refused_credentials_fail_every_conversation_with_exit_3_and_never_print_them() {
+    let served = sandbox(SandboxOptions { messages: 10, conversations: 2, ..Default::default() });
+    for vendor in Vendor::ALL {
+        let name = vendor.as_str();
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = sync_command(vendor, &served.base_url(vendor), dir.path(), 2, &[]);
+        for (variable, value) in Secrets::canaries().env(name) {
+            command.env(variable, value);
+        }
+        let mut command: assert_cmd::Command = command.into();
+        let failed = run(&mut command);
+        failed.expect_code(3);
+        for form in Secrets::canaries().leak_forms(name) {
+            assert!(!failed.all().contains(&form), "{name}: the credential leaked");
+        }
+        common::expect_no_panic_or_debug(&failed.stderr);
+    }
+}
+
+#[test]
+fn the_merged_stream_names_each_lines_conversation_and_bad_lists_are_usage_errors() {
+    let out =
+        run(convo().args(["sync", "bird", "--sandbox", "--sandbox-conversations", "3", "--sandbox-messages", "40"]));
+    out.expect_code(0);
+    let lines = out.ndjson();
+    assert_eq!(lines.len(), 120);
+    for n in 0..3 {
+        let id = ids::numbered(Vendor::Bird, n);
+        let of: Vec<_> = lines.iter().filter(|l| l["conversation"] == id.as_str()).collect();
+        assert_eq!(of.len(), 40, "conversation {n}");
+        assert!(of.iter().all(|l| l["message"]["vendor"] == "bird"));
+    }
+    let missing = run(convo().args(["sync", "bird", "--workspace", "w"]));
+    assert!(missing.expect_error_line(2).contains("--conversations"), "{}", missing.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("ids.txt");
+    std::fs::write(&list, "not-a-cid\n").unwrap();
+    let bad = run(convo()
+        .args(["sync", "octopush", "--base-url", "http://127.0.0.1:9", "--conversations"])
+        .arg(&list)
+        .envs(Secrets::sandbox().env("octopush")));
+    let line = bad.expect_error_line(2);
+    assert!(line.contains("not-a-cid"), "{line}");
+}
