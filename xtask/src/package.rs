@@ -43,6 +43,7 @@ pub const PUBLISHED: &[&str] = &[
     "convo-bird",
     "convo-normalize",
     "convo-sandbox",
+    "convo-sync",
     "convo",
 ];
 

@@ -245,7 +245,7 @@ struct Live {
 /// on; `stop` resolving ends the sync between two pages, checkpointed.
 ///
 /// A conversation with a complete checkpoint is read only for what is new
-/// (see [`crate::Mark::bound`]); one with a read in progress goes on from
+/// (see [`crate::Mark::next_read`]); one with a read in progress goes on from
 /// its position, after its last message written.
 pub async fn sync(
     conversations: Vec<Conversation>,

@@ -29,7 +29,7 @@
 //!     let options = SyncOptions { budget: Some(budget), ..Default::default() };
 //!     let summary = sync(conversations, &mut store, &mut sink, options, |_| {}, std::future::pending()).await?;
 //!     assert!(summary.succeeded());
-//!     assert_eq!(summary.messages, 121, "the sample's one message and the 120 generated");
+//!     assert_eq!(summary.messages, 2 + 120, "the sample's two messages and the 120 generated");
 //!     Ok(())
 //! }
 //! ```

@@ -55,8 +55,10 @@ fn every_crate_depends_only_on_what_architecture_md_allows() {
     let mut normalizer = set(&VENDOR_CRATES);
     normalizer.extend(set(&["convo-runtime", "convo-vendors"]));
     assert_eq!(deps("convo-normalize"), normalizer, "convo-normalize");
+    // The sync reads through the normalizer's sources: no vendor crate, no runtime.
+    assert_eq!(deps("convo-sync"), set(&["convo-normalize"]), "convo-sync");
     // The CLI builds its sources through the normalizer: no vendor crate.
-    assert_eq!(deps("convo"), set(&["convo-normalize", "convo-sandbox"]), "convo");
+    assert_eq!(deps("convo"), set(&["convo-normalize", "convo-sandbox", "convo-sync"]), "convo");
     // The servers are servers: never a client.
     for server in ["convo-sandbox", "convo-hostile"] {
         let known = deps(server);
