@@ -47,20 +47,27 @@ fn source(vendor: Vendor, args: &FetchArgs, sandbox: Option<&Sandbox>) -> Result
         facebook_id: args.facebook_id.clone(),
         reverse: args.reverse,
     };
-    // The sandbox answers its base URL and keys; `--base-url` stands for
-    // the base URL's variable; anything else (LEADCONNECTOR_VERSION) comes
-    // from the environment.
+    let vars = variables(vendor, args.base_url.clone(), sandbox);
+    Source::from_vars(vendor, &selector, vars, &ClientOptions::default()).map_err(|e| source_error(vendor, e))
+}
+
+/// The variables a vendor's client reads: the sandbox answers its base URL
+/// and keys; `--base-url` stands for the base URL's variable; anything else
+/// (LEADCONNECTOR_VERSION) comes from the environment.
+pub(crate) fn variables(
+    vendor: Vendor,
+    base_url: Option<String>,
+    sandbox: Option<&Sandbox>,
+) -> impl Fn(&str) -> Option<String> + use<'_> {
     let sandbox_vars = sandbox.map(|s| s.vars(vendor));
     let base_variable = vendor.variables().base_url;
-    let flag = args.base_url.clone();
-    let vars = move |name: &str| -> Option<String> {
+    move |name: &str| -> Option<String> {
         sandbox_vars
             .as_ref()
             .and_then(|vars| vars(name))
-            .or_else(|| flag.clone().filter(|_| name == base_variable))
+            .or_else(|| base_url.clone().filter(|_| name == base_variable))
             .or_else(|| std::env::var(name).ok())
-    };
-    Source::from_vars(vendor, &selector, vars, &ClientOptions::default()).map_err(|e| source_error(vendor, e))
+    }
 }
 
 /// A source that could not be made, in the CLI's words (its flags).

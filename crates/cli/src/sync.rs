@@ -15,7 +15,7 @@ use convo_sync::{
 
 use crate::args::SyncArgs;
 use crate::error::CliError;
-use crate::fetch::{Stop, source_error, usage};
+use crate::fetch::{Stop, source_error, usage, variables};
 
 /// `convo sync`.
 pub async fn run(args: SyncArgs) -> Result<(), CliError> {
@@ -154,16 +154,7 @@ fn sources(
         workspace: workspace.map(str::to_owned),
         ..Selector::default()
     };
-    let sandbox_vars = sandbox.map(|s| s.vars(vendor));
-    let base_variable = vendor.variables().base_url;
-    let flag = args.base_url.clone();
-    let vars = move |name: &str| -> Option<String> {
-        sandbox_vars
-            .as_ref()
-            .and_then(|vars| vars(name))
-            .or_else(|| flag.clone().filter(|_| name == base_variable))
-            .or_else(|| std::env::var(name).ok())
-    };
+    let vars = variables(vendor, args.base_url.clone(), sandbox);
     let options = ClientOptions { rate_budget: Some(budget.clone()), ..ClientOptions::default() };
     let named = |id: &str, e: CliError| match e {
         CliError::Usage(m) => usage(format!("conversation `{id}`: {m}")),
