@@ -57,6 +57,7 @@ use convo_sandbox::{Sandbox, SandboxOptions, ids};
 mod e2e;
 #[path = "../../normalize/benches/pages/mod.rs"]
 mod pages;
+mod sync;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         Some("e2e") => e2e::command(&args[1..]),
         Some("get") => e2e::get_command(&args[1..]),
         Some("wire") => wire_command(),
+        Some("sync") => sync::command(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -78,7 +80,7 @@ fn main() -> ExitCode {
     }
 }
 
-pub(crate) const USAGE: &str = "usage: convo-bench decode [--rounds N] [--iterations N] [--vendor NAME]... [--only normalize|value] | convo-bench fetch [--messages N] [--delay-ms MS] [--runs N] [--vendor NAME]... | convo-bench rss -- COMMAND [ARG]... | convo-bench e2e --convo PATH [--messages N] [--runs N] | convo-bench get BASE_URL TARGET... | convo-bench wire";
+pub(crate) const USAGE: &str = "usage: convo-bench decode [--rounds N] [--iterations N] [--vendor NAME]... [--only normalize|value] | convo-bench fetch [--messages N] [--delay-ms MS] [--runs N] [--vendor NAME]... | convo-bench rss -- COMMAND [ARG]... | convo-bench e2e --convo PATH [--messages N] [--runs N] | convo-bench get BASE_URL TARGET... | convo-bench wire | convo-bench sync [--conversations N] [--messages N] [--delay-ms MS] [--concurrency N]";
 
 /// The decode benchmark's pages, as sent and gzip-compressed.
 fn wire_command() -> Result<(), String> {
