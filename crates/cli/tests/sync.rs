@@ -19,7 +19,10 @@ fn sync_command(vendor: Vendor, base_url: &str, dir: &Path, count: usize, extra:
     let mut command = convo_std();
     command.arg("sync").arg(vendor.as_str()).arg("--base-url").arg(base_url).arg("--conversations").arg(&list);
     command.arg("--state").arg(dir.join("state.json")).arg("--out-dir").arg(dir.join("out"));
-    command.args(["--page-size", "50"]).args(extra);
+    if !extra.contains(&"--page-size") {
+        command.args(["--page-size", "50"]);
+    }
+    command.args(extra);
     if vendor == Vendor::Bird {
         command.args(["--workspace", ids::bird::WORKSPACE]);
     }
@@ -161,6 +164,10 @@ fn a_failing_conversation_is_reported_the_others_go_on_and_a_rerun_completes_it(
         );
         assert!(first.stderr.contains("the same command goes on"), "{name}: {}", first.stderr);
         common::expect_no_panic_or_debug(&first.stderr);
+        // Its position is a page of 50: another page size is refused, not guessed.
+        let resized = sync(vendor, &base, dir.path(), 4, &["--concurrency", "2", "--page-size", "30"]);
+        resized.expect_code(5);
+        assert!(resized.stderr.contains("page size of 50, not 30"), "{name}: {}", resized.stderr);
         let second = sync(vendor, &base, dir.path(), 4, &["--concurrency", "2"]);
         second.expect_code(0);
         let expected = fetched(vendor, &base);

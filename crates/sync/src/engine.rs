@@ -286,9 +286,24 @@ pub async fn sync(
                     continue;
                 }
             };
+            if let Read::InProgress { resume: Some(_), .. } = &before.read
+                && before.page_size != options.page_size
+            {
+                let size = |s: Option<u64>| s.map_or("the vendor's default".to_owned(), |n| n.to_string());
+                let error = ConversationError::Resume(format!(
+                    "its read was checkpointed at a page size of {}, not {}: a position is a page of that size; go on with the same page size",
+                    size(before.page_size),
+                    size(options.page_size)
+                ));
+                sink.close(&key)?;
+                events(Event::Failed { conversation: &key, error: &error });
+                failures.push((index, key, error));
+                continue;
+            }
             let plan = plan(source.vendor(), &before);
             let mut now = before.clone();
             now.read = Read::InProgress { resume: plan.resume.clone(), bound: plan.bound.clone() };
+            now.page_size = options.page_size;
             if before.output_len.is_none() && opened.is_some() {
                 // The output is ours from now on: a run killed before its
                 // first checkpoint leaves a file the next one may cut back.

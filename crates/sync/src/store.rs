@@ -24,6 +24,11 @@ pub struct Checkpoint {
     /// Messages written, across every run.
     #[serde(default)]
     pub messages: u64,
+    /// The page size the read in progress asks for (`None`: the vendor's
+    /// default): a position is a page of that size, so a read goes on only
+    /// with the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u64>,
     /// For an output that can be cut back (a file): its length once the
     /// messages counted here were written. A run killed after writing more
     /// (but before its checkpoint was saved) leaves a tail beyond it, which
