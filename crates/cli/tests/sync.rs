@@ -291,3 +291,19 @@ fn the_merged_stream_names_each_lines_conversation_and_bad_lists_are_usage_error
     let line = bad.expect_error_line(2);
     assert!(line.contains("not-a-cid"), "{line}");
 }
+
+#[test]
+fn a_listing_that_cannot_be_read_exactly_once_goes_back_and_the_rerun_writes_it_once() {
+    // Bird's third request points back: the read cannot go on from a
+    // checkpoint; the conversation goes back to before the run, its file too.
+    let vendor = Vendor::Bird;
+    let fault = Fault { vendor, on_request: 3, kind: FaultKind::RepeatCursor };
+    let served = sandbox(SandboxOptions { messages: 200, conversations: 1, faults: vec![fault], ..Default::default() });
+    let base = served.base_url(vendor);
+    let dir = tempfile::tempdir().unwrap();
+    let first = sync(vendor, &base, dir.path(), 1, &[]);
+    first.expect_code(5);
+    let again = sync(vendor, &base, dir.path(), 1, &[]);
+    again.expect_code(0);
+    assert_eq!(file_ids(dir.path(), vendor, 0), fetched(vendor, &base), "exactly once across the runs");
+}

@@ -276,7 +276,7 @@ pub async fn sync(
             && let Some((index, conversation)) = waiting.pop_front()
         {
             let Conversation { key, source } = conversation;
-            let before = store.get(&key).unwrap_or_default();
+            let mut before = store.get(&key).unwrap_or_default();
             let opened = match sink.open(&key, before.output_len) {
                 Ok(opened) => opened,
                 Err(e) => {
@@ -308,6 +308,8 @@ pub async fn sync(
                 // The output is ours from now on: a run killed before its
                 // first checkpoint leaves a file the next one may cut back.
                 now.output_len = opened;
+                // Going back to before this run keeps the output ours too.
+                before.output_len = opened;
                 store.put(&key, now.clone());
                 opened_any = true;
             }
