@@ -164,10 +164,6 @@ fn a_failing_conversation_is_reported_the_others_go_on_and_a_rerun_completes_it(
         );
         assert!(first.stderr.contains("the same command goes on"), "{name}: {}", first.stderr);
         common::expect_no_panic_or_debug(&first.stderr);
-        // Its position is a page of 50: another page size is refused, not guessed.
-        let resized = sync(vendor, &base, dir.path(), 4, &["--concurrency", "2", "--page-size", "30"]);
-        resized.expect_code(5);
-        assert!(resized.stderr.contains("page size of 50, not 30"), "{name}: {}", resized.stderr);
         let second = sync(vendor, &base, dir.path(), 4, &["--concurrency", "2"]);
         second.expect_code(0);
         let expected = fetched(vendor, &base);
@@ -305,5 +301,21 @@ fn a_listing_that_cannot_be_read_exactly_once_goes_back_and_the_rerun_writes_it_
     first.expect_code(5);
     let again = sync(vendor, &base, dir.path(), 1, &[]);
     again.expect_code(0);
+    assert_eq!(file_ids(dir.path(), vendor, 0), fetched(vendor, &base), "exactly once across the runs");
+}
+
+#[test]
+fn a_read_in_progress_goes_on_only_with_the_page_size_it_was_checkpointed_at() {
+    // The second request fails for good: the first page (of 50) is checkpointed.
+    let vendor = Vendor::Bird;
+    let fault = Fault { vendor, on_request: 2, kind: FaultKind::Status { status: 501, retry_after: None } };
+    let served = sandbox(SandboxOptions { messages: 200, conversations: 1, faults: vec![fault], ..Default::default() });
+    let base = served.base_url(vendor);
+    let dir = tempfile::tempdir().unwrap();
+    sync(vendor, &base, dir.path(), 1, &[]).expect_code(5);
+    let resized = sync(vendor, &base, dir.path(), 1, &["--page-size", "30"]);
+    resized.expect_code(5);
+    assert!(resized.stderr.contains("page size of 50, not 30"), "{}", resized.stderr);
+    sync(vendor, &base, dir.path(), 1, &[]).expect_code(0);
     assert_eq!(file_ids(dir.path(), vendor, 0), fetched(vendor, &base), "exactly once across the runs");
 }
