@@ -17,6 +17,10 @@
 //!    without gzip (`convo-bench wire`).
 //! 4. The peak memory of `convo fetch <vendor> --sandbox` streaming 100,000
 //!    and 1,000,000 messages to `/dev/null` (`convo-bench rss`).
+//! 5. Many conversations under one rate budget (`convo-bench sync`, issue
+//!    11): 200 Bird conversations of 250 messages at 20 ms a response
+//!    against the sandbox's enforced 50 requests/s, concurrent and one after
+//!    another, then a rerun with the state and nothing new.
 //!
 //! The numbers are printed as markdown; `--write` also puts them into
 //! `BENCHMARKS.md` between its markers. Nothing here fails on a number: a
@@ -44,6 +48,8 @@ const E2E_RUNS: u64 = 5;
 const NORMALIZER_TARGET: f64 = 0.6;
 /// The CLI's end-to-end target: at most this many times the bytes-only client.
 const E2E_TARGET: f64 = 2.0;
+/// The sync's target: wall at most this many times `requests / 50 per s`.
+const SYNC_TARGET: f64 = 1.1;
 
 struct Options {
     write: bool,
@@ -110,6 +116,8 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     )?;
     let wire = output_lines(Command::new(&bench_bin).arg("wire"))?;
 
+    let sync = output_lines(Command::new(&bench_bin).arg("sync"))?;
+
     let mut memory = Vec::new();
     for vendor in MEMORY_VENDORS {
         for n in MEMORY_MESSAGES {
@@ -129,6 +137,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         e2e_table(&e2e),
         wire_table(&wire),
         memory_table(&memory),
+        sync_table(&sync),
     ]
     .join("\n");
     println!("{markdown}");
@@ -219,7 +228,8 @@ fn environment() -> String {
          `target/release/convo-bench fetch --messages {FETCH_MESSAGES} --delay-ms {FETCH_DELAY_MS} --runs N`, then \
          `target/release/convo-bench e2e --messages {FETCH_MESSAGES} --runs {E2E_RUNS} --convo target/release/convo`, then \
          `target/release/convo-bench wire`, then \
-         `target/release/convo-bench rss -- target/release/convo fetch <vendor> --sandbox --sandbox-messages <N>`.\n"
+         `target/release/convo-bench rss -- target/release/convo fetch <vendor> --sandbox --sandbox-messages <N>`, then \
+         `target/release/convo-bench sync`.\n"
     )
 }
 
@@ -455,6 +465,64 @@ fn memory_table(rows: &[(&str, String, Value)]) -> String {
         }
     }
     out.push('\n');
+    out
+}
+
+fn sync_table(rows: &[Value]) -> String {
+    let Some(setup) = rows.first().map(|row| &row["setup"]) else {
+        return "### Many conversations\n\n`convo-bench sync` printed nothing.\n".to_owned();
+    };
+    let min_requests = setup["min_requests"].as_u64().unwrap_or(0);
+    let conversations = setup["conversations"].as_u64().unwrap_or(0);
+    let mut out = format!(
+        "### Many conversations under one budget: `convo-bench sync`\n\n\
+         `convo_sync::sync` of {} Bird conversations of {} messages from the in-process sandbox, {} ms added to \
+         every response, the sandbox enforcing {} requests in any 1 s sliding window (a 429 beyond it); one \
+         `RateBudget` of 49 requests a second with a burst of 1 shared by all, concurrency 16; then a rerun with the \
+         same state and nothing new; then the same conversations one after another with a new state. Floor: \
+         requests / {} per s. Targets (issue 11): requests = the sum of each conversation's minimum ({min_requests}), \
+         no 429 received, wall ≤ {SYNC_TARGET} × floor; the rerun at most one request a conversation and nothing \
+         written.\n\n\
+         | run | concurrency | requests | 429s received | messages written | complete | wall | wall / floor | targets |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n",
+        thousands(conversations),
+        setup["messages"],
+        setup["delay_ms"],
+        setup["sandbox_limit_per_s"],
+        setup["sandbox_limit_per_s"],
+    );
+    for row in rows {
+        let run = row["run"].as_str().unwrap_or("?");
+        let requests = row["requests"].as_u64().unwrap_or(0);
+        let received = row["rate_limited_received"].as_u64().unwrap_or(u64::MAX);
+        let written = row["messages_written"].as_u64().unwrap_or(u64::MAX);
+        let ratio = row["wall_over_floor"].as_f64().unwrap_or(f64::NAN);
+        let complete = row["complete"].as_u64() == row["conversations"].as_u64();
+        let verdict = |met: bool| if met { "met" } else { "**missed**" };
+        let targets = match run {
+            "concurrent" => format!(
+                "requests {}, 429s {}, wall {}",
+                verdict(requests == min_requests),
+                verdict(received == 0),
+                verdict(ratio <= SYNC_TARGET)
+            ),
+            "rerun" => format!(
+                "≤ 1 request a conversation {}, nothing written {}",
+                verdict(requests <= conversations),
+                verdict(written == 0)
+            ),
+            _ => "for comparison".to_owned(),
+        };
+        let targets = if complete { targets } else { format!("{targets}; **not every conversation complete**") };
+        out.push_str(&format!(
+            "| {run} | {} | {requests} | {received} | {} | {} of {} | {:.2} s | {ratio:.2} | {targets} |\n",
+            row["concurrency"],
+            thousands(written),
+            row["complete"],
+            row["conversations"],
+            row["wall_s"].as_f64().unwrap_or(f64::NAN),
+        ));
+    }
     out
 }
 

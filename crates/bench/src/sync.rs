@@ -1,13 +1,15 @@
 //! `convo-bench sync`: issue 11's benchmark. Many conversations of the
 //! sandbox (Bird, 20 ms per response) read under one 50 requests/s budget
 //! by `convo_sync::sync`, against the same conversations read one after
-//! another; then a rerun with the state and nothing new.
+//! another; then a rerun with the state and nothing new. One JSON object a
+//! run on standard output (`cargo xtask bench` reads them).
 
 use std::time::{Duration, Instant};
 
 use convo_normalize::fetch::{ClientOptions, RateBudget, Selector, Source};
 use convo_sandbox::{Sandbox, SandboxOptions, Vendor, ids};
 use convo_sync::{Conversation, MemoryStore, MergedNdjson, Summary, SyncOptions};
+use serde_json::json;
 
 const RATE: u32 = 50;
 
@@ -38,23 +40,24 @@ pub fn command(args: &[String]) -> Result<(), String> {
             ..SandboxOptions::default()
         };
         let sandbox = Sandbox::start(options).await.map_err(|e| e.to_string())?;
-        println!(
-            "{conversations} Bird conversations of {messages} messages, {delay_ms} ms a response, sandbox limit {RATE} requests/s"
-        );
+        let setup = json!({
+            "vendor": "bird",
+            "conversations": conversations,
+            "messages": messages,
+            "delay_ms": delay_ms,
+            "sandbox_limit_per_s": RATE,
+            // Bird's cursor read ends on the page that gives no next
+            // token: a page of up to its largest size each, and at least one.
+            "min_requests": conversations as u64 * (messages as u64).div_ceil(convo_bird::MAX_PAGE_SIZE).max(1),
+        });
         let mut store = MemoryStore::default();
         let (summary, wall, rejected) = run(&sandbox, conversations, &mut store, concurrency).await?;
-        report("concurrent", concurrency, &summary, wall, rejected);
-        let minimum = summary.budget.requests;
-        let ideal = Duration::from_secs_f64(minimum as f64 / f64::from(RATE));
-        println!(
-            "  wall / (requests / {RATE} per s) = {:.2} (ideal {:.2} s)",
-            wall.as_secs_f64() / ideal.as_secs_f64(),
-            ideal.as_secs_f64()
-        );
+        report("concurrent", &setup, concurrency, &summary, wall, rejected);
         let (again, wall_again, rejected_again) = run(&sandbox, conversations, &mut store, concurrency).await?;
-        report("rerun, nothing new", concurrency, &again, wall_again, rejected_again);
-        let (sequential, wall_sequential, rejected_sequential) = run(&sandbox, conversations, &mut MemoryStore::default(), 1).await?;
-        report("one after another", 1, &sequential, wall_sequential, rejected_sequential);
+        report("rerun", &setup, concurrency, &again, wall_again, rejected_again);
+        let (sequential, wall_sequential, rejected_sequential) =
+            run(&sandbox, conversations, &mut MemoryStore::default(), 1).await?;
+        report("sequential", &setup, 1, &sequential, wall_sequential, rejected_sequential);
         Ok(())
     })
 }
@@ -103,15 +106,25 @@ fn sources(sandbox: &Sandbox, count: usize, budget: &RateBudget) -> Result<Vec<C
     Ok(all)
 }
 
-fn report(what: &str, concurrency: usize, summary: &Summary, wall: Duration, rejected: usize) {
+/// One run as a JSON line: what it read, its requests and 429s, and its
+/// wall time against `requests / RATE per s`.
+fn report(run: &str, setup: &serde_json::Value, concurrency: usize, summary: &Summary, wall: Duration, rejected: usize) {
+    let floor_s = summary.budget.requests as f64 / f64::from(RATE);
     println!(
-        "{what:<20} concurrency {concurrency:>3}: {:>6} messages, {:>4} requests ({:.2} a conversation), {} 429s received ({rejected} refused by the sandbox), wall {:.2} s, {} of {} complete",
-        summary.messages,
-        summary.budget.requests,
-        summary.budget.requests as f64 / summary.conversations.max(1) as f64,
-        summary.budget.rate_limited,
-        wall.as_secs_f64(),
-        summary.complete,
-        summary.conversations,
+        "{}",
+        json!({
+            "run": run,
+            "setup": setup,
+            "concurrency": concurrency,
+            "conversations": summary.conversations,
+            "complete": summary.complete,
+            "messages_written": summary.messages,
+            "requests": summary.budget.requests,
+            "rate_limited_received": summary.budget.rate_limited,
+            "rate_limited_sent": rejected,
+            "wall_s": wall.as_secs_f64(),
+            "wall_over_floor": wall.as_secs_f64() / floor_s,
+            "floor_s": floor_s,
+        })
     );
 }

@@ -132,6 +132,12 @@ pub enum ConversationError {
     /// Its output could not be opened (e.g. a file the state does not know).
     #[error("output: {0}")]
     Output(std::io::Error),
+    /// Its read stopped on a bug in this library (its task panicked; the
+    /// panic's message went to the panic hook, standard error by default).
+    /// What was written before is checkpointed; a later run goes on from
+    /// there.
+    #[error("its read stopped on a bug in convo (a panic); what was written before is checkpointed")]
+    Panicked,
 }
 
 impl ConversationError {
@@ -141,6 +147,7 @@ impl ConversationError {
             ConversationError::Fetch(e) => e.kind(),
             ConversationError::Resume(_) | ConversationError::Shifted { .. } => ErrorKind::Listing,
             ConversationError::Output(_) => ErrorKind::InvalidQuery,
+            ConversationError::Panicked => ErrorKind::Internal,
         }
     }
 
@@ -225,6 +232,16 @@ async fn read(index: usize, source: Source, plan: Plan, paging: PagingOptions, n
         }
     }
     let _ = notes.send(Note::End(index, Ok(()))).await;
+}
+
+/// Runs a conversation's read; if it panics, its `End` is still sent (the
+/// committer holds a sender of its own, so it would otherwise wait for it
+/// forever).
+async fn guarded(index: usize, notes: mpsc::Sender<Note>, read: impl Future<Output = ()>) {
+    use futures::FutureExt as _;
+    if std::panic::AssertUnwindSafe(read).catch_unwind().await.is_err() {
+        let _ = notes.send(Note::End(index, Err(ConversationError::Panicked))).await;
+    }
 }
 
 /// A conversation being read: its checkpoint as it was before this run
@@ -315,7 +332,8 @@ pub async fn sync(
             }
             live[index] = Some(Live { key, before, now, tracker: Tracker::default(), written: 0 });
             running += 1;
-            tasks.spawn(read(index, source, plan, paging.clone(), notes_tx.clone()));
+            let notes = notes_tx.clone();
+            tasks.spawn(guarded(index, notes.clone(), read(index, source, plan, paging.clone(), notes)));
         }
         if std::mem::take(&mut opened_any) {
             store.flush()?;
@@ -436,4 +454,28 @@ fn commit_page(
         bound.listed.clear();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_that_panics_still_ends_its_conversation_with_a_typed_error() {
+        let (notes, mut received) = mpsc::channel(1);
+        let read = async { panic!("a bug in a read") };
+        guarded(3, notes, read).await;
+        let end = received.recv().await;
+        assert!(matches!(end, Some(Note::End(3, Err(ConversationError::Panicked)))), "an End for conversation 3");
+        assert_eq!(ConversationError::Panicked.kind(), ErrorKind::Internal);
+        assert!(ConversationError::Panicked.resumable(), "what was checkpointed before the panic holds");
+    }
+
+    #[tokio::test]
+    async fn a_read_that_ends_sends_nothing_more() {
+        let (notes, mut received) = mpsc::channel(1);
+        let sender = notes.clone();
+        guarded(0, notes, async move { drop(sender) }).await;
+        assert!(received.recv().await.is_none(), "no End of the guard's own");
+    }
 }

@@ -41,6 +41,9 @@ pub enum ErrorKind {
     Listing,
     /// A parameter of the query is invalid; nothing was sent.
     InvalidQuery,
+    /// A bug in this library stopped the read (a task panicked); what was
+    /// delivered before it holds.
+    Internal,
 }
 
 /// Why a paging stream ended early. Every variant names the page. Messages
