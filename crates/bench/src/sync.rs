@@ -108,7 +108,14 @@ fn sources(sandbox: &Sandbox, count: usize, budget: &RateBudget) -> Result<Vec<C
 
 /// One run as a JSON line: what it read, its requests and 429s, and its
 /// wall time against `requests / RATE per s`.
-fn report(run: &str, setup: &serde_json::Value, concurrency: usize, summary: &Summary, wall: Duration, rejected: usize) {
+fn report(
+    run: &str,
+    setup: &serde_json::Value,
+    concurrency: usize,
+    summary: &Summary,
+    wall: Duration,
+    rejected: usize,
+) {
     let floor_s = summary.budget.requests as f64 / f64::from(RATE);
     println!(
         "{}",

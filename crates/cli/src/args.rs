@@ -155,6 +155,13 @@ pub struct SyncArgs {
     /// message in its file exactly once.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
+    /// Read the listed conversations again from their start, as if the
+    /// state had never seen them: their checkpoints are dropped and their
+    /// files under --out-dir emptied before they are written again. The way
+    /// on for a conversation whose checkpoint no longer holds (its listing
+    /// changed where the last run stopped).
+    #[arg(long, requires = "state")]
+    pub restart: bool,
     /// Conversations read at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub concurrency: u64,

@@ -50,6 +50,13 @@ pub async fn run(args: SyncArgs) -> Result<(), CliError> {
         Some(path) => Box::new(FileStore::open(path, scope).map_err(|e| usage(e.to_string()))?),
         None => Box::new(MemoryStore::default()),
     };
+    if args.restart {
+        for key in &ids {
+            let restarted = store.get(key).unwrap_or_default().restart();
+            store.put(key, restarted);
+        }
+        store.flush().map_err(|e| CliError::Other(e.to_string()))?;
+    }
     let mut sink: Box<dyn Sink> = match &args.out_dir {
         Some(dir) => Box::new(
             Directory::new(dir).map_err(|e| usage(format!("cannot create the directory {}: {e}", dir.display())))?,

@@ -319,3 +319,42 @@ fn a_read_in_progress_goes_on_only_with_the_page_size_it_was_checkpointed_at() {
     sync(vendor, &base, dir.path(), 1, &[]).expect_code(0);
     assert_eq!(file_ids(dir.path(), vendor, 0), fetched(vendor, &base), "exactly once across the runs");
 }
+
+#[test]
+fn a_conversation_whose_checkpoint_no_longer_holds_is_read_again_from_its_start_with_restart() {
+    // Octopush's messages carry no time: a later run asks for its last page
+    // again and must find it as it was. Here the newest 20 are removed, so
+    // that page is not: the run fails with a typed error naming the way on.
+    let vendor = Vendor::Octopush;
+    let served = sandbox(SandboxOptions { messages: 120, conversations: 2, ..Default::default() });
+    let base = served.base_url(vendor);
+    let dir = tempfile::tempdir().unwrap();
+    sync(vendor, &base, dir.path(), 2, &[]).expect_code(0);
+    served.set_messages(100).unwrap();
+    let shifted = sync(vendor, &base, dir.path(), 2, &[]);
+    shifted.expect_code(5);
+    assert!(shifted.stderr.contains("--restart"), "the error names the way on: {}", shifted.stderr);
+    let expected = fetched(vendor, &base);
+    assert_eq!(expected.len(), 100);
+
+    let restarted = sync(vendor, &base, dir.path(), 2, &["--restart"]);
+    restarted.expect_code(0);
+    assert!(restarted.stderr.contains("200 messages written"), "{}", restarted.stderr);
+    for n in 0..2 {
+        assert_eq!(
+            file_ids(dir.path(), vendor, n),
+            expected,
+            "conversation {n}: its file holds what is listed now, once"
+        );
+    }
+    // And the state goes on from there.
+    let again = sync(vendor, &base, dir.path(), 2, &[]);
+    again.expect_code(0);
+    assert!(again.stderr.contains("0 messages written"), "{}", again.stderr);
+
+    // Without a state there is nothing to restart.
+    let mut command: assert_cmd::Command = convo_std().into();
+    let usage = run(command.args(["sync", "octopush", "--sandbox", "--restart"]));
+    usage.expect_code(2);
+    assert!(usage.stderr.contains("--state"), "{}", usage.stderr);
+}

@@ -123,7 +123,7 @@ pub enum ConversationError {
     /// as it was (messages were added before it, or removed): what is new
     /// cannot be told from what is not.
     #[error(
-        "{vendor}: the last page read before is no longer listed as it was (messages added before it, or removed): new messages cannot be told from old ones; remove the conversation from the state file (and its output) to read it again"
+        "{vendor}: the last page read before is no longer listed as it was (messages added before it, or removed): new messages cannot be told from old ones; read it again from its start (`convo sync --restart`, `Checkpoint::restart`)"
     )]
     Shifted {
         /// The vendor.

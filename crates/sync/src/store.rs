@@ -37,6 +37,16 @@ pub struct Checkpoint {
     pub output_len: Option<u64>,
 }
 
+impl Checkpoint {
+    /// The checkpoint that reads a conversation again from its start: no
+    /// position, no mark, and an output that can be cut back cut back to
+    /// nothing (a file the state knew is emptied by the next run before it
+    /// is written again; one it did not know is still refused).
+    pub fn restart(&self) -> Checkpoint {
+        Checkpoint { output_len: self.output_len.map(|_| 0), ..Checkpoint::default() }
+    }
+}
+
 /// A conversation's read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
