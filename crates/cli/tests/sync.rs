@@ -358,3 +358,66 @@ fn a_conversation_whose_checkpoint_no_longer_holds_is_read_again_from_its_start_
     usage.expect_code(2);
     assert!(usage.stderr.contains("--state"), "{}", usage.stderr);
 }
+
+/// A one-page conversation of `vendor` (LeadConnector or Bird) built from
+/// its documented sample's first message: one message for each of `times`
+/// (`None`: a `null` creation time), ids `m0`, `m1`, …, then one message
+/// that cannot be decoded (no id, no time).
+fn page_with_times(vendor: &str, times: &[Option<&str>]) -> Vec<u8> {
+    let (list, time_key) = if vendor == "bird" { ("results", "createdAt") } else { ("messages", "dateAdded") };
+    let mut body: serde_json::Value = serde_json::from_slice(&common::sample(vendor)).unwrap();
+    let template = body[list][0].clone();
+    let mut messages: Vec<serde_json::Value> = times
+        .iter()
+        .enumerate()
+        .map(|(n, time)| {
+            let mut message = template.clone();
+            message["id"] = format!("m{n}").into();
+            message[time_key] = time.map_or(serde_json::Value::Null, Into::into);
+            message
+        })
+        .collect();
+    messages.push(serde_json::json!({ "not": "a message" }));
+    body[list] = messages.into();
+    if vendor == "leadconnector" {
+        body["nextPage"] = false.into();
+    }
+    serde_json::to_vec(&body).unwrap()
+}
+
+#[test]
+fn messages_without_a_time_are_written_once_across_runs() {
+    // A later run reads from the newest time written: a message with no
+    // time (or no id either) cannot be placed by it, and the server (this
+    // one ignores every filter) sends it again. It must not be written again.
+    for vendor in [Vendor::Leadconnector, Vendor::Bird] {
+        let name = vendor.as_str();
+        for times in [
+            &[Some("2024-03-27T18:13:49.000Z"), None, None][..],
+            &[None, None][..], // no time at all: every later read is the whole conversation
+        ] {
+            let server = common::one_page(&page_with_times(name, times));
+            let dir = tempfile::tempdir().unwrap();
+            let lines = || {
+                let path = dir.path().join("out").join(convo_sync_file_name(&ids::numbered(vendor, 0)));
+                let text = std::fs::read_to_string(path).unwrap();
+                text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).collect::<Vec<_>>()
+            };
+            let first = sync(vendor, &server.uri(), dir.path(), 1, &[]);
+            first.expect_code(0);
+            let written = lines();
+            assert_eq!(written.len(), times.len() + 1, "{name} {times:?}: every message once: {written:?}");
+            assert!(
+                written.last().unwrap()["decode_error"].is_object(),
+                "{name}: the odd one is kept, raw: {:?}",
+                written.last()
+            );
+            for _ in 0..2 {
+                let again = sync(vendor, &server.uri(), dir.path(), 1, &[]);
+                again.expect_code(0);
+                assert!(again.stderr.contains("0 messages written"), "{name} {times:?}: {}", again.stderr);
+                assert_eq!(lines(), written, "{name} {times:?}: the file is unchanged");
+            }
+        }
+    }
+}

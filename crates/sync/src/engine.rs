@@ -1,7 +1,7 @@
 //! The sync: conversations read concurrently, each by one task, their pages
 //! written and checkpointed by one committer, in the order they arrive.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use convo_normalize::fetch::{
     BudgetStats, ErrorKind, FetchError, FetchOptions, NormalizedPage, PagingOptions, RateBudget, RetryPolicy, Source,
 };
 
-use crate::resume::{Resume, Tracker, Written};
+use crate::resume::{Resume, Tracker, Written, raw_hash};
 use crate::sink::Sink;
 use crate::store::{Bound, Checkpoint, Read, StateStore, StoreError};
 
@@ -205,6 +205,9 @@ async fn read(index: usize, source: Source, plan: Plan, paging: PagingOptions, n
     let mut pages = convo_normalize::fetch::pages(source, options);
     let mut skip = resume;
     let mut first = true;
+    // What was written before that this read lets through again.
+    let written: HashSet<&str> = bound.written.iter().map(String::as_str).collect();
+    let written_raw: HashSet<u64> = bound.written_raw.iter().copied().collect();
     while let Some(page) = pages.next().await {
         let mut page = match page {
             Ok(page) => page,
@@ -224,8 +227,11 @@ async fn read(index: usize, source: Source, plan: Plan, paging: PagingOptions, n
             let _ = notes.send(Note::End(index, Err(ConversationError::Resume(e)))).await;
             return;
         }
-        if !bound.written.is_empty() {
-            page.messages.retain(|m| m.id.as_ref().is_none_or(|id| !bound.written.contains(id)));
+        if !written.is_empty() || !written_raw.is_empty() {
+            page.messages.retain(|m| match &m.id {
+                Some(id) => !written.contains(id.as_str()),
+                None => written_raw.is_empty() || !written_raw.contains(&raw_hash(m)),
+            });
         }
         if notes.send(Note::Page(index, page, listed)).await.is_err() {
             return;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use convo_normalize::{Message, Vendor};
 use serde::{Deserialize, Serialize};
 
-use crate::resume::Resume;
+use crate::resume::{Resume, Written, raw_hash};
 
 /// Where one conversation's reading stands.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +83,11 @@ pub struct Bound {
     /// Messages already written that `since` lets through again: skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub written: Vec<String>,
+    /// Messages without an id already written that the read lets through
+    /// again (their time is unknown): skipped, known by a hash of their
+    /// exact JSON (FNV-1a, 64 bits).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub written_raw: Vec<u64>,
     /// Without times (Octopush), a read for what is new asks for the last
     /// page read again: its messages must begin with these ids, as listed
     /// then, or the listing has shifted (messages added before it, or
@@ -109,6 +114,13 @@ pub struct Mark {
     /// The ids of that page as it was listed, up to its last message.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tail_listed: Vec<String>,
+    /// Messages written without a creation time (by a vendor whose
+    /// messages have one: Octopush's never do, and its last page is checked
+    /// instead): no `since` can tell them from new ones, so every later
+    /// read skips them by id, or by a hash of their JSON where they have
+    /// none. One entry for each such message, kept for good.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeless: Vec<Written>,
 }
 
 impl Mark {
@@ -120,6 +132,13 @@ impl Mark {
 
     /// Counts a written message in.
     pub fn wrote(&mut self, message: &Message) {
+        if message.created_at.is_none() && message.vendor != Vendor::Octopush {
+            self.timeless.push(match &message.id {
+                Some(id) => Written::Id(id.clone()),
+                None => Written::Raw(raw_hash(message)),
+            });
+            return;
+        }
         let (Some(id), Some(at)) = (&message.id, message.created_at) else { return };
         if self.newest.is_none_or(|newest| at > newest) {
             self.newest = Some(at);
@@ -140,15 +159,28 @@ impl Mark {
             (_, Vendor::Octopush) => {
                 (self.tail.clone(), Bound { listed: self.tail_listed.clone(), ..Bound::default() })
             }
-            (Some(newest), _) => (
-                None,
-                Bound {
-                    since: Some(newest - Self::SLACK),
-                    written: self.recent.iter().map(|(id, _)| id.clone()).collect(),
-                    listed: Vec::new(),
-                },
-            ),
-            (None, _) => (None, Bound::default()),
+            (newest, _) => {
+                let mut written: Vec<String> = self.recent.iter().map(|(id, _)| id.clone()).collect();
+                let mut written_raw = Vec::new();
+                for message in &self.timeless {
+                    match message {
+                        Written::Id(id) => written.push(id.clone()),
+                        Written::Raw(hash) => written_raw.push(*hash),
+                    }
+                }
+                // With no time written (none, or every one without a
+                // time), the read is the whole conversation again, less
+                // what was written.
+                (
+                    None,
+                    Bound {
+                        since: newest.map(|newest| newest - Self::SLACK),
+                        written,
+                        written_raw,
+                        listed: Vec::new(),
+                    },
+                )
+            }
         }
     }
 }
@@ -332,6 +364,30 @@ mod tests {
         assert_eq!(resume, None);
         assert_eq!(bound.since, Some(newest - Mark::SLACK));
         assert_eq!(bound.written, ["b", "c"]);
+        // A message without a time is skipped by every later read, by its id
+        // or, with none, by its JSON; it does not move the time.
+        let mut timeless = message("t", "2024-01-01T00:00:00Z");
+        timeless.created_at = None;
+        mark.wrote(&timeless);
+        timeless.id = None;
+        mark.wrote(&timeless);
+        assert_eq!(mark.newest, Some(newest));
+        let (_, bound) = mark.next_read(Vendor::Bird);
+        assert_eq!(bound.written, ["b", "c", "t"]);
+        assert_eq!(bound.written_raw, [crate::resume::raw_hash(&timeless)]);
+        let mut only_timeless = Mark::default();
+        only_timeless.wrote(&timeless);
+        let (resume, bound) = only_timeless.next_read(Vendor::Leadconnector);
+        assert_eq!((resume, bound.since), (None, None), "no time written: the whole conversation, less what was");
+        assert_eq!(bound.written_raw.len(), 1);
+        let mut octopush_message = timeless.clone();
+        octopush_message.vendor = Vendor::Octopush;
+        let mut octopush = Mark::default();
+        octopush.wrote(&octopush_message);
+        assert!(
+            octopush.timeless.is_empty(),
+            "Octopush's messages never have a time: its last page is checked instead"
+        );
         // Octopush reads its last page again instead.
         let tail = Resume { page: Some(convo_normalize::fetch::Position::Page(3)), after: None };
         let octopush = Mark { tail: Some(tail.clone()), tail_listed: vec!["x".into()], ..mark.clone() };
