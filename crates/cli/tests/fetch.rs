@@ -244,6 +244,56 @@ fn fetch_since_keeps_only_messages_created_after_it() {
     }
 }
 
+/// A LeadConnector page of messages built from the documented sample's
+/// first one, with these ids and times, in this order.
+fn leadconnector_page(messages: &[(&str, &str)], next: Option<&str>) -> Vec<u8> {
+    let mut body: Value = serde_json::from_slice(&sample("leadconnector")).unwrap();
+    let template = body["messages"][0].clone();
+    let list: Vec<Value> = messages
+        .iter()
+        .map(|(id, at)| {
+            let mut message = template.clone();
+            message["id"] = (*id).into();
+            message["dateAdded"] = (*at).into();
+            message
+        })
+        .collect();
+    body["messages"] = list.into();
+    body["nextPage"] = next.is_some().into();
+    body["lastMessageId"] = next.map_or(Value::Null, Into::into);
+    serde_json::to_vec(&body).unwrap()
+}
+
+#[test]
+fn since_stops_early_only_where_the_listing_was_seen_newest_first() {
+    // LeadConnector lists newest first, and `--since` stops at the first
+    // older message. A server that lists oldest first instead must not
+    // make that stop lose the newer messages on its later pages.
+    let since = "2024-03-01T00:00:02Z";
+    let oldest_first = wiremock_pages(
+        &leadconnector_page(&[("m0", "2024-03-01T00:00:00Z"), ("m1", "2024-03-01T00:00:01Z")], Some("m1")),
+        &leadconnector_page(&[("m2", "2024-03-01T00:00:02Z"), ("m3", "2024-03-01T00:00:03Z")], None),
+    );
+    let mut command = convo();
+    fetch_from(&mut command, "leadconnector", &oldest_first.uri(), "conv1", &Secrets::sandbox());
+    let out = run(command.args(["--since", since]));
+    out.expect_success();
+    assert_eq!(out.ids(), ["m2", "m3"], "the messages at or after --since, on the second page");
+    assert_eq!(oldest_first.requests().len(), 2, "read to its end: the order did not hold");
+
+    // Newest first, as documented: the first page's older messages end the read.
+    let newest_first = wiremock_pages(
+        &leadconnector_page(&[("m3", "2024-03-01T00:00:03Z"), ("m1", "2024-03-01T00:00:01Z")], Some("m1")),
+        &leadconnector_page(&[("m0", "2024-03-01T00:00:00Z")], None),
+    );
+    let mut command = convo();
+    fetch_from(&mut command, "leadconnector", &newest_first.uri(), "conv1", &Secrets::sandbox());
+    let out = run(command.args(["--since", since]));
+    out.expect_success();
+    assert_eq!(out.ids(), ["m3"]);
+    assert_eq!(newest_first.requests().len(), 1, "no request after the older messages began");
+}
+
 #[test]
 fn fetch_since_keeps_a_message_created_exactly_at_since() {
     // `--since` is documented as "created at or after this time".

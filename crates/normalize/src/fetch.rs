@@ -420,6 +420,13 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
 /// Keeps messages created at or after `since` (messages without a time are
 /// kept). When the vendor lists newest first, the first older message ends
 /// the stream: every later page is older still, so it is never fetched.
+///
+/// That early end trusts the order, so it is taken only where the order
+/// was seen to hold: every time read so far no newer than the one before
+/// it, and either a message at or after `since` seen before the older one
+/// or at least two times seen. A listing found in another order (a server
+/// that lists oldest first, or no order at all) is read to its end and
+/// filtered: more requests, never a message missed.
 fn since_filter(
     stream: BoxStream<'static, Result<NormalizedPage, FetchError>>,
     since: DateTime<Utc>,
@@ -427,24 +434,56 @@ fn since_filter(
 ) -> BoxStream<'static, Result<NormalizedPage, FetchError>> {
     // Checked before the next page is asked for, so that no request is made
     // once the older messages begin.
-    futures::stream::unfold((stream, false), move |(mut stream, finished)| async move {
+    let order = Order::default();
+    futures::stream::unfold((stream, false, order), move |(mut stream, finished, mut order)| async move {
         if finished {
             return None;
         }
         let page = stream.next().await?;
         let mut finished = page.is_err();
         let page = page.map(|mut page| {
-            let before = page.messages.len();
-            page.messages.retain(|m| m.created_at.is_none_or(|t| t >= since));
-            if newest_first && page.messages.len() < before {
+            if newest_first && order.older_reached(&page.messages, since) {
                 finished = true;
                 page.next = None;
             }
+            page.messages.retain(|m| m.created_at.is_none_or(|t| t >= since));
             page
         });
-        Some((page, (stream, finished)))
+        Some((page, (stream, finished, order)))
     })
     .boxed()
+}
+
+/// What a newest-first read has shown of its order so far.
+#[derive(Debug, Default)]
+struct Order {
+    /// The last time read.
+    previous: Option<DateTime<Utc>>,
+    /// Times read.
+    times: usize,
+    /// A message at or after `since` was read.
+    recent: bool,
+    /// A time newer than the one before it was read: not newest first.
+    broken: bool,
+}
+
+impl Order {
+    /// Reads one page's times; whether the read has reached the messages
+    /// older than `since` in a listing seen to be newest first.
+    fn older_reached(&mut self, messages: &[Message], since: DateTime<Utc>) -> bool {
+        let mut older = false;
+        for time in messages.iter().filter_map(|m| m.created_at) {
+            self.broken |= self.previous.is_some_and(|previous| time > previous);
+            self.previous = Some(time);
+            self.times += 1;
+            if time >= since {
+                self.recent = true;
+            } else if self.recent || self.times >= 2 {
+                older = true;
+            }
+        }
+        older && !self.broken && (self.recent || self.times >= 2)
+    }
 }
 
 /// Every message of the conversation, normalized, in the vendor's order.
