@@ -55,7 +55,9 @@
 //! ([`Mark::next_read`]): from the newest time written, less a millisecond, with
 //! the ids written within that millisecond skipped (Infobip's `createdAfter`
 //! and Bird's `dateFrom` filter on the server; LeadConnector's newest-first
-//! listing stops at the first older message). Octopush's messages carry no
+//! listing stops at the first older message, where its order was seen to
+//! hold). A message written without a time is skipped by id (or by a hash
+//! of its JSON) by every later read. Octopush's messages carry no
 //! time: its last page is read again (and what follows it), refused with
 //! [`ConversationError::Shifted`] unless it begins as it was listed (a
 //! listing that grew at its start, or lost messages, cannot be read for
