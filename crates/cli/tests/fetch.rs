@@ -295,6 +295,37 @@ fn since_stops_early_only_where_the_listing_was_seen_newest_first() {
 }
 
 #[test]
+fn bird_is_asked_from_the_whole_second_before_since_and_the_rest_is_filtered_here() {
+    // Bird documents `dateFrom` as "created date after this date", without
+    // its precision or whether it includes its bound: the request starts a
+    // whole second earlier, and what it brings before `since` is dropped.
+    let mut body: Value = serde_json::from_slice(&sample("bird")).unwrap();
+    let template = body["results"][0].clone();
+    let at = |id: &str, time: &str| {
+        let mut message = template.clone();
+        message["id"] = id.into();
+        message["createdAt"] = time.into();
+        message
+    };
+    body["results"] = vec![at("after", "2024-03-01T12:00:00.800Z"), at("before", "2024-03-01T12:00:00.100Z")].into();
+    let server = one_page(&serde_json::to_vec(&body).unwrap());
+    let mut command = convo();
+    fetch_from(&mut command, "bird", &server.uri(), "conv1", &Secrets::sandbox());
+    let out = run(command.args(["--since", "2024-03-01T12:00:00.700Z"]));
+    out.expect_success();
+    assert_eq!(out.ids(), ["after"]);
+    let requests = server.requests();
+    let date_from: Vec<String> = requests[0]
+        .url
+        .query_pairs()
+        .filter(|(name, _)| name == "dateFrom")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    let sent: Vec<DateTime<Utc>> = date_from.iter().map(|v| v.parse().unwrap()).collect();
+    assert_eq!(sent, ["2024-03-01T11:59:59Z".parse::<DateTime<Utc>>().unwrap()], "sent {date_from:?}");
+}
+
+#[test]
 fn fetch_since_keeps_a_message_created_exactly_at_since() {
     // `--since` is documented as "created at or after this time".
     let mut wrong = Vec::new();

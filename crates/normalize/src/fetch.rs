@@ -3,6 +3,7 @@
 //! This module drives the vendor crates' own paging streams (which do the
 //! HTTP, retries and safety checks) and maps every message as it arrives.
 
+use chrono::DurationRound as _;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::{StreamExt, future};
@@ -406,7 +407,14 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
             if let Some(since) = since
                 && query.date_from.is_none()
             {
-                query.date_from = Some(since.into());
+                // Bird documents `dateFrom` as "created date after this
+                // date", and neither whether it includes its bound nor its
+                // precision: asked from the whole second before, a server
+                // that rounds or excludes its bound still sends every
+                // message at or after `since`; the filter below drops the
+                // few before it.
+                let second = since.duration_trunc(chrono::TimeDelta::seconds(1)).unwrap_or(since);
+                query.date_from = Some((second - chrono::TimeDelta::seconds(1)).into());
             }
             client.pages(query, paging).map(|p| normalized(p, crate::from_bird, FetchError::Bird)).boxed()
         }
