@@ -227,6 +227,14 @@ pub enum StoreError {
         /// Whose state the file holds.
         found: String,
     },
+    /// Another sync has the state file open.
+    #[error(
+        "state file {path} is in use by another convo sync: wait for it to end, or give this one its own state file"
+    )]
+    InUse {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 /// Checkpoints in memory: for tests, and for a caller that keeps them its
@@ -271,6 +279,10 @@ pub struct FileStore {
     scope: String,
     checkpoints: BTreeMap<String, Checkpoint>,
     dirty: bool,
+    /// `<path>.lock`, locked while this store is open: two syncs on one
+    /// state would each save over the other's checkpoints, and write into
+    /// the same files.
+    _lock: std::fs::File,
 }
 
 impl FileStore {
@@ -279,6 +291,7 @@ impl FileStore {
     /// a file of another scope is refused.
     pub fn open(path: impl Into<PathBuf>, scope: impl Into<String>) -> Result<Self, StoreError> {
         let (path, scope) = (path.into(), scope.into());
+        let lock = lock(&path)?;
         let checkpoints = match std::fs::read(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(source) => return Err(StoreError::Io { path, source }),
@@ -295,12 +308,27 @@ impl FileStore {
                 file.conversations
             }
         };
-        Ok(Self { path, scope, checkpoints, dirty: false })
+        Ok(Self { path, scope, checkpoints, dirty: false, _lock: lock })
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Takes the state file's lock (`<path>.lock`, next to it; left in place),
+/// or says who holds it.
+fn lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let io = |source| StoreError::Io { path: lock_path.clone(), source };
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse { path: path.to_owned() }),
+        Err(std::fs::TryLockError::Error(source)) => Err(io(source)),
     }
 }
 
@@ -403,6 +431,18 @@ mod tests {
     }
 
     #[test]
+    fn a_state_file_is_open_in_one_sync_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let first = FileStore::open(&path, "infobip").unwrap();
+        let Err(err) = FileStore::open(&path, "infobip") else { panic!("the second open is refused") };
+        assert!(matches!(&err, StoreError::InUse { .. }), "{err:?}");
+        assert!(err.to_string().contains("in use by another convo sync"), "{err}");
+        drop(first);
+        FileStore::open(&path, "infobip").expect("free again once the first is closed");
+    }
+
+    #[test]
     fn a_file_store_round_trips_and_refuses_another_scope_or_a_foreign_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
@@ -412,8 +452,10 @@ mod tests {
         store.put("c1", checkpoint.clone());
         store.flush().unwrap();
         assert!(!dir.path().join("state.json.tmp").exists(), "the temporary file was renamed");
+        drop(store);
         let store = FileStore::open(&path, "bird/w1").unwrap();
         assert_eq!(store.get("c1"), Some(checkpoint));
+        drop(store);
         let err = FileStore::open(&path, "bird/w2").unwrap_err();
         assert!(matches!(err, StoreError::Mismatch { .. }), "{err}");
         std::fs::write(&path, b"[1, 2]").unwrap();
