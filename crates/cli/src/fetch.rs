@@ -13,7 +13,7 @@ use convo_sandbox::{Sandbox, SandboxOptions, ids};
 use crate::args::{FetchArgs, Format, NormalizeArgs};
 use crate::error::CliError;
 use crate::output::Output;
-use convo_sync::Tracker;
+use convo_sync::{Resume, Tracker};
 
 pub(crate) fn usage(message: impl Into<String>) -> CliError {
     CliError::Usage(message.into())
@@ -115,6 +115,16 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     } else {
         None
     };
+    if let Some(resume) = &args.resume
+        && resume.page_size != args.page_size
+    {
+        let size = |s: Option<u64>| s.map_or("the vendor's default".to_owned(), |n| format!("--page-size {n}"));
+        return Err(usage(format!(
+            "--resume: this token counts in pages of {}, not {}: a position is a page of that size; go on with the same",
+            size(resume.page_size),
+            size(args.page_size)
+        )));
+    }
     let source = source(vendor, &args, sandbox.as_ref())?;
     let stop = Stop::install();
     let progress = Progress::new();
@@ -153,10 +163,10 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
                 finish_quietly(output.flush())?;
                 progress.finish();
                 let resumable = !matches!(e.kind(), ErrorKind::Listing | ErrorKind::InvalidQuery);
-                let token = tracker.resume().filter(|_| resumable).map(|r| r.token());
+                let token = tracker.resume().filter(|_| resumable).map(|r| token(r, args.page_size));
                 return Err(CliError::from(e).resumable(token));
             }
-            None => return stopped(&mut output, &progress, &tracker),
+            None => return stopped(&mut output, &progress, &tracker, args.page_size),
         };
         if let Some(resume) = resuming.take() {
             resume.skip_written(&mut page.messages).map_err(CliError::Other)?;
@@ -165,7 +175,7 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
         tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
         for message in &page.messages {
             if stop.requested() {
-                return stopped(&mut output, &progress, &tracker);
+                return stopped(&mut output, &progress, &tracker, args.page_size);
             }
             if message.decode_error.is_some() {
                 let number = output.count() + 1;
@@ -271,10 +281,20 @@ impl Stop {
 
 /// Ends an export that was asked to stop: what was written is flushed, and
 /// the token says where to go on.
-fn stopped<W: Write>(output: &mut Output<W>, progress: &Progress, tracker: &Tracker) -> Result<(), CliError> {
+fn stopped<W: Write>(
+    output: &mut Output<W>,
+    progress: &Progress,
+    tracker: &Tracker,
+    page_size: Option<u64>,
+) -> Result<(), CliError> {
     progress.finish();
     finish_quietly(output.flush())?;
-    Err(CliError::Interrupted.resumable(tracker.resume().map(|r| r.token())))
+    Err(CliError::Interrupted.resumable(tracker.resume().map(|r| token(r, page_size))))
+}
+
+/// The `--resume` token of a position read in pages of `page_size`.
+fn token(resume: Resume, page_size: Option<u64>) -> String {
+    Resume { page_size, ..resume }.token()
 }
 
 /// A closed pipe (`convo fetch … | head`) ends the export quietly: `None`.

@@ -18,7 +18,10 @@ fn resume_token(stderr: &str) -> String {
 fn export(vendor: &str, base_url: &str, extra: &[&str]) -> common::Run {
     let mut command = convo();
     fetch_from(&mut command, vendor, base_url, generated_conversation(vendor), &Secrets::sandbox());
-    command.args(["--page-size", "50"]).args(extra);
+    if !extra.contains(&"--page-size") {
+        command.args(["--page-size", "50"]);
+    }
+    command.args(extra);
     run(&mut command)
 }
 
@@ -55,4 +58,27 @@ fn a_token_that_is_no_position_is_a_usage_error_naming_it() {
     let out = export("bird", &served.base_url(Vendor::Bird), &["--resume", "page:3"]);
     out.expect_code(2);
     assert!(out.stderr.contains("--resume `page:3` is not a position convo printed"), "{}", out.stderr);
+}
+
+#[test]
+fn a_token_goes_on_only_with_the_page_size_it_was_made_with() {
+    // A position is a page of its size: Octopush's page 3 of 30 is not its
+    // page 3 of 50.
+    let vendor = Vendor::Octopush;
+    let fault = Fault { vendor, on_request: 3, kind: FaultKind::Status { status: 501, retry_after: None } };
+    let served = sandbox(SandboxOptions { messages: MESSAGES, faults: vec![fault], ..SandboxOptions::default() });
+    let base = served.base_url(vendor);
+    let first = export("octopush", &base, &[]);
+    first.expect_code(5);
+    let token = resume_token(&first.stderr);
+    let resized = export("octopush", &base, &["--resume", &token, "--page-size", "30"]);
+    resized.expect_code(2);
+    assert!(resized.stderr.contains("pages of --page-size 50, not --page-size 30"), "{}", resized.stderr);
+    assert!(resized.stdout.is_empty(), "nothing written");
+    let defaulted = export("octopush", &base, &["--resume", &token, "--page-size", "50"]);
+    defaulted.expect_success();
+    let mut both = first.ids();
+    both.extend(defaulted.ids());
+    let unique: std::collections::HashSet<&String> = both.iter().collect();
+    assert_eq!((both.len(), unique.len()), (MESSAGES, MESSAGES), "every message once across the runs");
 }

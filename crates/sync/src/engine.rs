@@ -451,7 +451,7 @@ fn commit_page(
     if let Some(last) = last_id {
         let through = listed.iter().position(|id| *id == last).map_or(listed.len(), |at| at + 1);
         state.now.mark.tail_listed = listed[..through].to_vec();
-        state.now.mark.tail = Some(Resume { page: position, after: Some(Written::Id(last)) });
+        state.now.mark.tail = Some(Resume { page: position, after: Some(Written::Id(last)), page_size: None });
     }
     if let Read::InProgress { resume, bound } = &mut state.now.read {
         *resume = checkpoint;

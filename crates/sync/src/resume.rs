@@ -24,6 +24,13 @@ pub struct Resume {
     /// written already.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Written>,
+    /// The page size the position counts in, where the export asked for
+    /// one (`None`: the vendor's default): a position is a page of that
+    /// size (Octopush's page numbers would repeat or skip messages with
+    /// another), so the read goes on only with the same. A sync keeps it
+    /// in its [`crate::Checkpoint`] instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u64>,
 }
 
 /// The last message written of a page: its id, or, for a message without
@@ -134,9 +141,9 @@ impl Tracker {
             return None;
         }
         if self.finished || self.written == self.total {
-            return self.next.clone().map(|next| Resume { page: Some(next), after: None });
+            return self.next.clone().map(|next| Resume { page: Some(next), after: None, page_size: None });
         }
-        Some(Resume { page: self.page.clone(), after: self.last.clone() })
+        Some(Resume { page: self.page.clone(), after: self.last.clone(), page_size: None })
     }
 
     /// Where a new run goes on, even after the last page: that page again,
@@ -144,7 +151,9 @@ impl Tracker {
     /// but before it was known complete asks for that one page again, and
     /// writes only what follows). `None` when nothing was read yet.
     pub fn checkpoint(&self) -> Option<Resume> {
-        self.resume().or_else(|| self.started.then(|| Resume { page: self.page.clone(), after: self.last.clone() }))
+        self.resume().or_else(|| {
+            self.started.then(|| Resume { page: self.page.clone(), after: self.last.clone(), page_size: None })
+        })
     }
 
     /// Whether a page was written in full and no page follows it.
@@ -171,9 +180,13 @@ mod tests {
     #[test]
     fn tokens_read_back_and_bad_ones_are_named() {
         for resume in [
-            Resume { page: None, after: Some(Written::Id("m 1/é".into())) },
-            Resume { page: Some(Position::Page(3)), after: None },
-            Resume { page: Some(Position::Cursor("{\"after\":1}".into())), after: Some(Written::Raw(7)) },
+            Resume { page: None, after: Some(Written::Id("m 1/é".into())), page_size: None },
+            Resume { page: Some(Position::Page(3)), after: None, page_size: None },
+            Resume {
+                page: Some(Position::Cursor("{\"after\":1}".into())),
+                after: Some(Written::Raw(7)),
+                page_size: None,
+            },
         ] {
             let token = resume.token();
             assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)), "{token}");
@@ -190,10 +203,13 @@ mod tests {
         assert_eq!(tracker.resume(), None, "nothing read: the same command again");
         tracker.page(None, Some(Position::Page(2)), 2);
         tracker.wrote(&message(Some("a")));
-        assert_eq!(tracker.resume(), Some(Resume { page: None, after: Some(Written::Id("a".into())) }));
+        assert_eq!(
+            tracker.resume(),
+            Some(Resume { page: None, after: Some(Written::Id("a".into())), page_size: None })
+        );
         tracker.wrote(&message(None));
         tracker.page_done();
-        assert_eq!(tracker.resume(), Some(Resume { page: Some(Position::Page(2)), after: None }));
+        assert_eq!(tracker.resume(), Some(Resume { page: Some(Position::Page(2)), after: None, page_size: None }));
         tracker.page(Some(Position::Page(2)), None, 1);
         tracker.wrote(&message(Some("c")));
         tracker.page_done();
@@ -201,7 +217,7 @@ mod tests {
         assert!(tracker.complete());
         assert_eq!(
             tracker.checkpoint(),
-            Some(Resume { page: Some(Position::Page(2)), after: Some(Written::Id("c".into())) }),
+            Some(Resume { page: Some(Position::Page(2)), after: Some(Written::Id("c".into())), page_size: None }),
             "a checkpoint after the last page asks for it again"
         );
     }
@@ -211,19 +227,26 @@ mod tests {
         let ids = |messages: &[Message]| messages.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
         let page = || vec![message(Some("a")), message(Some("b")), message(None), message(Some("d"))];
         let mut messages = page();
-        Resume { page: None, after: Some(Written::Id("b".into())) }.skip_written(&mut messages).unwrap();
+        Resume { page: None, after: Some(Written::Id("b".into())), page_size: None }
+            .skip_written(&mut messages)
+            .unwrap();
         assert_eq!(ids(&messages), [None, Some("d".to_owned())]);
         let mut messages = page();
         let without_id = raw_hash(&page()[2]);
-        Resume { page: None, after: Some(Written::Raw(without_id)) }.skip_written(&mut messages).unwrap();
+        Resume { page: None, after: Some(Written::Raw(without_id)), page_size: None }
+            .skip_written(&mut messages)
+            .unwrap();
         assert_eq!(ids(&messages), [Some("d".to_owned())]);
         // A page that no longer holds it is refused, not skipped by count.
         let mut shifted = vec![message(Some("x")), message(Some("d"))];
-        let err = Resume { page: None, after: Some(Written::Raw(without_id)) }.skip_written(&mut shifted).unwrap_err();
+        let err = Resume { page: None, after: Some(Written::Raw(without_id)), page_size: None }
+            .skip_written(&mut shifted)
+            .unwrap_err();
         assert!(err.contains("without an id"), "{err}");
         let mut messages = page();
-        let err =
-            Resume { page: None, after: Some(Written::Id("gone".into())) }.skip_written(&mut messages).unwrap_err();
+        let err = Resume { page: None, after: Some(Written::Id("gone".into())), page_size: None }
+            .skip_written(&mut messages)
+            .unwrap_err();
         assert!(err.contains("`gone`"), "{err}");
     }
 }
