@@ -4,6 +4,7 @@
 //! `orderBy` order, page `page` (0-based) of `limit`, with
 //! `pagination.totalItems` counting the messages the filters match.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,7 @@ struct Stored {
 #[derive(Debug, Clone, PartialEq)]
 struct Asked {
     after: Option<DateTime<Utc>>,
+    before: Option<DateTime<Utc>>,
     page: u64,
     limit: u64,
     order_by: Option<String>,
@@ -58,6 +60,8 @@ struct Conversation {
     ignore_before: bool,
     /// When each request arrived, with what it asked.
     arrivals: Mutex<Vec<(Instant, Asked)>>,
+    /// The ids each request was answered with, by request.
+    served: Mutex<Vec<(usize, Vec<String>)>>,
     change: Option<Change>,
     tweak: Option<Tweak>,
 }
@@ -105,6 +109,7 @@ impl Conversation {
             ignore_page: false,
             ignore_before: false,
             arrivals: Mutex::default(),
+            served: Mutex::default(),
             change: None,
             tweak: None,
         }
@@ -173,7 +178,27 @@ impl Conversation {
         if let Some(tweak) = &self.tweak {
             tweak(n, &mut body);
         }
+        let ids = body["messages"].as_array().into_iter().flatten();
+        let ids = ids.filter_map(|m| m["id"].as_str().map(str::to_owned)).collect();
+        self.served.lock().unwrap().push((n, ids));
         body
+    }
+
+    /// How many requests brought nothing new: every message of their
+    /// answer was also in the answers to requests of an earlier filter
+    /// (`createdAfter`, then page number). A key read has one: its end.
+    fn requests_bringing_nothing_new(&self) -> usize {
+        let asked = self.asked();
+        let served = self.served.lock().unwrap();
+        let filter = |n: usize| (asked[n].after, asked[n].page);
+        served
+            .iter()
+            .filter(|(n, ids)| {
+                let earlier: HashSet<&String> =
+                    served.iter().filter(|(m, _)| filter(*m) < filter(*n)).flat_map(|(_, ids)| ids).collect();
+                ids.iter().all(|id| earlier.contains(id))
+            })
+            .count()
     }
 
     fn asked(&self) -> Vec<Asked> {
@@ -198,6 +223,7 @@ impl Respond for Responder {
         let text = |name: &str| request.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
         let asked = Asked {
             after: text("createdAfter").map(|t| parse_time(&t)),
+            before: text("createdBefore").map(|t| parse_time(&t)),
             page: text("page").and_then(|v| v.parse().ok()).unwrap_or(0),
             limit: text("limit").and_then(|v| v.parse().ok()).unwrap_or(10),
             order_by: text("orderBy"),
@@ -300,7 +326,7 @@ async fn every_message_arrives_once_in_order_paging_on_the_creation_time() {
         );
         assert_eq!(
             asked[0],
-            Asked { after: None, page: 0, limit: page_size, order_by: Some(ORDER.to_owned()) },
+            Asked { after: None, before: None, page: 0, limit: page_size, order_by: Some(ORDER.to_owned()) },
             "{case}"
         );
 
@@ -379,7 +405,11 @@ async fn without_concurrency_pages_are_fetched_one_after_another() {
 #[tokio::test]
 async fn with_concurrency_time_windows_are_read_at_once_and_delivered_in_order() {
     for (total, page_size) in [(1500, 100), (2345, 100), (5000, 999), (250, 100), (120, 100)] {
-        let (server, conversation) = serve(Conversation::new(total).delay(Duration::from_millis(20))).await;
+        // (Well over what the test server takes to answer a page of 999 in
+        // a debug build on a loaded machine, one request at a time, and the
+        // client to decode it on the same thread: requests sent at once then
+        // arrive while the one before is held back.)
+        let (server, conversation) = serve(Conversation::new(total).delay(Duration::from_millis(100))).await;
         let (pages, error) =
             collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, 4))).await;
         let case = format!("{total}/{page_size}");
@@ -803,4 +833,99 @@ async fn an_empty_first_page_of_a_window_is_asked_for_again_whatever_its_count()
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..2345), "every message once, in order");
+}
+
+/// Every page points at the next one: within a window as a sequential read
+/// does, and across windows the crossing page points at the next window's
+/// start (where a resumed read goes on).
+fn assert_pages_chain(pages: &[MessagePage], case: &str) {
+    for (n, pair) in pages.windows(2).enumerate() {
+        assert_eq!(pair[0].next, pair[1].position, "{case}: page {n} points at the next");
+    }
+}
+
+#[tokio::test]
+async fn across_windows_every_message_comes_once_in_order_when_pages_go_past_a_windows_end() {
+    // Every window before the last reads past its end on its last page; a
+    // server that caps its pages (the windows are then longer than planned)
+    // changes nothing but the request count.
+    for (total, page_size, concurrency) in
+        [(1000, 100, 4), (2345, 100, 4), (5000, 999, 4), (1500, 100, 2), (250, 100, 3)]
+    {
+        for capped in [false, true] {
+            let conversation = Conversation::new(total);
+            let conversation = if capped {
+                conversation.tweak(|_, body| body["messages"].as_array_mut().unwrap().truncate(60))
+            } else {
+                conversation
+            };
+            let (server, conversation) = serve(conversation).await;
+            let (pages, error) =
+                collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+            let case = format!("{total}/{page_size}/{concurrency} capped {capped}");
+            assert!(error.is_none(), "{case}: {error:?}");
+            assert_eq!(ids(&pages), expected_ids(0..total), "{case}: every message once, in order");
+            // One request brings nothing new: the last window's end.
+            let nothing_new = conversation.requests_bringing_nothing_new();
+            assert_eq!(nothing_new, 1, "{case}: the last window's end");
+            // Never more than windows of about three pages that sent their
+            // end took (as in the test of the windows above).
+            let first = if capped { 60 } else { page_size };
+            let pages_left = (total - first).div_ceil(first - 1);
+            let bound = 1 + pages_left + 2 * pages_left.div_ceil(3) + 1;
+            let asked = conversation.asked().len() as u64;
+            assert!(asked <= bound, "{case}: {asked} requests, at most {bound}");
+            assert_pages_chain(&pages, &case);
+        }
+    }
+}
+
+#[tokio::test]
+async fn messages_added_during_a_windowed_read_come_once_at_the_end() {
+    // New messages while the windows are read (before the first window's
+    // request is answered, once the windows' bounds are set from the first
+    // page): after every message so far, so in the last (open-ended)
+    // window; the windows before it see them past their end and leave them
+    // to it.
+    let (total, page_size, concurrency) = (1000, 100, 4);
+    let adding = Conversation::new(total).change(move |n, listing| {
+        if n >= 1 && listing.len() as u64 == total {
+            listing.extend((total..total + 3).map(|k| Stored { id: id(k), created: created(k) }));
+        }
+    });
+    let (server, conversation) = serve(adding).await;
+    let (pages, error) =
+        collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..total + 3), "every message once, in order, the new ones last");
+    assert_eq!(conversation.requests_bringing_nothing_new(), 1);
+    assert_pages_chain(&pages, "adding");
+}
+
+#[tokio::test]
+async fn a_windowed_read_ends_at_the_querys_own_created_before() {
+    // The query's bound between m00699 and m00700: every window sends it,
+    // the last ends at it, and nothing past it is delivered, from a server
+    // that applies it or not, with messages added past it during the read.
+    let (total, page_size, concurrency) = (1000, 100, 4);
+    let bound = created(699) + TimeDelta::milliseconds(500);
+    for ignoring in [false, true] {
+        let conversation = Conversation::new(total).change(|n, listing| {
+            if n == 2 {
+                listing.push(Stored { id: "late".to_owned(), created: created(5000) });
+            }
+        });
+        let conversation = if ignoring { conversation.ignoring_created_before() } else { conversation };
+        let (server, conversation) = serve(conversation).await;
+        let query = MessagesQuery { created_before: Some(Timestamp::from(bound)), ..MessagesQuery::new(CONVERSATION) };
+        let (pages, error) = collect(client(&server).pages(query, options(page_size, concurrency))).await;
+        assert!(error.is_none(), "{ignoring}: {error:?}");
+        assert_eq!(ids(&pages), expected_ids(0..700), "{ignoring}: up to the bound, once, in order");
+        let asked = conversation.asked();
+        assert!(asked.iter().all(|a| a.before == Some(bound)), "{ignoring}: {asked:?}");
+        assert!(asked.iter().filter(|a| a.page == 0).count() > 2, "{ignoring}: read in windows: {asked:?}");
+        // The last window ends on a request that brings nothing new, or on
+        // the first message past the bound from a server that ignores it.
+        assert_eq!(conversation.requests_bringing_nothing_new(), usize::from(!ignoring), "{ignoring}");
+    }
 }

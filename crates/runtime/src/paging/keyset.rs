@@ -26,6 +26,14 @@
 //!   vendor's total says more match; otherwise it is asked for once more
 //!   before it is taken as the end (that message was deleted).
 //! - Messages with no creation time are delivered without these checks.
+//!
+//! Read in time windows at once ([`PagingOptions::concurrency`] above 1), a
+//! window before the last ends on the first message at or past its end,
+//! which its last page brings (it sends only the query's own "created
+//! before", never its end): that message proves, oldest first, that the
+//! window holds nothing more, so the window needs no request of its own to
+//! end; a message inside the window after it ends the stream with
+//! [`PagingError::OutOfOrder`]. The last window ends as a sequential read.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -132,9 +140,14 @@ fn millisecond(time: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 struct KeyScheme<Ep> {
-    /// The window's end (exclusive), also sent as "created before": in an
-    /// oldest-first listing the first message at or past it ends the window.
+    /// The window's end (exclusive): in an oldest-first listing the first
+    /// message at or past it ends the window.
     ceiling: Option<DateTime<Utc>>,
+    /// The "created before" sent: the query's own. It is the ceiling of a
+    /// read in one window and of the last window; a window before the last
+    /// sends it too, not its own end, so that its last page goes on past its
+    /// end and ends it (no request that brings nothing new).
+    before: Option<DateTime<Utc>>,
     /// The window ended (a message at or past its end was seen).
     done: bool,
     /// The oldest creation time delivered, and how many messages were.
@@ -170,6 +183,7 @@ impl<Ep: KeysetEndpoint> KeyScheme<Ep> {
             oldest: None,
             delivered: 0,
             ceiling,
+            before: ceiling,
             done: false,
             endpoint,
             limit,
@@ -197,7 +211,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             let position = Some(self.key.position());
             let page = PagePosition(position.clone());
             let endpoint = &self.endpoint;
-            let (after, before, n, limit) = (self.key.after, self.ceiling, self.key.page, self.limit);
+            let (after, before, n, limit) = (self.key.after, self.before, self.key.page, self.limit);
             let fetch = || endpoint.fetch(after, before, n, limit);
             let reply = match engine::fetch(Ep::VENDOR, &self.retry, &position, fetch).await {
                 Ok(reply) => reply,
@@ -321,7 +335,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 }
                 return Step::End;
             }
-            if !timed {
+            if !timed && !self.done {
                 // Nothing on the page to page on: the next request could not
                 // start after it. Its messages are delivered; the read ends.
                 return Step::PageThen(Page { items: fresh, position, next: None }, PagingError::NoKey { page });
@@ -365,7 +379,19 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 // The whole page shares the filter's last millisecond.
                 self.key.page = self.key.page.saturating_add(1);
             }
-            return Step::Page(Page { items: fresh, position, next: Some(self.key.position()) });
+            // A window before the last that ended on a message past its end
+            // goes on where the next window starts (a millisecond its
+            // bounds were set on): the messages after the ones delivered
+            // are on this page, past the end, where the next page number of
+            // this filter would skip them on a resumed read.
+            let next = match (self.done, self.ceiling) {
+                (true, Some(ceiling)) if self.ceiling != self.before => ceiling
+                    .checked_sub_signed(TimeDelta::milliseconds(1))
+                    .map(|after| Key { after: Some(after), floor: Some(ceiling), ..Key::default() }),
+                _ => None,
+            };
+            let next = next.as_ref().unwrap_or(&self.key).position();
+            return Step::Page(Page { items: fresh, position, next: Some(next) });
         }
     }
 }
@@ -382,15 +408,17 @@ const MAX_WINDOWS: u64 = 64;
 /// The first page is read as a sequential read's; if more follows, the time
 /// from its newest message to the conversation's probable end (the first
 /// page's pace over the vendor's count) is split into windows of about
-/// [`WINDOW_PAGES`] pages, each read by a key read of its own bounded by
-/// "created before" (the last one open-ended, so messages added during the
-/// read are in it). Up to `concurrency` windows run at once, started in
+/// [`WINDOW_PAGES`] pages, each read by a key read of its own that ends at
+/// its bound (the last one at the query's own "created before", or
+/// open-ended, so messages added during the read are in it); every window
+/// sends only the query's own "created before", so a window before the last
+/// ends on the page that crosses its end. Up to `concurrency` windows run at once, started in
 /// order, each buffering at most its whole content (memory: `concurrency`
 /// windows, whatever the conversation's length). Windows are disjoint (a
 /// message belongs to the window of its millisecond) and delivered in
 /// order, so the guarantees of the sequential read hold across them: each
-/// window ends on a request that brings nothing new, or on the first
-/// message past its end.
+/// window ends on the first message past its end, or on a request that
+/// brings nothing new.
 /// Messages with no creation time can come in any window; each is delivered
 /// once, by the first window that has it.
 struct Windowed<Ep: KeysetEndpoint> {
@@ -429,6 +457,10 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
         let (Some(oldest), Some(newest), Some(total)) = (scheme.oldest, scheme.newest, scheme.filter_total) else {
             return Some(scheme);
         };
+        if scheme.done {
+            // The first page went past the query's own end: nothing is left.
+            return Some(scheme);
+        }
         let (start, delivered) = (millisecond(newest), scheme.delivered.max(1));
         let left = total.saturating_sub(delivered);
         let pace = (millisecond(newest) - millisecond(oldest)).num_milliseconds();
@@ -460,6 +492,10 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
             let (endpoint, limit, retry) = (first.endpoint.clone(), first.limit, first.retry.clone());
             let window_ceiling = bounds.get(i + 1).copied().or(ceiling);
             let mut window = KeyScheme::new(endpoint, limit, retry, key, None, window_ceiling);
+            // Only the query's own end is sent: a window before the last
+            // ends on its first message past its end, with no request of
+            // its own.
+            window.before = ceiling;
             // Not the read's first page: an empty one is the window's end
             // (when the vendor's count agrees), not an empty conversation.
             window.first = false;
