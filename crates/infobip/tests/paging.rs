@@ -418,17 +418,18 @@ async fn with_concurrency_time_windows_are_read_at_once_and_delivered_in_order()
         let asked = conversation.asked();
         let windows = asked.iter().filter(|a| a.page == 0).count();
         assert!(conversation.max_in_flight() <= 4, "{case}: at most the concurrency in flight");
-        // More than one window's worth after the first page (about three
-        // pages a window) is read in windows at once; less, one page after
-        // another.
+        // More than a page left after the first is read in windows at once
+        // (each window holds something: fewer windows than pages left); a
+        // page or less, one page after another.
         let pages_left = total.saturating_sub(page_size).div_ceil(page_size - 1);
-        if pages_left > 3 {
+        if pages_left > 1 {
             assert!(conversation.max_in_flight() > 1, "{case}: windows are read at once");
         } else {
             assert_eq!(conversation.max_in_flight(), 1, "{case}: one window: one page after another");
         }
-        // The first page, then windows of about three pages: each window's
-        // pages (its last may be short) and the request that ends it.
+        // Never more than the windows of about three pages sent their end
+        // as `createdBefore` took: the first page, then each window's pages
+        // (its last may be short) and the request that ended it.
         let bound = 1 + pages_left + 2 * pages_left.div_ceil(3) + 1;
         assert!(asked.len() as u64 <= bound, "{case}: {} requests, at most {bound}", asked.len());
         assert!(windows >= 1, "{case}");
@@ -835,6 +836,36 @@ async fn an_empty_first_page_of_a_window_is_asked_for_again_whatever_its_count()
     assert_eq!(ids(&pages), expected_ids(0..2345), "every message once, in order");
 }
 
+/// 1,000 messages a second apart, read 100 a page with concurrency 4.
+///
+/// How the read is laid out (`Windowed::split`): the first page holds
+/// m00000–m00099 and its count is 1,000, so 900 are left, P = 900 / 99 =
+/// 9.09 pages of 99 new messages. With the window before the last ending on
+/// the page that crosses its end (floor(c) + 1 requests for c pages) and the
+/// last paying the request that brings nothing new (floor(c) + 2), P + 1 =
+/// 10.09 pages over 4 is 3 rounds a window: W = ceil(10.09 / 3) = 4 windows
+/// of x = 2.52 pages, the last one of 1.52. The first page's pace is 99 s
+/// over 100 messages, so the rest probably spans 891 s after m00099; the
+/// windows end at 891 s × x·i / P = 247.252 s, 494.505 s and 741.757 s after
+/// it: m00100–m00346, m00347–m00593, m00594–m00840 (247 each) and
+/// m00841–m00999 (159).
+/// - The first window starts at m00099 again: 99, 99, then m00297–m00396,
+///   which crosses its end at m00347: 3 requests, none after the crossing.
+/// - The second and third start at their floor: 100, 99, then a page that
+///   brings their last 48 and crosses their end: 3 requests each.
+/// - The last: 100, 59 (short, never the end by itself), and the request
+///   that brings nothing new: 3.
+///
+/// 1 + 4 × 3 = 13 requests, 4 rounds of round trips, against 17 (5 rounds)
+/// when each window sent its end as `createdBefore` and ended on a request
+/// of its own, and the sequential read's 12 (1 + 10 pages + its end).
+const WINDOWED: (u64, u64, usize, usize) = (1000, 100, 4, 13);
+
+/// The end of the first of [`WINDOWED`]'s windows, the second's start.
+fn first_window_end() -> DateTime<Utc> {
+    created(99) + TimeDelta::milliseconds(247_252)
+}
+
 /// Every page points at the next one: within a window as a sequential read
 /// does, and across windows the crossing page points at the next window's
 /// start (where a resumed read goes on).
@@ -842,6 +873,28 @@ fn assert_pages_chain(pages: &[MessagePage], case: &str) {
     for (n, pair) in pages.windows(2).enumerate() {
         assert_eq!(pair[0].next, pair[1].position, "{case}: page {n} points at the next");
     }
+}
+
+#[tokio::test]
+async fn windows_before_the_last_send_only_the_querys_created_before_and_end_on_the_crossing_page() {
+    let (total, page_size, concurrency, requests) = WINDOWED;
+    let (server, conversation) = serve(Conversation::new(total).delay(Duration::from_millis(20))).await;
+    let (pages, error) =
+        collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..total), "every message once, in order");
+    let asked = conversation.asked();
+    assert!(asked.iter().all(|a| a.before.is_none()), "no window sends its end: {asked:?}");
+    // The four windows' starts: the first page's newest, then each floor.
+    // (Every other request starts a millisecond before a message's whole second.)
+    let starts = asked.iter().filter(|a| a.page == 0 && a.after.is_some_and(|t| t.timestamp_subsec_millis() != 999));
+    let floors: Vec<DateTime<Utc>> = starts.map(|a| a.after.unwrap() + TimeDelta::milliseconds(1)).collect();
+    assert_eq!(floors.len(), 3, "three windows after the first: {asked:?}");
+    assert!(floors.contains(&first_window_end()), "{floors:?}");
+    assert_eq!(asked.len(), requests, "{asked:?}");
+    assert_eq!(conversation.requests_bringing_nothing_new(), 1, "only the last window's end brings nothing new");
+    assert!(conversation.max_in_flight() <= concurrency);
+    assert_pages_chain(&pages, "windows");
 }
 
 #[tokio::test]
@@ -865,9 +918,14 @@ async fn across_windows_every_message_comes_once_in_order_when_pages_go_past_a_w
             let case = format!("{total}/{page_size}/{concurrency} capped {capped}");
             assert!(error.is_none(), "{case}: {error:?}");
             assert_eq!(ids(&pages), expected_ids(0..total), "{case}: every message once, in order");
-            // One request brings nothing new: the last window's end.
+            // One request brings nothing new: the last window's end. (And
+            // the last window's first page, when the page that crossed the
+            // end of the window before brought all of it: 250 messages, a
+            // last window of 27, shorter than the page of 100 that crossed;
+            // capped at 60, that page brings only part of it.)
             let nothing_new = conversation.requests_bringing_nothing_new();
-            assert_eq!(nothing_new, 1, "{case}: the last window's end");
+            let expected = if total == 250 && !capped { 2 } else { 1 };
+            assert_eq!(nothing_new, expected, "{case}: the last window's end");
             // Never more than windows of about three pages that sent their
             // end took (as in the test of the windows above).
             let first = if capped { 60 } else { page_size };
@@ -887,7 +945,7 @@ async fn messages_added_during_a_windowed_read_come_once_at_the_end() {
     // page): after every message so far, so in the last (open-ended)
     // window; the windows before it see them past their end and leave them
     // to it.
-    let (total, page_size, concurrency) = (1000, 100, 4);
+    let (total, page_size, concurrency, _) = WINDOWED;
     let adding = Conversation::new(total).change(move |n, listing| {
         if n >= 1 && listing.len() as u64 == total {
             listing.extend((total..total + 3).map(|k| Stored { id: id(k), created: created(k) }));
@@ -903,11 +961,63 @@ async fn messages_added_during_a_windowed_read_come_once_at_the_end() {
 }
 
 #[tokio::test]
+async fn messages_sharing_the_millisecond_of_a_window_boundary_come_once_in_order() {
+    // [`WINDOWED`]'s first window ends at `end` (its bounds are set from the
+    // first page, before these are added): 150 messages in its last
+    // millisecond and 150 at `end` itself, each more than a page. The first
+    // window reads its 150 by page number and crosses on the page that
+    // brings the first of `end`'s; the second starts with `end`'s.
+    let (total, page_size, concurrency, _) = WINDOWED;
+    let end = first_window_end();
+    let ties = move |listing: &mut Vec<Stored>| {
+        if listing.iter().any(|m| m.id.starts_with("tie")) {
+            return;
+        }
+        let at = listing.iter().position(|m| m.created > end).unwrap();
+        let last = (0..150).map(|i| Stored { id: format!("tie-a{i:03}"), created: end - TimeDelta::milliseconds(1) });
+        let first = (0..150).map(|i| Stored { id: format!("tie-b{i:03}"), created: end });
+        listing.splice(at..at, last.chain(first));
+    };
+    let conversation = Conversation::new(total).change(move |n, listing| {
+        if n >= 1 {
+            ties(listing);
+        }
+    });
+    let (server, conversation) = serve(conversation).await;
+    let (pages, error) =
+        collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+    assert!(error.is_none(), "{error:?}");
+    let expected: Vec<String> = conversation.listing.lock().unwrap().iter().map(|m| m.id.clone()).collect();
+    assert_eq!(expected.len() as u64, total + 300);
+    assert_eq!(ids(&pages), expected, "every message once, in order");
+    let asked = conversation.asked();
+    let boundary = end - TimeDelta::milliseconds(1);
+    assert!(asked.iter().any(|a| a.after == Some(boundary) && a.page == 0), "a window starts at `end`: {asked:?}");
+    assert!(asked.iter().any(|a| a.after == Some(boundary) && a.page == 1), "`end`'s 150 take two pages");
+    assert!(
+        asked.iter().any(|a| a.after == Some(boundary - TimeDelta::milliseconds(1)) && a.page == 1),
+        "the first window's last 150 take two pages"
+    );
+    assert_pages_chain(&pages, "ties");
+
+    // Each page's next position, resumed one page after another, gives
+    // the rest once: across the boundary too.
+    let mut before = 0;
+    for page in &pages {
+        before += page.items.len();
+        let options = PagingOptions { resume: page.next.clone(), ..options(page_size, 1) };
+        let (rest, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options)).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(ids(&rest), expected[before..], "resumed after {before}");
+    }
+}
+
+#[tokio::test]
 async fn a_windowed_read_ends_at_the_querys_own_created_before() {
     // The query's bound between m00699 and m00700: every window sends it,
     // the last ends at it, and nothing past it is delivered, from a server
     // that applies it or not, with messages added past it during the read.
-    let (total, page_size, concurrency) = (1000, 100, 4);
+    let (total, page_size, concurrency, _) = WINDOWED;
     let bound = created(699) + TimeDelta::milliseconds(500);
     for ignoring in [false, true] {
         let conversation = Conversation::new(total).change(|n, listing| {

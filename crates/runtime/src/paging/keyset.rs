@@ -396,7 +396,8 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
     }
 }
 
-/// About how many pages a time window holds, and (with its end) how many
+/// The most pages a time window holds when the windows take more than one
+/// wave of `concurrency`, and (with its crossing page and its end) how many
 /// steps of a window are buffered at most.
 const WINDOW_PAGES: u64 = 3;
 
@@ -405,20 +406,27 @@ const MAX_WINDOWS: u64 = 64;
 
 /// A key read with its remaining pages read in time windows at once.
 ///
-/// The first page is read as a sequential read's; if more follows, the time
-/// from its newest message to the conversation's probable end (the first
-/// page's pace over the vendor's count) is split into windows of about
-/// [`WINDOW_PAGES`] pages, each read by a key read of its own that ends at
-/// its bound (the last one at the query's own "created before", or
-/// open-ended, so messages added during the read are in it); every window
-/// sends only the query's own "created before", so a window before the last
-/// ends on the page that crosses its end. Up to `concurrency` windows run at once, started in
-/// order, each buffering at most its whole content (memory: `concurrency`
-/// windows, whatever the conversation's length). Windows are disjoint (a
-/// message belongs to the window of its millisecond) and delivered in
-/// order, so the guarantees of the sequential read hold across them: each
-/// window ends on the first message past its end, or on a request that
-/// brings nothing new.
+/// The first page is read as a sequential read's; if more than a page
+/// follows, the time from its newest message to the conversation's probable
+/// end (the first page's pace over the vendor's count) is split into
+/// windows, each read by a key read of its own that ends at its bound (the
+/// last one at the query's own "created before", or open-ended, so messages
+/// added during the read are in it). Every window sends only the query's
+/// own "created before": a window before the last ends on the page that
+/// crosses its end (c pages of content cost floor(c) + 1 requests), the
+/// last on a request that brings nothing new (floor(c) + 2). So the last is
+/// given a page less: W windows of (P + 1) / W pages each, P the pages left,
+/// the last one of a page less, all cost the same rounds; W is the fewest
+/// that take the rounds of one wave of `concurrency` windows, or, beyond
+/// [`WINDOW_PAGES`] rounds, waves of `concurrency` windows of at most
+/// [`WINDOW_PAGES`] pages (at most [`MAX_WINDOWS`], and fewer than the pages
+/// left, so that the last holds something). Up to `concurrency` windows run
+/// at once, started in order, each buffering at most [`WINDOW_PAGES`] + 2
+/// steps (memory: `concurrency` windows, whatever the conversation's
+/// length). Windows are disjoint (a message belongs to the window of its
+/// millisecond) and delivered in order, so the guarantees of the sequential
+/// read hold across them: each window ends on the first message past its
+/// end, or on a request that brings nothing new.
 /// Messages with no creation time can come in any window; each is delivered
 /// once, by the first window that has it.
 struct Windowed<Ep: KeysetEndpoint> {
@@ -469,19 +477,53 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
             Some(ceiling) => span.min((millisecond(ceiling) - start).num_milliseconds()),
             None => span,
         };
-        let pages_left = left.div_ceil(scheme.limit.saturating_sub(1).max(1));
-        // Windows of about WINDOW_PAGES pages: each costs one request more
-        // (the one that ends it), and is buffered whole at most, so that
-        // memory stays `concurrency` windows however long the conversation.
-        // At most MAX_WINDOWS: a vendor's count that lies cannot make the
-        // read ask for many windows that hold nothing (each costs a request
-        // or two); longer windows are buffered a few pages ahead at most.
-        let windows = pages_left.div_ceil(WINDOW_PAGES).min(u64::try_from(span).unwrap_or(0)).min(MAX_WINDOWS) as usize;
+        // The rest in pages as a sequential read's: `left` over `page` new
+        // messages a page, P = left / page (fractional).
+        let page = scheme.limit.saturating_sub(1).max(1);
+        let (left, page) = (u128::from(left), u128::from(page));
+        let concurrency = self.concurrency.max(1) as u128;
+        // A window before the last ends on the page that crosses its end: c
+        // pages of content cost floor(c) + 1 requests. The last pays the
+        // request that brings nothing new, floor(c) + 2: it is given a page
+        // less. W windows of x = (P + 1) / W, the last of x - 1, all cost
+        // floor(x) + 1. `rest` is P + 1 in messages.
+        let rest = left + page;
+        // One wave of at most `concurrency` windows where each takes at most
+        // WINDOW_PAGES rounds: the fewest windows that take the rounds
+        // ceil((P + 1) / C). Longer reads: waves of `concurrency` windows of
+        // at most WINDOW_PAGES pages, each started as one before it ends. A
+        // window's steps then fit its buffer (WINDOW_PAGES + 2: its pages,
+        // the one that crosses its end, its end), so none waits on it, and
+        // memory stays `concurrency` windows whatever the length.
+        let rounds = rest.div_ceil(page * concurrency);
+        let windows = if rounds <= u128::from(WINDOW_PAGES) {
+            rest.div_ceil(page * rounds)
+        } else {
+            rest.div_ceil(page * concurrency * u128::from(WINDOW_PAGES)) * concurrency
+        };
+        // The last window holds something (x - 1 > 0: W < P + 1, so at most
+        // P rounded up). At most MAX_WINDOWS: a vendor's count that lies
+        // cannot make the read ask for many windows that hold nothing (each
+        // costs a request or two); longer windows are buffered a few pages
+        // ahead at most. And a millisecond a window at least.
+        let windows = windows.min(left.div_ceil(page)).min(u128::from(MAX_WINDOWS)).min(span.max(0) as u128) as usize;
         if windows < 2 || self.concurrency < 2 {
             return Some(scheme);
         }
-        let bounds: Vec<DateTime<Utc>> =
-            (1..windows).map(|i| start + TimeDelta::milliseconds(span / windows as i64 * i as i64)).collect();
+        // Window i (from 0) ends x (i + 1) pages into the rest: at
+        // span · x (i + 1) / P by the first page's pace, x / P being
+        // rest / (W · left).
+        let bounds: Vec<DateTime<Utc>> = (1..windows as u128)
+            .map(|i| {
+                let w = windows as u128;
+                // (A count so large the product overflows: even windows.)
+                let at = (span as u128 * i).checked_mul(rest).map_or(span as u128 * i / w, |at| at / (w * left));
+                start + TimeDelta::milliseconds(i64::try_from(at).unwrap_or(i64::MAX / 2))
+            })
+            .collect();
+        // The query's own end: the last window's, and the filter every
+        // window sends (a window before the last ends on its first message
+        // past its end, with no request of its own).
         let ceiling = scheme.ceiling;
         scheme.ceiling = Some(bounds[0]);
         let mut schemes = vec![scheme];
@@ -510,7 +552,8 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
     fn start(&mut self) {
         while self.windows.len() < self.concurrency {
             let Some(mut scheme) = self.pending.pop_front() else { break };
-            // A window's whole content, and its end.
+            // A window's pages (at most WINDOW_PAGES, but for MAX_WINDOWS),
+            // the one that crosses its end, and its end.
             let (sender, receiver) = tokio::sync::mpsc::channel(WINDOW_PAGES as usize + 2);
             let task = tokio::spawn(async move {
                 loop {
