@@ -998,10 +998,10 @@ async fn messages_sharing_the_millisecond_of_a_window_boundary_come_once_in_orde
         asked.iter().any(|a| a.after == Some(boundary - TimeDelta::milliseconds(1)) && a.page == 1),
         "the first window's last 150 take two pages"
     );
-    assert_pages_chain(&pages, "ties");
 
     // Each page's next position, resumed one page after another, gives
-    // the rest once: across the boundary too.
+    // the rest once: across the boundary too (where the page that crossed
+    // holds `end`'s first 50, which its filter's next page number skips).
     let mut before = 0;
     for page in &pages {
         before += page.items.len();
@@ -1010,6 +1010,7 @@ async fn messages_sharing_the_millisecond_of_a_window_boundary_come_once_in_orde
         assert!(error.is_none(), "{error:?}");
         assert_eq!(ids(&rest), expected[before..], "resumed after {before}");
     }
+    assert_pages_chain(&pages, "ties");
 }
 
 #[tokio::test]
@@ -1038,4 +1039,32 @@ async fn a_windowed_read_ends_at_the_querys_own_created_before() {
         // the first message past the bound from a server that ignores it.
         assert_eq!(conversation.requests_bringing_nothing_new(), usize::from(!ignoring), "{ignoring}");
     }
+}
+
+#[tokio::test]
+async fn a_crossing_page_whose_messages_inside_the_window_have_no_time_still_ends_the_window() {
+    // [`WINDOWED`]'s first window crosses its end on the page that starts
+    // at m00297 (delivered already) and brings m00298–m00346, then m00347
+    // past the end. Without their times there is nothing on the page to
+    // page on, but nothing is left to page for: the message past the end
+    // ends the window, and the read goes on with the next one.
+    let (total, page_size, concurrency, _) = WINDOWED;
+    let end = first_window_end();
+    let timeless = move |_: usize, body: &mut Value| {
+        let messages = body["messages"].as_array_mut().unwrap();
+        if messages.first().is_some_and(|m| m["id"] == id(297)) {
+            for message in messages.iter_mut().filter(|m| parse_time(m["createdAt"].as_str().unwrap()) < end) {
+                message.as_object_mut().unwrap().remove("createdAt");
+            }
+        }
+    };
+    let (server, conversation) = serve(Conversation::new(total).tweak(timeless)).await;
+    let (pages, error) =
+        collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..total), "every message once, in order");
+    let asked = conversation.asked();
+    assert!(asked.iter().any(|a| a.after == Some(created(297) - TimeDelta::milliseconds(1))), "{asked:?}");
+    assert_eq!(asked.len(), WINDOWED.3, "no request more");
+    assert_pages_chain(&pages, "timeless");
 }
