@@ -4,6 +4,7 @@
 //! `orderBy` order, page `page` (0-based) of `limit`, with
 //! `pagination.totalItems` counting the messages the filters match.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,7 @@ struct Stored {
 #[derive(Debug, Clone, PartialEq)]
 struct Asked {
     after: Option<DateTime<Utc>>,
+    before: Option<DateTime<Utc>>,
     page: u64,
     limit: u64,
     order_by: Option<String>,
@@ -58,6 +60,8 @@ struct Conversation {
     ignore_before: bool,
     /// When each request arrived, with what it asked.
     arrivals: Mutex<Vec<(Instant, Asked)>>,
+    /// The ids each request was answered with, by request.
+    served: Mutex<Vec<(usize, Vec<String>)>>,
     change: Option<Change>,
     tweak: Option<Tweak>,
 }
@@ -105,6 +109,7 @@ impl Conversation {
             ignore_page: false,
             ignore_before: false,
             arrivals: Mutex::default(),
+            served: Mutex::default(),
             change: None,
             tweak: None,
         }
@@ -173,7 +178,27 @@ impl Conversation {
         if let Some(tweak) = &self.tweak {
             tweak(n, &mut body);
         }
+        let ids = body["messages"].as_array().into_iter().flatten();
+        let ids = ids.filter_map(|m| m["id"].as_str().map(str::to_owned)).collect();
+        self.served.lock().unwrap().push((n, ids));
         body
+    }
+
+    /// How many requests brought nothing new: every message of their
+    /// answer was also in the answers to requests of an earlier filter
+    /// (`createdAfter`, then page number). A key read has one: its end.
+    fn requests_bringing_nothing_new(&self) -> usize {
+        let asked = self.asked();
+        let served = self.served.lock().unwrap();
+        let filter = |n: usize| (asked[n].after, asked[n].page);
+        served
+            .iter()
+            .filter(|(n, ids)| {
+                let earlier: HashSet<&String> =
+                    served.iter().filter(|(m, _)| filter(*m) < filter(*n)).flat_map(|(_, ids)| ids).collect();
+                ids.iter().all(|id| earlier.contains(id))
+            })
+            .count()
     }
 
     fn asked(&self) -> Vec<Asked> {
@@ -198,6 +223,7 @@ impl Respond for Responder {
         let text = |name: &str| request.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
         let asked = Asked {
             after: text("createdAfter").map(|t| parse_time(&t)),
+            before: text("createdBefore").map(|t| parse_time(&t)),
             page: text("page").and_then(|v| v.parse().ok()).unwrap_or(0),
             limit: text("limit").and_then(|v| v.parse().ok()).unwrap_or(10),
             order_by: text("orderBy"),
@@ -300,7 +326,7 @@ async fn every_message_arrives_once_in_order_paging_on_the_creation_time() {
         );
         assert_eq!(
             asked[0],
-            Asked { after: None, page: 0, limit: page_size, order_by: Some(ORDER.to_owned()) },
+            Asked { after: None, before: None, page: 0, limit: page_size, order_by: Some(ORDER.to_owned()) },
             "{case}"
         );
 
@@ -379,7 +405,11 @@ async fn without_concurrency_pages_are_fetched_one_after_another() {
 #[tokio::test]
 async fn with_concurrency_time_windows_are_read_at_once_and_delivered_in_order() {
     for (total, page_size) in [(1500, 100), (2345, 100), (5000, 999), (250, 100), (120, 100)] {
-        let (server, conversation) = serve(Conversation::new(total).delay(Duration::from_millis(20))).await;
+        // (Well over what the test server takes to answer a page of 999 in
+        // a debug build on a loaded machine, one request at a time, and the
+        // client to decode it on the same thread: requests sent at once then
+        // arrive while the one before is held back.)
+        let (server, conversation) = serve(Conversation::new(total).delay(Duration::from_millis(100))).await;
         let (pages, error) =
             collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, 4))).await;
         let case = format!("{total}/{page_size}");
@@ -388,17 +418,18 @@ async fn with_concurrency_time_windows_are_read_at_once_and_delivered_in_order()
         let asked = conversation.asked();
         let windows = asked.iter().filter(|a| a.page == 0).count();
         assert!(conversation.max_in_flight() <= 4, "{case}: at most the concurrency in flight");
-        // More than one window's worth after the first page (about three
-        // pages a window) is read in windows at once; less, one page after
-        // another.
+        // More than a page left after the first is read in windows at once
+        // (each window holds something: fewer windows than pages left); a
+        // page or less, one page after another.
         let pages_left = total.saturating_sub(page_size).div_ceil(page_size - 1);
-        if pages_left > 3 {
+        if pages_left > 1 {
             assert!(conversation.max_in_flight() > 1, "{case}: windows are read at once");
         } else {
             assert_eq!(conversation.max_in_flight(), 1, "{case}: one window: one page after another");
         }
-        // The first page, then windows of about three pages: each window's
-        // pages (its last may be short) and the request that ends it.
+        // Never more than the windows of about three pages sent their end
+        // as `createdBefore` took: the first page, then each window's pages
+        // (its last may be short) and the request that ended it.
         let bound = 1 + pages_left + 2 * pages_left.div_ceil(3) + 1;
         assert!(asked.len() as u64 <= bound, "{case}: {} requests, at most {bound}", asked.len());
         assert!(windows >= 1, "{case}");
@@ -803,4 +834,237 @@ async fn an_empty_first_page_of_a_window_is_asked_for_again_whatever_its_count()
     let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 4))).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&pages), expected_ids(0..2345), "every message once, in order");
+}
+
+/// 1,000 messages a second apart, read 100 a page with concurrency 4.
+///
+/// How the read is laid out (`Windowed::split`): the first page holds
+/// m00000–m00099 and its count is 1,000, so 900 are left, P = 900 / 99 =
+/// 9.09 pages of 99 new messages. With the window before the last ending on
+/// the page that crosses its end (floor(c) + 1 requests for c pages) and the
+/// last paying the request that brings nothing new (floor(c) + 2), P + 1 =
+/// 10.09 pages over 4 is 3 rounds a window: W = ceil(10.09 / 3) = 4 windows
+/// of x = 2.52 pages, the last one of 1.52. The first page's pace is 99 s
+/// over 100 messages, so the rest probably spans 891 s after m00099; the
+/// windows end at 891 s × x·i / P = 247.252 s, 494.505 s and 741.757 s after
+/// it: m00100–m00346, m00347–m00593, m00594–m00840 (247 each) and
+/// m00841–m00999 (159).
+/// - The first window starts at m00099 again: 99, 99, then m00297–m00396,
+///   which crosses its end at m00347: 3 requests, none after the crossing.
+/// - The second and third start at their floor: 100, 99, then a page that
+///   brings their last 48 and crosses their end: 3 requests each.
+/// - The last: 100, 59 (short, never the end by itself), and the request
+///   that brings nothing new: 3.
+///
+/// 1 + 4 × 3 = 13 requests, 4 rounds of round trips, against 17 (5 rounds)
+/// when each window sent its end as `createdBefore` and ended on a request
+/// of its own, and the sequential read's 12 (1 + 10 pages + its end).
+const WINDOWED: (u64, u64, usize, usize) = (1000, 100, 4, 13);
+
+/// The end of the first of [`WINDOWED`]'s windows, the second's start.
+fn first_window_end() -> DateTime<Utc> {
+    created(99) + TimeDelta::milliseconds(247_252)
+}
+
+/// Every page points at the next one: within a window as a sequential read
+/// does, and across windows the crossing page points at the next window's
+/// start (where a resumed read goes on).
+fn assert_pages_chain(pages: &[MessagePage], case: &str) {
+    for (n, pair) in pages.windows(2).enumerate() {
+        assert_eq!(pair[0].next, pair[1].position, "{case}: page {n} points at the next");
+    }
+}
+
+#[tokio::test]
+async fn windows_before_the_last_send_only_the_querys_created_before_and_end_on_the_crossing_page() {
+    let (total, page_size, concurrency, requests) = WINDOWED;
+    let (server, conversation) = serve(Conversation::new(total).delay(Duration::from_millis(20))).await;
+    let (pages, error) =
+        collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..total), "every message once, in order");
+    let asked = conversation.asked();
+    assert!(asked.iter().all(|a| a.before.is_none()), "no window sends its end: {asked:?}");
+    // The four windows' starts: the first page's newest, then each floor.
+    // (Every other request starts a millisecond before a message's whole second.)
+    let starts = asked.iter().filter(|a| a.page == 0 && a.after.is_some_and(|t| t.timestamp_subsec_millis() != 999));
+    let floors: Vec<DateTime<Utc>> = starts.map(|a| a.after.unwrap() + TimeDelta::milliseconds(1)).collect();
+    assert_eq!(floors.len(), 3, "three windows after the first: {asked:?}");
+    assert!(floors.contains(&first_window_end()), "{floors:?}");
+    assert_eq!(asked.len(), requests, "{asked:?}");
+    assert_eq!(conversation.requests_bringing_nothing_new(), 1, "only the last window's end brings nothing new");
+    assert!(conversation.max_in_flight() <= concurrency);
+    assert_pages_chain(&pages, "windows");
+}
+
+#[tokio::test]
+async fn across_windows_every_message_comes_once_in_order_when_pages_go_past_a_windows_end() {
+    // Every window before the last reads past its end on its last page; a
+    // server that caps its pages (the windows are then longer than planned)
+    // changes nothing but the request count.
+    for (total, page_size, concurrency) in
+        [(1000, 100, 4), (2345, 100, 4), (5000, 999, 4), (1500, 100, 2), (250, 100, 3)]
+    {
+        for capped in [false, true] {
+            let conversation = Conversation::new(total);
+            let conversation = if capped {
+                conversation.tweak(|_, body| body["messages"].as_array_mut().unwrap().truncate(60))
+            } else {
+                conversation
+            };
+            let (server, conversation) = serve(conversation).await;
+            let (pages, error) =
+                collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+            let case = format!("{total}/{page_size}/{concurrency} capped {capped}");
+            assert!(error.is_none(), "{case}: {error:?}");
+            assert_eq!(ids(&pages), expected_ids(0..total), "{case}: every message once, in order");
+            // One request brings nothing new: the last window's end. (And
+            // the last window's first page, when the page that crossed the
+            // end of the window before brought all of it: 250 messages, a
+            // last window of 27, shorter than the page of 100 that crossed;
+            // capped at 60, that page brings only part of it.)
+            let nothing_new = conversation.requests_bringing_nothing_new();
+            let expected = if total == 250 && !capped { 2 } else { 1 };
+            assert_eq!(nothing_new, expected, "{case}: the last window's end");
+            // Never more than windows of about three pages that sent their
+            // end took (as in the test of the windows above).
+            let first = if capped { 60 } else { page_size };
+            let pages_left = (total - first).div_ceil(first - 1);
+            let bound = 1 + pages_left + 2 * pages_left.div_ceil(3) + 1;
+            let asked = conversation.asked().len() as u64;
+            assert!(asked <= bound, "{case}: {asked} requests, at most {bound}");
+            assert_pages_chain(&pages, &case);
+        }
+    }
+}
+
+#[tokio::test]
+async fn messages_added_during_a_windowed_read_come_once_at_the_end() {
+    // New messages while the windows are read (before the first window's
+    // request is answered, once the windows' bounds are set from the first
+    // page): after every message so far, so in the last (open-ended)
+    // window; the windows before it see them past their end and leave them
+    // to it.
+    let (total, page_size, concurrency, _) = WINDOWED;
+    let adding = Conversation::new(total).change(move |n, listing| {
+        if n >= 1 && listing.len() as u64 == total {
+            listing.extend((total..total + 3).map(|k| Stored { id: id(k), created: created(k) }));
+        }
+    });
+    let (server, conversation) = serve(adding).await;
+    let (pages, error) =
+        collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..total + 3), "every message once, in order, the new ones last");
+    assert_eq!(conversation.requests_bringing_nothing_new(), 1);
+    assert_pages_chain(&pages, "adding");
+}
+
+#[tokio::test]
+async fn messages_sharing_the_millisecond_of_a_window_boundary_come_once_in_order() {
+    // [`WINDOWED`]'s first window ends at `end` (its bounds are set from the
+    // first page, before these are added): 150 messages in its last
+    // millisecond and 150 at `end` itself, each more than a page. The first
+    // window reads its 150 by page number and crosses on the page that
+    // brings the first of `end`'s; the second starts with `end`'s.
+    let (total, page_size, concurrency, _) = WINDOWED;
+    let end = first_window_end();
+    let ties = move |listing: &mut Vec<Stored>| {
+        if listing.iter().any(|m| m.id.starts_with("tie")) {
+            return;
+        }
+        let at = listing.iter().position(|m| m.created > end).unwrap();
+        let last = (0..150).map(|i| Stored { id: format!("tie-a{i:03}"), created: end - TimeDelta::milliseconds(1) });
+        let first = (0..150).map(|i| Stored { id: format!("tie-b{i:03}"), created: end });
+        listing.splice(at..at, last.chain(first));
+    };
+    let conversation = Conversation::new(total).change(move |n, listing| {
+        if n >= 1 {
+            ties(listing);
+        }
+    });
+    let (server, conversation) = serve(conversation).await;
+    let (pages, error) =
+        collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+    assert!(error.is_none(), "{error:?}");
+    let expected: Vec<String> = conversation.listing.lock().unwrap().iter().map(|m| m.id.clone()).collect();
+    assert_eq!(expected.len() as u64, total + 300);
+    assert_eq!(ids(&pages), expected, "every message once, in order");
+    let asked = conversation.asked();
+    let boundary = end - TimeDelta::milliseconds(1);
+    assert!(asked.iter().any(|a| a.after == Some(boundary) && a.page == 0), "a window starts at `end`: {asked:?}");
+    assert!(asked.iter().any(|a| a.after == Some(boundary) && a.page == 1), "`end`'s 150 take two pages");
+    assert!(
+        asked.iter().any(|a| a.after == Some(boundary - TimeDelta::milliseconds(1)) && a.page == 1),
+        "the first window's last 150 take two pages"
+    );
+
+    // Each page's next position, resumed one page after another, gives
+    // the rest once: across the boundary too (where the page that crossed
+    // holds `end`'s first 50, which its filter's next page number skips).
+    let mut before = 0;
+    for page in &pages {
+        before += page.items.len();
+        let options = PagingOptions { resume: page.next.clone(), ..options(page_size, 1) };
+        let (rest, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options)).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(ids(&rest), expected[before..], "resumed after {before}");
+    }
+    assert_pages_chain(&pages, "ties");
+}
+
+#[tokio::test]
+async fn a_windowed_read_ends_at_the_querys_own_created_before() {
+    // The query's bound between m00699 and m00700: every window sends it,
+    // the last ends at it, and nothing past it is delivered, from a server
+    // that applies it or not, with messages added past it during the read.
+    let (total, page_size, concurrency, _) = WINDOWED;
+    let bound = created(699) + TimeDelta::milliseconds(500);
+    for ignoring in [false, true] {
+        let conversation = Conversation::new(total).change(|n, listing| {
+            if n == 2 {
+                listing.push(Stored { id: "late".to_owned(), created: created(5000) });
+            }
+        });
+        let conversation = if ignoring { conversation.ignoring_created_before() } else { conversation };
+        let (server, conversation) = serve(conversation).await;
+        let query = MessagesQuery { created_before: Some(Timestamp::from(bound)), ..MessagesQuery::new(CONVERSATION) };
+        let (pages, error) = collect(client(&server).pages(query, options(page_size, concurrency))).await;
+        assert!(error.is_none(), "{ignoring}: {error:?}");
+        assert_eq!(ids(&pages), expected_ids(0..700), "{ignoring}: up to the bound, once, in order");
+        let asked = conversation.asked();
+        assert!(asked.iter().all(|a| a.before == Some(bound)), "{ignoring}: {asked:?}");
+        assert!(asked.iter().filter(|a| a.page == 0).count() > 2, "{ignoring}: read in windows: {asked:?}");
+        // The last window ends on a request that brings nothing new, or on
+        // the first message past the bound from a server that ignores it.
+        assert_eq!(conversation.requests_bringing_nothing_new(), usize::from(!ignoring), "{ignoring}");
+    }
+}
+
+#[tokio::test]
+async fn a_crossing_page_whose_messages_inside_the_window_have_no_time_still_ends_the_window() {
+    // [`WINDOWED`]'s first window crosses its end on the page that starts
+    // at m00297 (delivered already) and brings m00298–m00346, then m00347
+    // past the end. Without their times there is nothing on the page to
+    // page on, but nothing is left to page for: the message past the end
+    // ends the window, and the read goes on with the next one.
+    let (total, page_size, concurrency, _) = WINDOWED;
+    let end = first_window_end();
+    let timeless = move |_: usize, body: &mut Value| {
+        let messages = body["messages"].as_array_mut().unwrap();
+        if messages.first().is_some_and(|m| m["id"] == id(297)) {
+            for message in messages.iter_mut().filter(|m| parse_time(m["createdAt"].as_str().unwrap()) < end) {
+                message.as_object_mut().unwrap().remove("createdAt");
+            }
+        }
+    };
+    let (server, conversation) = serve(Conversation::new(total).tweak(timeless)).await;
+    let (pages, error) =
+        collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..total), "every message once, in order");
+    let asked = conversation.asked();
+    assert!(asked.iter().any(|a| a.after == Some(created(297) - TimeDelta::milliseconds(1))), "{asked:?}");
+    assert_eq!(asked.len(), WINDOWED.3, "no request more");
+    assert_pages_chain(&pages, "timeless");
 }

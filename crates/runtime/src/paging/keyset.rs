@@ -26,6 +26,14 @@
 //!   vendor's total says more match; otherwise it is asked for once more
 //!   before it is taken as the end (that message was deleted).
 //! - Messages with no creation time are delivered without these checks.
+//!
+//! Read in time windows at once ([`PagingOptions::concurrency`] above 1), a
+//! window before the last ends on the first message at or past its end,
+//! which its last page brings (it sends only the query's own "created
+//! before", never its end): that message proves, oldest first, that the
+//! window holds nothing more, so the window needs no request of its own to
+//! end; a message inside the window after it ends the stream with
+//! [`PagingError::OutOfOrder`]. The last window ends as a sequential read.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -132,9 +140,14 @@ fn millisecond(time: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 struct KeyScheme<Ep> {
-    /// The window's end (exclusive), also sent as "created before": in an
-    /// oldest-first listing the first message at or past it ends the window.
+    /// The window's end (exclusive): in an oldest-first listing the first
+    /// message at or past it ends the window.
     ceiling: Option<DateTime<Utc>>,
+    /// The "created before" sent: the query's own. It is the ceiling of a
+    /// read in one window and of the last window; a window before the last
+    /// sends it too, not its own end, so that its last page goes on past its
+    /// end and ends it (no request that brings nothing new).
+    before: Option<DateTime<Utc>>,
     /// The window ended (a message at or past its end was seen).
     done: bool,
     /// The oldest creation time delivered, and how many messages were.
@@ -170,6 +183,7 @@ impl<Ep: KeysetEndpoint> KeyScheme<Ep> {
             oldest: None,
             delivered: 0,
             ceiling,
+            before: ceiling,
             done: false,
             endpoint,
             limit,
@@ -197,7 +211,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             let position = Some(self.key.position());
             let page = PagePosition(position.clone());
             let endpoint = &self.endpoint;
-            let (after, before, n, limit) = (self.key.after, self.ceiling, self.key.page, self.limit);
+            let (after, before, n, limit) = (self.key.after, self.before, self.key.page, self.limit);
             let fetch = || endpoint.fetch(after, before, n, limit);
             let reply = match engine::fetch(Ep::VENDOR, &self.retry, &position, fetch).await {
                 Ok(reply) => reply,
@@ -321,7 +335,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 }
                 return Step::End;
             }
-            if !timed {
+            if !timed && !self.done {
                 // Nothing on the page to page on: the next request could not
                 // start after it. Its messages are delivered; the read ends.
                 return Step::PageThen(Page { items: fresh, position, next: None }, PagingError::NoKey { page });
@@ -365,12 +379,25 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 // The whole page shares the filter's last millisecond.
                 self.key.page = self.key.page.saturating_add(1);
             }
-            return Step::Page(Page { items: fresh, position, next: Some(self.key.position()) });
+            // A window before the last that ended on a message past its end
+            // goes on where the next window starts (a millisecond its
+            // bounds were set on): the messages after the ones delivered
+            // are on this page, past the end, where the next page number of
+            // this filter would skip them on a resumed read.
+            let next = match (self.done, self.ceiling) {
+                (true, Some(ceiling)) if self.ceiling != self.before => ceiling
+                    .checked_sub_signed(TimeDelta::milliseconds(1))
+                    .map(|after| Key { after: Some(after), floor: Some(ceiling), ..Key::default() }),
+                _ => None,
+            };
+            let next = next.as_ref().unwrap_or(&self.key).position();
+            return Step::Page(Page { items: fresh, position, next: Some(next) });
         }
     }
 }
 
-/// About how many pages a time window holds, and (with its end) how many
+/// The most pages a time window holds when the windows take more than one
+/// wave of `concurrency`, and (with its crossing page and its end) how many
 /// steps of a window are buffered at most.
 const WINDOW_PAGES: u64 = 3;
 
@@ -379,18 +406,27 @@ const MAX_WINDOWS: u64 = 64;
 
 /// A key read with its remaining pages read in time windows at once.
 ///
-/// The first page is read as a sequential read's; if more follows, the time
-/// from its newest message to the conversation's probable end (the first
-/// page's pace over the vendor's count) is split into windows of about
-/// [`WINDOW_PAGES`] pages, each read by a key read of its own bounded by
-/// "created before" (the last one open-ended, so messages added during the
-/// read are in it). Up to `concurrency` windows run at once, started in
-/// order, each buffering at most its whole content (memory: `concurrency`
-/// windows, whatever the conversation's length). Windows are disjoint (a
-/// message belongs to the window of its millisecond) and delivered in
-/// order, so the guarantees of the sequential read hold across them: each
-/// window ends on a request that brings nothing new, or on the first
-/// message past its end.
+/// The first page is read as a sequential read's; if more than a page
+/// follows, the time from its newest message to the conversation's probable
+/// end (the first page's pace over the vendor's count) is split into
+/// windows, each read by a key read of its own that ends at its bound (the
+/// last one at the query's own "created before", or open-ended, so messages
+/// added during the read are in it). Every window sends only the query's
+/// own "created before": a window before the last ends on the page that
+/// crosses its end (c pages of content cost floor(c) + 1 requests), the
+/// last on a request that brings nothing new (floor(c) + 2). So the last is
+/// given a page less: W windows of (P + 1) / W pages each, P the pages left,
+/// the last one of a page less, all cost the same rounds; W is the fewest
+/// that take the rounds of one wave of `concurrency` windows, or, beyond
+/// [`WINDOW_PAGES`] rounds, waves of `concurrency` windows of at most
+/// [`WINDOW_PAGES`] pages (at most [`MAX_WINDOWS`], and fewer than the pages
+/// left, so that the last holds something). Up to `concurrency` windows run
+/// at once, started in order, each buffering at most [`WINDOW_PAGES`] + 2
+/// steps (memory: `concurrency` windows, whatever the conversation's
+/// length). Windows are disjoint (a message belongs to the window of its
+/// millisecond) and delivered in order, so the guarantees of the sequential
+/// read hold across them: each window ends on the first message past its
+/// end, or on a request that brings nothing new.
 /// Messages with no creation time can come in any window; each is delivered
 /// once, by the first window that has it.
 struct Windowed<Ep: KeysetEndpoint> {
@@ -429,6 +465,10 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
         let (Some(oldest), Some(newest), Some(total)) = (scheme.oldest, scheme.newest, scheme.filter_total) else {
             return Some(scheme);
         };
+        if scheme.done {
+            // The first page went past the query's own end: nothing is left.
+            return Some(scheme);
+        }
         let (start, delivered) = (millisecond(newest), scheme.delivered.max(1));
         let left = total.saturating_sub(delivered);
         let pace = (millisecond(newest) - millisecond(oldest)).num_milliseconds();
@@ -437,19 +477,53 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
             Some(ceiling) => span.min((millisecond(ceiling) - start).num_milliseconds()),
             None => span,
         };
-        let pages_left = left.div_ceil(scheme.limit.saturating_sub(1).max(1));
-        // Windows of about WINDOW_PAGES pages: each costs one request more
-        // (the one that ends it), and is buffered whole at most, so that
-        // memory stays `concurrency` windows however long the conversation.
-        // At most MAX_WINDOWS: a vendor's count that lies cannot make the
-        // read ask for many windows that hold nothing (each costs a request
-        // or two); longer windows are buffered a few pages ahead at most.
-        let windows = pages_left.div_ceil(WINDOW_PAGES).min(u64::try_from(span).unwrap_or(0)).min(MAX_WINDOWS) as usize;
+        // The rest in pages as a sequential read's: `left` over `page` new
+        // messages a page, P = left / page (fractional).
+        let page = scheme.limit.saturating_sub(1).max(1);
+        let (left, page) = (u128::from(left), u128::from(page));
+        let concurrency = self.concurrency.max(1) as u128;
+        // A window before the last ends on the page that crosses its end: c
+        // pages of content cost floor(c) + 1 requests. The last pays the
+        // request that brings nothing new, floor(c) + 2: it is given a page
+        // less. W windows of x = (P + 1) / W, the last of x - 1, all cost
+        // floor(x) + 1. `rest` is P + 1 in messages.
+        let rest = left + page;
+        // One wave of at most `concurrency` windows where each takes at most
+        // WINDOW_PAGES rounds: the fewest windows that take the rounds
+        // ceil((P + 1) / C). Longer reads: waves of `concurrency` windows of
+        // at most WINDOW_PAGES pages, each started as one before it ends. A
+        // window's steps then fit its buffer (WINDOW_PAGES + 2: its pages,
+        // the one that crosses its end, its end), so none waits on it, and
+        // memory stays `concurrency` windows whatever the length.
+        let rounds = rest.div_ceil(page * concurrency);
+        let windows = if rounds <= u128::from(WINDOW_PAGES) {
+            rest.div_ceil(page * rounds)
+        } else {
+            rest.div_ceil(page * concurrency * u128::from(WINDOW_PAGES)) * concurrency
+        };
+        // The last window holds something (x - 1 > 0: W < P + 1, so at most
+        // P rounded up). At most MAX_WINDOWS: a vendor's count that lies
+        // cannot make the read ask for many windows that hold nothing (each
+        // costs a request or two); longer windows are buffered a few pages
+        // ahead at most. And a millisecond a window at least.
+        let windows = windows.min(left.div_ceil(page)).min(u128::from(MAX_WINDOWS)).min(span.max(0) as u128) as usize;
         if windows < 2 || self.concurrency < 2 {
             return Some(scheme);
         }
-        let bounds: Vec<DateTime<Utc>> =
-            (1..windows).map(|i| start + TimeDelta::milliseconds(span / windows as i64 * i as i64)).collect();
+        // Window i (from 0) ends x (i + 1) pages into the rest: at
+        // span · x (i + 1) / P by the first page's pace, x / P being
+        // rest / (W · left).
+        let bounds: Vec<DateTime<Utc>> = (1..windows as u128)
+            .map(|i| {
+                let w = windows as u128;
+                // (A count so large the product overflows: even windows.)
+                let at = (span as u128 * i).checked_mul(rest).map_or(span as u128 * i / w, |at| at / (w * left));
+                start + TimeDelta::milliseconds(i64::try_from(at).unwrap_or(i64::MAX / 2))
+            })
+            .collect();
+        // The query's own end: the last window's, and the filter every
+        // window sends (a window before the last ends on its first message
+        // past its end, with no request of its own).
         let ceiling = scheme.ceiling;
         scheme.ceiling = Some(bounds[0]);
         let mut schemes = vec![scheme];
@@ -460,6 +534,10 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
             let (endpoint, limit, retry) = (first.endpoint.clone(), first.limit, first.retry.clone());
             let window_ceiling = bounds.get(i + 1).copied().or(ceiling);
             let mut window = KeyScheme::new(endpoint, limit, retry, key, None, window_ceiling);
+            // Only the query's own end is sent: a window before the last
+            // ends on its first message past its end, with no request of
+            // its own.
+            window.before = ceiling;
             // Not the read's first page: an empty one is the window's end
             // (when the vendor's count agrees), not an empty conversation.
             window.first = false;
@@ -474,7 +552,8 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
     fn start(&mut self) {
         while self.windows.len() < self.concurrency {
             let Some(mut scheme) = self.pending.pop_front() else { break };
-            // A window's whole content, and its end.
+            // A window's pages (at most WINDOW_PAGES, but for MAX_WINDOWS),
+            // the one that crosses its end, and its end.
             let (sender, receiver) = tokio::sync::mpsc::channel(WINDOW_PAGES as usize + 2);
             let task = tokio::spawn(async move {
                 loop {
