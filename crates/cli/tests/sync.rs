@@ -421,3 +421,36 @@ fn messages_without_a_time_are_written_once_across_runs() {
         }
     }
 }
+
+#[test]
+fn an_octopush_page_ending_in_a_message_without_an_id_or_with_a_repeated_id_is_not_written_again() {
+    // Octopush's messages carry no time: a later run reads the last page
+    // again and skips what it listed then. A message there without an id
+    // (it cannot be decoded), or two records with one id, must be told
+    // apart by more than the id.
+    let sample = common::sample_messages("octopush");
+    let with_id = |id: &str| {
+        let mut message = sample[0].clone();
+        message["message_id"] = id.into();
+        message
+    };
+    let mut without_id = sample[0].clone();
+    without_id["message_id"] = serde_json::Value::Null;
+    for page in
+        [vec![with_id("m0"), with_id("m1"), without_id.clone()], vec![with_id("m0"), with_id("m1"), with_id("m0")]]
+    {
+        let server = common::one_page(&serde_json::to_vec(&page).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let vendor = Vendor::Octopush;
+        let file = dir.path().join("out").join(convo_sync_file_name(&ids::numbered(vendor, 0)));
+        sync(vendor, &server.uri(), dir.path(), 1, &[]).expect_code(0);
+        let written = std::fs::read(&file).unwrap();
+        assert_eq!(written.iter().filter(|&&b| b == b'\n').count(), 3, "every message once");
+        for _ in 0..2 {
+            let again = sync(vendor, &server.uri(), dir.path(), 1, &[]);
+            again.expect_code(0);
+            assert!(again.stderr.contains("0 messages written"), "{page:?}: {}", again.stderr);
+            assert_eq!(std::fs::read(&file).unwrap(), written, "{page:?}: the file is unchanged");
+        }
+    }
+}

@@ -15,7 +15,7 @@ use convo_normalize::fetch::{
 
 use crate::resume::{Resume, Tracker, Written, raw_hash};
 use crate::sink::Sink;
-use crate::store::{Bound, Checkpoint, Read, StateStore, StoreError};
+use crate::store::{Bound, Checkpoint, Listed, Read, StateStore, StoreError};
 
 /// One conversation to sync: the key it is known by (in the state, the
 /// output and the events; its id as given) and the source that reads it.
@@ -189,7 +189,7 @@ fn plan(vendor: Vendor, checkpoint: &Checkpoint) -> Plan {
 
 enum Note {
     /// A page, with the ids it was listed with (before anything was skipped).
-    Page(usize, NormalizedPage, Vec<String>),
+    Page(usize, NormalizedPage, Vec<Listed>),
     End(usize, Result<(), ConversationError>),
 }
 
@@ -216,10 +216,16 @@ async fn read(index: usize, source: Source, plan: Plan, paging: PagingOptions, n
                 return;
             }
         };
-        let listed: Vec<String> = page.messages.iter().filter_map(|m| m.id.clone()).collect();
-        if std::mem::take(&mut first) && !listed.starts_with(&bound.listed) {
-            let _ = notes.send(Note::End(index, Err(ConversationError::Shifted { vendor }))).await;
-            return;
+        let listed: Vec<Listed> = page.messages.iter().map(Listed::of).collect();
+        if std::mem::take(&mut first) && !bound.listed.is_empty() {
+            // The last page read before, asked again: it must begin as it
+            // was listed, and what it listed then was written.
+            if !listed.starts_with(&bound.listed) {
+                let _ = notes.send(Note::End(index, Err(ConversationError::Shifted { vendor }))).await;
+                return;
+            }
+            page.messages.drain(..bound.listed.len());
+            skip = None;
         }
         if let Some(resume) = skip.take()
             && let Err(e) = resume.skip_written(&mut page.messages)
@@ -424,13 +430,16 @@ pub async fn sync(
 fn commit_page(
     state: &mut Live,
     page: NormalizedPage,
-    listed: Vec<String>,
+    listed: Vec<Listed>,
     sink: &mut dyn Sink,
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
     state.tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
     let position = page.position.clone();
-    let last_id = page.messages.last().and_then(|m| m.id.clone());
+    let last = page.messages.last().map(|m| match Listed::of(m) {
+        Listed::Id(id) => Written::Id(id),
+        Listed::Raw(hash) => Written::Raw(hash),
+    });
     for message in &page.messages {
         sink.write(&state.key, message)?;
         state.tracker.wrote(message);
@@ -446,12 +455,12 @@ fn commit_page(
         state.now.output_len = len;
     }
     let checkpoint = state.tracker.checkpoint();
-    // The last page with a message written, as listed up to that message:
-    // what a later read of this page must find again.
-    if let Some(last) = last_id {
-        let through = listed.iter().position(|id| *id == last).map_or(listed.len(), |at| at + 1);
-        state.now.mark.tail_listed = listed[..through].to_vec();
-        state.now.mark.tail = Some(Resume { page: position, after: Some(Written::Id(last)), page_size: None });
+    // The last page with a message written, as it was listed (its last
+    // message is the last one written): what a later read of this page
+    // must find again, and skip.
+    if let Some(last) = last {
+        state.now.mark.tail_listed = listed;
+        state.now.mark.tail = Some(Resume { page: position, after: Some(last), page_size: None });
     }
     if let Read::InProgress { resume, bound } = &mut state.now.read {
         *resume = checkpoint;

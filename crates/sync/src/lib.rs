@@ -74,4 +74,4 @@ mod store;
 pub use engine::{Conversation, ConversationError, Event, Summary, SyncError, SyncOptions, sync};
 pub use resume::{Resume, Tracker, Written};
 pub use sink::{Directory, MergedNdjson, Sink, file_name};
-pub use store::{Bound, Checkpoint, FileStore, Mark, MemoryStore, Read, StateStore, StoreError};
+pub use store::{Bound, Checkpoint, FileStore, Listed, Mark, MemoryStore, Read, StateStore, StoreError};

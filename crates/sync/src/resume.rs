@@ -75,11 +75,23 @@ impl Resume {
     /// The messages of the first page read after resuming that were not
     /// written before: those after [`Resume::after`].
     pub fn skip_written(&self, messages: &mut Vec<Message>) -> Result<(), String> {
-        let found = match &self.after {
-            None => return Ok(()),
-            Some(Written::Raw(hash)) => messages.iter().position(|m| m.id.is_none() && raw_hash(m) == *hash),
-            Some(Written::Id(id)) => messages.iter().position(|m| m.id.as_deref() == Some(id.as_str())),
+        let Some(after) = &self.after else { return Ok(()) };
+        let is_it = |m: &Message| match after {
+            Written::Raw(hash) => m.id.is_none() && raw_hash(m) == *hash,
+            Written::Id(id) => m.id.as_deref() == Some(id.as_str()),
         };
+        let found = messages.iter().position(is_it);
+        if let Some(first) = found
+            && messages[first + 1..].iter().any(is_it)
+        {
+            let which = match after {
+                Written::Id(id) => format!("message `{id}`"),
+                Written::Raw(_) => "the message without an id".to_owned(),
+            };
+            return Err(format!(
+                "cannot resume exactly once: {which}, the last one written, is on its page more than once, and which of them was written cannot be told; export the conversation again from the start"
+            ));
+        }
         let Some(index) = found else {
             let which = match &self.after {
                 Some(Written::Id(id)) => format!("message `{id}`"),
@@ -248,5 +260,13 @@ mod tests {
             .skip_written(&mut messages)
             .unwrap_err();
         assert!(err.contains("`gone`"), "{err}");
+        // Twice on its page (a vendor that sends two records with one id):
+        // which one was written last cannot be told, so nothing is guessed.
+        let mut twice = vec![message(Some("a")), message(Some("b")), message(Some("a"))];
+        let err = Resume { page: None, after: Some(Written::Id("a".into())), page_size: None }
+            .skip_written(&mut twice)
+            .unwrap_err();
+        assert!(err.contains("more than once"), "{err}");
+        assert_eq!(twice.len(), 3, "nothing skipped");
     }
 }

@@ -93,7 +93,29 @@ pub struct Bound {
     /// then, or the listing has shifted (messages added before it, or
     /// removed) and new cannot be told from old.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub listed: Vec<String>,
+    pub listed: Vec<Listed>,
+}
+
+/// A message as listed on a page: its id, or for a message without one a
+/// hash of its exact JSON (FNV-1a, 64 bits). In the state file an id is a
+/// string and a hash a number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Listed {
+    /// The message's id.
+    Id(String),
+    /// A message without an id: a hash of its JSON.
+    Raw(u64),
+}
+
+impl Listed {
+    /// How `message` is listed.
+    pub fn of(message: &Message) -> Self {
+        match &message.id {
+            Some(id) => Listed::Id(id.clone()),
+            None => Listed::Raw(raw_hash(message)),
+        }
+    }
 }
 
 /// What was written of a conversation, for telling new messages from old.
@@ -111,9 +133,9 @@ pub struct Mark {
     /// written: for a vendor whose messages carry no time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tail: Option<Resume>,
-    /// The ids of that page as it was listed, up to its last message.
+    /// That page as it was listed, every message of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tail_listed: Vec<String>,
+    pub tail_listed: Vec<Listed>,
     /// Messages written without a creation time (by a vendor whose
     /// messages have one: Octopush's never do, and its last page is checked
     /// instead): no `since` can tell them from new ones, so every later
@@ -418,10 +440,10 @@ mod tests {
         );
         // Octopush reads its last page again instead.
         let tail = Resume { page: Some(convo_normalize::fetch::Position::Page(3)), after: None, page_size: None };
-        let octopush = Mark { tail: Some(tail.clone()), tail_listed: vec!["x".into()], ..mark.clone() };
+        let octopush = Mark { tail: Some(tail.clone()), tail_listed: vec![Listed::Id("x".into())], ..mark.clone() };
         assert_eq!(
             octopush.next_read(Vendor::Octopush),
-            (Some(tail), Bound { listed: vec!["x".into()], ..Bound::default() })
+            (Some(tail), Bound { listed: vec![Listed::Id("x".into())], ..Bound::default() })
         );
         assert_eq!(
             Mark::default().next_read(Vendor::Infobip),
