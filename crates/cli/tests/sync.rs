@@ -454,3 +454,40 @@ fn an_octopush_page_ending_in_a_message_without_an_id_or_with_a_repeated_id_is_n
         }
     }
 }
+
+#[test]
+fn a_conversation_written_to_the_merged_stream_is_not_continued_in_a_file_that_lacks_its_start() {
+    let vendor = Vendor::Bird;
+    let served = sandbox(SandboxOptions { messages: 120, conversations: 1, ..Default::default() });
+    let base = served.base_url(vendor);
+    let dir = tempfile::tempdir().unwrap();
+    // The same state, once to the merged stream on stdout ...
+    let list = dir.path().join("conversations.txt");
+    std::fs::write(&list, ids::numbered(vendor, 0)).unwrap();
+    let mut merged: assert_cmd::Command = convo_std().into();
+    merged.args(["sync", "bird", "--base-url", &base, "--workspace", ids::bird::WORKSPACE, "--page-size", "50"]);
+    merged.arg("--conversations").arg(&list).arg("--state").arg(dir.path().join("state.json"));
+    for (name, value) in Secrets::sandbox().env("bird") {
+        merged.env(name, value);
+    }
+    let first = run(&mut merged);
+    first.expect_code(0);
+    assert_eq!(first.stdout.lines().count(), 120);
+    // ... then to a directory: its file would hold only what is new.
+    let to_dir = sync(vendor, &base, dir.path(), 1, &[]);
+    to_dir.expect_code(2);
+    assert!(to_dir.stderr.contains("--restart"), "{}", to_dir.stderr);
+    let restarted = sync(vendor, &base, dir.path(), 1, &["--restart"]);
+    restarted.expect_code(0);
+    assert_eq!(file_ids(dir.path(), vendor, 0), fetched(vendor, &base), "the whole conversation, once");
+    // Back to the merged stream with nothing new: the file still holds
+    // everything, and goes on.
+    run(&mut merged).expect_code(0);
+    sync(vendor, &base, dir.path(), 1, &[]).expect_code(0);
+    // With new messages to the merged stream, the file lacks them: refused.
+    served.set_messages(150).unwrap();
+    let grown = run(&mut merged);
+    grown.expect_code(0);
+    assert_eq!(grown.stdout.lines().count(), 30);
+    sync(vendor, &base, dir.path(), 1, &[]).expect_code(2);
+}

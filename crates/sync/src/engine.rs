@@ -315,6 +315,19 @@ pub async fn sync(
                     continue;
                 }
             };
+            if opened.is_some() && before.output_len.is_none() && before.messages > 0 {
+                // Its messages so far went to an output that cannot be cut
+                // back (the merged stream): this one would hold only what
+                // is new.
+                let error = ConversationError::Output(std::io::Error::other(format!(
+                    "{} of its messages were written by earlier runs to another output (the merged stream), not to this one: read it here whole with --restart (`Checkpoint::restart`)",
+                    before.messages
+                )));
+                sink.close(&key)?;
+                events(Event::Failed { conversation: &key, error: &error });
+                failures.push((index, key, error));
+                continue;
+            }
             if let Read::InProgress { resume: Some(_), .. } = &before.read
                 && before.page_size != options.page_size
             {
@@ -451,7 +464,10 @@ fn commit_page(
     state.written += count;
     summary.messages += count;
     state.now.messages += count;
-    if len.is_some() {
+    // `None` for an output that cannot be cut back, once it holds messages
+    // of the conversation: a later run to a file then knows the file does
+    // not hold them.
+    if len.is_some() || count > 0 {
         state.now.output_len = len;
     }
     let checkpoint = state.tracker.checkpoint();

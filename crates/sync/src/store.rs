@@ -136,7 +136,8 @@ pub struct Mark {
     /// That page as it was listed, every message of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tail_listed: Vec<Listed>,
-    /// Messages written without a creation time (by a vendor whose
+    /// Messages written without a creation time, or with one more than
+    /// [`Mark::AHEAD`] in the future (by a vendor whose
     /// messages have one: Octopush's never do, and its last page is checked
     /// instead): no `since` can tell them from new ones, so every later
     /// read skips them by id, or by a hash of their JSON where they have
@@ -152,9 +153,19 @@ impl Mark {
     /// of overlap, skipped by id, loses nothing at the boundary.
     pub const SLACK: Duration = Duration::milliseconds(1);
 
+    /// How far ahead of this machine's clock a creation time may be and
+    /// still move the newest time: more is kept by id, as a message
+    /// without a time.
+    pub const AHEAD: Duration = Duration::days(1);
+
     /// Counts a written message in.
     pub fn wrote(&mut self, message: &Message) {
-        if message.created_at.is_none() && message.vendor != Vendor::Octopush {
+        // A time further ahead than any clock's drift (a vendor's bad clock,
+        // a wrong field) would move `newest` past every message still to
+        // come, and later reads would miss them: such a message is kept as
+        // one without a time.
+        let placeable = message.created_at.is_some_and(|at| at <= Utc::now() + Self::AHEAD);
+        if !placeable && message.vendor != Vendor::Octopush {
             self.timeless.push(match &message.id {
                 Some(id) => Written::Id(id.clone()),
                 None => Written::Raw(raw_hash(message)),
@@ -422,8 +433,12 @@ mod tests {
         timeless.id = None;
         mark.wrote(&timeless);
         assert_eq!(mark.newest, Some(newest));
+        // Nor does one dated far in the future: it would hide every message
+        // still to come.
+        mark.wrote(&message("future", "2999-01-01T00:00:00Z"));
+        assert_eq!(mark.newest, Some(newest));
         let (_, bound) = mark.next_read(Vendor::Bird);
-        assert_eq!(bound.written, ["b", "c", "t"]);
+        assert_eq!(bound.written, ["b", "c", "t", "future"]);
         assert_eq!(bound.written_raw, [crate::resume::raw_hash(&timeless)]);
         let mut only_timeless = Mark::default();
         only_timeless.wrote(&timeless);
