@@ -491,3 +491,46 @@ fn a_conversation_written_to_the_merged_stream_is_not_continued_in_a_file_that_l
     assert_eq!(grown.stdout.lines().count(), 30);
     sync(vendor, &base, dir.path(), 1, &[]).expect_code(2);
 }
+
+#[test]
+fn octopush_capping_its_pages_is_read_for_what_is_new_in_the_pages_it_counts() {
+    // The server serves at most 20 messages a page whatever is asked, and
+    // numbers its pages by 20. A later run goes on from the last page's
+    // number: asked for pages of 50 again, that number would point
+    // elsewhere. It asks for pages of the size served.
+    use convo_hostile::{Behaviour, End, HostileServer, Options};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let options = Options::new(convo_hostile::Vendor::Octopush, 70).behaviour(Behaviour::CapPageSize { max: 20 });
+    let conversation = options.conversation_id.clone();
+    let server = runtime.block_on(HostileServer::start(options)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("conversations.txt");
+    std::fs::write(&list, &conversation).unwrap();
+    let file = dir.path().join("out").join(format!("{conversation}.ndjson"));
+    let run_sync = || {
+        let mut command: assert_cmd::Command = convo_std().into();
+        command.args(["sync", "octopush", "--base-url", &server.base_url(), "--page-size", "50"]);
+        command.arg("--conversations").arg(&list);
+        command.arg("--state").arg(dir.path().join("state.json")).arg("--out-dir").arg(dir.path().join("out"));
+        command.env("OCTOPUSH_API_LOGIN", "login").env("OCTOPUSH_API_KEY", "key");
+        command.timeout(Duration::from_secs(60));
+        run(&mut command)
+    };
+    let ids = || -> Vec<String> {
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    run_sync().expect_code(0);
+    assert_eq!(ids(), server.initial_ids(), "the first run: every message once, in order");
+    // 25 new messages: the last page of 10 fills, and two more pages follow.
+    let added: Vec<String> = (0..25).map(|_| server.add(End::Newest)).collect();
+    let again = run_sync();
+    again.expect_code(0);
+    assert!(again.stderr.contains("25 messages written"), "{}", again.stderr);
+    let mut expected = server.initial_ids();
+    expected.extend(added);
+    assert_eq!(ids(), expected, "the new ones once, after the others, in the vendor's order");
+}

@@ -21,7 +21,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::check::Expectation;
 use crate::store::{Msg, Store, View};
 use crate::vendors::{self, PageKind, PageRequest, Reply};
-use crate::{Behaviour, Options, Vendor};
+use crate::{Behaviour, End, Options, Vendor};
 
 /// One request as it arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +184,16 @@ impl HostileServer {
             view.list(&state.store.messages).into_iter().map(|m| m.id).filter(|id| before.contains(id)).collect();
         let order = view.list(&state.ever).into_iter().map(|m| m.id).collect();
         Expectation { order, required }
+    }
+
+    /// Adds a message at `at` of the listing (as a vendor does between two
+    /// reads); returns its id.
+    pub fn add(&self, at: End) -> String {
+        let mut state = self.state();
+        let view = state.view.clone().unwrap_or_else(|| View::default_for(self.vendor()));
+        let added = state.store.insert(at, &view);
+        state.ever.push(added.clone());
+        added.id
     }
 
     /// Stops the server and closes its connections.

@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 
 use convo_normalize::Vendor;
 use convo_normalize::fetch::{
-    BudgetStats, ErrorKind, FetchError, FetchOptions, NormalizedPage, PagingOptions, RateBudget, RetryPolicy, Source,
+    BudgetStats, ErrorKind, FetchError, FetchOptions, NormalizedPage, PagingOptions, Position, RateBudget, RetryPolicy,
+    Source,
 };
 
 use crate::resume::{Resume, Tracker, Written, raw_hash};
@@ -355,10 +356,18 @@ pub async fn sync(
                 store.put(&key, now.clone());
                 opened_any = true;
             }
+            // A page number counts pages of the size the vendor served: a
+            // read that goes on from one asks for that size.
+            let paging = match (&plan.resume, before.served_page_size) {
+                (Some(Resume { page: Some(Position::Page(_)), .. }), Some(served)) if served > 0 => {
+                    PagingOptions { page_size: Some(served), ..paging.clone() }
+                }
+                _ => paging.clone(),
+            };
             live[index] = Some(Live { key, before, now, tracker: Tracker::default(), written: 0 });
             running += 1;
             let notes = notes_tx.clone();
-            tasks.spawn(guarded(index, notes.clone(), read(index, source, plan, paging.clone(), notes)));
+            tasks.spawn(guarded(index, notes.clone(), read(index, source, plan, paging, notes)));
         }
         if std::mem::take(&mut opened_any) {
             store.flush()?;
@@ -447,6 +456,10 @@ fn commit_page(
     sink: &mut dyn Sink,
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
+    if page.next.is_some() {
+        let held = listed.len() as u64;
+        state.now.served_page_size = Some(state.now.served_page_size.map_or(held, |most| most.max(held)));
+    }
     state.tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
     let position = page.position.clone();
     let last = page.messages.last().map(|m| match Listed::of(m) {

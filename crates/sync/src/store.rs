@@ -29,6 +29,12 @@ pub struct Checkpoint {
     /// with the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u64>,
+    /// The most messages a page with more after it held, across every run:
+    /// the size the vendor counts its page numbers in where it serves fewer
+    /// than asked (a cap). A read that goes on from a page number (Octopush)
+    /// asks for pages of that size, so that the number points where it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_page_size: Option<u64>,
     /// For an output that can be cut back (a file): its length once the
     /// messages counted here were written. A run killed after writing more
     /// (but before its checkpoint was saved) leaves a tail beyond it, which
