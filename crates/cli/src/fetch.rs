@@ -128,9 +128,17 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     let source = source(vendor, &args, sandbox.as_ref())?;
     let stop = Stop::install();
     let progress = Progress::new();
+    // A page number counts pages of the size the vendor served: a read that
+    // goes on from one asks for that size.
+    let page_size = match &args.resume {
+        Some(Resume { page: Some(Position::Page(_)), served_page_size: Some(served), .. }) if *served > 0 => {
+            Some(*served)
+        }
+        _ => args.page_size,
+    };
     let options = FetchOptions {
         paging: PagingOptions {
-            page_size: args.page_size,
+            page_size,
             concurrency: args.concurrency as usize,
             // On a terminal, a wait shows on the progress line.
             retry: RetryPolicy { on_retry: progress.on_retry(), ..RetryPolicy::default() },
@@ -144,6 +152,7 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     let mut page_count = 0u64;
     let mut tracker = Tracker::default();
     let mut resuming = args.resume.clone();
+    let mut served = args.resume.as_ref().and_then(|r| r.served_page_size);
     loop {
         let page = tokio::select! {
             biased;
@@ -163,11 +172,15 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
                 finish_quietly(output.flush())?;
                 progress.finish();
                 let resumable = !matches!(e.kind(), ErrorKind::Listing | ErrorKind::InvalidQuery);
-                let token = tracker.resume().filter(|_| resumable).map(|r| token(r, args.page_size));
+                let token = tracker.resume().filter(|_| resumable).map(|r| token(r, args.page_size, served));
                 return Err(CliError::from(e).resumable(token));
             }
-            None => return stopped(&mut output, &progress, &tracker, args.page_size),
+            None => return stopped(&mut output, &progress, &tracker, args.page_size, served),
         };
+        if page.next.is_some() {
+            let held = page.messages.len() as u64;
+            served = Some(served.map_or(held, |most| most.max(held)));
+        }
         if let Some(resume) = resuming.take() {
             resume.skip_written(&mut page.messages).map_err(CliError::Other)?;
         }
@@ -175,7 +188,7 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
         tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
         for message in &page.messages {
             if stop.requested() {
-                return stopped(&mut output, &progress, &tracker, args.page_size);
+                return stopped(&mut output, &progress, &tracker, args.page_size, served);
             }
             if message.decode_error.is_some() {
                 let number = output.count() + 1;
@@ -286,15 +299,17 @@ fn stopped<W: Write>(
     progress: &Progress,
     tracker: &Tracker,
     page_size: Option<u64>,
+    served: Option<u64>,
 ) -> Result<(), CliError> {
     progress.finish();
     finish_quietly(output.flush())?;
-    Err(CliError::Interrupted.resumable(tracker.resume().map(|r| token(r, page_size))))
+    Err(CliError::Interrupted.resumable(tracker.resume().map(|r| token(r, page_size, served))))
 }
 
-/// The `--resume` token of a position read in pages of `page_size`.
-fn token(resume: Resume, page_size: Option<u64>) -> String {
-    Resume { page_size, ..resume }.token()
+/// The `--resume` token of a position read in pages of `page_size` (as
+/// asked), of which the vendor served at most `served`.
+fn token(resume: Resume, page_size: Option<u64>, served: Option<u64>) -> String {
+    Resume { page_size, served_page_size: served, ..resume }.token()
 }
 
 /// A closed pipe (`convo fetch … | head`) ends the export quietly: `None`.

@@ -82,3 +82,33 @@ fn a_token_goes_on_only_with_the_page_size_it_was_made_with() {
     let unique: std::collections::HashSet<&String> = both.iter().collect();
     assert_eq!((both.len(), unique.len()), (MESSAGES, MESSAGES), "every message once across the runs");
 }
+
+#[test]
+fn behind_a_page_size_cap_a_token_goes_on_in_the_pages_the_vendor_counts() {
+    // Octopush serving at most 20 a page whatever is asked, numbering its
+    // pages by 20. The first server refuses the third request (its request
+    // budget), the second serves the same conversation: the resumed read
+    // must ask for pages of 20, or page 3 of 50 would be another page.
+    use convo_hostile::{Behaviour, HostileServer, Options};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let options = || Options::new(convo_hostile::Vendor::Octopush, 70).behaviour(Behaviour::CapPageSize { max: 20 });
+    let failing = runtime.block_on(HostileServer::start(options().budget(2))).unwrap();
+    let serving = runtime.block_on(HostileServer::start(options())).unwrap();
+    let conversation = options().conversation_id;
+    let export = |base_url: &str, extra: &[&str]| {
+        let mut command = convo();
+        command.args(["fetch", "octopush", "--base-url", base_url, "--conversation", &conversation]);
+        command.args(["--page-size", "50"]).args(extra);
+        command.env("OCTOPUSH_API_LOGIN", "login").env("OCTOPUSH_API_KEY", "key");
+        run(&mut command)
+    };
+    let first = export(&failing.base_url(), &[]);
+    first.expect_code(5);
+    assert_eq!(first.ids().len(), 40, "two pages of 20 before the refusal");
+    let token = resume_token(&first.stderr);
+    let second = export(&serving.base_url(), &["--resume", &token]);
+    second.expect_success();
+    let mut both = first.ids();
+    both.extend(second.ids());
+    assert_eq!(both, serving.initial_ids(), "every message once, in order, across the two runs");
+}

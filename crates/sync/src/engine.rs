@@ -489,7 +489,8 @@ fn commit_page(
     // must find again, and skip.
     if let Some(last) = last {
         state.now.mark.tail_listed = listed;
-        state.now.mark.tail = Some(Resume { page: position, after: Some(last), page_size: None });
+        state.now.mark.tail =
+            Some(Resume { page: position, after: Some(last), page_size: None, served_page_size: None });
     }
     if let Read::InProgress { resume, bound } = &mut state.now.read {
         *resume = checkpoint;

@@ -31,6 +31,12 @@ pub struct Resume {
     /// in its [`crate::Checkpoint`] instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u64>,
+    /// The most messages a page with more after it held, where the export
+    /// saw one: a vendor that caps its pages counts its page numbers in the
+    /// size it served, so a read going on from a page number asks for
+    /// pages of that size. A sync keeps it in its [`crate::Checkpoint`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_page_size: Option<u64>,
 }
 
 /// The last message written of a page: its id, or, for a message without
@@ -153,9 +159,14 @@ impl Tracker {
             return None;
         }
         if self.finished || self.written == self.total {
-            return self.next.clone().map(|next| Resume { page: Some(next), after: None, page_size: None });
+            return self.next.clone().map(|next| Resume {
+                page: Some(next),
+                after: None,
+                page_size: None,
+                served_page_size: None,
+            });
         }
-        Some(Resume { page: self.page.clone(), after: self.last.clone(), page_size: None })
+        Some(Resume { page: self.page.clone(), after: self.last.clone(), page_size: None, served_page_size: None })
     }
 
     /// Where a new run goes on, even after the last page: that page again,
@@ -164,7 +175,12 @@ impl Tracker {
     /// writes only what follows). `None` when nothing was read yet.
     pub fn checkpoint(&self) -> Option<Resume> {
         self.resume().or_else(|| {
-            self.started.then(|| Resume { page: self.page.clone(), after: self.last.clone(), page_size: None })
+            self.started.then(|| Resume {
+                page: self.page.clone(),
+                after: self.last.clone(),
+                page_size: None,
+                served_page_size: None,
+            })
         })
     }
 
@@ -192,12 +208,13 @@ mod tests {
     #[test]
     fn tokens_read_back_and_bad_ones_are_named() {
         for resume in [
-            Resume { page: None, after: Some(Written::Id("m 1/é".into())), page_size: None },
-            Resume { page: Some(Position::Page(3)), after: None, page_size: None },
+            Resume { page: None, after: Some(Written::Id("m 1/é".into())), page_size: None, served_page_size: None },
+            Resume { page: Some(Position::Page(3)), after: None, page_size: None, served_page_size: None },
             Resume {
                 page: Some(Position::Cursor("{\"after\":1}".into())),
                 after: Some(Written::Raw(7)),
-                page_size: None,
+                page_size: Some(30),
+                served_page_size: Some(20),
             },
         ] {
             let token = resume.token();
@@ -217,11 +234,14 @@ mod tests {
         tracker.wrote(&message(Some("a")));
         assert_eq!(
             tracker.resume(),
-            Some(Resume { page: None, after: Some(Written::Id("a".into())), page_size: None })
+            Some(Resume { page: None, after: Some(Written::Id("a".into())), page_size: None, served_page_size: None })
         );
         tracker.wrote(&message(None));
         tracker.page_done();
-        assert_eq!(tracker.resume(), Some(Resume { page: Some(Position::Page(2)), after: None, page_size: None }));
+        assert_eq!(
+            tracker.resume(),
+            Some(Resume { page: Some(Position::Page(2)), after: None, page_size: None, served_page_size: None })
+        );
         tracker.page(Some(Position::Page(2)), None, 1);
         tracker.wrote(&message(Some("c")));
         tracker.page_done();
@@ -229,7 +249,12 @@ mod tests {
         assert!(tracker.complete());
         assert_eq!(
             tracker.checkpoint(),
-            Some(Resume { page: Some(Position::Page(2)), after: Some(Written::Id("c".into())), page_size: None }),
+            Some(Resume {
+                page: Some(Position::Page(2)),
+                after: Some(Written::Id("c".into())),
+                page_size: None,
+                served_page_size: None
+            }),
             "a checkpoint after the last page asks for it again"
         );
     }
@@ -239,31 +264,32 @@ mod tests {
         let ids = |messages: &[Message]| messages.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
         let page = || vec![message(Some("a")), message(Some("b")), message(None), message(Some("d"))];
         let mut messages = page();
-        Resume { page: None, after: Some(Written::Id("b".into())), page_size: None }
+        Resume { page: None, after: Some(Written::Id("b".into())), page_size: None, served_page_size: None }
             .skip_written(&mut messages)
             .unwrap();
         assert_eq!(ids(&messages), [None, Some("d".to_owned())]);
         let mut messages = page();
         let without_id = raw_hash(&page()[2]);
-        Resume { page: None, after: Some(Written::Raw(without_id)), page_size: None }
+        Resume { page: None, after: Some(Written::Raw(without_id)), page_size: None, served_page_size: None }
             .skip_written(&mut messages)
             .unwrap();
         assert_eq!(ids(&messages), [Some("d".to_owned())]);
         // A page that no longer holds it is refused, not skipped by count.
         let mut shifted = vec![message(Some("x")), message(Some("d"))];
-        let err = Resume { page: None, after: Some(Written::Raw(without_id)), page_size: None }
+        let err = Resume { page: None, after: Some(Written::Raw(without_id)), page_size: None, served_page_size: None }
             .skip_written(&mut shifted)
             .unwrap_err();
         assert!(err.contains("without an id"), "{err}");
         let mut messages = page();
-        let err = Resume { page: None, after: Some(Written::Id("gone".into())), page_size: None }
-            .skip_written(&mut messages)
-            .unwrap_err();
+        let err =
+            Resume { page: None, after: Some(Written::Id("gone".into())), page_size: None, served_page_size: None }
+                .skip_written(&mut messages)
+                .unwrap_err();
         assert!(err.contains("`gone`"), "{err}");
         // Twice on its page (a vendor that sends two records with one id):
         // which one was written last cannot be told, so nothing is guessed.
         let mut twice = vec![message(Some("a")), message(Some("b")), message(Some("a"))];
-        let err = Resume { page: None, after: Some(Written::Id("a".into())), page_size: None }
+        let err = Resume { page: None, after: Some(Written::Id("a".into())), page_size: None, served_page_size: None }
             .skip_written(&mut twice)
             .unwrap_err();
         assert!(err.contains("more than once"), "{err}");
