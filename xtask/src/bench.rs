@@ -306,8 +306,8 @@ fn fetch_table(rows: &[Value], runs: u64) -> String {
          Infobip pages on its creation time (each page asks again for the newest message of the page \
          before); with `CONVO_BENCH_CONCURRENCY` above 1 it reads the rest after its first page in time \
          windows at once, and its ideal is then the concurrent one (the first page, then the rest of \
-         the sequential read that many at a time), its minimum still the sequential read's (each \
-         window costs one request more, the one that ends it). No delay: the same fetch with 0 ms added, i.e. \
+         the sequential read that many at a time), its minimum still the sequential read's (a window \
+         may cost a request more: its last page carries the start of the next window). No delay: the same fetch with 0 ms added, i.e. \
          the work alone (the in-process sandbox serving, the client decoding and normalizing), median of \
          {runs}. Targets: requests = minimum; wall ≤ 1.3 × ideal.\n\n\
          | vendor | page size | requests | minimum | sequential round trips | ideal | wall | wall / ideal | wall / sequential ideal | no delay | targets |\n\
