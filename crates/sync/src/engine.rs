@@ -395,7 +395,11 @@ pub async fn sync(
                     let count = page.messages.len();
                     let undecodable = page.messages.iter().filter(|m| m.decode_error.is_some()).count();
                     summary.undecodable += undecodable as u64;
-                    commit_page(state, page, listed, sink, &mut summary)?;
+                    if let Err(error) = commit_page(state, page, listed, sink, &mut summary) {
+                        // The pages written before it keep their checkpoints.
+                        let _ = store.flush();
+                        return Err(error);
+                    }
                     store.put(&state.key, state.now.clone());
                     events(Event::Page { conversation: &state.key, messages: count, undecodable });
                 }
