@@ -338,3 +338,150 @@ fn octopush_conversation_id_with_query_syntax_stays_one_value() {
         assert_eq!(request.param_all("page").len(), 1, "{}", request.target);
     }
 }
+
+/// `convo sync` of the server's conversation (merged NDJSON on stdout),
+/// with `state` as its state file and `extra` flags.
+fn sync(hosted: &Hosted, state: &std::path::Path, extra: &[&str]) -> (Run, Duration) {
+    let options = hosted.server.options();
+    let vendor = options.vendor;
+    let list = state.with_extension("conversations");
+    std::fs::write(&list, &options.conversation_id).expect("the conversation list");
+    let mut command = convo();
+    command.timeout(Duration::from_secs(60));
+    command.args(["sync", vendor.name(), "--base-url", &hosted.server.base_url()]);
+    command.arg("--conversations").arg(&list).arg("--state").arg(state);
+    if vendor == Vendor::Bird {
+        command.args(["--workspace", &options.workspace_id]);
+    }
+    command.args(extra);
+    for (name, value) in credentials(vendor, "ordinary-secret") {
+        command.env(name, value);
+    }
+    let started = Instant::now();
+    let result = run(&mut command);
+    (result, started.elapsed())
+}
+
+/// The ids of a merged sync stream, line by line.
+fn synced_ids(result: &Run) -> Vec<String> {
+    result
+        .stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|line| line["message"]["id"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("<not a sync line: {line}>"))
+        })
+        .collect()
+}
+
+/// `convo sync` keeps the paging promise against the hostile server, and a
+/// second run with the same state (the listing now still) adds exactly
+/// what the first did not write: across the two, no message twice, none
+/// the conversation never held, and when the second succeeds, every
+/// message that existed throughout. To the merged stream (what each run
+/// printed, together) or to a directory (the file after each run).
+fn sync_promise(what: &str, options: Options, extra: &[&str], max_requests: usize, to_dir: bool) {
+    let hosted = Hosted::start(options);
+    let dir = tempfile::tempdir().expect("a directory");
+    let state = dir.path().join("state.json");
+    let out = dir.path().join("out");
+    let mut extra = extra.to_vec();
+    let out_arg = out.to_str().expect("a UTF-8 path").to_owned();
+    if to_dir {
+        extra.extend(["--out-dir", &out_arg]);
+    }
+    let file = out.join(format!("{}.ndjson", hosted.server.options().conversation_id));
+    let file_ids = || -> Vec<String> {
+        std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|message| message["id"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| format!("<not an NDJSON message: {line}>"))
+            })
+            .collect()
+    };
+    let (first, elapsed) = sync(&hosted, &state, &extra);
+    let written = if to_dir { file_ids() } else { synced_ids(&first) };
+    let read = Outcome { ids: written, ..outcome(&first, elapsed) };
+    assert_promise(&format!("{what}, first sync"), &read, &hosted.server.expectation());
+    common::expect_no_panic_or_debug(&first.stderr);
+    let (second, _) = sync(&hosted, &state, &extra);
+    common::expect_no_panic_or_debug(&second.stderr);
+    let both = if to_dir {
+        file_ids()
+    } else {
+        let mut both = read.ids.clone();
+        both.extend(synced_ids(&second));
+        both
+    };
+    let expectation = hosted.server.expectation();
+    let mut seen = std::collections::HashSet::new();
+    for id in &both {
+        assert!(seen.insert(id), "{what}: `{id}` written twice across the two syncs");
+        assert!(expectation.order.contains(id), "{what}: `{id}` written, which the conversation never held");
+    }
+    if second.code == Some(0) {
+        let missing: Vec<&String> = expectation.required.iter().filter(|id| !seen.contains(id)).collect();
+        assert!(missing.is_empty(), "{what}: the second sync succeeded, missing {missing:?}");
+    }
+    let sent = hosted.server.request_count();
+    assert!(sent <= 2 * max_requests, "{what}: {sent} requests for two syncs: convo loops");
+}
+
+macro_rules! sync_promise_tests {
+    ($($name:ident: $options:expr, $args:expr, $max:expr;)*) => {
+        mod sync_promise {
+            use super::*;
+            $(
+                mod $name {
+                    use super::*;
+
+                    #[test]
+                    fn merged_stream() {
+                        sync_promise(stringify!($name), $options, $args, $max, false);
+                    }
+
+                    #[test]
+                    fn out_dir() {
+                        sync_promise(stringify!($name), $options, $args, $max, true);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+sync_promise_tests! {
+    infobip_honest: Options::new(Vendor::Infobip, 120), &["--page-size", "10"], bound(120, 10);
+    infobip_inserted_at_the_head: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Insert { at: End::Head }), &["--page-size", "10"], bound(121, 10);
+    infobip_deleted_at_the_head: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Delete { at: End::Head }), &["--page-size", "10"], bound(120, 10);
+    infobip_capped_at_100_without_pagination: Options::new(Vendor::Infobip, 250).behaviour(Behaviour::CapPageSize { max: 100 }), &[], bound(250, 100);
+    infobip_shared_milliseconds: Options::new(Vendor::Infobip, 150).same_millisecond(30), &["--page-size", "7"], bound(150, 7);
+    infobip_500_once_on_page_3: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Status { status: 500, page: 3 }), &["--page-size", "10"], bound(120, 10);
+    octopush_honest: Options::new(Vendor::Octopush, 173), &[], bound(173, 50);
+    octopush_inserted_at_the_head: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::Insert { at: End::Head }), &[], bound(174, 50);
+    octopush_deleted_at_the_head: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::Delete { at: End::Head }), &[], bound(173, 50);
+    octopush_capped_at_20: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::CapPageSize { max: 20 }), &[], bound(173, 20);
+    octopush_short_page_of_49: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::ShortPage { page: 1, missing: 1 }), &[], bound(173, 49);
+    octopush_500_once_on_page_3: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::Status { status: 500, page: 3 }), &[], bound(173, 50);
+    leadconnector_honest: Options::new(Vendor::Leadconnector, 130), &["--page-size", "20"], bound(130, 20);
+    leadconnector_inserted_at_the_head: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::Insert { at: End::Head }), &["--page-size", "20"], bound(131, 20);
+    leadconnector_deleted_at_the_head: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::Delete { at: End::Head }), &["--page-size", "20"], bound(130, 20);
+    leadconnector_capped_at_15: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::CapPageSize { max: 15 }), &[], bound(130, 15);
+    leadconnector_cursor_into_the_previous_page: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::CursorIntoPreviousPage), &["--page-size", "20"], bound(130, 18);
+    leadconnector_500_once_on_page_3: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::Status { status: 500, page: 3 }), &["--page-size", "20"], bound(130, 20);
+    bird_honest: Options::new(Vendor::Bird, 125), &["--page-size", "10"], bound(125, 10);
+    bird_inserted_at_the_head_offset_tokens:
+        Options::new(Vendor::Bird, 125).bird_tokens(BirdTokens::Offset).behaviour(Behaviour::Insert { at: End::Head }),
+        &["--page-size", "10"], bound(126, 10);
+    bird_deleted_at_the_head_keyset_tokens: Options::new(Vendor::Bird, 125).behaviour(Behaviour::Delete { at: End::Head }), &["--page-size", "10"], bound(125, 10);
+    bird_capped_at_7: Options::new(Vendor::Bird, 125).behaviour(Behaviour::CapPageSize { max: 7 }), &[], bound(125, 7);
+    bird_token_one_message_early: Options::new(Vendor::Bird, 125).behaviour(Behaviour::TokenOneEarly), &["--page-size", "10"], bound(125, 9);
+    bird_same_page_with_a_fresh_token: Options::new(Vendor::Bird, 125).behaviour(Behaviour::SamePageFreshToken), &["--page-size", "10"], 10;
+    bird_500_once_on_page_3: Options::new(Vendor::Bird, 125).behaviour(Behaviour::Status { status: 500, page: 3 }), &["--page-size", "10"], bound(125, 10);
+}

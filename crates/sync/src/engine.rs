@@ -266,6 +266,48 @@ struct Live {
     now: Checkpoint,
     tracker: Tracker,
     written: u64,
+    /// For an output that cannot be cut back (the merged stream): what
+    /// this run wrote, so that a conversation put back to its checkpoint
+    /// from before the run skips it when read again (`None`: an output
+    /// that is cut back instead, or more than [`PUT_BACK_MOST`]).
+    wrote: Option<Vec<Listed>>,
+}
+
+/// The most messages of one conversation a run remembers to skip, should
+/// it be put back with an output that cannot be cut back; beyond it, the
+/// next run writes them again (the merged stream's limit, as after a kill).
+const PUT_BACK_MOST: usize = 100_000;
+
+/// The checkpoint a conversation goes back to when its read fails in a way
+/// no checkpoint can go on from, its output not cut back: where it was
+/// before the run, but with what this run wrote skipped by the next read.
+fn put_back(before: Checkpoint, now: Checkpoint, wrote: Vec<Listed>) -> Checkpoint {
+    let Checkpoint { read, mut mark, page_size, served_page_size, output_len, .. } = before;
+    let read = match read {
+        Read::InProgress { resume, mut bound } => {
+            for listed in wrote {
+                match listed {
+                    Listed::Id(id) => bound.written.push(id),
+                    Listed::Raw(hash) => bound.written_raw.push(hash),
+                }
+            }
+            // The next read covers this run's bound again, so what this
+            // run wrote counts for what is new after it.
+            mark = now.mark;
+            Read::InProgress { resume, bound }
+        }
+        Read::Complete => {
+            // Read for what is new from the mark before this run (its
+            // newest time must not move past messages not yet written);
+            // what this run wrote is skipped for good.
+            mark.timeless.extend(wrote.into_iter().map(|listed| match listed {
+                Listed::Id(id) => Written::Id(id),
+                Listed::Raw(hash) => Written::Raw(hash),
+            }));
+            Read::Complete
+        }
+    };
+    Checkpoint { read, mark, messages: now.messages, page_size, served_page_size, output_len }
 }
 
 /// Syncs `conversations`: at most `options.concurrency` read at once, each
@@ -364,7 +406,8 @@ pub async fn sync(
                 }
                 _ => paging.clone(),
             };
-            live[index] = Some(Live { key, before, now, tracker: Tracker::default(), written: 0 });
+            let wrote = opened.is_none().then(Vec::new);
+            live[index] = Some(Live { key, before, now, tracker: Tracker::default(), written: 0, wrote });
             running += 1;
             let notes = notes_tx.clone();
             tasks.spawn(guarded(index, notes.clone(), read(index, source, plan, paging, notes)));
@@ -423,7 +466,11 @@ pub async fn sync(
                             // exactly once) goes back to where this run
                             // started, output included where it can be cut.
                             if !error.resumable() {
-                                store.put(&state.key, state.before);
+                                let restored = match state.wrote {
+                                    Some(wrote) if !wrote.is_empty() => put_back(state.before, state.now, wrote),
+                                    _ => state.before,
+                                };
+                                store.put(&state.key, restored);
                             }
                             events(Event::Failed { conversation: &state.key, error: &error });
                             failures.push((index, state.key, error));
@@ -474,6 +521,12 @@ fn commit_page(
         sink.write(&state.key, message)?;
         state.tracker.wrote(message);
         state.now.mark.wrote(message);
+        if let Some(wrote) = &mut state.wrote {
+            wrote.push(Listed::of(message));
+            if wrote.len() > PUT_BACK_MOST {
+                state.wrote = None;
+            }
+        }
     }
     state.tracker.page_done();
     let len = sink.commit(&state.key)?;

@@ -142,8 +142,11 @@ pub struct Mark {
     /// That page as it was listed, every message of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tail_listed: Vec<Listed>,
-    /// Messages written without a creation time, or with one more than
-    /// [`Mark::AHEAD`] in the future (by a vendor whose
+    /// Messages written that a read for what is new cannot tell from new
+    /// ones by their time, skipped by every later read: those written by a
+    /// run that was then put back to its checkpoint from before it (to an
+    /// output that cannot be cut back), and those without a creation time,
+    /// or with one more than [`Mark::AHEAD`] in the future (by a vendor whose
     /// messages have one: Octopush's never do, and its last page is checked
     /// instead): no `since` can tell them from new ones, so every later
     /// read skips them by id, or by a hash of their JSON where they have
@@ -196,17 +199,18 @@ impl Mark {
     pub fn next_read(&self, vendor: Vendor) -> (Option<Resume>, Bound) {
         match (self.newest, vendor) {
             (_, Vendor::Octopush) => {
-                (self.tail.clone(), Bound { listed: self.tail_listed.clone(), ..Bound::default() })
+                // Its messages are never timeless; what is there was written
+                // by a run that was put back, and is skipped.
+                let (written, written_raw) = split(&self.timeless);
+                (
+                    self.tail.clone(),
+                    Bound { listed: self.tail_listed.clone(), written, written_raw, ..Bound::default() },
+                )
             }
             (newest, _) => {
+                let (timeless, written_raw) = split(&self.timeless);
                 let mut written: Vec<String> = self.recent.iter().map(|(id, _)| id.clone()).collect();
-                let mut written_raw = Vec::new();
-                for message in &self.timeless {
-                    match message {
-                        Written::Id(id) => written.push(id.clone()),
-                        Written::Raw(hash) => written_raw.push(*hash),
-                    }
-                }
+                written.extend(timeless);
                 // With no time written (none, or every one without a
                 // time), the read is the whole conversation again, less
                 // what was written.
@@ -222,6 +226,18 @@ impl Mark {
             }
         }
     }
+}
+
+/// Ids and JSON hashes apart.
+fn split(messages: &[Written]) -> (Vec<String>, Vec<u64>) {
+    let (mut ids, mut hashes) = (Vec::new(), Vec::new());
+    for message in messages {
+        match message {
+            Written::Id(id) => ids.push(id.clone()),
+            Written::Raw(hash) => hashes.push(*hash),
+        }
+    }
+    (ids, hashes)
 }
 
 /// Where checkpoints are kept. A small trait, so that a fleet can keep
@@ -466,10 +482,29 @@ mod tests {
             page_size: None,
             served_page_size: None,
         };
-        let octopush = Mark { tail: Some(tail.clone()), tail_listed: vec![Listed::Id("x".into())], ..mark.clone() };
+        let octopush = Mark {
+            tail: Some(tail.clone()),
+            tail_listed: vec![Listed::Id("x".into())],
+            timeless: Vec::new(),
+            ..mark.clone()
+        };
         assert_eq!(
             octopush.next_read(Vendor::Octopush),
-            (Some(tail), Bound { listed: vec![Listed::Id("x".into())], ..Bound::default() })
+            (Some(tail.clone()), Bound { listed: vec![Listed::Id("x".into())], ..Bound::default() })
+        );
+        // What a run that was put back wrote is skipped there too.
+        let put_back = Mark { timeless: vec![Written::Id("w".into()), Written::Raw(7)], ..octopush };
+        assert_eq!(
+            put_back.next_read(Vendor::Octopush),
+            (
+                Some(tail),
+                Bound {
+                    listed: vec![Listed::Id("x".into())],
+                    written: vec!["w".into()],
+                    written_raw: vec![7],
+                    ..Bound::default()
+                }
+            )
         );
         assert_eq!(
             Mark::default().next_read(Vendor::Infobip),
