@@ -342,6 +342,17 @@ fn octopush_conversation_id_with_query_syntax_stays_one_value() {
 /// `convo sync` of the server's conversation (merged NDJSON on stdout),
 /// with `state` as its state file and `extra` flags.
 fn sync(hosted: &Hosted, state: &std::path::Path, extra: &[&str]) -> (Run, Duration) {
+    sync_as(hosted, state, extra, "ordinary-secret", None)
+}
+
+/// [`sync`] with credentials built on `secret`, and `RUST_LOG` when given.
+fn sync_as(
+    hosted: &Hosted,
+    state: &std::path::Path,
+    extra: &[&str],
+    secret: &str,
+    rust_log: Option<&str>,
+) -> (Run, Duration) {
     let options = hosted.server.options();
     let vendor = options.vendor;
     let list = state.with_extension("conversations");
@@ -354,8 +365,11 @@ fn sync(hosted: &Hosted, state: &std::path::Path, extra: &[&str]) -> (Run, Durat
         command.args(["--workspace", &options.workspace_id]);
     }
     command.args(extra);
-    for (name, value) in credentials(vendor, "ordinary-secret") {
+    for (name, value) in credentials(vendor, secret) {
         command.env(name, value);
+    }
+    if let Some(level) = rust_log {
+        command.env("RUST_LOG", level);
     }
     let started = Instant::now();
     let result = run(&mut command);
@@ -484,4 +498,40 @@ sync_promise_tests! {
     bird_token_one_message_early: Options::new(Vendor::Bird, 125).behaviour(Behaviour::TokenOneEarly), &["--page-size", "10"], bound(125, 9);
     bird_same_page_with_a_fresh_token: Options::new(Vendor::Bird, 125).behaviour(Behaviour::SamePageFreshToken), &["--page-size", "10"], 10;
     bird_500_once_on_page_3: Options::new(Vendor::Bird, 125).behaviour(Behaviour::Status { status: 500, page: 3 }), &["--page-size", "10"], bound(125, 10);
+}
+
+#[test]
+fn sync_never_prints_an_echoed_credential_nor_keeps_it_in_its_state() {
+    for vendor in [Vendor::Infobip, Vendor::Octopush, Vendor::Leadconnector, Vendor::Bird] {
+        for status in [401, 400] {
+            let hosted = Hosted::start(Options::new(vendor, 30).behaviour(Behaviour::EchoCredential { status }));
+            let dir = tempfile::tempdir().expect("a directory");
+            let state = dir.path().join("state.json");
+            let out = dir.path().join("out");
+            let extra = ["--out-dir", out.to_str().expect("a UTF-8 path")];
+            let (result, _) = sync_as(&hosted, &state, &extra, CANARY, Some("trace"));
+            let what = format!("{vendor:?}: HTTP {status} echoing the credential");
+            assert_ne!(result.code, Some(0), "{what}: a refusal cannot end in success");
+            assert!(!result.stdout.contains(CANARY) && !result.stderr.contains(CANARY), "{what}:\n{}", result.stderr);
+            for entry in walk(dir.path()) {
+                let bytes = std::fs::read(&entry).unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(!text.contains(CANARY), "{what}: {} holds the credential", entry.display());
+            }
+        }
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
