@@ -64,6 +64,10 @@ struct Conversation {
     served: Mutex<Vec<(usize, Vec<String>)>>,
     change: Option<Change>,
     tweak: Option<Tweak>,
+    /// Request `n` (counted from 0) is answered 500.
+    fail: Option<usize>,
+    /// `createdAfter` includes its bound, as from a server that reads it so.
+    include_after: bool,
 }
 
 /// 2024-01-01T00:00:00Z.
@@ -112,7 +116,17 @@ impl Conversation {
             served: Mutex::default(),
             change: None,
             tweak: None,
+            fail: None,
+            include_after: false,
         }
+    }
+
+    fn failing(self, n: usize) -> Self {
+        Self { fail: Some(n), ..self }
+    }
+
+    fn including_created_after(self) -> Self {
+        Self { include_after: true, ..self }
     }
 
     fn delay(self, delay: Duration) -> Self {
@@ -150,7 +164,10 @@ impl Conversation {
         }
         let mut matching: Vec<&Stored> = listing
             .iter()
-            .filter(|m| after.is_none_or(|after| m.created > after) && before.is_none_or(|before| m.created < before))
+            .filter(|m| {
+                let after_bound = |after| if self.include_after { m.created >= after } else { m.created > after };
+                after.is_none_or(after_bound) && before.is_none_or(|before| m.created < before)
+            })
             .collect();
         match order_by.to_ascii_lowercase().as_str() {
             "createdat:asc" => matching.sort_by_key(|m| m.created),
@@ -234,6 +251,10 @@ impl Respond for Responder {
             arrivals.push((Instant::now(), asked));
             arrivals.len() - 1
         };
+        if conversation.fail == Some(n) {
+            let error = json!({"requestError": {"serviceException": {"messageId": "GENERAL_ERROR", "text": "failed"}}});
+            return ResponseTemplate::new(500).set_body_json(error).set_delay(conversation.delay);
+        }
         let response = ResponseTemplate::new(200).set_body_json(conversation.body(n, request));
         response.set_delay(conversation.delay)
     }
@@ -1067,4 +1088,101 @@ async fn a_crossing_page_whose_messages_inside_the_window_have_no_time_still_end
     assert!(asked.iter().any(|a| a.after == Some(created(297) - TimeDelta::milliseconds(1))), "{asked:?}");
     assert_eq!(asked.len(), WINDOWED.3, "no request more");
     assert_pages_chain(&pages, "timeless");
+}
+
+#[tokio::test]
+async fn a_window_that_stops_on_a_bug_ends_the_read_with_an_error_not_with_fewer_messages() {
+    // A window's task panics (here its retry callback, on a 500): the read
+    // must not take the window's silence for its end.
+    let (total, page_size, concurrency, _) = WINDOWED;
+    let (server, _) = serve(Conversation::new(total).failing(2)).await;
+    let retry = RetryPolicy {
+        on_retry: Some(convo_runtime::OnRetry::new(|_| panic!("a bug in a retry callback"))),
+        ..RetryPolicy::default()
+    };
+    let options = PagingOptions { retry, ..options(page_size, concurrency) };
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options)).await;
+    let error = error.expect("an error, not a shorter conversation");
+    assert!(matches!(error, Error::Stopped { .. }), "{error:?}");
+    assert_eq!(error.kind(), convo_runtime::ErrorKind::Internal);
+    let delivered = ids(&pages);
+    assert!(delivered.len() < total as usize);
+    assert_eq!(delivered, expected_ids(0..delivered.len() as u64), "what came before, once, in order");
+}
+
+#[tokio::test]
+async fn a_count_past_the_last_time_there_is_costs_requests_not_a_panic() {
+    let (total, page_size, concurrency, _) = WINDOWED;
+    let lie = |n: usize, body: &mut Value| {
+        if n == 0 {
+            body["pagination"]["totalItems"] = json!(1_000_000_000_000_000u64);
+        }
+    };
+    let (server, conversation) = serve(Conversation::new(total).tweak(lie)).await;
+    let (pages, error) =
+        collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..total), "every message once, in order");
+    assert!(conversation.asked().len() <= 200, "{} requests", conversation.asked().len());
+}
+
+#[tokio::test]
+async fn a_message_without_a_time_after_a_windows_end_comes_once_in_order_and_resumes_once() {
+    // m00350 has no `createdAt` on any page: it comes on the first window's
+    // crossing page after m00347, which is past that window's end, so it is
+    // the next window's.
+    let (total, page_size, concurrency, _) = WINDOWED;
+    let timeless = |_: usize, body: &mut Value| {
+        for message in body["messages"].as_array_mut().unwrap() {
+            if message["id"] == id(350) {
+                message.as_object_mut().unwrap().remove("createdAt");
+            }
+        }
+    };
+    let (server, _) = serve(Conversation::new(total).tweak(timeless)).await;
+    let c = client(&server);
+    let (pages, error) = collect(c.pages(MessagesQuery::new(CONVERSATION), options(page_size, concurrency))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..total), "every message once, in order");
+    // From every page's next position, the rest once.
+    for (n, page) in pages.iter().enumerate() {
+        let resumed = PagingOptions { resume: page.next.clone(), ..options(page_size, 1) };
+        let (rest, error) = collect(c.pages(MessagesQuery::new(CONVERSATION), resumed)).await;
+        assert!(error.is_none(), "after page {n}: {error:?}");
+        let mut both = ids(&pages[..=n]);
+        both.extend(ids(&rest));
+        assert_eq!(both, expected_ids(0..total), "resumed after page {n}");
+    }
+}
+
+#[tokio::test]
+async fn a_resumed_read_does_not_take_an_empty_first_answer_for_the_end() {
+    let (server, _) = serve(Conversation::new(2345)).await;
+    let first: Vec<MessagePage> = client(&server)
+        .pages(MessagesQuery::new(CONVERSATION), options(100, 1))
+        .take(3)
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let resume = first.last().unwrap().next.clone();
+    // Another server of the same conversation, whose first answer is lost.
+    let lost = |n: usize, body: &mut Value| {
+        if n == 0 {
+            body["messages"] = json!([]);
+        }
+    };
+    let (server, _) = serve(Conversation::new(2345).tweak(lost)).await;
+    let resumed = PagingOptions { resume, ..options(100, 1) };
+    let (rest, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), resumed)).await;
+    assert!(matches!(error, Some(Error::EmptyPageWithMore { .. })), "{error:?}: not a quiet end");
+    assert!(ids(&rest).is_empty());
+}
+
+#[tokio::test]
+async fn a_server_whose_created_after_includes_its_bound_still_starts_after_it() {
+    let (server, _) = serve(Conversation::new(300).including_created_after()).await;
+    let query = MessagesQuery { created_after: Some(Timestamp::from(created(49))), ..MessagesQuery::new(CONVERSATION) };
+    let (pages, error) = collect(client(&server).pages(query, options(100, 1))).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(50..300), "m00049, created at the bound itself, is not after it");
 }

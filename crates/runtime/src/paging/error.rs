@@ -224,6 +224,15 @@ pub enum PagingError<E: VendorError> {
         /// The page without a creation time.
         page: PagePosition,
     },
+    /// A part of the read that ran on a task of its own (a time window)
+    /// stopped on a bug in this library (it panicked; the panic's message
+    /// went to the panic hook): the messages after it cannot be delivered
+    /// exactly once. What was delivered before holds.
+    #[error("{page}: a part of the read stopped on a bug in convo (a panic); the messages after it were not read")]
+    Stopped {
+        /// Where the stopped part began.
+        page: PagePosition,
+    },
     /// A parameter of the query is invalid; nothing was sent.
     #[error("invalid {name}: {reason}")]
     InvalidQuery {
@@ -279,6 +288,7 @@ impl<E: VendorError> PagingError<E> {
         use progenitor_client::Error as E;
         match self {
             Self::InvalidQuery { .. } => ErrorKind::InvalidQuery,
+            Self::Stopped { .. } => ErrorKind::Internal,
             Self::BodyTooLarge { .. } => ErrorKind::TooLarge,
             Self::RetryAfterTooLong { .. } => ErrorKind::RateLimited,
             Self::Request { error, .. } => match &**error {
@@ -366,7 +376,8 @@ impl<E: VendorError> PagingError<E> {
             | Self::ShortPage { page, .. }
             | Self::PageSizeChanged { page, .. }
             | Self::ListingChanged { page, .. }
-            | Self::NoKey { page } => Some(page),
+            | Self::NoKey { page }
+            | Self::Stopped { page } => Some(page),
             Self::InvalidQuery { .. } => None,
         }
     }

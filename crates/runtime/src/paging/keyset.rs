@@ -105,10 +105,20 @@ pub fn pages<Ep: KeysetEndpoint>(
     start: Result<Start<Ep>, PagingError<Ep::Error>>,
     options: PagingOptions,
 ) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + Unpin + 'static {
-    let concurrency = if options.resume.is_some() { 1 } else { options.concurrency.max(1) };
+    let resumed = options.resume.is_some();
+    let concurrency = if resumed { 1 } else { options.concurrency.max(1) };
     let start = start.and_then(|(endpoint, limit, after, before)| {
         let key = match options.resume {
-            None => Key { after: after.map(millisecond), ..Key::default() },
+            // A server whose filter includes its bound would send the
+            // messages of the query's own "created after" millisecond: the
+            // floor skips them (a bound within a millisecond cannot be).
+            None => Key {
+                after: after.map(millisecond),
+                floor: after
+                    .filter(|after| millisecond(*after) == *after)
+                    .map(|after| after + TimeDelta::milliseconds(1)),
+                ..Key::default()
+            },
             Some(Position::Cursor(cursor)) => serde_json::from_str(&cursor).map_err(|e| PagingError::InvalidQuery {
                 name: "resume",
                 reason: format!("`{cursor}` is not a position this stream gave: {e}"),
@@ -121,7 +131,11 @@ pub fn pages<Ep: KeysetEndpoint>(
             }
         };
         let newest = key.seen.values().max().copied();
-        let scheme = KeyScheme::new(Arc::new(endpoint), limit, options.retry, key, newest, before);
+        let mut scheme = KeyScheme::new(Arc::new(endpoint), limit, options.retry, key, newest, before);
+        // A resumed read is not at the conversation's start: an empty first
+        // page is the end only as any later page's is (its count agrees,
+        // and asked again).
+        scheme.first = !resumed;
         Ok(Windowed {
             first: Some(scheme),
             concurrency,
@@ -229,6 +243,12 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             for item in reply.items {
                 let id = item.key();
                 let time = item.time();
+                if self.done && time.is_none() {
+                    // After the first message past the window's end, oldest
+                    // first: the next window's (which delivers it), or past
+                    // the query's own end.
+                    continue;
+                }
                 if let Some(time) = time {
                     let past_end = self.ceiling.is_some_and(|ceiling| time >= ceiling);
                     if self.done && !past_end {
@@ -434,13 +454,16 @@ struct Windowed<Ep: KeysetEndpoint> {
     first: Option<KeyScheme<Ep>>,
     concurrency: usize,
     /// The running windows' pages, in order.
-    windows: VecDeque<tokio::sync::mpsc::Receiver<Step<Ep::Item, Ep::Error>>>,
+    windows: VecDeque<(WindowSteps<Ep>, PagePosition)>,
     /// The windows not started yet, in order.
     pending: VecDeque<KeyScheme<Ep>>,
     tasks: Tasks,
     /// The keys of the messages without a time delivered so far.
     timeless: HashSet<String>,
 }
+
+/// A running window's steps, as its task sends them.
+type WindowSteps<Ep> = tokio::sync::mpsc::Receiver<Step<<Ep as Listing>::Item, <Ep as Listing>::Error>>;
 
 /// The windows' tasks, stopped when the stream is dropped.
 #[derive(Default)]
@@ -477,6 +500,9 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
             Some(ceiling) => span.min((millisecond(ceiling) - start).num_milliseconds()),
             None => span,
         };
+        // A count that lies (10^15 messages) must not carry a bound past
+        // the last time there is.
+        let span = span.min((DateTime::<Utc>::MAX_UTC - start).num_milliseconds());
         // The rest in pages as a sequential read's: `left` over `page` new
         // messages a page, P = left / page (fractional).
         let page = scheme.limit.saturating_sub(1).max(1);
@@ -513,14 +539,17 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
         // Window i (from 0) ends x (i + 1) pages into the rest: at
         // span · x (i + 1) / P by the first page's pace, x / P being
         // rest / (W · left).
-        let bounds: Vec<DateTime<Utc>> = (1..windows as u128)
+        let bounds: Option<Vec<DateTime<Utc>>> = (1..windows as u128)
             .map(|i| {
                 let w = windows as u128;
                 // (A count so large the product overflows: even windows.)
                 let at = (span as u128 * i).checked_mul(rest).map_or(span as u128 * i / w, |at| at / (w * left));
-                start + TimeDelta::milliseconds(i64::try_from(at).unwrap_or(i64::MAX / 2))
+                start.checked_add_signed(TimeDelta::try_milliseconds(i64::try_from(at).ok()?)?)
             })
             .collect();
+        // (None: a bound past the last time there is; read one page after
+        // another.)
+        let Some(bounds) = bounds else { return Some(scheme) };
         // The query's own end: the last window's, and the filter every
         // window sends (a window before the last ends on its first message
         // past its end, with no request of its own).
@@ -552,6 +581,7 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
     fn start(&mut self) {
         while self.windows.len() < self.concurrency {
             let Some(mut scheme) = self.pending.pop_front() else { break };
+            let begins = PagePosition(Some(scheme.key.position()));
             // A window's pages (at most WINDOW_PAGES, but for MAX_WINDOWS),
             // the one that crosses its end, and its end.
             let (sender, receiver) = tokio::sync::mpsc::channel(WINDOW_PAGES as usize + 2);
@@ -566,7 +596,7 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
             });
             self.tasks.0.retain(|task| !task.is_finished());
             self.tasks.0.push(task.abort_handle());
-            self.windows.push_back(receiver);
+            self.windows.push_back((receiver, begins));
         }
     }
 
@@ -599,7 +629,7 @@ impl<Ep: KeysetEndpoint> Scheme for Windowed<Ep> {
                 other => other,
             };
         }
-        while let Some(window) = self.windows.front_mut() {
+        while let Some((window, _)) = self.windows.front_mut() {
             match window.recv().await {
                 Some(Step::Page(page)) => return Step::Page(self.once(page)),
                 Some(Step::Last(page)) => {
@@ -614,9 +644,15 @@ impl<Ep: KeysetEndpoint> Scheme for Windowed<Ep> {
                 }
                 Some(Step::PageThen(page, error)) => return Step::PageThen(self.once(page), error),
                 Some(Step::Fail(error)) => return Step::Fail(error),
-                Some(Step::End) | None => {
+                Some(Step::End) => {
                     self.windows.pop_front();
                     self.start();
+                }
+                None => {
+                    // Its task ended without its last step: it panicked. The
+                    // window's messages were not all delivered.
+                    let page = self.windows.pop_front().map_or(PagePosition(None), |(_, begins)| begins);
+                    return Step::Fail(PagingError::Stopped { page });
                 }
             }
         }
