@@ -300,10 +300,7 @@ fn put_back(before: Checkpoint, now: Checkpoint, wrote: Vec<Listed>) -> Checkpoi
             // Read for what is new from the mark before this run (its
             // newest time must not move past messages not yet written);
             // what this run wrote is skipped for good.
-            mark.timeless.extend(wrote.into_iter().map(|listed| match listed {
-                Listed::Id(id) => Written::Id(id),
-                Listed::Raw(hash) => Written::Raw(hash),
-            }));
+            mark.timeless.extend(wrote.into_iter().map(Written::from));
             Read::Complete
         }
     };
@@ -513,10 +510,7 @@ fn commit_page(
     }
     state.tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
     let position = page.position.clone();
-    let last = page.messages.last().map(|m| match Listed::of(m) {
-        Listed::Id(id) => Written::Id(id),
-        Listed::Raw(hash) => Written::Raw(hash),
-    });
+    let last = page.messages.last().map(Written::of);
     for message in &page.messages {
         sink.write(&state.key, message)?;
         state.tracker.wrote(message);

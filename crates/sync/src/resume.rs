@@ -51,6 +51,16 @@ pub enum Written {
     Raw(u64),
 }
 
+impl Written {
+    /// How `message` is known: its id, or a hash of its JSON.
+    pub fn of(message: &Message) -> Self {
+        match &message.id {
+            Some(id) => Written::Id(id.clone()),
+            None => Written::Raw(raw_hash(message)),
+        }
+    }
+}
+
 /// FNV-1a over the message's exact JSON: stable across builds and runs.
 pub(crate) fn raw_hash(message: &Message) -> u64 {
     message
@@ -141,10 +151,7 @@ impl Tracker {
     /// A message of the page was written.
     pub fn wrote(&mut self, message: &Message) {
         self.written += 1;
-        self.last = Some(match &message.id {
-            Some(id) => Written::Id(id.clone()),
-            None => Written::Raw(raw_hash(message)),
-        });
+        self.last = Some(Written::of(message));
     }
 
     /// Every message of the page was written.

@@ -124,6 +124,15 @@ impl Listed {
     }
 }
 
+impl From<Listed> for Written {
+    fn from(listed: Listed) -> Self {
+        match listed {
+            Listed::Id(id) => Written::Id(id),
+            Listed::Raw(hash) => Written::Raw(hash),
+        }
+    }
+}
+
 /// What was written of a conversation, for telling new messages from old.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mark {
@@ -175,10 +184,7 @@ impl Mark {
         // one without a time.
         let placeable = message.created_at.is_some_and(|at| at <= Utc::now() + Self::AHEAD);
         if !placeable && message.vendor != Vendor::Octopush {
-            self.timeless.push(match &message.id {
-                Some(id) => Written::Id(id.clone()),
-                None => Written::Raw(raw_hash(message)),
-            });
+            self.timeless.push(Written::of(message));
             return;
         }
         let (Some(id), Some(at)) = (&message.id, message.created_at) else { return };
