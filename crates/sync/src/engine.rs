@@ -511,6 +511,7 @@ fn commit_page(
     state.tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
     let position = page.position.clone();
     let last = page.messages.last().map(Written::of);
+    let vendor = page.messages.last().map(|m| m.vendor);
     for message in &page.messages {
         sink.write(&state.key, message)?;
         state.tracker.wrote(message);
@@ -537,8 +538,12 @@ fn commit_page(
     let checkpoint = state.tracker.checkpoint();
     // The last page with a message written, as it was listed (its last
     // message is the last one written): what a later read of this page
-    // must find again, and skip.
-    if let Some(last) = last {
+    // must find again, and skip. Only Octopush reads for what is new this
+    // way (the others by time): the others' checkpoints do not carry a
+    // page of ids each.
+    if let Some(last) = last
+        && vendor == Some(Vendor::Octopush)
+    {
         state.now.mark.tail_listed = listed;
         state.now.mark.tail =
             Some(Resume { page: position, after: Some(last), page_size: None, served_page_size: None });
