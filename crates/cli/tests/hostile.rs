@@ -59,11 +59,25 @@ fn fetch(hosted: &Hosted, secret: &str, extra: &[&str], rust_log: Option<&str>) 
         "--conversation",
         &options.conversation_id,
     ]);
-    if vendor == Vendor::Bird {
+    finish(hosted, command, extra, secret, rust_log)
+}
+
+/// Adds what every run against the server takes (Bird's workspace,
+/// `extra`, credentials built on `secret`, `RUST_LOG` when given), runs it,
+/// and returns the run and how long it took.
+fn finish(
+    hosted: &Hosted,
+    mut command: assert_cmd::Command,
+    extra: &[&str],
+    secret: &str,
+    rust_log: Option<&str>,
+) -> (Run, Duration) {
+    let options = hosted.server.options();
+    if options.vendor == Vendor::Bird {
         command.args(["--workspace", &options.workspace_id]);
     }
     command.args(extra);
-    for (name, value) in credentials(vendor, secret) {
+    for (name, value) in credentials(options.vendor, secret) {
         command.env(name, value);
     }
     if let Some(level) = rust_log {
@@ -133,7 +147,12 @@ macro_rules! promise_tests {
     };
 }
 
-promise_tests! {
+/// Every misbehaviour of the hostile server the CLI is read against, with
+/// the flags and the request bound of each: `convo fetch` once
+/// (`promise_tests`), `convo sync` twice (`sync_promise_tests`).
+macro_rules! hostile_cases {
+    ($tests:ident) => {
+        $tests! {
     // Infobip, 10 a page.
     infobip_honest: Options::new(Vendor::Infobip, 120), &["--page-size", "10"], bound(120, 10);
     infobip_inserted_at_the_head: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Insert { at: End::Head }), &["--page-size", "10"], bound(121, 10);
@@ -187,7 +206,11 @@ promise_tests! {
     bird_same_page_with_a_fresh_token: Options::new(Vendor::Bird, 125).behaviour(Behaviour::SamePageFreshToken), &["--page-size", "10"], 10;
     bird_503_once_on_page_3: Options::new(Vendor::Bird, 125).behaviour(Behaviour::Status { status: 503, page: 3 }), &["--page-size", "10"], bound(125, 10);
     bird_dropped_connection_on_page_2: Options::new(Vendor::Bird, 125).behaviour(Behaviour::DropConnection { page: 2 }), &["--page-size", "10"], bound(125, 10);
+        }
+    };
 }
+
+hostile_cases!(promise_tests);
 
 /// The faults every vendor gets through the CLI: an hour's `Retry-After`,
 /// error bodies and headers echoing the credential, a gzip bomb.
@@ -361,19 +384,7 @@ fn sync_as(
     command.timeout(Duration::from_secs(60));
     command.args(["sync", vendor.name(), "--base-url", &hosted.server.base_url()]);
     command.arg("--conversations").arg(&list).arg("--state").arg(state);
-    if vendor == Vendor::Bird {
-        command.args(["--workspace", &options.workspace_id]);
-    }
-    command.args(extra);
-    for (name, value) in credentials(vendor, secret) {
-        command.env(name, value);
-    }
-    if let Some(level) = rust_log {
-        command.env("RUST_LOG", level);
-    }
-    let started = Instant::now();
-    let result = run(&mut command);
-    (result, started.elapsed())
+    finish(hosted, command, extra, secret, rust_log)
 }
 
 /// The ids of a merged sync stream, line by line.
@@ -470,35 +481,7 @@ macro_rules! sync_promise_tests {
     };
 }
 
-sync_promise_tests! {
-    infobip_honest: Options::new(Vendor::Infobip, 120), &["--page-size", "10"], bound(120, 10);
-    infobip_inserted_at_the_head: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Insert { at: End::Head }), &["--page-size", "10"], bound(121, 10);
-    infobip_deleted_at_the_head: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Delete { at: End::Head }), &["--page-size", "10"], bound(120, 10);
-    infobip_capped_at_100_without_pagination: Options::new(Vendor::Infobip, 250).behaviour(Behaviour::CapPageSize { max: 100 }), &[], bound(250, 100);
-    infobip_shared_milliseconds: Options::new(Vendor::Infobip, 150).same_millisecond(30), &["--page-size", "7"], bound(150, 7);
-    infobip_500_once_on_page_3: Options::new(Vendor::Infobip, 120).behaviour(Behaviour::Status { status: 500, page: 3 }), &["--page-size", "10"], bound(120, 10);
-    octopush_honest: Options::new(Vendor::Octopush, 173), &[], bound(173, 50);
-    octopush_inserted_at_the_head: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::Insert { at: End::Head }), &[], bound(174, 50);
-    octopush_deleted_at_the_head: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::Delete { at: End::Head }), &[], bound(173, 50);
-    octopush_capped_at_20: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::CapPageSize { max: 20 }), &[], bound(173, 20);
-    octopush_short_page_of_49: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::ShortPage { page: 1, missing: 1 }), &[], bound(173, 49);
-    octopush_500_once_on_page_3: Options::new(Vendor::Octopush, 173).behaviour(Behaviour::Status { status: 500, page: 3 }), &[], bound(173, 50);
-    leadconnector_honest: Options::new(Vendor::Leadconnector, 130), &["--page-size", "20"], bound(130, 20);
-    leadconnector_inserted_at_the_head: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::Insert { at: End::Head }), &["--page-size", "20"], bound(131, 20);
-    leadconnector_deleted_at_the_head: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::Delete { at: End::Head }), &["--page-size", "20"], bound(130, 20);
-    leadconnector_capped_at_15: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::CapPageSize { max: 15 }), &[], bound(130, 15);
-    leadconnector_cursor_into_the_previous_page: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::CursorIntoPreviousPage), &["--page-size", "20"], bound(130, 18);
-    leadconnector_500_once_on_page_3: Options::new(Vendor::Leadconnector, 130).behaviour(Behaviour::Status { status: 500, page: 3 }), &["--page-size", "20"], bound(130, 20);
-    bird_honest: Options::new(Vendor::Bird, 125), &["--page-size", "10"], bound(125, 10);
-    bird_inserted_at_the_head_offset_tokens:
-        Options::new(Vendor::Bird, 125).bird_tokens(BirdTokens::Offset).behaviour(Behaviour::Insert { at: End::Head }),
-        &["--page-size", "10"], bound(126, 10);
-    bird_deleted_at_the_head_keyset_tokens: Options::new(Vendor::Bird, 125).behaviour(Behaviour::Delete { at: End::Head }), &["--page-size", "10"], bound(125, 10);
-    bird_capped_at_7: Options::new(Vendor::Bird, 125).behaviour(Behaviour::CapPageSize { max: 7 }), &[], bound(125, 7);
-    bird_token_one_message_early: Options::new(Vendor::Bird, 125).behaviour(Behaviour::TokenOneEarly), &["--page-size", "10"], bound(125, 9);
-    bird_same_page_with_a_fresh_token: Options::new(Vendor::Bird, 125).behaviour(Behaviour::SamePageFreshToken), &["--page-size", "10"], 10;
-    bird_500_once_on_page_3: Options::new(Vendor::Bird, 125).behaviour(Behaviour::Status { status: 500, page: 3 }), &["--page-size", "10"], bound(125, 10);
-}
+hostile_cases!(sync_promise_tests);
 
 #[test]
 fn sync_never_prints_an_echoed_credential_nor_keeps_it_in_its_state() {
