@@ -243,6 +243,9 @@ fn undecodable(message: &Message, which: &str) -> String {
 /// Once the handlers are installed the signals no longer end the process
 /// where it stands (mid-line, on a slow pipe); the export notices the
 /// request before the next message and before waiting for the next page.
+/// The flag is set in the signal handler itself (`signal-hook`), so it
+/// holds on the one-thread runtime too, where no task runs while a page is
+/// being written; the task only wakes a read waiting for its next page.
 pub(crate) struct Stop {
     requested: std::sync::Arc<std::sync::atomic::AtomicBool>,
     notify: std::sync::Arc<tokio::sync::Notify>,
@@ -253,6 +256,12 @@ impl Stop {
         let requested = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let notify = std::sync::Arc::new(tokio::sync::Notify::new());
         let (flag, waker) = (requested.clone(), notify.clone());
+        #[cfg(unix)]
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Cannot fail for these two (only the signals the process may
+            // not catch are refused); the task below still sets the flag.
+            let _ = signal_hook::flag::register(signal, requested.clone());
+        }
         #[cfg(unix)]
         let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let interrupt = tokio::signal::ctrl_c();

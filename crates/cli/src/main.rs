@@ -24,13 +24,27 @@ fn main() -> ExitCode {
         }
     };
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime_for(&cli.command).enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return CliError::Other(format!("cannot start the async runtime: {e}")).report(),
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
+    }
+}
+
+/// One thread for what reads one page after another (a fetch at
+/// `--concurrency 1`, the default): its requests, decoding and writing
+/// follow one another anyway, and a second thread would only add the cost
+/// of handing each response across. Worker threads where several reads
+/// decode at once (`convo sync`, Infobip's windows) or a server answers
+/// many clients (`convo sandbox`).
+fn runtime_for(command: &Command) -> tokio::runtime::Builder {
+    match command {
+        Command::Fetch(args) if args.concurrency > 1 => tokio::runtime::Builder::new_multi_thread(),
+        Command::Sync(_) | Command::Sandbox(_) => tokio::runtime::Builder::new_multi_thread(),
+        Command::Fetch(_) | Command::Normalize(_) | Command::Schema => tokio::runtime::Builder::new_current_thread(),
     }
 }
 
