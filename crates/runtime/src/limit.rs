@@ -91,8 +91,67 @@ impl Secrets {
         self.0.iter().any(|secret| memchr::memmem::find(bytes, secret).is_some())
     }
 
-    /// `bytes` with every value replaced by [`REDACTED`].
+    /// `bytes` with every value replaced by [`REDACTED`]: as it stands, in
+    /// the JSON-escaped forms [`Secrets::from_headers`] lists, and inside any
+    /// JSON string that spells it with `\u` escapes (`\u0050` for `P`, as
+    /// encoders that escape `<`, `&` or non-ASCII write it), which no fixed
+    /// list of forms can cover: such a string is decoded, and re-encoded
+    /// scrubbed when the decoded text holds a value.
     pub fn scrub(&self, bytes: Vec<u8>) -> Vec<u8> {
+        if self.0.is_empty() {
+            return bytes;
+        }
+        let text = self.scrub_literal(bytes);
+        if memchr::memmem::find(&text, b"\\u").is_some() { self.scrub_unicode_escaped(text) } else { text }
+    }
+
+    /// The strings of a JSON text that hold a `\u` escape, decoded: where
+    /// one holds a value, it is written back scrubbed (and re-encoded, so
+    /// JSON stays JSON). Text that is not JSON is left as it is.
+    fn scrub_unicode_escaped(&self, text: Vec<u8>) -> Vec<u8> {
+        let mut out: Option<Vec<u8>> = None;
+        let (mut at, mut copied) = (0, 0);
+        while let Some(open) = memchr::memchr(b'"', &text[at..]).map(|i| at + i) {
+            // The closing quote: the first one no backslash escapes.
+            let mut end = open + 1;
+            let mut unicode = false;
+            let close = loop {
+                match memchr::memchr2(b'"', b'\\', &text[end..]).map(|i| end + i) {
+                    Some(quote) if text[quote] == b'"' => break Some(quote),
+                    Some(backslash) => {
+                        unicode |= text.get(backslash + 1) == Some(&b'u');
+                        end = backslash + 2;
+                        if end > text.len() {
+                            break None;
+                        }
+                    }
+                    None => break None,
+                }
+            };
+            let Some(close) = close else { break };
+            if unicode
+                && let Ok(decoded) = serde_json::from_slice::<String>(&text[open..=close])
+                && self.found_in(decoded.as_bytes())
+            {
+                let scrubbed = String::from_utf8_lossy(&self.scrub_literal(decoded.into_bytes())).into_owned();
+                let out = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
+                out.extend_from_slice(&text[copied..open]);
+                out.extend_from_slice(serde_json::to_string(&scrubbed).unwrap_or_default().as_bytes());
+                copied = close + 1;
+            }
+            at = close + 1;
+        }
+        match out {
+            Some(mut out) => {
+                out.extend_from_slice(&text[copied..]);
+                out
+            }
+            None => text,
+        }
+    }
+
+    /// `bytes` with every listed form of a value replaced by [`REDACTED`].
+    fn scrub_literal(&self, bytes: Vec<u8>) -> Vec<u8> {
         if !self.found_in(&bytes) {
             return bytes;
         }
@@ -340,6 +399,27 @@ mod tests {
         let body = br#"{"message":"Invalid api-key octo\/se\"cret\\key1 or octo/se\"cret\\key1"}"#.to_vec();
         let scrubbed = String::from_utf8(s.scrub(body)).unwrap();
         assert_eq!(scrubbed, r#"{"message":"Invalid api-key [REDACTED] or [REDACTED]"}"#);
+    }
+
+    #[test]
+    fn a_credential_spelled_with_unicode_escapes_inside_a_json_string_is_scrubbed() {
+        let s = secrets(&[("authorization", "Bearer tok-abcdef")]);
+        // `tok-abcdef` with its `t`, `-` and `f` as `\u` escapes, twice in one
+        // string, once in another beside a plain escaped quote.
+        let body = br#"{"message":"Invalid token: \u0074ok\u002dabcde\u0066 (\u0074ok-abcdef)","n":[1,"x\"y"],"e":"a \"\u0074ok-abcdef\""}"#;
+        let scrubbed = String::from_utf8(s.scrub(body.to_vec())).unwrap();
+        assert_eq!(
+            scrubbed,
+            r#"{"message":"Invalid token: [REDACTED] ([REDACTED])","n":[1,"x\"y"],"e":"a \"[REDACTED]\""}"#
+        );
+        // Strings that do not hold it, escaped or not, are left byte for byte.
+        let other = br#"{"text":"caf\u00e9 \u0074ok","x":"\\u0074ok-abcdef"}"#;
+        assert_eq!(s.scrub(other.to_vec()), other.to_vec());
+        // Not JSON (a string never closed): left as it is, without a panic.
+        let broken = br#"{"text":"\u0074ok-abcdef"#;
+        assert_eq!(s.scrub(broken.to_vec()), broken.to_vec());
+        let trailing = br#""\"#;
+        assert_eq!(s.scrub(trailing.to_vec()), trailing.to_vec());
     }
 
     #[test]
