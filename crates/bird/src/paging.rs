@@ -75,8 +75,14 @@ impl CursorEndpoint for Endpoint {
                 request = request.date_from(date_from);
             }
             let page = request.send().await?.into_inner();
+            // A page without `results` (or with `null`, as a Go server
+            // writes an empty list) holds none only where its `total` says
+            // how many there are (the read checks it); with neither, the
+            // body is not a page.
+            if page.results.is_none() && page.total.is_none() {
+                return Err(convo_runtime::paging::not_a_page("a `results` list or a `total`", &page));
+            }
             Ok(CursorReply {
-                // A page without `results` (or with `null`) holds none.
                 items: page.results.unwrap_or_default(),
                 // A missing or empty token marks the last page.
                 next: page.next_page_token.filter(|token| !token.is_empty()),

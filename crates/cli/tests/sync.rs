@@ -468,9 +468,12 @@ fn an_octopush_page_ending_in_a_message_without_an_id_or_with_a_repeated_id_is_n
     };
     let mut without_id = sample[0].clone();
     without_id["message_id"] = serde_json::Value::Null;
-    for page in
-        [vec![with_id("m0"), with_id("m1"), without_id.clone()], vec![with_id("m0"), with_id("m1"), with_id("m0")]]
-    {
+    // Two different records with one id (as the documented sample's masked
+    // ids are): both are messages. (Byte for byte the same, they would be
+    // one message sent twice, delivered once.)
+    let mut other_m0 = with_id("m0");
+    other_m0["text"] = "another record with the id m0".into();
+    for page in [vec![with_id("m0"), with_id("m1"), without_id.clone()], vec![with_id("m0"), with_id("m1"), other_m0]] {
         let server = common::one_page(&serde_json::to_vec(&page).unwrap());
         let dir = tempfile::tempdir().unwrap();
         let vendor = Vendor::Octopush;

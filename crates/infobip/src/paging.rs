@@ -101,12 +101,14 @@ impl KeysetEndpoint for Endpoint {
             }
             let list = request.send().await?.into_inner();
             let pagination = list.pagination.as_ref();
-            Ok(KeysetReply {
-                total: pagination.and_then(|p| p.total_items).and_then(|t| u64::try_from(t).ok()),
-                page: pagination.and_then(|p| p.page),
-                // A page without `messages` (or with `null`) holds none.
-                items: list.messages.unwrap_or_default(),
-            })
+            let total = pagination.and_then(|p| p.total_items).and_then(|t| u64::try_from(t).ok());
+            // A page without `messages` (or with `null`) holds none only
+            // where its count says how many match (the read checks that
+            // count); with neither, the body is not a page.
+            if list.messages.is_none() && total.is_none() {
+                return Err(convo_runtime::paging::not_a_page("a `messages` list or `pagination.totalItems`", &list));
+            }
+            Ok(KeysetReply { total, page: pagination.and_then(|p| p.page), items: list.messages.unwrap_or_default() })
         }
         .boxed()
     }

@@ -66,7 +66,13 @@ impl CursorEndpoint for Endpoint {
                 let types: Vec<&str> = query.types.iter().map(crate::TypeFilter::as_str).collect();
                 request = request.type_(types.join(","));
             }
-            let page = request.send().await?.into_inner().into_page();
+            let response = request.send().await?.into_inner();
+            // No list of messages proves nothing, unless the page says it is
+            // the last: a body with neither is not a page.
+            if response.page().is_none_or(|page| page.messages.is_none()) && response.next_page() != Some(false) {
+                return Err(convo_runtime::paging::not_a_page("a `messages` list or `nextPage: false`", &response));
+            }
+            let page = response.into_page();
             let items = page.messages.unwrap_or_default();
             let (next, unfollowable) = match next_cursor(page.next_page, page.last_message_id, &items) {
                 Next::Last => (None, false),

@@ -98,6 +98,9 @@ impl Record for types::Message {
     fn time(&self) -> Option<DateTime<Utc>> {
         None
     }
+    /// The documented sample masks its ids (`***`): two different records
+    /// of one page may share one.
+    const IDS_UNIQUE: bool = false;
 }
 
 impl NumberedEndpoint for Endpoint {

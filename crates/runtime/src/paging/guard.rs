@@ -3,7 +3,7 @@
 //! by a page or two and a fixed-size filter, never by the length of the
 //! conversation.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use super::{Listing, PagePosition, PagingError, Record};
@@ -20,8 +20,13 @@ pub(crate) struct Window {
     /// Ids of the page before the last one, and of the last one.
     older: HashSet<String>,
     newer: HashSet<String>,
+    /// Every id delivered, as 64-bit hashes, for the first [`EXACT_IDS`]:
+    /// one message from further back than the window, even alone among new
+    /// ones, is recognised. A collision can only end a stream with an
+    /// error, never repeat or skip a message.
+    exact: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
     /// Every id delivered, approximately: to recognise a page from further
-    /// back than the window.
+    /// back than the window (past [`EXACT_IDS`], whole runs only).
     all: Bloom,
     /// Messages in a row, on the last pages, that `all` says were delivered.
     positive_run: usize,
@@ -88,49 +93,95 @@ impl Bloom {
     }
 }
 
+/// The ids [`Window`] keeps exactly: a conversation of up to this many
+/// messages is checked for any message repeated from any page back. The
+/// set then holds 2^17 slots (about 1.2 MiB) and grows no more, so memory
+/// stays flat however long the stream; past it, the Bloom filter's runs.
+const EXACT_IDS: usize = 114_688;
+
 impl Window {
     pub fn new() -> Self {
-        Self { older: HashSet::new(), newer: HashSet::new(), all: Bloom::new(), positive_run: 0 }
+        Self {
+            older: HashSet::new(),
+            newer: HashSet::new(),
+            exact: HashSet::default(),
+            all: Bloom::new(),
+            positive_run: 0,
+        }
     }
 
     fn contains(&self, id: &str) -> bool {
         self.newer.contains(id) || self.older.contains(id)
     }
 
-    /// Splits `items` of the page at `page`: messages at its start that the
-    /// last pages delivered are dropped (they are repeats across the page
-    /// boundary); a delivered message after a new one, or a page of nothing
-    /// but repeats, is an error. Two messages of one page with the same id
-    /// are both kept: the vendor sent two records (the documented Octopush
-    /// sample does, its ids masked as `***`).
+    /// Splits `items` of the page at `page`: messages at its start that
+    /// were delivered already are dropped (repeats across a page boundary
+    /// that moved); a delivered message after a new one (from any page back,
+    /// while `exact` holds every id delivered), or a page of nothing but
+    /// repeats, is an error.
+    ///
+    /// Within one page, a record that is byte for byte one before it with
+    /// the same key is that message sent twice: it is delivered once. Two
+    /// different records with one id are an error where ids are unique
+    /// ([`Record::IDS_UNIQUE`]); where they are not (Octopush's sample masks
+    /// its ids as `***`), both are delivered.
     pub fn split<L: Listing>(
         &mut self,
         page: &PagePosition,
         items: Vec<L::Item>,
     ) -> Result<Vec<L::Item>, PagingError<L::Error>> {
         let total = items.len();
-        let mut fresh = Vec::with_capacity(total);
+        let mut fresh: Vec<L::Item> = Vec::with_capacity(total);
         let mut repeats = 0;
+        let mut twice = 0;
+        // The first fresh item of each key's hash, to find a key twice on
+        // the page.
+        let mut on_page: HashMap<u64, usize, BuildHasherDefault<IdentityHasher>> =
+            HashMap::with_capacity_and_hasher(total, Default::default());
         for item in items {
-            match item.key() {
-                Some(id) if self.contains(id) => {
-                    if fresh.is_empty() {
-                        repeats += 1;
+            let Some(id) = item.key() else {
+                fresh.push(item);
+                continue;
+            };
+            let hashed = hash(id);
+            if self.contains(id) || self.exact.contains(&hashed) {
+                if fresh.is_empty() {
+                    repeats += 1;
+                    continue;
+                }
+                return Err(PagingError::RepeatedMessage { page: page.clone(), id: id.to_owned() });
+            }
+            match on_page.get(&hashed).map(|&i| &fresh[i]) {
+                // (A hash shared by two keys: two messages.)
+                Some(earlier) if earlier.key() == Some(id) => {
+                    if earlier.raw().is_some() && earlier.raw() == item.raw() {
+                        twice += 1;
                         continue;
                     }
-                    return Err(PagingError::RepeatedMessage { page: page.clone(), id: id.to_owned() });
+                    if <L::Item as Record>::IDS_UNIQUE {
+                        return Err(PagingError::RepeatedMessage { page: page.clone(), id: id.to_owned() });
+                    }
                 }
-                _ => fresh.push(item),
+                Some(_) => {}
+                None => {
+                    on_page.insert(hashed, fresh.len());
+                }
             }
+            fresh.push(item);
         }
         if total > 0 && fresh.is_empty() {
             return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
         }
+        if twice > 0 {
+            tracing::debug!(%page, twice, "the page held a message twice, byte for byte: delivered once");
+        }
         // Messages the filter says were delivered further back, in a run
         // across pages (small pages count together): at `run_needed` in a
         // row, the cursor points back.
+        // (Not needed while `exact` holds every id delivered.)
         let ids: Vec<&str> = fresh.iter().filter_map(Record::key).collect();
-        if self.all.usable() && !ids.is_empty() && ids.iter().all(|id| self.all.probably_contains(id)) {
+        let exact = self.exact.len() < EXACT_IDS;
+        if !exact && self.all.usable() && !ids.is_empty() && ids.iter().all(|id| self.all.probably_contains(id)) {
             self.positive_run += ids.len();
             if self.positive_run >= self.all.run_needed() {
                 return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
@@ -150,6 +201,9 @@ impl Window {
         let ids: HashSet<String> = items.iter().filter_map(|item| item.key().map(str::to_owned)).collect();
         for id in &ids {
             self.all.insert(id);
+            if self.exact.len() < EXACT_IDS {
+                self.exact.insert(hash(id));
+            }
         }
         if ids.is_empty() {
             return;

@@ -118,6 +118,16 @@ pub trait Record {
     fn key(&self) -> Option<&str> {
         self.id()
     }
+    /// The exact JSON the message came as, where it is kept: two records of
+    /// one page with the same key and the same text are one message sent
+    /// twice.
+    fn raw(&self) -> Option<&str> {
+        None
+    }
+    /// Whether two records with one id are one message: true for every
+    /// vendor whose ids identify a message. Octopush's documented sample
+    /// masks its ids (`***`), so two different records there may share one.
+    const IDS_UNIQUE: bool = true;
 }
 
 /// A message that could not be decoded has no id and no time; the repeat
@@ -136,6 +146,10 @@ impl<T: Record> Record for Captured<T> {
             None => Some(self.raw().get()),
         }
     }
+    fn raw(&self) -> Option<&str> {
+        Some(Captured::raw(self).get())
+    }
+    const IDS_UNIQUE: bool = T::IDS_UNIQUE;
 }
 
 /// What every paged endpoint lists.
@@ -147,6 +161,18 @@ pub trait Listing: Send + Sync + 'static {
     type Item: Record + Send + 'static;
     /// The vendor's error body.
     type Error: VendorError;
+}
+
+/// What a vendor crate's `fetch` answers for a 200 whose body carries
+/// neither the page's list of messages nor what would say it has none (a
+/// gateway's `{}`, an envelope that changed): not a page, so a read never
+/// takes it for the end of the conversation. `missing` names what was
+/// looked for; the error shows `body` (the decoded, scrubbed response).
+#[doc(hidden)]
+pub fn not_a_page<E>(missing: &str, body: &impl serde::Serialize) -> progenitor_client::Error<E> {
+    let text = serde_json::to_vec(body).unwrap_or_default();
+    let reason = format!("a 200 without {missing}, so not a page of messages (nor the end of the listing)");
+    progenitor_client::Error::InvalidResponsePayload(text.into(), <serde_json::Error as serde::de::Error>::custom(reason))
 }
 
 /// Checks a page size against a vendor's range; `None` takes the maximum.

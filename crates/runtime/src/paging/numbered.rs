@@ -189,6 +189,10 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
             }
             let size = self.size.unwrap_or(len);
             let next = n.saturating_add(1);
+            // The first page's keys as served (a record it holds twice
+            // included), to compare with the page read again at the end.
+            let head = (n == Ep::FIRST_PAGE && !self.resumed)
+                .then(|| items.iter().map(|item| item.key().map(str::to_owned)).collect::<Vec<_>>());
             let fresh = match self.window.split::<Ep>(&page, items) {
                 Ok(fresh) => fresh,
                 // A short page of nothing but repeats: the end of the
@@ -201,8 +205,8 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
                 }
                 Err(error) => return Step::Fail(error),
             };
-            if n == Ep::FIRST_PAGE && !self.resumed {
-                self.head = Some(fresh.iter().map(|item| item.key().map(str::to_owned)).collect());
+            if head.is_some() {
+                self.head = head;
             }
             self.window.remember::<Ep>(&fresh);
             self.pages_with_messages += 1;
