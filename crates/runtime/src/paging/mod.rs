@@ -172,7 +172,10 @@ pub trait Listing: Send + Sync + 'static {
 pub fn not_a_page<E>(missing: &str, body: &impl serde::Serialize) -> progenitor_client::Error<E> {
     let text = serde_json::to_vec(body).unwrap_or_default();
     let reason = format!("a 200 without {missing}, so not a page of messages (nor the end of the listing)");
-    progenitor_client::Error::InvalidResponsePayload(text.into(), <serde_json::Error as serde::de::Error>::custom(reason))
+    progenitor_client::Error::InvalidResponsePayload(
+        text.into(),
+        <serde_json::Error as serde::de::Error>::custom(reason),
+    )
 }
 
 /// Checks a page size against a vendor's range; `None` takes the maximum.
