@@ -51,7 +51,9 @@ pub enum Format {
     Ndjson,
     /// One JSON array.
     Json,
-    /// Flat columns, one message a row.
+    /// Flat columns, one message a row. A cell a spreadsheet would run as a
+    /// formula (one starting with `=`, `@`, a tab, a carriage return, or `+`
+    /// or `-` before anything but a number) is written with a leading `'`.
     Csv,
     /// Aligned columns for a person.
     Table,

@@ -115,6 +115,14 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     } else {
         None
     };
+    let read = read_of(&args);
+    if let Some(resume) = &args.resume
+        && resume.read.as_ref().is_some_and(|printed_by| *printed_by != read)
+    {
+        return Err(usage(
+            "--resume: this token was printed by another read (another vendor, conversation, selector, --workspace, --reverse, --since or sandbox): it goes on only the read that printed it, with the same flags",
+        ));
+    }
     if let Some(resume) = &args.resume
         && resume.page_size != args.page_size
     {
@@ -172,10 +180,10 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
                 finish_quietly(output.flush())?;
                 progress.finish();
                 let resumable = !matches!(e.kind(), ErrorKind::Listing | ErrorKind::InvalidQuery);
-                let token = tracker.resume().filter(|_| resumable).map(|r| token(r, args.page_size, served));
+                let token = tracker.resume().filter(|_| resumable).map(|r| token(r, &read, args.page_size, served));
                 return Err(CliError::from(e).resumable(token));
             }
-            None => return stopped(&mut output, &progress, &tracker, args.page_size, served),
+            None => return stopped(&mut output, &progress, &tracker, &read, args.page_size, served),
         };
         if page.next.is_some() {
             let held = page.messages.len() as u64;
@@ -188,7 +196,7 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
         tracker.page(page.position.clone(), page.next.clone(), page.messages.len());
         for message in &page.messages {
             if stop.requested() {
-                return stopped(&mut output, &progress, &tracker, args.page_size, served);
+                return stopped(&mut output, &progress, &tracker, &read, args.page_size, served);
             }
             if message.decode_error.is_some() {
                 let number = output.count() + 1;
@@ -307,18 +315,39 @@ fn stopped<W: Write>(
     output: &mut Output<W>,
     progress: &Progress,
     tracker: &Tracker,
+    read: &str,
     page_size: Option<u64>,
     served: Option<u64>,
 ) -> Result<(), CliError> {
     progress.finish();
     finish_quietly(output.flush())?;
-    Err(CliError::Interrupted.resumable(tracker.resume().map(|r| token(r, page_size, served))))
+    Err(CliError::Interrupted.resumable(tracker.resume().map(|r| token(r, read, page_size, served))))
 }
 
-/// The `--resume` token of a position read in pages of `page_size` (as
-/// asked), of which the vendor served at most `served`.
-fn token(resume: Resume, page_size: Option<u64>, served: Option<u64>) -> String {
-    Resume { page_size, served_page_size: served, ..resume }.token()
+/// The `--resume` token of a position of `read`, in pages of `page_size`
+/// (as asked), of which the vendor served at most `served`.
+fn token(resume: Resume, read: &str, page_size: Option<u64>, served: Option<u64>) -> String {
+    Resume { page_size, served_page_size: served, read: Some(read.to_owned()), ..resume }.token()
+}
+
+/// What identifies the read `args` ask for: the vendor and every flag that
+/// chooses which messages it lists (not the base URL: the sandbox's port
+/// changes from run to run, and an account's host may be spelled two ways).
+fn read_of(args: &FetchArgs) -> String {
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    let since = args.since.map(|since| since.to_rfc3339()).unwrap_or_default();
+    let sandbox = if args.sandbox { format!("sandbox {:?}", args.sandbox_messages) } else { String::new() };
+    Resume::read_of(&[
+        args.vendor.as_str(),
+        &text(&args.conversation),
+        &text(&args.workspace),
+        &text(&args.phone),
+        &text(&args.email),
+        &text(&args.facebook_id),
+        if args.reverse { "reverse" } else { "" },
+        &since,
+        &sandbox,
+    ])
 }
 
 /// A closed pipe (`convo fetch … | head`) ends the export quietly: `None`.

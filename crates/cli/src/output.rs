@@ -140,8 +140,26 @@ fn write_line(out: &mut impl Write, json: &[u8]) -> std::io::Result<()> {
 /// One CSV record, quoted as needed, with its line end.
 fn csv_line(fields: &[String]) -> std::io::Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(fields)?;
+    writer.write_record(fields.iter().map(|field| match inert(field) {
+        std::borrow::Cow::Borrowed(cell) => std::borrow::Cow::Borrowed(cell.as_bytes()),
+        std::borrow::Cow::Owned(cell) => std::borrow::Cow::Owned(cell.into_bytes()),
+    }))?;
     writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// A cell as a spreadsheet will not run it: one that would start a formula
+/// (`=`, `@`, a tab or a carriage return first, or `+` or `-` before
+/// anything but a number: a message's text can be `=HYPERLINK(…)`) gets a
+/// leading `'`, as OWASP advises for CSV exports. A phone number
+/// (`+33 6 12 34 56 78`) or a negative number stays as it is.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    let numeric = |rest: &str| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || " ().-".contains(c));
+    let formula = match cell.as_bytes().first() {
+        Some(b'=' | b'@' | b'\t' | b'\r') => true,
+        Some(b'+' | b'-') => !numeric(&cell[1..]),
+        _ => false,
+    };
+    if formula { std::borrow::Cow::Owned(format!("'{cell}")) } else { std::borrow::Cow::Borrowed(cell) }
 }
 
 fn opt<T: ToString>(value: &Option<T>) -> String {

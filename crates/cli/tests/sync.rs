@@ -191,10 +191,10 @@ fn over_the_sandboxs_rate_limit_429s_are_waited_out_and_within_it_none_come() {
             let limit = RateLimit { requests, per: Duration::from_secs(1) };
             sandbox(SandboxOptions { messages: 100, conversations: 6, rate_limit: Some(limit), ..Default::default() })
         };
-        // A budget far above the server's limit (3 a second): the six
+        // A budget far above the server's limit (5 a second): the six
         // conversations' first requests leave at once (the budget's burst
         // is 20), so 429s come on any machine, and are waited out.
-        let served = sandbox_limited_to(3);
+        let served = sandbox_limited_to(5);
         let base = served.base_url(vendor);
         let dir = tempfile::tempdir().unwrap();
         let over = sync(vendor, &base, dir.path(), 6, &["--requests-per-second", "100"]);

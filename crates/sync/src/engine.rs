@@ -545,8 +545,7 @@ fn commit_page(
         && vendor == Some(Vendor::Octopush)
     {
         state.now.mark.tail_listed = listed;
-        state.now.mark.tail =
-            Some(Resume { page: position, after: Some(last), page_size: None, served_page_size: None });
+        state.now.mark.tail = Some(Resume { page: position, after: Some(last), ..Resume::default() });
     }
     if let Read::InProgress { resume, bound } = &mut state.now.read {
         *resume = checkpoint;

@@ -16,7 +16,7 @@ use convo_normalize::fetch::Position;
 use serde::{Deserialize, Serialize};
 
 /// Where an export goes on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resume {
     /// The page to read first; `None`: the vendor's first page.
     pub page: Option<Position>,
@@ -37,6 +37,11 @@ pub struct Resume {
     /// pages of that size. A sync keeps it in its [`crate::Checkpoint`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub served_page_size: Option<u64>,
+    /// Which read printed it (see [`Resume::read_of`]): a token goes on only
+    /// the read it was printed by, never another conversation's or another
+    /// `--since`'s. `None` in tokens printed before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
 }
 
 /// The last message written of a page: its id, or, for a message without
@@ -73,6 +78,17 @@ pub(crate) fn raw_hash(message: &Message) -> u64 {
 const PREFIX: &str = "r1.";
 
 impl Resume {
+    /// What identifies a read, for [`Resume::read`]: a hash (FNV-1a, 64
+    /// bits, hex) of `parts`, the vendor and every flag that chooses which
+    /// messages the read lists.
+    pub fn read_of(parts: &[&str]) -> String {
+        let hash = parts
+            .iter()
+            .flat_map(|part| part.bytes().chain([0]))
+            .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3));
+        format!("{hash:016x}")
+    }
+
     /// The token for `--resume`.
     pub fn token(&self) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
@@ -166,14 +182,23 @@ impl Tracker {
             return None;
         }
         if self.finished || self.written == self.total {
-            return self.next.clone().map(|next| Resume {
-                page: Some(next),
-                after: None,
-                page_size: None,
-                served_page_size: None,
+            let next = self.next.clone()?;
+            return Some(match &self.last {
+                // The page again, after its last message: a listing that
+                // moved since (Octopush's page numbers shift as messages
+                // arrive at its head) is then refused instead of written
+                // twice, at the cost of one page read again.
+                Some(last) => Resume { page: self.page.clone(), after: Some(last.clone()), ..Resume::default() },
+                None => Resume { page: Some(next), ..Resume::default() },
             });
         }
-        Some(Resume { page: self.page.clone(), after: self.last.clone(), page_size: None, served_page_size: None })
+        Some(Resume {
+            page: self.page.clone(),
+            after: self.last.clone(),
+            page_size: None,
+            served_page_size: None,
+            read: None,
+        })
     }
 
     /// Where a new run goes on, even after the last page: that page again,
@@ -187,6 +212,7 @@ impl Tracker {
                 after: self.last.clone(),
                 page_size: None,
                 served_page_size: None,
+                read: None,
             })
         })
     }
@@ -215,13 +241,20 @@ mod tests {
     #[test]
     fn tokens_read_back_and_bad_ones_are_named() {
         for resume in [
-            Resume { page: None, after: Some(Written::Id("m 1/é".into())), page_size: None, served_page_size: None },
-            Resume { page: Some(Position::Page(3)), after: None, page_size: None, served_page_size: None },
+            Resume {
+                page: None,
+                after: Some(Written::Id("m 1/é".into())),
+                page_size: None,
+                served_page_size: None,
+                read: None,
+            },
+            Resume { page: Some(Position::Page(3)), after: None, page_size: None, served_page_size: None, read: None },
             Resume {
                 page: Some(Position::Cursor("{\"after\":1}".into())),
                 after: Some(Written::Raw(7)),
                 page_size: Some(30),
                 served_page_size: Some(20),
+                read: Some(Resume::read_of(&["octopush", "cid_x"])),
             },
         ] {
             let token = resume.token();
@@ -241,13 +274,20 @@ mod tests {
         tracker.wrote(&message(Some("a")));
         assert_eq!(
             tracker.resume(),
-            Some(Resume { page: None, after: Some(Written::Id("a".into())), page_size: None, served_page_size: None })
+            Some(Resume {
+                page: None,
+                after: Some(Written::Id("a".into())),
+                page_size: None,
+                served_page_size: None,
+                read: None
+            })
         );
         tracker.wrote(&message(None));
         tracker.page_done();
         assert_eq!(
             tracker.resume(),
-            Some(Resume { page: Some(Position::Page(2)), after: None, page_size: None, served_page_size: None })
+            Some(Resume { page: None, after: Some(Written::of(&message(None))), ..Resume::default() }),
+            "a page written whole: that page again, after its last message (a moved listing is seen)"
         );
         tracker.page(Some(Position::Page(2)), None, 1);
         tracker.wrote(&message(Some("c")));
@@ -260,7 +300,8 @@ mod tests {
                 page: Some(Position::Page(2)),
                 after: Some(Written::Id("c".into())),
                 page_size: None,
-                served_page_size: None
+                served_page_size: None,
+                read: None,
             }),
             "a checkpoint after the last page asks for it again"
         );
@@ -271,34 +312,63 @@ mod tests {
         let ids = |messages: &[Message]| messages.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
         let page = || vec![message(Some("a")), message(Some("b")), message(None), message(Some("d"))];
         let mut messages = page();
-        Resume { page: None, after: Some(Written::Id("b".into())), page_size: None, served_page_size: None }
-            .skip_written(&mut messages)
-            .unwrap();
+        Resume {
+            page: None,
+            after: Some(Written::Id("b".into())),
+            page_size: None,
+            served_page_size: None,
+            read: None,
+        }
+        .skip_written(&mut messages)
+        .unwrap();
         assert_eq!(ids(&messages), [None, Some("d".to_owned())]);
         let mut messages = page();
         let without_id = raw_hash(&page()[2]);
-        Resume { page: None, after: Some(Written::Raw(without_id)), page_size: None, served_page_size: None }
-            .skip_written(&mut messages)
-            .unwrap();
+        Resume {
+            page: None,
+            after: Some(Written::Raw(without_id)),
+            page_size: None,
+            served_page_size: None,
+            read: None,
+        }
+        .skip_written(&mut messages)
+        .unwrap();
         assert_eq!(ids(&messages), [Some("d".to_owned())]);
         // A page that no longer holds it is refused, not skipped by count.
         let mut shifted = vec![message(Some("x")), message(Some("d"))];
-        let err = Resume { page: None, after: Some(Written::Raw(without_id)), page_size: None, served_page_size: None }
-            .skip_written(&mut shifted)
-            .unwrap_err();
+        let err = Resume {
+            page: None,
+            after: Some(Written::Raw(without_id)),
+            page_size: None,
+            served_page_size: None,
+            read: None,
+        }
+        .skip_written(&mut shifted)
+        .unwrap_err();
         assert!(err.contains("without an id"), "{err}");
         let mut messages = page();
-        let err =
-            Resume { page: None, after: Some(Written::Id("gone".into())), page_size: None, served_page_size: None }
-                .skip_written(&mut messages)
-                .unwrap_err();
+        let err = Resume {
+            page: None,
+            after: Some(Written::Id("gone".into())),
+            page_size: None,
+            served_page_size: None,
+            read: None,
+        }
+        .skip_written(&mut messages)
+        .unwrap_err();
         assert!(err.contains("`gone`"), "{err}");
         // Twice on its page (a vendor that sends two records with one id):
         // which one was written last cannot be told, so nothing is guessed.
         let mut twice = vec![message(Some("a")), message(Some("b")), message(Some("a"))];
-        let err = Resume { page: None, after: Some(Written::Id("a".into())), page_size: None, served_page_size: None }
-            .skip_written(&mut twice)
-            .unwrap_err();
+        let err = Resume {
+            page: None,
+            after: Some(Written::Id("a".into())),
+            page_size: None,
+            served_page_size: None,
+            read: None,
+        }
+        .skip_written(&mut twice)
+        .unwrap_err();
         assert!(err.contains("more than once"), "{err}");
         assert_eq!(twice.len(), 3, "nothing skipped");
     }

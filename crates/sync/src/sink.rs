@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Seek as _, Write};
+use std::io::{self, BufWriter, Read as _, Seek as _, Write};
 use std::path::{Path, PathBuf};
 
 use convo_normalize::Message;
@@ -141,6 +141,19 @@ fn cut(path: &Path, file: &mut File, committed: Option<u64>) -> io::Result<u64> 
             "{} holds {len} bytes, fewer than the {committed} the state recorded: it was changed since; move it away and remove its conversation from the state file",
             path.display()
         )));
+    }
+    // The checkpoint ends a line: where it does not any more, the file was
+    // edited since, and cutting there would leave half a line to append to.
+    if committed > 0 {
+        let mut last = [0u8; 1];
+        file.seek(io::SeekFrom::Start(committed - 1))?;
+        file.read_exact(&mut last)?;
+        if last != *b"\n" {
+            return Err(io::Error::other(format!(
+                "{}: the {committed} bytes the state recorded no longer end with a whole line: it was changed since; move it away, or sync again with --restart",
+                path.display()
+            )));
+        }
     }
     if len > committed {
         tracing::debug!(path = %path.display(), len, committed, "cutting the tail a killed run left");

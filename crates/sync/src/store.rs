@@ -482,12 +482,7 @@ mod tests {
             "Octopush's messages never have a time: its last page is checked instead"
         );
         // Octopush reads its last page again instead.
-        let tail = Resume {
-            page: Some(convo_normalize::fetch::Position::Page(3)),
-            after: None,
-            page_size: None,
-            served_page_size: None,
-        };
+        let tail = Resume { page: Some(convo_normalize::fetch::Position::Page(3)), ..Resume::default() };
         let octopush = Mark {
             tail: Some(tail.clone()),
             tail_listed: vec![Listed::Id("x".into())],
