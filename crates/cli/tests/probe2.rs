@@ -338,20 +338,7 @@ const OCTO_B: &str = "cid_00000000-1111-2222-3333-444444444444";
 
 /// `convo fetch` of one conversation (any id), with the vendor's credential.
 fn fetch_conv(vendor: &str, server: &Server, conversation: &str, extra: &[&str]) -> Run {
-    let mut command = convo();
-    command.timeout(Duration::from_secs(90));
-    command.args(["fetch", vendor, "--base-url", &server.base, "--conversation", conversation]);
-    if vendor == "bird" {
-        command.args(["--workspace", "ws1"]);
-    }
-    command.args(extra);
-    match vendor {
-        "infobip" => command.env("INFOBIP_API_KEY", SECRET),
-        "octopush" => command.env("OCTOPUSH_API_KEY", SECRET).env("OCTOPUSH_API_LOGIN", format!("login-{SECRET}")),
-        "leadconnector" => command.env("LEADCONNECTOR_TOKEN", SECRET),
-        _ => command.env("BIRD_ACCESS_KEY", SECRET),
-    };
-    run(&mut command)
+    run(&mut fetch_command(vendor, server, conversation, extra))
 }
 
 fn resume_token(run: &Run) -> String {

@@ -229,13 +229,11 @@ pub fn ib_honest(n: usize, req: &Req) -> Value {
 
 // ---------------------------------------------------------------- running
 
-pub fn fetch(vendor: &str, server: &Server, extra: &[&str], rust_log: Option<&str>) -> Run {
+/// `convo fetch` of `conversation` from `server`, with the vendor's
+/// credential (the probe secret) and `extra` flags, not yet run.
+pub fn fetch_command(vendor: &str, server: &Server, conversation: &str, extra: &[&str]) -> assert_cmd::Command {
     let mut command = convo();
     command.timeout(Duration::from_secs(90));
-    let conversation = match vendor {
-        "octopush" => "cid_6c0e7f1a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
-        _ => "conv1",
-    };
     command.args(["fetch", vendor, "--base-url", &server.base, "--conversation", conversation]);
     if vendor == "bird" {
         command.args(["--workspace", "ws1"]);
@@ -247,6 +245,17 @@ pub fn fetch(vendor: &str, server: &Server, extra: &[&str], rust_log: Option<&st
         "leadconnector" => command.env("LEADCONNECTOR_TOKEN", SECRET),
         _ => command.env("BIRD_ACCESS_KEY", SECRET),
     };
+    command
+}
+
+/// `convo fetch` of the probe conversation (Octopush's `cid_…`, else
+/// `conv1`), with `RUST_LOG` set to `rust_log` where given.
+pub fn fetch(vendor: &str, server: &Server, extra: &[&str], rust_log: Option<&str>) -> Run {
+    let conversation = match vendor {
+        "octopush" => "cid_6c0e7f1a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+        _ => "conv1",
+    };
+    let mut command = fetch_command(vendor, server, conversation, extra);
     if let Some(level) = rust_log {
         command.env("RUST_LOG", level);
     }
