@@ -117,6 +117,16 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     };
     let read = read_of(&args);
     if let Some(resume) = &args.resume
+        && resume.read.is_none()
+    {
+        // Printed before tokens named their read: which conversation and
+        // flags it goes on cannot be checked, and another's would write a
+        // wrong set with success.
+        return Err(usage(
+            "--resume: this token does not say which read printed it (an older convo printed it), so it cannot be checked to go on the same conversation with the same flags; export the conversation again from the start",
+        ));
+    }
+    if let Some(resume) = &args.resume
         && resume.read.as_ref().is_some_and(|printed_by| *printed_by != read)
     {
         return Err(usage(

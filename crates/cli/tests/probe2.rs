@@ -483,6 +483,31 @@ fn resume_a_token_of_another_conversation_is_refused() {
     assert!(ids(&second).is_empty(), "nothing written: {:?}", ids(&second));
 }
 
+/// Was: a token that does not say which read printed it (as an older
+/// convo printed them) was accepted on any read, so it could go on another
+/// conversation with exit 0. Now: refused (exit 2), nothing requested.
+#[test]
+fn resume_a_token_that_does_not_name_its_read_is_refused() {
+    use base64::Engine as _;
+    let codec = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let listings = Arc::new(Mutex::new(vec![(OCTO_A.to_owned(), prefixed("a", 45))]));
+    let fail = Arc::new(Mutex::new(Some((OCTO_A.to_owned(), 3))));
+    let server = octo_server(listings, fail.clone());
+    let first = fetch_conv("octopush", &server, OCTO_A, &["--page-size", "10"]);
+    assert_eq!(first.code, Some(5), "{}", show(&first));
+    let token = resume_token(&first);
+    let mut body: Value = serde_json::from_slice(&codec.decode(token.strip_prefix("r1.").unwrap()).unwrap()).unwrap();
+    assert!(body.as_object_mut().unwrap().remove("read").is_some(), "{body}");
+    let old = format!("r1.{}", codec.encode(serde_json::to_vec(&body).unwrap()));
+    *fail.lock().unwrap() = None;
+    let asked = server.count();
+    let second = fetch_conv("octopush", &server, OCTO_A, &["--page-size", "10", "--resume", &old]);
+    assert_eq!(second.code, Some(2), "{}", show(&second));
+    assert!(second.stderr.contains("does not say which read printed it"), "{}", show(&second));
+    assert!(ids(&second).is_empty(), "nothing written: {:?}", ids(&second));
+    assert_eq!(server.count(), asked, "nothing requested");
+}
+
 /// Was, for Infobip: a key position (created after the newest message
 /// written) of conversation A given to conversation B read B from that time
 /// on, exit 0, every older message of B missing. Now: refused (exit 2).

@@ -706,6 +706,56 @@ async fn an_empty_page_without_a_total_is_asked_for_again_before_it_is_the_end()
 }
 
 #[tokio::test]
+async fn empty_pages_without_a_total_after_messages_end_the_stream_with_an_error_not_as_the_end() {
+    // Was: asked once more, then taken for the end, with exit 0 and the
+    // first page of 2,345 messages. Without a count, "the newest message
+    // was deleted and nothing followed" looks the same as a server that
+    // stopped listing: the read cannot show it is whole.
+    let stopped = Conversation::new(2345).tweak(|n, body| {
+        if n >= 1 {
+            body["messages"] = json!([]);
+            body.as_object_mut().unwrap().remove("pagination");
+        }
+    });
+    let (server, conversation) = serve(stopped).await;
+    let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
+    assert!(matches!(error, Some(Error::UnprovenEnd { .. })), "{error:?}");
+    assert_eq!(ids(&pages), expected_ids(0..100), "the page before it, once");
+    let asked = conversation.asked();
+    assert_eq!(asked.len(), 3, "the first page, the empty one, and it once more");
+    assert_eq!(asked[1], asked[2]);
+}
+
+#[tokio::test]
+async fn the_newest_message_deleted_at_the_end_is_the_end_where_counted_and_an_error_where_not() {
+    // Deleted after the last page delivered it: the request after it finds
+    // nothing. With Infobip's count of 0 that is the end; without a count
+    // it cannot be told from a server that stopped listing.
+    for counted in [true, false] {
+        let deleted = Conversation::new(250)
+            .change(|n, listing| {
+                if n == 3 {
+                    listing.retain(|m| m.id != id(249));
+                }
+            })
+            .tweak(move |_, body| {
+                if !counted {
+                    body.as_object_mut().unwrap().remove("pagination");
+                }
+            });
+        let (server, conversation) = serve(deleted).await;
+        let (pages, error) = collect(client(&server).pages(MessagesQuery::new(CONVERSATION), options(100, 1))).await;
+        assert_eq!(ids(&pages), expected_ids(0..250), "counted: {counted}");
+        if counted {
+            assert!(error.is_none(), "{error:?}");
+        } else {
+            assert!(matches!(error, Some(Error::UnprovenEnd { .. })), "{error:?}");
+        }
+        assert_eq!(conversation.asked().len(), 5, "counted: {counted}: the empty page is asked for twice");
+    }
+}
+
+#[tokio::test]
 async fn a_message_before_the_filter_or_out_of_creation_order_ends_the_stream() {
     // A message created before the filter asked for: the vendor ignored it.
     let ghost = Conversation::new(250).tweak(|n, body| {

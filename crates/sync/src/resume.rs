@@ -39,7 +39,9 @@ pub struct Resume {
     pub served_page_size: Option<u64>,
     /// Which read printed it (see [`Resume::read_of`]): a token goes on only
     /// the read it was printed by, never another conversation's or another
-    /// `--since`'s. `None` in tokens printed before it was kept.
+    /// `--since`'s. `None` in tokens printed before it was kept, which
+    /// `convo fetch --resume` refuses; a sync's checkpoints, kept per
+    /// conversation, do not need it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read: Option<String>,
 }

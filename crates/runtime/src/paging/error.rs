@@ -161,6 +161,17 @@ pub enum PagingError<E: VendorError> {
         /// The empty page.
         page: PagePosition,
     },
+    /// An empty page came, asked for twice, where the last message
+    /// delivered should have come again, and the vendor sent no count to
+    /// tell that message's deletion from a listing that stopped answering:
+    /// the read cannot show it is whole.
+    #[error(
+        "{page}: an empty page where the last message delivered should have come again, with no count of the messages left; the read cannot show it has them all, read it again"
+    )]
+    UnprovenEnd {
+        /// The empty page.
+        page: PagePosition,
+    },
     /// The vendor's pages go past the total it announced.
     #[error("{page}: more messages than the {total_items} the vendor announced")]
     BeyondTotal {
@@ -371,6 +382,7 @@ impl<E: VendorError> PagingError<E> {
             | Self::WrongPage { page, .. }
             | Self::NoCursor { page }
             | Self::EmptyPageWithMore { page }
+            | Self::UnprovenEnd { page }
             | Self::BeyondTotal { page, .. }
             | Self::FewerThanTotal { page, .. }
             | Self::ShortPage { page, .. }

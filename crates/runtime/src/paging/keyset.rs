@@ -24,7 +24,9 @@
 //! - An empty page where the newest message delivered should have come
 //!   again ends the stream with [`PagingError::EmptyPageWithMore`] when the
 //!   vendor's total says more match; otherwise it is asked for once more
-//!   before it is taken as the end (that message was deleted).
+//!   before it is taken as the end (that message was deleted) where the
+//!   vendor counted what matches, and ends the stream with
+//!   [`PagingError::UnprovenEnd`] where it did not.
 //! - Messages with no creation time are delivered without these checks.
 //!
 //! Read in time windows at once ([`PagingOptions::concurrency`] above 1), a
@@ -326,6 +328,15 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                     // Deleted, or a page lost on the way: ask once more.
                     self.asked_again = true;
                     continue;
+                }
+                // Without a count, an empty first page of a filter after
+                // messages were delivered cannot tell "that message was
+                // deleted, and nothing came after it" from a server that
+                // stopped listing: it is not taken for the end. (A later
+                // page number's is: the page before held the newest
+                // message again.)
+                if n == 0 && reply.total.is_none() && !self.key.seen.is_empty() {
+                    return Step::Fail(PagingError::UnprovenEnd { page });
                 }
                 return Step::End;
             }
