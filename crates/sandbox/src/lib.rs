@@ -65,7 +65,11 @@ pub struct SandboxOptions {
     /// one is served even when empty, like them. At most
     /// [`ids::MAX_NUMBERED`].
     pub conversations: usize,
-    /// A delay added to every response, faults included.
+    /// How long every response takes from the request's arrival, faults
+    /// included, as a vendor's round trip does: the answer is made while the
+    /// delay runs and sent when it ends (or when it is made, if that takes
+    /// longer), so the sandbox's own work is inside the delay, not added to
+    /// it.
     pub delay: Duration,
     /// Misbehaviours, each applied once, to the request it names.
     pub faults: Vec<Fault>,

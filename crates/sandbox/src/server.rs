@@ -23,6 +23,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::http::{Call, PageFault, Query, Reply};
 use crate::limit::Limiter;
+use crate::limit::{RateState, Refused};
 use crate::vendors::{Generated, Vendors};
 use crate::{FaultKind, SandboxOptions, Vendor, ids, samples};
 
@@ -246,9 +247,29 @@ async fn respond(
     if let Some(Err(_)) = admission {
         shared.rate_limited[vendor.index()].fetch_add(1, Ordering::SeqCst);
     }
+    // The delay is the response's time from its arrival, as a vendor's is:
+    // the answer is made while it runs, and sent when it ends (or when it
+    // is made, if that takes longer).
+    let due = tokio::time::Instant::now() + shared.options.delay;
+    let answer = answer(&shared, &cut, &request, vendor, path, number, generated, admission);
     if !shared.options.delay.is_zero() {
-        tokio::time::sleep(shared.options.delay).await;
+        tokio::time::sleep_until(due).await;
     }
+    answer
+}
+
+/// The answer to one routed request, as the vendor gives it.
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    shared: &Shared,
+    cut: &Mutex<Cut>,
+    request: &Request<Incoming>,
+    vendor: Vendor,
+    path: &str,
+    number: usize,
+    generated: Generated,
+    admission: Option<Result<RateState, Refused>>,
+) -> Result<Response<SandboxBody>, ConnectionDropped> {
     let rate = match admission {
         None => None,
         Some(Ok(state)) => Some(state),
