@@ -300,7 +300,10 @@ fn fetch_table(rows: &[Value], runs: u64) -> String {
     let mut out = format!(
         "### Fetch: {FETCH_MESSAGES} generated messages, {FETCH_DELAY_MS} ms added to every response\n\n\
          `convo_normalize::fetch::messages` with the default options (each vendor's largest page), against \
-         the sandbox in the same process. Wall time: median of {runs} runs (min – max). Ideal: the fewest \
+         the sandbox in the same process, each response taking the delay from its arrival. The sandbox \
+         makes each distinct answer once, in a round not kept, and answers the measured rounds from \
+         those (`SandboxOptions::replay`: a vendor makes its answers on its own machines, not on the \
+         client's cores). Wall time: median of {runs} runs (min – max). Ideal: the fewest \
          round trips that must follow one another × {FETCH_DELAY_MS} ms; the cursor and page-number vendors \
          read one page after another (Octopush ends on an empty page and reads its first page again). \
          Infobip pages on its creation time (each page asks again for the newest message of the page \
@@ -308,7 +311,7 @@ fn fetch_table(rows: &[Value], runs: u64) -> String {
          windows at once, and its ideal is then the concurrent one (the first page, then the rest of \
          the sequential read that many at a time), its minimum still the sequential read's (a window \
          may cost a request more: its last page carries the start of the next window). No delay: the same fetch with 0 ms added, i.e. \
-         the work alone (the in-process sandbox serving, the client decoding and normalizing), median of \
+         the work alone (the sandbox sending its kept answers, the client decoding and normalizing), median of \
          {runs}. Targets: requests = minimum; wall ≤ 1.3 × ideal.\n\n\
          | vendor | page size | requests | minimum | sequential round trips | ideal | wall | wall / ideal | wall / sequential ideal | no delay | targets |\n\
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"

@@ -80,6 +80,14 @@ impl Query {
     }
 }
 
+/// A response as first sent, to send again (`SandboxOptions::replay`).
+#[derive(Clone)]
+pub(crate) struct Replayed {
+    pub status: StatusCode,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: hyper::body::Bytes,
+}
+
 /// A response to send.
 pub(crate) struct Reply {
     pub status: StatusCode,

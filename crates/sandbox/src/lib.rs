@@ -23,7 +23,8 @@
 //! [`Fault`]s make a given request of a vendor fail in a chosen way (an
 //! error status, a dropped connection, a truncated body, a repeated cursor,
 //! an empty page that claims more), for tests of retries and of paging
-//! safety; [`SandboxOptions::delay`] slows every response, for benchmarks.
+//! safety; [`SandboxOptions::delay`] slows every response, and
+//! [`SandboxOptions::replay`] answers again as first answered, for benchmarks.
 //! [`SandboxOptions::rate_limit`] gives each vendor a budget of requests per
 //! window ([`RateLimit`], a sliding log): a request beyond it is answered
 //! 429 the vendor's way (LeadConnector's `X-RateLimit-*` headers, the
@@ -80,6 +81,36 @@ pub struct SandboxOptions {
     /// Refuse, per vendor, the requests beyond a budget, as the vendor does
     /// (see [`RateLimit`]); `None` admits every request.
     pub rate_limit: Option<RateLimit>,
+    /// Answer each distinct request (method, target, headers, the
+    /// conversations' size) as it was first answered, from these answers
+    /// (shared across sandboxes by cloning it), instead of making it again:
+    /// for benchmarks that measure the client, whose vendor makes its
+    /// answers on its own machines, not on the client's. Not with faults
+    /// nor a rate limit, whose answers depend on more than the request
+    /// (refused at start).
+    pub replay: Option<Replay>,
+}
+
+/// The answers a sandbox gives again (see [`SandboxOptions::replay`]).
+#[derive(Clone, Default)]
+pub struct Replay(pub(crate) std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, http::Replayed>>>);
+
+impl Replay {
+    /// How many distinct answers it holds.
+    pub fn len(&self) -> usize {
+        self.0.lock().map_or(0, |answers| answers.len())
+    }
+
+    /// Whether it holds none yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Replay({} answers)", self.len())
+    }
 }
 
 /// A budget each vendor enforces on its own requests: at most `requests`

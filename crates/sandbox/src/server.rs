@@ -21,7 +21,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::http::{Call, PageFault, Query, Reply};
+use crate::Replay;
+use crate::http::{Call, PageFault, Query, Replayed, Reply};
 use crate::limit::Limiter;
 use crate::limit::{RateState, Refused};
 use crate::vendors::{Generated, Vendors};
@@ -158,6 +159,11 @@ fn check(options: &SandboxOptions) -> io::Result<()> {
     {
         return invalid(format!("rate limit {limit:?}: at least 1 request per window above zero"));
     }
+    if options.replay.is_some() && (options.rate_limit.is_some() || !options.faults.is_empty()) {
+        return invalid(
+            "replay: not with faults nor a rate limit, whose answers depend on more than the request".to_owned(),
+        );
+    }
     if options.conversations >= ids::MAX_NUMBERED {
         return invalid(format!(
             "conversations: fewer than {} are numbered, not {}",
@@ -251,11 +257,55 @@ async fn respond(
     // the answer is made while it runs, and sent when it ends (or when it
     // is made, if that takes longer).
     let due = tokio::time::Instant::now() + shared.options.delay;
-    let answer = answer(&shared, &cut, &request, vendor, path, number, generated, admission);
+    let answer = match &shared.options.replay {
+        None => answer(&shared, &cut, &request, vendor, path, number, generated, admission),
+        Some(replay) => Ok(replayed(replay, &request, generated, || {
+            answer(&shared, &cut, &request, vendor, path, number, generated, admission)
+        })),
+    };
     if !shared.options.delay.is_zero() {
         tokio::time::sleep_until(due).await;
     }
     answer
+}
+
+/// The answer `replay` holds for this request, or the one `answer` makes,
+/// kept. (No faults with a replay: `answer` always answers.)
+fn replayed(
+    replay: &Replay,
+    request: &Request<Incoming>,
+    generated: Generated,
+    answer: impl FnOnce() -> Result<Response<SandboxBody>, ConnectionDropped>,
+) -> Response<SandboxBody> {
+    let mut key = format!("{} {} {}\n", generated.messages, request.method(), request.uri());
+    // Every header but `Host`, which names the port: sandboxes sharing a
+    // replay listen on ports of their own, and no answer names its host.
+    for (name, value) in request.headers().iter().filter(|(name, _)| *name != hyper::header::HOST) {
+        key.push_str(name.as_str());
+        key.push(':');
+        key.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        key.push('\n');
+    }
+    let known = replay.0.lock().ok().and_then(|answers| answers.get(&key).cloned());
+    let kept = known.unwrap_or_else(|| {
+        let made = match answer() {
+            Ok(made) => made,
+            Err(ConnectionDropped) => {
+                return Replayed { status: StatusCode::INTERNAL_SERVER_ERROR, headers: Vec::new(), body: Bytes::new() };
+            }
+        };
+        let (parts, body) = made.into_parts();
+        let headers = parts.headers.iter().map(|(name, value)| (name.clone(), value.clone())).collect();
+        let made = Replayed { status: parts.status, headers, body: body.0.unwrap_or_default() };
+        if let Ok(mut answers) = replay.0.lock() {
+            answers.insert(key, made.clone());
+        }
+        made
+    });
+    let mut response = Response::new(SandboxBody(Some(kept.body)));
+    *response.status_mut() = kept.status;
+    response.headers_mut().extend(kept.headers);
+    response
 }
 
 /// The answer to one routed request, as the vendor gives it.

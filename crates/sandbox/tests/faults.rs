@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::*;
-use convo_sandbox::{FaultKind, Sandbox, SandboxOptions, Vendor, credentials, ids};
+use convo_sandbox::{FaultKind, Replay, Sandbox, SandboxOptions, Vendor, credentials, ids};
 use serde_json::json;
 
 fn status(status: u16, retry_after: Option<&str>) -> FaultKind {
@@ -238,6 +238,35 @@ async fn every_response_is_delayed() {
     let answer = call(&sandbox, Vendor::Bird, &bird_path(ids::bird::SAMPLE_CONVERSATION), &[]).await;
     assert_eq!(answer.status, 200);
     assert!(started.elapsed() >= delay, "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_replay_answers_each_request_as_first_answered_across_sandboxes_and_refuses_faults() {
+    let replay = Replay::default();
+    let options = || SandboxOptions { messages: MESSAGES, replay: Some(replay.clone()), ..SandboxOptions::default() };
+    let path = infobip_path(ids::infobip::GENERATED_CONVERSATION);
+    let first = Sandbox::start(options()).await.unwrap();
+    let made = call(&first, Vendor::Infobip, &path, &[("limit", "7")]).await;
+    let unauthorized = get(&format!("{}{path}", first.base_url(Vendor::Infobip)), &[], &[]).await;
+    assert_eq!((made.status, unauthorized.status), (200, 401));
+    assert_eq!(replay.len(), 2, "each distinct request made once");
+    // Another sandbox on another port, another size: the same request is
+    // answered as it was, counted as usual; another one is made.
+    let second = Sandbox::start(options()).await.unwrap();
+    second.set_messages(MESSAGES + 5).unwrap();
+    let grown = call(&second, Vendor::Infobip, &path, &[("limit", "7")]).await;
+    assert_eq!(replay.len(), 3, "the size is part of the request");
+    second.set_messages(MESSAGES).unwrap();
+    let again = call(&second, Vendor::Infobip, &path, &[("limit", "7")]).await;
+    assert_eq!((again.status, again.body.as_slice()), (made.status, made.body.as_slice()));
+    assert_eq!(again.header("content-type"), made.header("content-type"));
+    assert_ne!(grown.json()["pagination"]["totalItems"], made.json()["pagination"]["totalItems"]);
+    assert_eq!(replay.len(), 3);
+    assert_eq!(second.requests(Vendor::Infobip), 2);
+    let refused =
+        Sandbox::start(SandboxOptions { faults: vec![fault(Vendor::Bird, 1, FaultKind::DropConnection)], ..options() })
+            .await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("replay")));
 }
 
 #[tokio::test]
