@@ -101,6 +101,7 @@ impl Record for types::Message {
     /// The documented sample masks its ids (`***`): two different records
     /// of one page may share one.
     const IDS_UNIQUE: bool = false;
+    const ID_FIELD: &'static str = "message_id";
 }
 
 impl NumberedEndpoint for Endpoint {

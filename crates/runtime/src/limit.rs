@@ -32,12 +32,64 @@ pub const REDACTED: &str = "[REDACTED]";
 
 /// Credential values to scrub from responses. `Debug` shows only how many.
 #[derive(Clone, Default)]
-pub struct Secrets(std::sync::Arc<Vec<Vec<u8>>>);
+pub struct Secrets(std::sync::Arc<Forms>);
+
+/// Every form of every value, longest first, and one automaton that finds
+/// them all in a single pass over a body (`aho-corasick`, by the author of
+/// `memchr`: a body is searched once, not once a form).
+#[derive(Default)]
+struct Forms {
+    values: Vec<Vec<u8>>,
+    finder: Option<aho_corasick::AhoCorasick>,
+}
 
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secrets({} values, not shown)", self.0.len())
+        write!(f, "Secrets({} values, not shown)", self.0.values.len())
     }
+}
+
+/// `value` percent-encoded (every byte but RFC 3986's unreserved ones), in
+/// upper- and lower-case hex, as an echoed request URL spells it.
+fn percent_encoded(value: &[u8]) -> [Vec<u8>; 2] {
+    let encode = |hex: &[u8; 16]| {
+        let mut out = Vec::with_capacity(value.len() * 3);
+        for &b in value {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                out.push(b);
+            } else {
+                out.extend_from_slice(&[b'%', hex[usize::from(b >> 4)], hex[usize::from(b & 15)]]);
+            }
+        }
+        out
+    };
+    [encode(b"0123456789ABCDEF"), encode(b"0123456789abcdef")]
+}
+
+/// What every base64 text holding `value` holds, wherever `value` starts
+/// in it: for each of the three alignments, the characters that only
+/// `value`'s bits make (standard and URL-safe alphabets). Values under 8
+/// bytes give none (a few characters would match ordinary text).
+fn base64_cores(value: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    if value.len() < 8 {
+        return Vec::new();
+    }
+    let mut cores = Vec::new();
+    for shift in 0..3usize {
+        let mut shifted = vec![0u8; shift];
+        shifted.extend_from_slice(value);
+        let bits = shifted.len() * 8;
+        // Characters before `first` hold bits of the bytes before `value`;
+        // from `end` on, bits of the bytes after it.
+        let (first, end) = ((shift * 8).div_ceil(6), bits / 6);
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let text = engine.encode(&shifted).into_bytes();
+            cores.push(text[first..end.min(text.len())].to_vec());
+        }
+    }
+    cores
 }
 
 impl Secrets {
@@ -64,6 +116,17 @@ impl Secrets {
             }
             values.push(bytes);
         }
+        // Each value as an echoed URL or a base64 text (of a request, a
+        // header, a token) would hold it.
+        let encoded: Vec<Vec<u8>> = values
+            .iter()
+            .flat_map(|v| {
+                let mut forms = percent_encoded(v).to_vec();
+                forms.extend(base64_cores(v));
+                forms
+            })
+            .collect();
+        values.extend(encoded);
         // The same values as a JSON string spells them (`"` and `\` escaped,
         // and `/` as `\/`, as PHP's encoder writes it): an error body that
         // echoes a key inside a JSON string holds it in that form.
@@ -83,12 +146,24 @@ impl Secrets {
         // Longest first, so that a whole value is replaced before its token.
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         values.dedup();
-        Self(std::sync::Arc::new(values))
+        // Leftmost-longest: where forms overlap, the longest is replaced.
+        let finder = (!values.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                    .build(&values)
+                    .ok()
+            })
+            .flatten();
+        Self(std::sync::Arc::new(Forms { values, finder }))
     }
 
     /// Whether `bytes` holds any of the values.
     pub fn found_in(&self, bytes: &[u8]) -> bool {
-        self.0.iter().any(|secret| memchr::memmem::find(bytes, secret).is_some())
+        match &self.0.finder {
+            Some(finder) => finder.is_match(bytes),
+            None => self.0.values.iter().any(|secret| memchr::memmem::find(bytes, secret).is_some()),
+        }
     }
 
     /// `bytes` with every value replaced by [`REDACTED`]: as it stands, in
@@ -98,7 +173,7 @@ impl Secrets {
     /// list of forms can cover: such a string is decoded, and re-encoded
     /// scrubbed when the decoded text holds a value.
     pub fn scrub(&self, bytes: Vec<u8>) -> Vec<u8> {
-        if self.0.is_empty() {
+        if self.0.values.is_empty() {
             return bytes;
         }
         let text = self.scrub_literal(bytes);
@@ -155,8 +230,20 @@ impl Secrets {
         if !self.found_in(&bytes) {
             return bytes;
         }
+        if let Some(finder) = &self.0.finder {
+            // Again until nothing is found: a replacement can join the
+            // text around it into another form.
+            let mut text = finder.replace_all_bytes(&bytes, &vec![REDACTED.as_bytes(); self.0.values.len()]);
+            for _ in 0..8 {
+                if !finder.is_match(&text) {
+                    break;
+                }
+                text = finder.replace_all_bytes(&text, &vec![REDACTED.as_bytes(); self.0.values.len()]);
+            }
+            return text;
+        }
         let mut text = bytes;
-        for secret in self.0.iter() {
+        for secret in self.0.values.iter() {
             let finder = memchr::memmem::Finder::new(secret);
             if finder.find(&text).is_none() {
                 continue;
@@ -180,7 +267,7 @@ impl Secrets {
     }
 
     fn scrub_headers(&self, headers: &mut reqwest::header::HeaderMap) {
-        if self.0.is_empty() {
+        if self.0.values.is_empty() {
             return;
         }
         for value in headers.values_mut() {
@@ -420,6 +507,38 @@ mod tests {
         assert_eq!(s.scrub(broken.to_vec()), broken.to_vec());
         let trailing = br#""\"#;
         assert_eq!(s.scrub(trailing.to_vec()), trailing.to_vec());
+    }
+
+    #[test]
+    fn a_credential_echoed_url_encoded_or_inside_base64_is_scrubbed() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        const KEY: &str = "Pr0be+Key/9f8e=7d-SECRET";
+        let s = secrets(&[("authorization", &format!("AccessKey {KEY}"))]);
+        let echoes = [
+            "GET /x?accessKey=Pr0be%2BKey%2F9f8e%3D7d-SECRET".to_owned(),
+            "key=Pr0be%2bKey%2f9f8e%3d7d-SECRET".to_owned(),
+            // Wherever the key starts in a base64 text: at each of the
+            // three alignments, in both alphabets.
+            STANDARD.encode(format!("AccessKey {KEY}")),
+            STANDARD.encode(format!("{{\"key\":\"{KEY}\"}}")),
+            URL_SAFE_NO_PAD.encode(format!("k={KEY}&")),
+            STANDARD.encode(KEY),
+        ];
+        for echo in echoes {
+            let scrubbed = s.scrub_str(&format!("refused: {echo} (again)"));
+            assert!(scrubbed.contains("[REDACTED]"), "{echo} -> {scrubbed}");
+            let decoded = |text: &str| {
+                text.split(|c: char| !(c.is_ascii_alphanumeric() || "+/-_=%".contains(c)))
+                    .filter_map(|word| STANDARD.decode(word).or_else(|_| URL_SAFE_NO_PAD.decode(word)).ok())
+                    .any(|bytes| String::from_utf8_lossy(&bytes).contains(KEY))
+            };
+            assert!(!scrubbed.contains(KEY) && !decoded(&scrubbed), "{echo} -> {scrubbed}");
+            assert!(!scrubbed.to_ascii_lowercase().contains("pr0be%2bkey"), "{scrubbed}");
+        }
+        // Ordinary base64 and URLs are left alone.
+        let other = format!("ok {} /x?a=b%2Bc", STANDARD.encode("an ordinary message body"));
+        assert_eq!(s.scrub_str(&other), other);
     }
 
     #[test]

@@ -112,9 +112,10 @@ impl<Ep: CursorEndpoint> Scheme for CursorScheme<Ep> {
             Ok(reply) => reply,
             Err(error) => return Step::Fail(error),
         };
-        // A last message with no id (one that could not be decoded) cannot
-        // be compared: the cursor is followed, and the other checks hold.
-        let mismatch = match (&reply.next, reply.items.last().and_then(Record::id)) {
+        // A last message that could not be decoded is compared by the id
+        // its JSON still holds; one with no id at all cannot be compared:
+        // the cursor is followed, and the other checks hold.
+        let mismatch = match (&reply.next, reply.items.last().and_then(Record::any_id)) {
             (Some(next), Some(last)) if Ep::CURSOR_IS_LAST_ID && next != last => {
                 Some(PagingError::CursorMismatch { page: page.clone(), cursor: next.clone(), last: last.to_owned() })
             }

@@ -15,6 +15,7 @@
 //! check, fusing, and the rule that an error comes after every page before
 //! it and ends the stream.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -118,6 +119,12 @@ pub trait Record {
     fn key(&self) -> Option<&str> {
         self.id()
     }
+    /// The id, or for a message that could not be decoded, the one its
+    /// JSON still holds (see [`Record::ID_FIELD`]): what a cursor naming
+    /// the page's last message is compared with.
+    fn any_id(&self) -> Option<&str> {
+        self.id()
+    }
     /// The exact JSON the message came as, where it is kept: two records of
     /// one page with the same key and the same text are one message sent
     /// twice.
@@ -128,11 +135,29 @@ pub trait Record {
     /// vendor whose ids identify a message. Octopush's documented sample
     /// masks its ids (`***`), so two different records there may share one.
     const IDS_UNIQUE: bool = true;
+    /// The JSON field that holds the id (what [`Record::id`] reads), for a
+    /// message that could not be decoded: the repeat checks still know it
+    /// by that id where it is a string.
+    const ID_FIELD: &'static str = "id";
 }
 
-/// A message that could not be decoded has no id and no time; the repeat
-/// checks recognise it by its exact JSON text instead, so a page boundary
-/// that moves cannot deliver it twice either.
+/// The string under `field` of the JSON object `raw`, as it is written
+/// there (a slice of `raw`); `None` when `raw` is not an object, the field
+/// is missing or not a string, or is written with escapes (then the text
+/// is the key).
+fn undecoded_id<'a>(raw: &'a str, field: &str) -> Option<&'a str> {
+    let fields: HashMap<&str, &serde_json::value::RawValue> = serde_json::from_str(raw).ok()?;
+    let value = fields.get(field)?.get();
+    let id = value.strip_prefix('"')?.strip_suffix('"')?;
+    (!id.contains('\\')).then_some(id)
+}
+
+/// A message that could not be decoded has no typed id and no time; the
+/// repeat checks recognise it by the string its JSON holds under
+/// [`Record::ID_FIELD`] (as they would had it decoded, so a repeat that
+/// the server wrote out differently is still a repeat), or, with none, by
+/// its exact JSON text, so a page boundary that moves cannot deliver it
+/// twice either.
 impl<T: Record> Record for Captured<T> {
     fn id(&self) -> Option<&str> {
         self.value().and_then(Record::id)
@@ -143,7 +168,13 @@ impl<T: Record> Record for Captured<T> {
     fn key(&self) -> Option<&str> {
         match self.value() {
             Some(value) => value.key(),
-            None => Some(self.raw().get()),
+            None => Some(self.any_id().unwrap_or(self.raw().get())),
+        }
+    }
+    fn any_id(&self) -> Option<&str> {
+        match self.value() {
+            Some(value) => value.id(),
+            None => undecoded_id(self.raw().get(), T::ID_FIELD),
         }
     }
     fn raw(&self) -> Option<&str> {
@@ -234,4 +265,42 @@ macro_rules! paged_endpoint {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Msg {
+        id: String,
+        #[allow(dead_code)]
+        n: u32,
+    }
+
+    impl Record for Msg {
+        fn id(&self) -> Option<&str> {
+            Some(&self.id)
+        }
+        fn time(&self) -> Option<DateTime<Utc>> {
+            None
+        }
+    }
+
+    fn captured(text: &str) -> Captured<Msg> {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_message_that_did_not_decode_is_known_by_the_id_its_json_holds_else_by_its_text() {
+        let decoded = captured(r#"{"id": "a", "n": 1}"#);
+        let undecoded = captured(r#"{ "n" : "x", "id" : "a" }"#);
+        assert!(undecoded.value().is_none());
+        assert_eq!((decoded.key(), undecoded.key()), (Some("a"), Some("a")), "written out differently, one key");
+        assert_eq!((undecoded.id(), undecoded.any_id()), (None, Some("a")));
+        for text in [r#"{"id": 7, "n": "x"}"#, r#"{"id": "a\u0062", "n": "x"}"#, r#"{"n": "x"}"#, "[1]", "null"] {
+            let undecoded = captured(text);
+            assert_eq!((undecoded.key(), undecoded.any_id()), (Some(text), None), "{text}");
+        }
+    }
 }
