@@ -448,8 +448,8 @@ pub fn normalize(args: NormalizeArgs) -> Result<(), CliError> {
 }
 
 /// The messages of a body that is one JSON object a line, each a vendor
-/// message (what `convo fetch --raw` prints), rather than one page: more
-/// than one line, or one line that is no page envelope. `None` otherwise.
+/// message (what `convo fetch --raw` prints), rather than one page or
+/// more: no line is a page envelope. `None` otherwise.
 fn raw_messages(body: &[u8]) -> Option<Vec<&serde_json::value::RawValue>> {
     let text = std::str::from_utf8(body).ok()?;
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
@@ -458,13 +458,22 @@ fn raw_messages(body: &[u8]) -> Option<Vec<&serde_json::value::RawValue>> {
     if objects.is_empty() || !objects.iter().all(|o| o.get().starts_with('{')) {
         return None;
     }
-    if objects.len() == 1 {
-        // One line: a page envelope (compact) stays a page.
-        let keys: serde_json::Map<String, serde_json::Value> = serde_json::from_str(objects[0].get()).ok()?;
-        if ["messages", "results", "pagination", "nextPageToken", "lastMessageId"].iter().any(|k| keys.contains_key(*k))
-        {
-            return None;
-        }
+    // A line that is a page envelope (compact): the body is pages, not
+    // messages (more than one is then refused as not a page); so is one
+    // line alone whose keys cannot be read (a page too deep or odd for a
+    // map; among several lines such a line is an odd message).
+    let envelope = |object: &serde_json::value::RawValue| {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(object.get()).map_or(
+            objects.len() == 1,
+            |keys| {
+                ["messages", "results", "pagination", "nextPageToken", "lastMessageId"]
+                    .iter()
+                    .any(|k| keys.contains_key(*k))
+            },
+        )
+    };
+    if objects.iter().any(|object| envelope(object)) {
+        return None;
     }
     Some(objects)
 }

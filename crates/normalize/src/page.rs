@@ -96,6 +96,8 @@ pub(crate) fn decode<T: DeserializeOwned>(vendor: Vendor, body: &[u8]) -> Result
 /// Normalizes one raw response body of `vendor`: the bytes the vendor sends
 /// for one page of a conversation's messages.
 pub fn normalize_page(vendor: Vendor, body: &[u8]) -> Result<Vec<Message>, PageError> {
+    // Bytes that are not UTF-8 cost only the message holding them.
+    let body = &*convo_runtime::valid_utf8(body.into());
     match vendor {
         Vendor::Bird => crate::bird::page(body),
         Vendor::Infobip => crate::infobip::page(body),

@@ -37,7 +37,9 @@ pub use http::{
     base_url, connect, env_var, header_name, http_client, optional_var, required_var, secret_header, sensitive_header,
 };
 #[doc(hidden)]
-pub use limit::{BodyTooLarge, ClientState, ErrorStatus, Secrets, body_too_large, execute_limited, find_in_chain};
+pub use limit::{
+    BodyTooLarge, ClientState, ErrorStatus, Secrets, body_too_large, execute_limited, find_in_chain, valid_utf8,
+};
 #[doc(hidden)]
 pub use path::encode_path;
 

@@ -27,6 +27,18 @@ impl Default for ClientState {
     }
 }
 
+/// `body` as valid UTF-8: bytes that are not (which no JSON string may
+/// hold, and which would otherwise fail the whole page, every message on
+/// it) are replaced by U+FFFD, with a warning, so that only the message
+/// holding them reads differently from what was sent.
+pub fn valid_utf8(body: std::borrow::Cow<'_, [u8]>) -> std::borrow::Cow<'_, [u8]> {
+    if std::str::from_utf8(&body).is_ok() {
+        return body;
+    }
+    tracing::warn!("the response held bytes that are not UTF-8: each is read as U+FFFD");
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&body).into_owned().into_bytes())
+}
+
 /// What replaces a credential's value in a response.
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -402,7 +414,7 @@ pub async fn execute_limited(
     } else {
         match stream.try_collect::<Vec<bytes::Bytes>>().await {
             Ok(chunks) => {
-                let bytes = secrets.scrub(chunks.concat());
+                let bytes = secrets.scrub(valid_utf8(chunks.concat().into()).into_owned());
                 let is_error = status.is_client_error() || status.is_server_error();
                 // An error body that is not JSON keeps its status instead of
                 // becoming a decoding error.
