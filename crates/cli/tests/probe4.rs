@@ -6,7 +6,7 @@
 //! statuses, encodings and framings a page request can meet.
 //!
 //! A comment that says "Was:" tells what convo did before the fix its test
-//! came with (3 of them, in the commit that added this file).
+//! came with.
 //!
 //! The scripted server, the message builders and the promise check are
 //! shared with the other probe files, in `tests/scripted/`.
@@ -299,9 +299,34 @@ fn sync_a_state_file_of_wrong_shapes_is_refused_and_the_files_stay() {
     assert_ne!(run.code, Some(0), "a directory as state: {}", show(&run));
 }
 
-// Not kept: an `--out-dir` file overwritten between runs with garbage of
-// exactly its length, ending in a line break, is appended to with exit 0
-// (`cut` checks the length and the line break only); see the closing note.
+/// Was: an Infobip `--out-dir` file overwritten between runs by garbage of
+/// exactly the same length (ending in a line break), then five new
+/// messages: the second sync exited 0 ("1 of 1 conversations read to their
+/// end") and appended the five after the garbage. `cut` checked only the
+/// file's length and the line break before the checkpoint; now the last
+/// line the checkpoint ends must be a JSON object too, or the file is
+/// refused (and kept).
+#[test]
+fn sync_out_dir_file_overwritten_with_same_length_garbage_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(25));
+    let m = n.clone();
+    let server =
+        Server::start(move |_, req| Reply::Json(200, ib_honest(m.load(std::sync::atomic::Ordering::SeqCst), req)));
+    let first = sync_convs("infobip", &server, dir.path(), &["a"], &["--page-size", "10"]);
+    assert_eq!(first.code, Some(0), "{}", show(&first));
+    let path = out(dir.path(), "a");
+    let len = std::fs::metadata(&path).unwrap().len() as usize;
+    let mut garbage = vec![b'x'; len - 1];
+    garbage.push(b'\n');
+    std::fs::write(&path, &garbage).unwrap();
+    n.store(30, std::sync::atomic::Ordering::SeqCst);
+    let second = sync_convs("infobip", &server, dir.path(), &["a"], &["--page-size", "10"]);
+    eprintln!("[garbage same length] {}", show(&second));
+    assert_ne!(second.code, Some(0), "{}", show(&second));
+    assert!(second.stderr.contains("changed since"), "{}", show(&second));
+    assert_eq!(std::fs::read(&path).unwrap(), garbage, "the file is kept as it was");
+}
 
 // ---------------------------------------------------------------- 2. formats on a failure mid-read
 

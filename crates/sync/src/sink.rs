@@ -123,6 +123,27 @@ pub fn file_name(conversation: &str) -> String {
     name
 }
 
+/// The longest last line [`last_line_is_a_message`] reads back.
+const LAST_LINE_BYTES: u64 = 1 << 20;
+
+/// Whether the line that ends at `committed` (which ends with a line
+/// break) is a JSON object, as every line this sink writes is: a file
+/// overwritten since with other text of the same length is not appended
+/// to. A last line longer than [`LAST_LINE_BYTES`] is not read back.
+fn last_line_is_a_message(file: &mut File, committed: u64) -> io::Result<bool> {
+    let start = committed.saturating_sub(LAST_LINE_BYTES);
+    let mut tail = vec![0u8; (committed - start) as usize];
+    file.seek(io::SeekFrom::Start(start))?;
+    file.read_exact(&mut tail)?;
+    let body = &tail[..tail.len().saturating_sub(1)];
+    let line = match body.iter().rposition(|&b| b == b'\n') {
+        Some(at) => &body[at + 1..],
+        None if start > 0 => return Ok(true),
+        None => body,
+    };
+    Ok(line.first() == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok())
+}
+
 fn cut(path: &Path, file: &mut File, committed: Option<u64>) -> io::Result<u64> {
     let len = file.metadata()?.len();
     let Some(committed) = committed else {
@@ -148,7 +169,7 @@ fn cut(path: &Path, file: &mut File, committed: Option<u64>) -> io::Result<u64> 
         let mut last = [0u8; 1];
         file.seek(io::SeekFrom::Start(committed - 1))?;
         file.read_exact(&mut last)?;
-        if last != *b"\n" {
+        if last != *b"\n" || !last_line_is_a_message(file, committed)? {
             return Err(io::Error::other(format!(
                 "{}: the {committed} bytes the state recorded no longer end with a whole line: it was changed since; move it away, or sync again with --restart",
                 path.display()
@@ -213,11 +234,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = Directory::new(dir.path()).unwrap();
         let path = sink.path("c");
-        std::fs::write(&path, b"line 1\nline 2 of a killed run\n").unwrap();
-        assert_eq!(sink.open("c", Some(7)).unwrap(), Some(7));
-        assert_eq!(sink.commit("c").unwrap(), Some(7));
+        std::fs::write(&path, b"{\"id\":\"1\"}\n{\"id\":\"2, of a killed run\"}\n").unwrap();
+        assert_eq!(sink.open("c", Some(11)).unwrap(), Some(11));
+        assert_eq!(sink.commit("c").unwrap(), Some(11));
         sink.close("c").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"line 1\n");
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"id\":\"1\"}\n");
+        // Other text of the same length, ending a line: not appended to.
+        std::fs::write(&path, b"not json!!\n").unwrap();
+        let err = sink.open("c", Some(11)).unwrap_err();
+        assert!(err.to_string().contains("changed since"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"not json!!\n");
+        std::fs::write(&path, b"{\"id\":\"1\"}\n").unwrap();
         let err = sink.open("c", None).unwrap_err();
         assert!(err.to_string().contains("records no output"), "{err}");
         let err = sink.open("c", Some(100)).unwrap_err();
