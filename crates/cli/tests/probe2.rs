@@ -621,12 +621,7 @@ fn sync_run(vendor: &str, server: &Server, dir: &std::path::Path, out_dir: bool,
         command.args(["--workspace", "ws1"]);
     }
     command.args(extra);
-    match vendor {
-        "infobip" => command.env("INFOBIP_API_KEY", SECRET),
-        "octopush" => command.env("OCTOPUSH_API_KEY", SECRET).env("OCTOPUSH_API_LOGIN", format!("login-{SECRET}")),
-        "leadconnector" => command.env("LEADCONNECTOR_TOKEN", SECRET),
-        _ => command.env("BIRD_ACCESS_KEY", SECRET),
-    };
+    with_secret(&mut command, vendor);
     run(&mut command)
 }
 
@@ -634,17 +629,6 @@ fn merged_ids(run: &Run) -> Vec<String> {
     run.stdout
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["message"]["id"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
-fn file_ids(path: &std::path::Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    text.lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l)
-                .map_err(|e| format!("not a JSON line ({e}): {l:?}"))
-                .map(|v| v["id"].as_str().unwrap_or_default().to_owned())
-        })
         .collect()
 }
 

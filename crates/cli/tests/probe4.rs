@@ -57,15 +57,6 @@ fn lc_honest(conv: &str, n: usize, req: &Req) -> Value {
     json!({"messages": messages, "nextPage": end < n, "lastMessageId": last})
 }
 
-fn with_secret(command: &mut assert_cmd::Command, vendor: &str) {
-    match vendor {
-        "infobip" => command.env("INFOBIP_API_KEY", SECRET),
-        "octopush" => command.env("OCTOPUSH_API_KEY", SECRET).env("OCTOPUSH_API_LOGIN", format!("login-{SECRET}")),
-        "leadconnector" => command.env("LEADCONNECTOR_TOKEN", SECRET),
-        _ => command.env("BIRD_ACCESS_KEY", SECRET),
-    };
-}
-
 /// `convo sync` of `convs` with `--state dir/state.json --out-dir dir/out`.
 fn sync_convs(vendor: &str, server: &Server, dir: &Path, convs: &[&str], extra: &[&str]) -> Run {
     let list = dir.join("list");
@@ -81,17 +72,6 @@ fn sync_convs(vendor: &str, server: &Server, dir: &Path, convs: &[&str], extra: 
     command.args(extra);
     with_secret(&mut command, vendor);
     run(&mut command)
-}
-
-fn file_ids(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    text.lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l)
-                .map_err(|e| format!("not a JSON line ({e}): {l:?}"))
-                .map(|v| v["id"].as_str().unwrap_or_default().to_owned())
-        })
-        .collect()
 }
 
 fn out(dir: &Path, conv: &str) -> std::path::PathBuf {

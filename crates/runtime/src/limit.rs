@@ -245,12 +245,13 @@ impl Secrets {
         if let Some(finder) = &self.0.finder {
             // Again until nothing is found: a replacement can join the
             // text around it into another form.
-            let mut text = finder.replace_all_bytes(&bytes, &vec![REDACTED.as_bytes(); self.0.values.len()]);
+            let with = vec![REDACTED.as_bytes(); self.0.values.len()];
+            let mut text = finder.replace_all_bytes(&bytes, &with);
             for _ in 0..8 {
                 if !finder.is_match(&text) {
                     break;
                 }
-                text = finder.replace_all_bytes(&text, &vec![REDACTED.as_bytes(); self.0.values.len()]);
+                text = finder.replace_all_bytes(&text, &with);
             }
             return text;
         }

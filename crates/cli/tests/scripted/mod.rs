@@ -229,6 +229,28 @@ pub fn ib_honest(n: usize, req: &Req) -> Value {
 
 // ---------------------------------------------------------------- running
 
+/// The vendor's credential variables, set to the probe secret.
+pub fn with_secret(command: &mut assert_cmd::Command, vendor: &str) {
+    match vendor {
+        "infobip" => command.env("INFOBIP_API_KEY", SECRET),
+        "octopush" => command.env("OCTOPUSH_API_KEY", SECRET).env("OCTOPUSH_API_LOGIN", format!("login-{SECRET}")),
+        "leadconnector" => command.env("LEADCONNECTOR_TOKEN", SECRET),
+        _ => command.env("BIRD_ACCESS_KEY", SECRET),
+    };
+}
+
+/// The ids of an NDJSON file of messages, or why a line is not JSON.
+pub fn file_ids(path: &std::path::Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    text.lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l)
+                .map_err(|e| format!("not a JSON line ({e}): {l:?}"))
+                .map(|v| v["id"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
 /// `convo fetch` of `conversation` from `server`, with the vendor's
 /// credential (the probe secret) and `extra` flags, not yet run.
 pub fn fetch_command(vendor: &str, server: &Server, conversation: &str, extra: &[&str]) -> assert_cmd::Command {
@@ -239,12 +261,7 @@ pub fn fetch_command(vendor: &str, server: &Server, conversation: &str, extra: &
         command.args(["--workspace", "ws1"]);
     }
     command.args(extra);
-    match vendor {
-        "infobip" => command.env("INFOBIP_API_KEY", SECRET),
-        "octopush" => command.env("OCTOPUSH_API_KEY", SECRET).env("OCTOPUSH_API_LOGIN", format!("login-{SECRET}")),
-        "leadconnector" => command.env("LEADCONNECTOR_TOKEN", SECRET),
-        _ => command.env("BIRD_ACCESS_KEY", SECRET),
-    };
+    with_secret(&mut command, vendor);
     command
 }
 
