@@ -58,7 +58,8 @@ fn cargo() -> Command {
 /// `cargo package` of every published crate, each built from its tarball
 /// with the lighter TLS option.
 pub fn package() -> Result<(), String> {
-    same_as_manifests()?;
+    let published = same_as_manifests()?;
+    forget_earlier_tarballs(&published)?;
     let mut command = cargo();
     // The features apply to each selected crate that has them (all but
     // convo-codegen and convo-sandbox, which have no TLS).
@@ -72,10 +73,52 @@ pub fn package() -> Result<(), String> {
     run(&mut command)
 }
 
+/// Removes what an earlier `cargo package` of this workspace unpacked from
+/// its local registry into `$CARGO_HOME/registry/src`.
+///
+/// Cargo unpacks each crate it verifies, and every crate that crate depends
+/// on, from the local registry that stands in for crates.io into
+/// `registry/src/-<hash of that registry's path>/<name>-<version>`, and
+/// never unpacks a `<name>-<version>` again once it is there (it trusts the
+/// `.cargo-ok` file left in it). The version does not change between
+/// commits, so on a machine whose `CARGO_HOME` outlives the checkout (CI
+/// runs each checkout at one path with one home), the next run built a
+/// crate against the last run's copy of the crates under it, and failed
+/// (`ID_FIELD is not a member of trait Record`: the runtime of an earlier
+/// commit) or, worse, could pass against code that is no longer there.
+/// Only the directories of local registries (named `-<hash>`, where one on
+/// the network is `<host>-<hash>`) and only this workspace's crates at this
+/// version are removed; cargo unpacks them again from the new tarballs.
+fn forget_earlier_tarballs(published: &[(String, String)]) -> Result<(), String> {
+    let home = match std::env::var_os("CARGO_HOME") {
+        Some(home) => std::path::PathBuf::from(home),
+        None => match std::env::var_os("HOME") {
+            Some(home) => std::path::PathBuf::from(home).join(".cargo"),
+            None => return Ok(()),
+        },
+    };
+    let Ok(registries) = std::fs::read_dir(home.join("registry").join("src")) else {
+        return Ok(()); // nothing unpacked yet
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for (name, version) in published {
+            let unpacked = registry.path().join(format!("{name}-{version}"));
+            if unpacked.exists() {
+                std::fs::remove_dir_all(&unpacked)
+                    .map_err(|e| format!("cannot remove {} (an earlier run's copy): {e}", unpacked.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Fails when the list above and the manifests disagree: a crate made
 /// publishable (no `publish = false`) must be packaged here, and a crate
-/// packaged here must be publishable.
-fn same_as_manifests() -> Result<(), String> {
+/// packaged here must be publishable. Gives each one's name and version.
+fn same_as_manifests() -> Result<Vec<(String, String)>, String> {
     let output = cargo()
         .current_dir(root())
         .args(["metadata", "--no-deps", "--format-version", "1", "--locked"])
@@ -86,20 +129,21 @@ fn same_as_manifests() -> Result<(), String> {
     }
     let metadata: serde_json::Value =
         serde_json::from_slice(&output.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
-    let mut publishable: Vec<&str> = metadata["packages"]
+    let mut versions: Vec<(String, String)> = metadata["packages"]
         .as_array()
         .ok_or("cargo metadata: no packages")?
         .iter()
         // `publish` is null when any registry may have the crate, a list of
         // registries otherwise (empty for `publish = false`).
         .filter(|p| p["publish"].as_array().is_none_or(|registries| !registries.is_empty()))
-        .filter_map(|p| p["name"].as_str())
+        .filter_map(|p| Some((p["name"].as_str()?.to_owned(), p["version"].as_str()?.to_owned())))
         .collect();
-    publishable.sort_unstable();
+    versions.sort_unstable();
+    let publishable: Vec<&str> = versions.iter().map(|(name, _)| name.as_str()).collect();
     let mut listed = PUBLISHED.to_vec();
     listed.sort_unstable();
     if publishable == listed {
-        Ok(())
+        Ok(versions)
     } else {
         Err(format!(
             "the publishable crates ({}) are not the ones xtask/src/package.rs packages ({}): \
