@@ -305,7 +305,7 @@ fn fetch_table(rows: &[Value], runs: u64) -> String {
          those (`SandboxOptions::replay`: a vendor makes its answers on its own machines, not on the \
          client's cores). Wall time: median of {runs} runs (min – max). Ideal: the fewest \
          round trips that must follow one another × {FETCH_DELAY_MS} ms; the cursor and page-number vendors \
-         read one page after another (Octopush ends on an empty page and reads its first page again). \
+         read one page after another (Octopush ends on an empty page and reads the listing again, up to the page that ends it; with `CONVO_BENCH_CONCURRENCY` above 1, that check after its first page that many at a time). \
          Infobip pages on its creation time (each page asks again for the newest message of the page \
          before); with `CONVO_BENCH_CONCURRENCY` above 1 it reads the rest after its first page in time \
          windows at once, and its ideal is then the concurrent one (the first page, then the rest of \

@@ -251,10 +251,11 @@ fn minimum(vendor: Vendor, messages: u64) -> (u64, u64, u64) {
             let requests = if messages == 0 { 1 } else { requests + 1 };
             (page_size, requests, requests)
         }
-        // The end is an empty page; then the first page is read again to see
-        // that the listing did not shift under the read.
+        // The end is an empty page; then the listing is read again, up to
+        // its last page with messages (and the empty one after it when
+        // that one is full), to see that nothing shifted under the read.
         Vendor::Octopush => {
-            let requests = if messages == 0 { 1 } else { pages + 2 };
+            let requests = if messages == 0 { 1 } else { pages + 1 + octopush_again(messages) };
             (page_size, requests, requests)
         }
         // Cursor vendors: each page names the next one, and the last says
@@ -272,11 +273,24 @@ fn bench_concurrency() -> usize {
 /// The round trips of an ideal concurrent read: the first page, then the
 /// rest [`bench_concurrency`] at a time (Infobip, whose windows allow it);
 /// the sequential ones for the other vendors.
-fn concurrent_round_trips(vendor: Vendor, sequential: u64) -> u64 {
+/// Octopush's check reads its first page alone (to find where the first
+/// message delivered stands), then the rest at once.
+fn concurrent_round_trips(vendor: Vendor, messages: u64, sequential: u64) -> u64 {
+    let at_once = bench_concurrency() as u64;
     match vendor {
-        Vendor::Infobip => 1 + sequential.saturating_sub(1).div_ceil(bench_concurrency() as u64),
+        Vendor::Infobip => 1 + sequential.saturating_sub(1).div_ceil(at_once),
+        Vendor::Octopush if messages > 0 => {
+            let again = octopush_again(messages);
+            sequential - again + 1 + (again - 1).div_ceil(at_once)
+        }
         _ => sequential,
     }
+}
+
+/// The pages Octopush's check reads of an unchanged listing of `messages`.
+fn octopush_again(messages: u64) -> u64 {
+    let page_size = convo_octopush::MAX_PAGE_SIZE;
+    messages.div_ceil(page_size) + u64::from(messages.is_multiple_of(page_size))
 }
 
 async fn fetch_vendor(
@@ -319,8 +333,8 @@ async fn fetch_vendor(
         "ideal_ms": round_trips as f64 * delay.as_secs_f64() * 1e3,
         // Issue 14's concurrent ideal: the first page, then the rest of the
         // sequential read's requests 4 at a time.
-        "concurrent_round_trips": concurrent_round_trips(vendor, round_trips),
-        "ideal_concurrent_ms": concurrent_round_trips(vendor, round_trips) as f64 * delay.as_secs_f64() * 1e3,
+        "concurrent_round_trips": concurrent_round_trips(vendor, messages as u64, round_trips),
+        "ideal_concurrent_ms": concurrent_round_trips(vendor, messages as u64, round_trips) as f64 * delay.as_secs_f64() * 1e3,
         "wall_ms": walls,
         "median_wall_ms": median(walls.clone()),
         // The distinct answers the sandbox made (the rest were replayed).

@@ -70,15 +70,16 @@ fn ids_of(messages: &[Message]) -> Vec<String> {
 }
 
 /// The fewest requests. Cursor vendors: one per page. Octopush: one per
-/// page, the empty page that always ends the read, and page 1 read again to
-/// check the listing did not shift. Infobip, paged on the creation time: the
+/// page, the empty page that always ends the read, and the listing read
+/// again to check it did not shift (up to its last page with messages, and
+/// the empty one after it when that one is full). Infobip, paged on the creation time: the
 /// first page, then pages that start again at the newest message delivered
 /// (one message fewer that is new), the last one short and ending at the
 /// total the vendor counts for its filter.
 fn minimum_requests(vendor: Vendor) -> usize {
     let (messages, page) = (MESSAGES, PAGE as usize);
     match vendor {
-        Vendor::Octopush => messages.div_ceil(page) + 2,
+        Vendor::Octopush => 2 * messages.div_ceil(page) + 1 + usize::from(messages.is_multiple_of(page)),
         // Every page after the first starts at the newest message delivered;
         // the read ends on a request that brings nothing new.
         Vendor::Infobip => 2 + (messages - page).div_ceil(page - 1),

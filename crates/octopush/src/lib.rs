@@ -44,9 +44,11 @@
 //! page numbers (no total, no cursor), over a listing that can shift, so the
 //! stream ends on an empty page (never a short one), follows a smaller page
 //! size than asked, drops messages added at the head as repeats, and reads
-//! the first page again at the end: if it changed in a way that could have
-//! skipped a message, the stream ends with a typed error instead of a
-//! silently incomplete read.
+//! the listing again at the end (as many requests once more): unless it
+//! holds exactly the messages delivered, in order (pushed down whole by
+//! messages added at its head, or not at all), a message deleted during the
+//! read could have pulled another back onto a page already read, and the
+//! stream ends with a typed error instead of a silently incomplete read.
 //!
 //! To resume after a crash, keep the `next` of the last page handled and
 //! start again with `PagingOptions { resume: Some(position), ..Default::default() }`:

@@ -146,7 +146,8 @@ impl Client {
     /// its own page size (a resumed stream must use the page size of the
     /// pages it resumes from). A listing that shifts during the read (a
     /// message added at its head) has its repeats dropped; one that shifts
-    /// the other way ends the stream with
+    /// the other way (a message deleted above the read) is found when the
+    /// listing is read again at the end, and ends the stream with
     /// [`PagingError::ListingChanged`]. An invalid query, page size or
     /// resume position is [`PagingError::InvalidQuery`], before any request.
     pub fn pages(

@@ -181,7 +181,9 @@ async fn asked(server: &MockServer) -> Vec<(u64, u64)> {
 /// conversation of `len` messages makes asking `per_page`: the first page
 /// tells the server's size (fewer than asked when the conversation is
 /// smaller), every page with messages is followed, an empty page ends the
-/// read, and whenever page 1 held messages it is read again.
+/// read, and whenever page 1 held messages the listing is read again, up
+/// to the page that shows it ends (a short one, or the empty one after a
+/// full last page).
 fn expected_requests(len: u64, per_page: u64) -> Vec<(u64, u64)> {
     if len == 0 {
         return vec![(1, per_page)];
@@ -190,15 +192,19 @@ fn expected_requests(len: u64, per_page: u64) -> Vec<(u64, u64)> {
     let pages = len.div_ceil(size);
     let mut asked = vec![(1, per_page)];
     asked.extend((2..=pages + 1).map(|n| (n, size)));
-    // The first page is read again at the end whenever it held messages.
-    if len > 0 {
-        asked.push((1, size));
-    }
+    asked.extend((1..=again(len, size)).map(|n| (n, size)));
     asked
 }
 
+/// How many pages the listing of `len` messages is read again at `size` a
+/// page: up to the last one with messages, and the empty one after it
+/// when that one is full.
+fn again(len: u64, size: u64) -> u64 {
+    len.div_ceil(size) + u64::from(len.is_multiple_of(size))
+}
+
 #[tokio::test]
-async fn every_message_arrives_once_in_order_ending_on_an_empty_page_and_a_head_check() {
+async fn every_message_arrives_once_in_order_ending_on_an_empty_page_and_the_listing_read_again() {
     const LEN: usize = 2345;
     // 2345 = 7 * 335: with 7 the last page is full; with 100 and 1000 it is
     // short; with 2345 and 5000 there is one page, 5000 telling the server
@@ -234,7 +240,11 @@ async fn an_empty_page_ends_the_read_whether_the_last_page_is_full_or_short() {
     assert_eq!(ids(&pages), expected_ids(0..2300));
     assert_eq!(pages.len(), 23);
     let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
-    assert_eq!(pages_asked, (1..=24).chain([1]).collect::<Vec<_>>(), "23 pages, the empty page 24, page 1 again");
+    assert_eq!(
+        pages_asked,
+        (1..=24).chain(1..=24).collect::<Vec<_>>(),
+        "23 pages, the empty page 24, then again: the check too ends on the empty page"
+    );
     let last = pages.last().unwrap();
     assert_eq!((last.position.clone(), last.next.clone()), (Some(Position::Page(23)), Some(Position::Page(24))));
 
@@ -244,7 +254,11 @@ async fn an_empty_page_ends_the_read_whether_the_last_page_is_full_or_short() {
     assert_eq!(ids(&pages), expected_ids(0..2345));
     assert_eq!(pages.last().unwrap().items.len(), 45);
     let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
-    assert_eq!(pages_asked, (1..=25).chain([1]).collect::<Vec<_>>(), "a short page is confirmed by an empty one");
+    assert_eq!(
+        pages_asked,
+        (1..=25).chain(1..=24).collect::<Vec<_>>(),
+        "a short page is confirmed by an empty one; read again, the short page 24 ends the check"
+    );
 }
 
 #[tokio::test]
@@ -259,15 +273,15 @@ async fn an_empty_conversation_is_one_empty_page() {
 }
 
 #[tokio::test]
-async fn a_single_page_conversation_costs_one_empty_page_and_a_head_check() {
+async fn a_single_page_conversation_costs_one_empty_page_and_the_page_read_again() {
     let (server, uri) = serve(30).await;
     let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
     assert_eq!(ids(&pages), expected_ids(0..30));
     assert_eq!(pages.len(), 1);
     // The first page tells the server's size: page 2 is asked at 30 a page;
     // then page 1 again, since a message deleted from it would have pushed
-    // a 31st onto it unseen.
-    assert_eq!(asked(&server).await, [(1, 100), (2, 30), (1, 30)]);
+    // a 31st onto it unseen: full at 30, it is followed by page 2 again.
+    assert_eq!(asked(&server).await, [(1, 100), (2, 30), (1, 30), (2, 30)]);
 }
 
 #[tokio::test]
@@ -278,7 +292,7 @@ async fn without_a_page_size_the_documented_default_of_50_is_asked() {
     let got: Vec<String> = messages.iter().map(|m| m.value().unwrap().message_id.clone()).collect();
     assert_eq!(got, expected_ids(0..2345));
     let requests = requests(&server).await;
-    assert_eq!(requests.len(), 49, "47 pages, the empty page 48, page 1 again");
+    assert_eq!(requests.len(), 48 + 47, "47 pages, the empty page 48, then pages 1 to 47 again");
     assert!(requests.iter().all(|r| param(r, "per_page").as_deref() == Some("50")));
 }
 
@@ -295,8 +309,8 @@ async fn every_selector_goes_out_on_every_request() {
     let messages: Vec<_> = client(&uri).messages(query, options(Some(100))).try_collect().await.unwrap();
     assert_eq!(messages.len(), 250);
     let requests = requests(&server).await;
-    // Pages 1 to 3, the empty page 4, and page 1 again.
-    let pages_asked = [1, 2, 3, 4, 1];
+    // Pages 1 to 3, the empty page 4, and pages 1 to 3 again.
+    let pages_asked = [1, 2, 3, 4, 1, 2, 3];
     assert_eq!(requests.len(), pages_asked.len());
     for (request, page) in requests.iter().zip(pages_asked) {
         let mut pairs: Vec<(String, String)> =
@@ -330,10 +344,10 @@ async fn a_stream_resumes_from_the_next_page_of_an_earlier_run() {
     let rest: Vec<MessagePage> = c.pages(query(), options).try_collect().await.unwrap();
     assert_eq!(rest[0].position, Some(Position::Page(4)));
     assert_eq!(ids(&rest), expected_ids(300..2345));
-    // Pages 4 to 24, the empty page 25, and no head check: a resumed
-    // stream has no first page to compare.
-    let resumed: Vec<(u64, u64)> = asked(&server).await.into_iter().skip(3).collect();
-    assert_eq!(resumed, (4..=25).map(|n| (n, 100)).collect::<Vec<_>>());
+    // Pages 4 to 24, the empty page 25, and the listing read again from
+    // the page it resumed from.
+    let resumed: Vec<u64> = asked(&server).await.into_iter().skip(3).map(|(page, _)| page).collect();
+    assert_eq!(resumed, (4..=25).chain(4..=24).collect::<Vec<_>>());
 }
 
 #[tokio::test]
@@ -362,7 +376,10 @@ async fn a_server_capping_the_page_size_is_followed_at_its_own_size() {
     let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
     assert_eq!(ids(&pages), expected_ids(0..95));
     assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), [30, 30, 30, 5]);
-    assert_eq!(asked(&server).await, [(1, 100), (2, 30), (3, 30), (4, 30), (5, 30), (1, 30)]);
+    let at_30 = [(2, 30), (3, 30), (4, 30)];
+    let expected: Vec<(u64, u64)> =
+        [(1, 100)].into_iter().chain(at_30).chain([(5, 30), (1, 30)]).chain(at_30).collect();
+    assert_eq!(asked(&server).await, expected, "read, then read again, at the server's size");
 }
 
 #[tokio::test]
@@ -413,8 +430,8 @@ async fn a_message_added_at_the_head_during_the_read_loses_and_repeats_nothing()
     let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
     assert_eq!(
         pages_asked,
-        (1..=25).chain([1, 2]).collect::<Vec<_>>(),
-        "pages 1 and 2 read again: the old head shifted down by one, whole"
+        (1..=25).chain(1..=24).collect::<Vec<_>>(),
+        "read again, the listing is the one delivered pushed down by one, whole: page 24 ends it"
     );
 
     // The same when the shift pushes the end onto a page of its own: page 24,
@@ -429,7 +446,7 @@ async fn a_message_added_at_the_head_during_the_read_loses_and_repeats_nothing()
     let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
     assert_eq!(ids(&pages), expected_ids(0..2300));
     let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
-    assert_eq!(pages_asked, (1..=25).chain([1, 2]).collect::<Vec<_>>());
+    assert_eq!(pages_asked, (1..=25).chain(1..=24).collect::<Vec<_>>());
 }
 
 #[tokio::test]
@@ -451,8 +468,146 @@ async fn a_message_deleted_during_the_read_ends_the_stream_with_listing_changed(
         assert_eq!(page, &PagePosition(Some(Position::Page(1))));
         assert!(error.as_ref().unwrap().to_string().starts_with("page 1: "), "{error:?}");
         let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
-        assert_eq!(pages_asked, (1..=25).chain([1]).collect::<Vec<_>>(), "deleted {deleted}");
+        // Read again twice (a difference is confirmed once): the first
+        // message delivered gone from page 1 is seen on page 1; one gone
+        // from inside it, by the count, up to the end.
+        let again: Vec<u64> = if deleted == 0 { vec![1] } else { (1..=24).collect() };
+        let expected: Vec<u64> = (1..=25).chain(again.clone()).chain(again).collect();
+        assert_eq!(pages_asked, expected, "deleted {deleted}");
     }
+}
+
+/// Drains a stream over `conversation` at 100 a page: the messages
+/// delivered, the error that ended it, and the pages asked.
+async fn read_changing(conversation: Conversation) -> (Vec<String>, Option<Error>, Vec<u64>) {
+    let (server, uri) = serve_conversation(conversation).await;
+    let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
+    let pages_asked = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    (ids(&pages), error, pages_asked)
+}
+
+fn listing_changed_at_page_1(error: &Option<Error>) -> bool {
+    matches!(error, Some(Error::ListingChanged { page, .. }) if page == &PagePosition(Some(Position::Page(1))))
+}
+
+#[tokio::test]
+async fn a_message_deleted_below_the_first_page_once_the_read_passed_it_ends_with_listing_changed() {
+    // Pages 1 to 5 are read; then message 150 (page 2) is deleted: page 6
+    // starts at 501, and 500 would be skipped with page 1 unchanged.
+    let shrunk = Conversation::new(2345).change(|request, listing| {
+        if request == 5 {
+            listing.retain(|&i| i != 150);
+        }
+    });
+    let (delivered, error, _) = read_changing(shrunk).await;
+    assert!(delivered.contains(&message_id(150)), "delivered before it was deleted");
+    assert!(!delivered.contains(&message_id(500)), "skipped by the shift");
+    assert!(listing_changed_at_page_1(&error), "{error:?}");
+    let reason = error.unwrap().to_string();
+    assert!(reason.contains("its 2344 messages from the first delivered on are not the ones delivered"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_deletion_made_up_for_by_an_addition_at_the_head_still_ends_with_listing_changed() {
+    // 150 deleted after page 5 (page 6 skips 500), then a message added at
+    // the head after page 7 (page 8 repeats 700, dropped): as many messages
+    // now as delivered, but not the same ones.
+    let changed = Conversation::new(2345).change(|request, listing| {
+        if request == 5 {
+            listing.retain(|&i| i != 150);
+        }
+        if request == 7 {
+            listing.insert(0, 9999);
+        }
+    });
+    let (delivered, error, _) = read_changing(changed).await;
+    assert_eq!(delivered.len(), 2344);
+    assert!(!delivered.contains(&message_id(500)));
+    assert!(listing_changed_at_page_1(&error), "{error:?}");
+    assert!(error.unwrap().to_string().contains("not the ones delivered"));
+}
+
+#[tokio::test]
+async fn a_message_pulled_back_by_an_addition_then_deleted_is_not_skipped_silently() {
+    // Added at the head after page 1 (page 2 opens with 99 again), deleted
+    // after page 2: page 3 starts one further on, and 199 is never served.
+    let pulled = |len: usize| {
+        Conversation::new(len).change(|request, listing| {
+            if request == 1 {
+                listing.insert(0, 9999);
+            }
+            if request == 2 {
+                listing.retain(|&i| i != 9999);
+            }
+        })
+    };
+    // In the middle of the listing: the listing read again holds one more.
+    let (delivered, error, _) = read_changing(pulled(250)).await;
+    assert!(!delivered.contains(&message_id(199)));
+    assert_eq!(delivered.len(), 249);
+    assert!(listing_changed_at_page_1(&error), "{error:?}");
+    // At its very end (page 3 comes back empty): the message after the last
+    // one delivered is found.
+    let (delivered, error, pages_asked) = read_changing(pulled(200)).await;
+    assert_eq!(delivered, expected_ids(0..199));
+    assert!(listing_changed_at_page_1(&error), "{error:?}");
+    assert_eq!(pages_asked, [1, 2, 3, 1, 2, 1, 2], "the check reads up to the page that must end it");
+}
+
+#[tokio::test]
+async fn messages_added_at_the_end_after_the_read_are_not_part_of_it_and_fail_nothing() {
+    // A listing that grows at its end (oldest first): the read ended on the
+    // empty page 25 (request 24); two messages come at the end as the
+    // check starts. It finds every message delivered, in order, then more,
+    // in a listing that never grew at its head: added after the read.
+    let appended = Conversation::new(2345).change(|request, listing| {
+        if request == 25 {
+            listing.extend([9998, 9999]);
+        }
+    });
+    let (delivered, error, pages_asked) = read_changing(appended).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(delivered, expected_ids(0..2345));
+    assert_eq!(pages_asked, (1..=25).chain(1..=24).collect::<Vec<_>>());
+
+    // Added during the read, they are read: page 24 holds them.
+    let appended = Conversation::new(2345).change(|request, listing| {
+        if request == 10 {
+            listing.extend([9998, 9999]);
+        }
+    });
+    let (delivered, error, _) = read_changing(appended).await;
+    assert!(error.is_none(), "{error:?}");
+    let expected: Vec<String> = (0..2345).chain([9998, 9999]).map(message_id).collect();
+    assert_eq!(delivered, expected);
+}
+
+#[tokio::test]
+async fn a_message_added_at_the_head_while_the_listing_is_read_again_fails_nothing() {
+    // Pages 1 to 25 are requests 0 to 24; the check reads page 1 (25) and
+    // page 2 (26), then a message comes at the head: its pages 3 to 24 are
+    // pushed down by one. Read once more, the listing is the one delivered,
+    // pushed down whole.
+    let grown = Conversation::new(2345).change(|request, listing| {
+        if request == 27 {
+            listing.insert(0, 9999);
+        }
+    });
+    let (delivered, error, pages_asked) = read_changing(grown).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(delivered, expected_ids(0..2345));
+    assert_eq!(pages_asked, (1..=25).chain(1..=24).chain(1..=24).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn the_listing_read_again_goes_at_the_concurrency_asked_and_in_order() {
+    let (server, uri) = serve(2345).await;
+    let options = PagingOptions { concurrency: 4, ..options(Some(100)) };
+    let pages: Vec<MessagePage> = client(&uri).pages(query(), options).try_collect().await.unwrap();
+    assert_eq!(ids(&pages), expected_ids(0..2345));
+    let mut again: Vec<u64> = asked(&server).await.iter().skip(25).map(|(page, _)| *page).collect();
+    again.sort_unstable();
+    assert_eq!(again, (1..=24).collect::<Vec<_>>(), "each page once, none past the end");
 }
 
 #[tokio::test]
@@ -494,25 +649,30 @@ async fn each_selector_alone_is_a_valid_query() {
     }
     let queries: Vec<String> = requests(&server).await.iter().map(|r| r.url.query().unwrap().to_owned()).collect();
     // Each query: page 1 at the default size, then page 2 at the 3 page 1
-    // held, empty, then page 1 again at that size.
+    // held, empty, then pages 1 and 2 again at that size (page 1 is full).
     assert_eq!(
         queries,
         [
             "conversation_id=cid_1&page=1&per_page=50",
             "conversation_id=cid_1&page=2&per_page=3",
             "conversation_id=cid_1&page=1&per_page=3",
+            "conversation_id=cid_1&page=2&per_page=3",
             "page=1&per_page=50&phone_number=%2B33612345678",
             "page=2&per_page=3&phone_number=%2B33612345678",
             "page=1&per_page=3&phone_number=%2B33612345678",
+            "page=2&per_page=3&phone_number=%2B33612345678",
             "email=jane%40example.com&page=1&per_page=50",
             "email=jane%40example.com&page=2&per_page=3",
             "email=jane%40example.com&page=1&per_page=3",
+            "email=jane%40example.com&page=2&per_page=3",
             "facebook_id=fid_1&page=1&per_page=50",
             "facebook_id=fid_1&page=2&per_page=3",
             "facebook_id=fid_1&page=1&per_page=3",
+            "facebook_id=fid_1&page=2&per_page=3",
             "contact=%2B33612345678&page=1&per_page=50",
             "contact=%2B33612345678&page=2&per_page=3",
             "contact=%2B33612345678&page=1&per_page=3",
+            "contact=%2B33612345678&page=2&per_page=3",
         ]
     );
 }

@@ -61,8 +61,9 @@
 //! time: its last page is read again (and what follows it), refused with
 //! [`ConversationError::Shifted`] unless it begins as it was listed (a
 //! listing that grew at its start, or lost messages, cannot be read for
-//! what is new). With nothing new, that is one request per conversation,
-//! and nothing is written.
+//! what is new). With nothing new, that is one request per conversation
+//! (Octopush: its last page, the empty one after it, and its last page read
+//! again), and nothing is written.
 
 #![warn(missing_docs)]
 

@@ -30,6 +30,8 @@ pub(crate) struct Window {
     all: Bloom,
     /// Messages in a row, on the last pages, that `all` says were delivered.
     positive_run: usize,
+    /// The repeats [`Window::split`] dropped at the start of the last page.
+    repeats: usize,
 }
 
 /// A Bloom filter of the ids delivered, of a fixed 2 MiB: flat in memory
@@ -107,7 +109,14 @@ impl Window {
             exact: HashSet::default(),
             all: Bloom::new(),
             positive_run: 0,
+            repeats: 0,
         }
+    }
+
+    /// How many messages delivered before opened the page last split (and
+    /// were dropped): how far the listing was pushed down at its start.
+    pub fn repeats(&self) -> usize {
+        self.repeats
     }
 
     fn contains(&self, id: &str) -> bool {
@@ -132,6 +141,7 @@ impl Window {
     ) -> Result<Vec<L::Item>, PagingError<L::Error>> {
         let total = items.len();
         let mut fresh: Vec<L::Item> = Vec::with_capacity(total);
+        self.repeats = 0;
         let mut repeats = 0;
         let mut twice = 0;
         // The first fresh item of each key's hash, to find a key twice on
@@ -189,6 +199,7 @@ impl Window {
         } else {
             self.positive_run = 0;
         }
+        self.repeats = repeats;
         if repeats > 0 {
             tracing::debug!(%page, repeats, "dropped messages the page before had delivered (a page boundary that moved)");
         }

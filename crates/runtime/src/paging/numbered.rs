@@ -14,19 +14,32 @@
 //!   every later page by one: the repeats that opens each of them with are
 //!   dropped. A page of nothing but repeats (an API that ignored `page`)
 //!   ends the stream with [`PagingError::RepeatedPage`].
-//! - A message deleted during the read would shift the later pages the
-//!   other way, silently skipping one: whenever the first page held
-//!   messages, it is read again at the end; unless it is the same page, or
-//!   the same page pushed down whole by messages added at its head (checked
-//!   across the first two pages), the stream ends with
-//!   [`PagingError::ListingChanged`].
+//! - A message deleted during the read shifts the later pages the other
+//!   way, silently skipping one (the first of the next page moves onto the
+//!   page already read), wherever the deletion is: on the first page, or on
+//!   any page below it that the read has passed. So at the end, whenever the
+//!   run delivered messages, the listing is read again from the run's first
+//!   page and must hold exactly what was delivered, in order, and nothing
+//!   after it: pushed down whole by messages added at its head, or not at
+//!   all. A message skipped is there now between two delivered ones (or
+//!   after the last); one deleted is missing. The check holds no ids, only a
+//!   running hash of the keys delivered and their count, so memory stays
+//!   flat. It costs the read once more (as many requests again, up to
+//!   [`PagingOptions::concurrency`] at once: the pages to read are known
+//!   from the count once the first delivered message is found). A listing
+//!   read again that differs is read again once more, so that a message
+//!   added at the head while the check reads does not fail the stream; a
+//!   second difference ends it with [`PagingError::ListingChanged`].
 //!
-//! What no check can see without a total or a stable key: a deletion below
-//! the first page while the read is past it. A resumed stream (from
-//! [`PagingOptions::resume`]) has no first page to compare and skips the
-//! final check.
+//! What no check can see without a total or a stable key: a change between
+//! an earlier run and a resumed one (from [`PagingOptions::resume`]), before
+//! the page it resumes from; its check starts at that page.
 
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
+
+use futures::StreamExt;
 
 use super::engine::{self, Scheme, Step};
 use super::guard::Window;
@@ -69,10 +82,14 @@ pub fn pages<Ep: NumberedEndpoint>(
             retry: options.retry,
             asked: per_page,
             size: resumed.then_some(per_page),
+            first: page,
             page,
-            resumed,
+            concurrency: options.concurrency.max(1),
             window: Window::new(),
-            head: None,
+            delivered: Keys::default(),
+            first_key: None,
+            head: HashSet::new(),
+            pushed: 0,
             pages_with_messages: 0,
             short: None,
         })
@@ -87,12 +104,24 @@ struct NumberedScheme<Ep> {
     asked: u64,
     /// The page size the server serves, once the first page has told it.
     size: Option<u64>,
+    /// The run's first page (the first of the listing, or the resumed one).
+    first: u64,
     /// The next page to request.
     page: u64,
-    resumed: bool,
+    /// Requests at once when the listing is read again at the end.
+    concurrency: usize,
     window: Window,
-    /// The ids of the first page, to compare at the end.
-    head: Option<Vec<Option<String>>>,
+    /// The keys of the listing as delivered (every page as served, less the
+    /// repeats that opened it), to compare with the listing read again.
+    delivered: Keys,
+    /// The first of them, to find where the delivered messages stand now,
+    /// and the hashes of the run's first page delivered, to tell it deleted
+    /// from pushed down.
+    first_key: Option<Option<String>>,
+    head: HashSet<u64>,
+    /// The repeats dropped at the start of pages: how far messages added at
+    /// the head pushed the listing down during the read.
+    pushed: u64,
     pages_with_messages: u64,
     /// A page shorter than the page size: the next one must be empty.
     short: Option<(u64, u64)>,
@@ -109,43 +138,151 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         Ok(self.request(page, size).await?.iter().map(|item| item.key().map(str::to_owned)).collect())
     }
 
-    /// Reads the first page again and compares it with the one delivered.
-    async fn check_head(&self, size: u64) -> Result<(), PagingError<Ep::Error>> {
-        let Some(head) = &self.head else { return Ok(()) };
-        let first = Ep::FIRST_PAGE;
-        let now = self.keys(first, size).await?;
-        if &now == head {
-            return Ok(());
-        }
-        // Messages added at the head push the old head down by as many:
-        // the first page delivered must then stand, whole and unbroken,
-        // right after them, across the first two pages as they are now (a
-        // deletion among its last messages would otherwise hide behind the
-        // additions). Each of those shifts opened a later page with repeats,
-        // which were dropped.
-        let added = now.iter().position(|key| key.is_some() && head.first() == Some(key));
-        if let Some(added) = added.filter(|&n| n > 0) {
-            let mut now = now;
-            if now.len() < added + head.len() {
-                now.extend(self.keys(first.saturating_add(1), size).await?);
+    /// Reads the listing again from the run's first page: `None` when it
+    /// holds exactly the messages delivered, in their order (pushed down
+    /// whole by messages added at its head, or not at all), and nothing
+    /// after them that could have been skipped; otherwise how it differs.
+    ///
+    /// Messages after the last one delivered are either added at the end of
+    /// a listing that grows there (after the read: not part of it), or one
+    /// pulled back past the read by a message added at the head and then
+    /// deleted. The second needs a listing that grew at its head: so they
+    /// are accepted only where no page opened with a repeat and the first
+    /// message delivered still opens the listing.
+    async fn differs(&self, size: u64) -> Result<Option<String>, PagingError<Ep::Error>> {
+        let Some(first_key) = &self.first_key else { return Ok(None) };
+        let shown = first_key.as_deref().unwrap_or("(a message without an id)");
+        let delivered = self.delivered.count;
+        let mut now = Keys::default();
+        let mut after = 0u64;
+        // Where the first message delivered stands now: messages added at
+        // the head may have pushed it down, by whole pages too, but not by
+        // more pages than the run read.
+        let mut page = self.first;
+        let (mut last_len, pushed_down) = loop {
+            let keys = self.keys(page, size).await?;
+            let len = keys.len() as u64;
+            if len > size {
+                return Ok(Some(format!("page {page} read again holds {len} messages, more than {size}")));
             }
-            if now.get(added..added + head.len()) == Some(&head[..]) {
-                return Ok(());
+            if let Some(at) = keys.iter().position(|key| key == first_key) {
+                after += now.take(&keys[at..], delivered);
+                break (len, (page - self.first) * size + at as u64);
             }
+            // Messages added at the head come before it: a page with any
+            // other of the first page delivered, but not it, has lost it.
+            let lost = keys.iter().any(|key| self.head.contains(&Keys::hash(key.as_deref())));
+            if lost || len < size || page - self.first >= self.pages_with_messages {
+                return Ok(Some(format!("the first message delivered, {shown}, is no longer where it was")));
+            }
+            page += 1;
+        };
+        // The rest of what was delivered and the page that shows what
+        // follows it: known from the count, so read at once.
+        let remaining = delivered - now.count;
+        let more = if last_len < size { 0 } else { remaining / size + 1 };
+        let pages = (page + 1..=page.saturating_add(more)).map(|n| async move { (n, self.keys(n, size).await) });
+        let mut pages = futures::stream::iter(pages).buffered(self.concurrency);
+        while let Some((n, keys)) = pages.next().await {
+            let keys = keys?;
+            last_len = keys.len() as u64;
+            if last_len > size {
+                return Ok(Some(format!("page {n} read again holds {last_len} messages, more than {size}")));
+            }
+            after += now.take(&keys, delivered);
         }
-        let reason = format!("page {first} read again at the end no longer holds the messages it held, in their order");
-        Err(PagingError::ListingChanged { page: PagePosition(Some(Position::Page(first))), reason })
+        if now != self.delivered {
+            return Ok(Some(self.delivered.against(&now)));
+        }
+        // Full to the last page read: more follows, unread.
+        if after > 0 || last_len == size {
+            if self.pushed == 0 && pushed_down == 0 {
+                tracing::debug!(
+                    after,
+                    "messages follow the last one delivered, in a listing that never grew at its head: added at its end after the read"
+                );
+                return Ok(None);
+            }
+            return Ok(Some(
+                "messages follow the last one delivered, in a listing that grew at its head: one was pulled back \
+                 past the read (a message added at the head, then deleted)"
+                    .to_owned(),
+            ));
+        }
+        Ok(None)
     }
 
-    /// The end, confirmed by a page with nothing new: the final head check.
-    /// It is made whenever the first page of this run held messages, even
-    /// when it was the only one: a message deleted from it would have
-    /// pushed the next one onto it, unseen.
+    /// The end, confirmed by a page with nothing new: the listing read
+    /// again (once more if it differs) must be the one delivered.
     async fn end(&self) -> Step<Ep::Item, Ep::Error> {
-        if let Err(error) = self.check_head(self.size.unwrap_or(self.asked)).await {
-            return Step::Fail(error);
+        let size = self.size.unwrap_or(self.asked);
+        let first = self.first;
+        for attempt in 1..=2 {
+            match self.differs(size).await {
+                Ok(None) => return Step::End,
+                Ok(Some(reason)) if attempt == 2 => {
+                    let reason = format!("the listing read again from page {first} at the end differs: {reason}");
+                    let page = PagePosition(Some(Position::Page(first)));
+                    return Step::Fail(PagingError::ListingChanged { page, reason });
+                }
+                Ok(Some(reason)) => tracing::debug!(%reason, "the listing read again differs: reading it once more"),
+                Err(error) => return Step::Fail(error),
+            }
         }
         Step::End
+    }
+}
+
+/// A sequence of keys, as a count and a running hash: what is compared of
+/// the listing delivered and the listing read again, in flat memory. Two
+/// different sequences of one length compare equal only on a 64-bit hash
+/// collision.
+#[derive(Clone, Default)]
+struct Keys {
+    count: u64,
+    hash: DefaultHasher,
+}
+
+impl Keys {
+    /// A key's own hash (fixed-key SipHash: the same in every run).
+    fn hash(key: Option<&str>) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn push(&mut self, key: Option<&str>) {
+        self.push_hash(Self::hash(key));
+    }
+
+    /// Pushes `keys` while fewer than `up_to` are held: how many were left.
+    fn take(&mut self, keys: &[Option<String>], up_to: u64) -> u64 {
+        let room = usize::try_from(up_to.saturating_sub(self.count)).unwrap_or(usize::MAX).min(keys.len());
+        keys[..room].iter().for_each(|key| self.push(key.as_deref()));
+        (keys.len() - room) as u64
+    }
+
+    fn push_hash(&mut self, key: u64) {
+        self.hash.write_u64(key);
+        self.count += 1;
+    }
+
+    /// How `now` differs from these keys, delivered.
+    fn against(&self, now: &Keys) -> String {
+        let (delivered, found) = (self.count, now.count);
+        if found < delivered {
+            format!(
+                "it holds {found} messages from the first delivered on, not the {delivered} delivered (one deleted)"
+            )
+        } else {
+            format!("its {delivered} messages from the first delivered on are not the ones delivered, in their order")
+        }
+    }
+}
+
+impl PartialEq for Keys {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count && self.hash.finish() == other.hash.finish()
     }
 }
 
@@ -189,10 +326,9 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
             }
             let size = self.size.unwrap_or(len);
             let next = n.saturating_add(1);
-            // The first page's keys as served (a record it holds twice
-            // included), to compare with the page read again at the end.
-            let head = (n == Ep::FIRST_PAGE && !self.resumed)
-                .then(|| items.iter().map(|item| item.key().map(str::to_owned)).collect::<Vec<_>>());
+            // The page's keys as served (a record it holds twice included),
+            // to compare with the listing read again at the end.
+            let served: Vec<u64> = items.iter().map(|item| Keys::hash(item.key())).collect();
             let fresh = match self.window.split::<Ep>(&page, items) {
                 Ok(fresh) => fresh,
                 // A short page of nothing but repeats: the end of the
@@ -200,14 +336,18 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
                 // next page confirms it (it must be empty, as after any short
                 // page).
                 Err(PagingError::RepeatedPage { .. }) if len < size => {
+                    self.pushed += len;
                     self.page = next;
                     continue;
                 }
                 Err(error) => return Step::Fail(error),
             };
-            if head.is_some() {
-                self.head = head;
+            if self.first_key.is_none() {
+                self.first_key = fresh.first().map(|item| item.key().map(str::to_owned));
+                self.head = served.iter().skip(self.window.repeats()).copied().collect();
             }
+            self.pushed += self.window.repeats() as u64;
+            served.into_iter().skip(self.window.repeats()).for_each(|key| self.delivered.push_hash(key));
             self.window.remember::<Ep>(&fresh);
             self.pages_with_messages += 1;
             self.page = next;
