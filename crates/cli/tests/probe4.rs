@@ -1058,3 +1058,53 @@ fn bird_an_end_token_before_the_total_is_reached_fails_the_read() {
         assert_eq!(run.stdout.lines().count(), 10);
     }
 }
+
+// ------------------------------------- Octopush: deletions above the read
+
+fn octo_ids(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("o{i:04}")).collect()
+}
+
+/// An Octopush listing of 60 messages at 10 a page, from which, once page
+/// `after` was served, message `deleted` is deleted: every later page
+/// starts one message further on.
+fn octopush_losing(deleted: usize, after: usize) -> Server {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let served_pages = std::sync::Arc::new(AtomicUsize::new(0));
+    Server::start(move |_, req| {
+        let page: usize = req.param("page").unwrap_or("1").parse().unwrap();
+        let per_page: usize = req.param("per_page").unwrap_or("50").parse().unwrap();
+        let gone = served_pages.load(Ordering::SeqCst) >= after;
+        let listing: Vec<usize> = (0..60).filter(|&i| !(gone && i == deleted)).collect();
+        served_pages.fetch_add(1, Ordering::SeqCst);
+        let served: Vec<Value> =
+            listing.iter().skip((page - 1) * per_page).take(per_page).map(|&i| octo_message(i)).collect();
+        Reply::Json(200, Value::Array(served))
+    })
+}
+
+/// A message deleted from page 2 once the read is on page 4 pulls the
+/// first message of page 5 back onto page 4, never served: with page 1
+/// unchanged, that was a conversation one message short with exit 0. Was:
+/// exit 0 without o0040. Now the listing read again at the end differs
+/// (exit 5, the listing changed), and nothing is printed twice.
+#[test]
+fn octopush_message_deleted_below_the_first_page_after_the_read_passed_it_is_a_listing_change() {
+    let server = octopush_losing(15, 4);
+    let run = fetch("octopush", &server, &["--page-size", "10"], None);
+    promise("octopush deletion on page 2 after page 4", &run, &octo_ids(0..60));
+    assert_eq!(run.code, Some(5), "{}", show(&run));
+    assert!(run.stderr.contains("changed while it was read"), "{}", show(&run));
+    assert!(!ids(&run).contains(&"o0040".to_owned()), "the message skipped by the shift: {}", show(&run));
+}
+
+/// The same deletion before page 2 is read is no change to the read: the
+/// message is never delivered, and the read and the check see one listing.
+#[test]
+fn octopush_deletion_before_its_page_is_read_is_no_change() {
+    let server = octopush_losing(15, 1);
+    let run = fetch("octopush", &server, &["--page-size", "10"], None);
+    let expected: Vec<String> = octo_ids(0..60).into_iter().filter(|id| id != "o0015").collect();
+    assert_eq!(run.code, Some(0), "{}", show(&run));
+    assert_eq!(ids(&run), expected);
+}
