@@ -468,11 +468,12 @@ async fn a_message_deleted_during_the_read_ends_the_stream_with_listing_changed(
         assert_eq!(page, &PagePosition(Some(Position::Page(1))));
         assert!(error.as_ref().unwrap().to_string().starts_with("page 1: "), "{error:?}");
         let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
-        // Read again twice (a difference is confirmed once): the first
+        // Read again once (the check never saw the listing pushed down
+        // while it read, so the difference is not its timing): the first
         // message delivered gone from page 1 is seen on page 1; one gone
         // from inside it, by the count, up to the end.
         let again: Vec<u64> = if deleted == 0 { vec![1] } else { (1..=24).collect() };
-        let expected: Vec<u64> = (1..=25).chain(again.clone()).chain(again).collect();
+        let expected: Vec<u64> = (1..=25).chain(again).collect();
         assert_eq!(pages_asked, expected, "deleted {deleted}");
     }
 }
@@ -551,7 +552,7 @@ async fn a_message_pulled_back_by_an_addition_then_deleted_is_not_skipped_silent
     let (delivered, error, pages_asked) = read_changing(pulled(200)).await;
     assert_eq!(delivered, expected_ids(0..199));
     assert!(listing_changed_at_page_1(&error), "{error:?}");
-    assert_eq!(pages_asked, [1, 2, 3, 1, 2, 1, 2], "the check reads up to the page that must end it");
+    assert_eq!(pages_asked, [1, 2, 3, 1, 2], "the check reads up to the page that must end it");
 }
 
 #[tokio::test]
@@ -586,8 +587,8 @@ async fn messages_added_at_the_end_after_the_read_are_not_part_of_it_and_fail_no
 async fn a_message_added_at_the_head_while_the_listing_is_read_again_fails_nothing() {
     // Pages 1 to 25 are requests 0 to 24; the check reads page 1 (25) and
     // page 2 (26), then a message comes at the head: its pages 3 to 24 are
-    // pushed down by one. Read once more, the listing is the one delivered,
-    // pushed down whole.
+    // pushed down by one (page 3 opens with the message that ended page 2).
+    // Read once more, the listing is the one delivered, pushed down whole.
     let grown = Conversation::new(2345).change(|request, listing| {
         if request == 27 {
             listing.insert(0, 9999);

@@ -27,9 +27,11 @@
 //!   flat. It costs the read once more (as many requests again, up to
 //!   [`PagingOptions::concurrency`] at once: the pages to read are known
 //!   from the count once the first delivered message is found). A listing
-//!   read again that differs is read again once more, so that a message
-//!   added at the head while the check reads does not fail the stream; a
-//!   second difference ends it with [`PagingError::ListingChanged`].
+//!   read again that differs ends the stream with
+//!   [`PagingError::ListingChanged`]; where the check itself saw it pushed
+//!   down (a page opening with the message that ended the page before: one
+//!   added at the head while it read) or read pages at once, it is read
+//!   once more first, and only a second difference ends the stream.
 //!
 //! What no check can see without a total or a stable key: a change between
 //! an earlier run and a resumed one (from [`PagingOptions::resume`]), before
@@ -149,7 +151,11 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
     /// deleted. The second needs a listing that grew at its head: so they
     /// are accepted only where no page opened with a repeat and the first
     /// message delivered still opens the listing.
-    async fn differs(&self, size: u64) -> Result<Option<String>, PagingError<Ep::Error>> {
+    ///
+    /// `moved` is set where the listing was seen to be pushed down while it
+    /// was read again (a page opening with the message that ended the page
+    /// before): a message added at the head during the check.
+    async fn differs(&self, size: u64, moved: &mut bool) -> Result<Option<String>, PagingError<Ep::Error>> {
         let Some(first_key) = &self.first_key else { return Ok(None) };
         let shown = first_key.as_deref().unwrap_or("(a message without an id)");
         let delivered = self.delivered.count;
@@ -159,8 +165,16 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         // the head may have pushed it down, by whole pages too, but not by
         // more pages than the run read.
         let mut page = self.first;
+        let mut ended: Option<Option<String>> = None;
+        let mut opens = |keys: &[Option<String>]| {
+            if ended.is_some() && keys.first() == ended.as_ref() {
+                *moved = true;
+            }
+            ended = keys.last().cloned();
+        };
         let (mut last_len, pushed_down) = loop {
             let keys = self.keys(page, size).await?;
+            opens(&keys);
             let len = keys.len() as u64;
             if len > size {
                 return Ok(Some(format!("page {page} read again holds {len} messages, more than {size}")));
@@ -185,6 +199,7 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         let mut pages = futures::stream::iter(pages).buffered(self.concurrency);
         while let Some((n, keys)) = pages.next().await {
             let keys = keys?;
+            opens(&keys);
             last_len = keys.len() as u64;
             if last_len > size {
                 return Ok(Some(format!("page {n} read again holds {last_len} messages, more than {size}")));
@@ -218,9 +233,12 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         let size = self.size.unwrap_or(self.asked);
         let first = self.first;
         for attempt in 1..=2 {
-            match self.differs(size).await {
+            let mut moved = false;
+            match self.differs(size, &mut moved).await {
                 Ok(None) => return Step::End,
-                Ok(Some(reason)) if attempt == 2 => {
+                // Read again in order, and never seen pushed down: the
+                // difference is the listing's, not the check's timing.
+                Ok(Some(reason)) if attempt == 2 || (!moved && self.concurrency == 1) => {
                     let reason = format!("the listing read again from page {first} at the end differs: {reason}");
                     let page = PagePosition(Some(Position::Page(first)));
                     return Step::Fail(PagingError::ListingChanged { page, reason });
