@@ -556,11 +556,13 @@ async fn a_message_pulled_back_by_an_addition_then_deleted_is_not_skipped_silent
 }
 
 #[tokio::test]
-async fn messages_added_at_the_end_after_the_read_are_not_part_of_it_and_fail_nothing() {
+async fn messages_added_at_the_end_are_read_too_even_after_the_read_ended() {
     // A listing that grows at its end (oldest first): the read ended on the
     // empty page 25 (request 24); two messages come at the end as the
     // check starts. It finds every message delivered, in order, then more,
-    // in a listing that never grew at its head: added after the read.
+    // in a listing that never grew at its head: the read goes on from page
+    // 24 (its 45 messages already delivered dropped), to the empty page 25,
+    // and the listing is read again once more.
     let appended = Conversation::new(2345).change(|request, listing| {
         if request == 25 {
             listing.extend([9998, 9999]);
@@ -568,8 +570,11 @@ async fn messages_added_at_the_end_after_the_read_are_not_part_of_it_and_fail_no
     });
     let (delivered, error, pages_asked) = read_changing(appended).await;
     assert!(error.is_none(), "{error:?}");
-    assert_eq!(delivered, expected_ids(0..2345));
-    assert_eq!(pages_asked, (1..=25).chain(1..=24).collect::<Vec<_>>());
+    let expected: Vec<String> = (0..2345).chain([9998, 9999]).map(message_id).collect();
+    assert_eq!(delivered, expected);
+    let again: Vec<u64> = (1..=24).collect();
+    let expected: Vec<u64> = (1..=25).chain(again.clone()).chain([24, 25]).chain(again).collect();
+    assert_eq!(pages_asked, expected);
 
     // Added during the read, they are read: page 24 holds them.
     let appended = Conversation::new(2345).change(|request, listing| {
@@ -581,6 +586,50 @@ async fn messages_added_at_the_end_after_the_read_are_not_part_of_it_and_fail_no
     assert!(error.is_none(), "{error:?}");
     let expected: Vec<String> = (0..2345).chain([9998, 9999]).map(message_id).collect();
     assert_eq!(delivered, expected);
+}
+
+#[tokio::test]
+async fn a_page_served_empty_or_short_once_by_mistake_costs_no_message() {
+    // Page 3 served empty once, or the last page (24, of 45) with 20: the
+    // read ends there, and the listing read again holds the rest after the
+    // last message delivered, in a listing that never grew at its head: the
+    // read goes on from there. (Page 3 cut to 40 is a short page before
+    // more: ShortPage, in another test.)
+    for (cut, truncate) in [(3, 0usize), (24, 20)] {
+        let once = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = once.clone();
+        let conversation = Conversation::new(2345).tweak(move |page, items| {
+            if page == cut && !flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                items.truncate(truncate);
+            }
+        });
+        let (delivered, error, _) = read_changing(conversation).await;
+        assert!(error.is_none(), "page {cut} cut to {truncate} once: {error:?}");
+        assert_eq!(delivered, expected_ids(0..2345), "page {cut} cut to {truncate} once");
+    }
+}
+
+#[tokio::test]
+async fn a_listing_that_keeps_growing_at_its_end_is_read_on_twice_then_refused() {
+    // A message comes at the end before every request of each check: the
+    // read goes on twice, then ends with ListingChanged (never exit 0 with a
+    // listing that has not stopped moving).
+    let growing = Conversation::new(250).change(|request, listing| {
+        if request >= 4 {
+            let next = 1000 + request;
+            listing.push(next);
+        }
+    });
+    let (delivered, error, pages_asked) = read_changing(growing).await;
+    assert!(listing_changed_at_page_1(&error), "{error:?}");
+    let reason = error.unwrap().to_string();
+    assert!(reason.contains("after the read went on 2 times"), "{reason}");
+    assert!(delivered.starts_with(&expected_ids(0..250)));
+    let mut unique = delivered.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), delivered.len(), "nothing twice");
+    assert!(pages_asked.len() < 40, "{pages_asked:?}");
 }
 
 #[tokio::test]

@@ -29,13 +29,22 @@
 //!   from the count once the first delivered message is found). A listing
 //!   read again that differs ends the stream with
 //!   [`PagingError::ListingChanged`]; where the check itself saw it pushed
-//!   down (a page opening with the message that ended the page before: one
-//!   added at the head while it read) or read pages at once, it is read
-//!   once more first, and only a second difference ends the stream.
+//!   down (a page opening with a message of the page before: added at the
+//!   head while it read) or read pages at once, it is read once more
+//!   first, and only a second difference ends the stream.
+//! - Messages after the last one delivered, in a listing that never grew at
+//!   its head during the read (no page opened with a repeat, the first
+//!   message delivered still first): added at its end, or served empty or
+//!   short once by mistake. The read goes on from the page where they start
+//!   (its repeats dropped), to a new end and a new check, at most
+//!   twice; where the listing grew at its head they can be one pulled back
+//!   past the read (added at the head, then deleted): `ListingChanged`.
 //!
 //! What no check can see without a total or a stable key: a change between
 //! an earlier run and a resumed one (from [`PagingOptions::resume`]), before
-//! the page it resumes from; its check starts at that page.
+//! the page it resumes from; its check starts at that page. Nor, since a
+//! resumed run does not know the keys an earlier one delivered, a change
+//! during an earlier run that ended with an error before its own check.
 
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -93,6 +102,8 @@ pub fn pages<Ep: NumberedEndpoint>(
             head: HashSet::new(),
             pushed: 0,
             pages_with_messages: 0,
+            went_on: 0,
+            went_on_from: None,
             short: None,
         })
     });
@@ -125,6 +136,11 @@ struct NumberedScheme<Ep> {
     /// the head pushed the listing down during the read.
     pushed: u64,
     pages_with_messages: u64,
+    /// How often the read went on past an end (see [`MAX_GOING_ON`]), and
+    /// the page it went on from: that one opens with messages delivered
+    /// (the listing was not pushed down).
+    went_on: u8,
+    went_on_from: Option<u64>,
     /// A page shorter than the page size: the next one must be empty.
     short: Option<(u64, u64)>,
 }
@@ -155,8 +171,8 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
     /// `moved` is set where the listing was seen to be pushed down while it
     /// was read again (a page opening with the message that ended the page
     /// before): a message added at the head during the check.
-    async fn differs(&self, size: u64, moved: &mut bool) -> Result<Option<String>, PagingError<Ep::Error>> {
-        let Some(first_key) = &self.first_key else { return Ok(None) };
+    async fn differs(&self, size: u64, moved: &mut bool) -> Result<Again, PagingError<Ep::Error>> {
+        let Some(first_key) = &self.first_key else { return Ok(Again::Same) };
         let shown = first_key.as_deref().unwrap_or("(a message without an id)");
         let delivered = self.delivered.count;
         let mut now = Keys::default();
@@ -165,19 +181,19 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         // the head may have pushed it down, by whole pages too, but not by
         // more pages than the run read.
         let mut page = self.first;
-        let mut ended: Option<Option<String>> = None;
+        let mut before: HashSet<u64> = HashSet::new();
         let mut opens = |keys: &[Option<String>]| {
-            if ended.is_some() && keys.first() == ended.as_ref() {
+            if keys.first().is_some_and(|key| before.contains(&Keys::hash(key.as_deref()))) {
                 *moved = true;
             }
-            ended = keys.last().cloned();
+            before = keys.iter().map(|key| Keys::hash(key.as_deref())).collect();
         };
         let (mut last_len, pushed_down) = loop {
             let keys = self.keys(page, size).await?;
             opens(&keys);
             let len = keys.len() as u64;
             if len > size {
-                return Ok(Some(format!("page {page} read again holds {len} messages, more than {size}")));
+                return Ok(Again::Differs(format!("page {page} read again holds {len} messages, more than {size}")));
             }
             if let Some(at) = keys.iter().position(|key| key == first_key) {
                 after += now.take(&keys[at..], delivered);
@@ -187,7 +203,7 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
             // other of the first page delivered, but not it, has lost it.
             let lost = keys.iter().any(|key| self.head.contains(&Keys::hash(key.as_deref())));
             if lost || len < size || page - self.first >= self.pages_with_messages {
-                return Ok(Some(format!("the first message delivered, {shown}, is no longer where it was")));
+                return Ok(Again::Differs(format!("the first message delivered, {shown}, is no longer where it was")));
             }
             page += 1;
         };
@@ -202,53 +218,79 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
             opens(&keys);
             last_len = keys.len() as u64;
             if last_len > size {
-                return Ok(Some(format!("page {n} read again holds {last_len} messages, more than {size}")));
+                return Ok(Again::Differs(format!("page {n} read again holds {last_len} messages, more than {size}")));
             }
             after += now.take(&keys, delivered);
         }
         if now != self.delivered {
-            return Ok(Some(self.delivered.against(&now)));
+            return Ok(Again::Differs(self.delivered.against(&now)));
         }
         // Full to the last page read: more follows, unread.
         if after > 0 || last_len == size {
             if self.pushed == 0 && pushed_down == 0 {
-                tracing::debug!(
-                    after,
-                    "messages follow the last one delivered, in a listing that never grew at its head: added at its end after the read"
-                );
-                return Ok(None);
+                return Ok(Again::Follows(self.first + delivered / size));
             }
-            return Ok(Some(
+            return Ok(Again::Differs(
                 "messages follow the last one delivered, in a listing that grew at its head: one was pulled back \
                  past the read (a message added at the head, then deleted)"
                     .to_owned(),
             ));
         }
-        Ok(None)
+        Ok(Again::Same)
     }
 
     /// The end, confirmed by a page with nothing new: the listing read
-    /// again (once more if it differs) must be the one delivered.
-    async fn end(&self) -> Step<Ep::Item, Ep::Error> {
+    /// again (once more if it differs) must be the one delivered. `None`:
+    /// messages follow the last one delivered, and the read goes on.
+    async fn end(&mut self) -> Option<Step<Ep::Item, Ep::Error>> {
         let size = self.size.unwrap_or(self.asked);
         let first = self.first;
+        let fail = |reason: String| {
+            let reason = format!("the listing read again from page {first} at the end differs: {reason}");
+            Some(Step::Fail(PagingError::ListingChanged { page: PagePosition(Some(Position::Page(first))), reason }))
+        };
         for attempt in 1..=2 {
             let mut moved = false;
             match self.differs(size, &mut moved).await {
-                Ok(None) => return Step::End,
+                Ok(Again::Same) => return Some(Step::End),
+                Ok(Again::Follows(_)) if self.went_on >= MAX_GOING_ON => {
+                    return fail(format!(
+                        "messages still follow the last one delivered after the read went on {MAX_GOING_ON} times"
+                    ));
+                }
+                Ok(Again::Follows(page)) => {
+                    tracing::debug!(page, "messages follow the last one delivered: the read goes on from there");
+                    self.went_on += 1;
+                    self.went_on_from = Some(page);
+                    self.page = page;
+                    self.short = None;
+                    return None;
+                }
                 // Read again in order, and never seen pushed down: the
                 // difference is the listing's, not the check's timing.
-                Ok(Some(reason)) if attempt == 2 || (!moved && self.concurrency == 1) => {
-                    let reason = format!("the listing read again from page {first} at the end differs: {reason}");
-                    let page = PagePosition(Some(Position::Page(first)));
-                    return Step::Fail(PagingError::ListingChanged { page, reason });
+                Ok(Again::Differs(reason)) if attempt == 2 || (!moved && self.concurrency == 1) => return fail(reason),
+                Ok(Again::Differs(reason)) => {
+                    tracing::debug!(%reason, "the listing read again differs: reading it once more");
                 }
-                Ok(Some(reason)) => tracing::debug!(%reason, "the listing read again differs: reading it once more"),
-                Err(error) => return Step::Fail(error),
+                Err(error) => return Some(Step::Fail(error)),
             }
         }
-        Step::End
+        Some(Step::End)
     }
+}
+
+/// How often a read goes on past its end because the listing read again
+/// holds messages after the last one delivered.
+const MAX_GOING_ON: u8 = 2;
+
+/// What the listing read again at the end shows.
+enum Again {
+    /// The messages delivered, in order, and nothing after them.
+    Same,
+    /// The messages delivered, in order, then more, from this page on.
+    Follows(u64),
+    /// Not the messages delivered: why.
+    Differs(String),
 }
 
 /// A sequence of keys, as a count and a running hash: what is compared of
@@ -323,7 +365,10 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
                     // Nothing at all: the stream still has its one (empty) page.
                     return Step::Last(Page { items: Vec::new(), position, next: None });
                 }
-                return self.end().await;
+                match self.end().await {
+                    Some(step) => return step,
+                    None => continue,
+                }
             }
             if let Some((short, short_len)) = self.short {
                 let limit = self.size.unwrap_or(self.asked);
@@ -354,7 +399,9 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
                 // next page confirms it (it must be empty, as after any short
                 // page).
                 Err(PagingError::RepeatedPage { .. }) if len < size => {
-                    self.pushed += len;
+                    if self.went_on_from.take() != Some(n) {
+                        self.pushed += len;
+                    }
                     self.page = next;
                     continue;
                 }
@@ -364,7 +411,9 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
                 self.first_key = fresh.first().map(|item| item.key().map(str::to_owned));
                 self.head = served.iter().skip(self.window.repeats()).copied().collect();
             }
-            self.pushed += self.window.repeats() as u64;
+            if self.went_on_from.take() != Some(n) {
+                self.pushed += self.window.repeats() as u64;
+            }
             served.into_iter().skip(self.window.repeats()).for_each(|key| self.delivered.push_hash(key));
             self.window.remember::<Ep>(&fresh);
             self.pages_with_messages += 1;
