@@ -156,21 +156,22 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         Ok(self.request(page, size).await?.iter().map(|item| item.key().map(str::to_owned)).collect())
     }
 
-    /// Reads the listing again from the run's first page: `None` when it
+    /// Reads the listing again from the run's first page: `Same` when it
     /// holds exactly the messages delivered, in their order (pushed down
     /// whole by messages added at its head, or not at all), and nothing
-    /// after them that could have been skipped; otherwise how it differs.
+    /// after them; otherwise how it differs.
     ///
     /// Messages after the last one delivered are either added at the end of
-    /// a listing that grows there (after the read: not part of it), or one
-    /// pulled back past the read by a message added at the head and then
-    /// deleted. The second needs a listing that grew at its head: so they
-    /// are accepted only where no page opened with a repeat and the first
-    /// message delivered still opens the listing.
+    /// a listing that grows there, or ones the read never saw (a page
+    /// served empty or short once, by mistake), or one pulled back past the
+    /// read by a message added at the head and then deleted. The last needs
+    /// a listing that grew at its head: where no page opened with a repeat
+    /// and the first message delivered still opens the listing, they are
+    /// `Follows` (the read goes on from their page), else `Differs`.
     ///
     /// `moved` is set where the listing was seen to be pushed down while it
-    /// was read again (a page opening with the message that ended the page
-    /// before): a message added at the head during the check.
+    /// was read again (a page opening with a message of the page before):
+    /// messages added at the head during the check.
     async fn differs(&self, size: u64, moved: &mut bool) -> Result<Again, PagingError<Ep::Error>> {
         let Some(first_key) = &self.first_key else { return Ok(Again::Same) };
         let shown = first_key.as_deref().unwrap_or("(a message without an id)");
