@@ -131,10 +131,14 @@ pub trait Record {
     fn raw(&self) -> Option<&str> {
         None
     }
-    /// Whether two records with one id are one message: true for every
-    /// vendor whose ids identify a message. Octopush's documented sample
-    /// masks its ids (`***`), so two different records there may share one.
-    const IDS_UNIQUE: bool = true;
+    /// Whether the id is masked and names no message (Octopush's documented
+    /// sample writes every id as `***`, so different records share it): the
+    /// repeat checks then know the record by its exact JSON instead (see
+    /// the [`Captured`] implementation), and an id that is not masked is
+    /// one message's.
+    fn id_is_masked(&self) -> bool {
+        false
+    }
     /// The JSON field that holds the id (what [`Record::id`] reads), for a
     /// message that could not be decoded: the repeat checks still know it
     /// by that id where it is a string.
@@ -152,7 +156,9 @@ fn undecoded_id<'a>(raw: &'a str, field: &str) -> Option<&'a str> {
     (!id.contains('\\')).then_some(id)
 }
 
-/// A message that could not be decoded has no typed id and no time; the
+/// A message whose id is masked ([`Record::id_is_masked`]) is recognised
+/// by its exact JSON text. A message that could not be decoded has no typed
+/// id and no time; the
 /// repeat checks recognise it by the string its JSON holds under
 /// [`Record::ID_FIELD`] (as they would had it decoded, so a repeat that
 /// the server wrote out differently is still a repeat), or, with none, by
@@ -167,6 +173,7 @@ impl<T: Record> Record for Captured<T> {
     }
     fn key(&self) -> Option<&str> {
         match self.value() {
+            Some(value) if value.id_is_masked() => Some(self.raw().get()),
             Some(value) => value.key(),
             None => Some(self.any_id().unwrap_or(self.raw().get())),
         }
@@ -180,7 +187,9 @@ impl<T: Record> Record for Captured<T> {
     fn raw(&self) -> Option<&str> {
         Some(Captured::raw(self).get())
     }
-    const IDS_UNIQUE: bool = T::IDS_UNIQUE;
+    fn id_is_masked(&self) -> bool {
+        self.value().is_some_and(Record::id_is_masked)
+    }
 }
 
 /// What every paged endpoint lists.
