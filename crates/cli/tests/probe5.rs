@@ -746,24 +746,6 @@ fn octopush_resume_after_a_head_addition_in_the_first_run_is_exactly_once() {
     assert_eq!(second.code, Some(0), "{}", show(&second));
 }
 
-/// Fixed (an id printed twice with exit 0): a page holds o0005 twice, the
-/// second copy differing in its text (an edit, a status update mid-listing,
-/// a server glitch). Octopush's records are declared non-unique
-/// (`IDS_UNIQUE = false`, for the masked `***` sample) for every id, not
-/// only masked ones: both are printed, `o0005` twice, exit 0.
-/// Was: o0005 printed twice (every Octopush id was taken as possibly shared).
-#[test]
-fn octopush_a_real_id_twice_on_a_page_is_never_printed_twice() {
-    let mut listing = msgs(0..15);
-    let mut edited = octo_message(5);
-    edited["text"] = json!("t5 edited");
-    listing.insert(6, edited);
-    let (server, _) = live(listing, |_, _| None);
-    let run = octo(&server, &[]);
-    eprintln!("[real id twice] {} ; {:?}", show(&run), ids(&run));
-    promise("real id twice on a page", &run, &octo_ids(0..15));
-}
-
 /// Fixed (wrong set with exit 0): masked records end page 1 (`t9`) and open
 /// page 2 (`t10`). Page 2's `***` is dropped as a repeat of page 1's, so t10
 /// is never printed; then `t9` is deleted before the check (request 4, the

@@ -131,7 +131,8 @@ impl Window {
     ///
     /// Within one page, a record that is byte for byte one before it with
     /// the same key is that message sent twice: it is delivered once. Two
-    /// different records with one id are an error (a masked id, see
+    /// different records with one id are an error where ids are unique
+    /// ([`Record::IDS_UNIQUE`]), else both are delivered (a masked id, see
     /// [`Record::id_is_masked`], is no id: such records are keyed by their
     /// JSON).
     pub fn split<L: Listing>(
@@ -168,7 +169,9 @@ impl Window {
                         twice += 1;
                         continue;
                     }
-                    return Err(PagingError::RepeatedMessage { page: page.clone(), id: id.to_owned() });
+                    if <L::Item as Record>::IDS_UNIQUE {
+                        return Err(PagingError::RepeatedMessage { page: page.clone(), id: id.to_owned() });
+                    }
                 }
                 Some(_) => {}
                 None => {

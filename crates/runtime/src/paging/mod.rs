@@ -139,6 +139,11 @@ pub trait Record {
     fn id_is_masked(&self) -> bool {
         false
     }
+    /// Whether two different records with one id on one page are an error
+    /// (`RepeatedMessage`) or, where the vendor is seen to send such pairs
+    /// (Octopush, whose documented sample shares its ids), two messages,
+    /// both delivered.
+    const IDS_UNIQUE: bool = true;
     /// The JSON field that holds the id (what [`Record::id`] reads), for a
     /// message that could not be decoded: the repeat checks still know it
     /// by that id where it is a string.
@@ -190,6 +195,7 @@ impl<T: Record> Record for Captured<T> {
     fn id_is_masked(&self) -> bool {
         self.value().is_some_and(Record::id_is_masked)
     }
+    const IDS_UNIQUE: bool = T::IDS_UNIQUE;
 }
 
 /// What every paged endpoint lists.
