@@ -151,9 +151,9 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         engine::fetch(Ep::VENDOR, &self.retry, &Some(Position::Page(page)), || endpoint.fetch(page, per_page)).await
     }
 
-    /// The keys of page `page` as it is now.
-    async fn keys(&self, page: u64, size: u64) -> Result<Vec<Option<String>>, PagingError<Ep::Error>> {
-        Ok(self.request(page, size).await?.iter().map(|item| item.key().map(str::to_owned)).collect())
+    /// The keys of page `page` as it is now, each as its hash.
+    async fn keys(&self, page: u64, size: u64) -> Result<Vec<u64>, PagingError<Ep::Error>> {
+        Ok(self.request(page, size).await?.iter().map(|item| Keys::hash(item.key())).collect())
     }
 
     /// Reads the listing again from the run's first page: `Same` when it
@@ -175,6 +175,7 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
     async fn differs(&self, size: u64, moved: &mut bool) -> Result<Again, PagingError<Ep::Error>> {
         let Some(first_key) = &self.first_key else { return Ok(Again::Same) };
         let shown = first_key.as_deref().unwrap_or("(a message without an id)");
+        let first_hash = Keys::hash(first_key.as_deref());
         let delivered = self.delivered.count;
         let mut now = Keys::default();
         let mut after = 0u64;
@@ -183,11 +184,11 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         // more pages than the run read.
         let mut page = self.first;
         let mut before: HashSet<u64> = HashSet::new();
-        let mut opens = |keys: &[Option<String>]| {
-            if keys.first().is_some_and(|key| before.contains(&Keys::hash(key.as_deref()))) {
+        let mut opens = |keys: &[u64]| {
+            if keys.first().is_some_and(|key| before.contains(key)) {
                 *moved = true;
             }
-            before = keys.iter().map(|key| Keys::hash(key.as_deref())).collect();
+            before = keys.iter().copied().collect();
         };
         let (mut last_len, pushed_down) = loop {
             let keys = self.keys(page, size).await?;
@@ -196,13 +197,13 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
             if len > size {
                 return Ok(Again::Differs(format!("page {page} read again holds {len} messages, more than {size}")));
             }
-            if let Some(at) = keys.iter().position(|key| key == first_key) {
+            if let Some(at) = keys.iter().position(|&key| key == first_hash) {
                 after += now.take(&keys[at..], delivered);
                 break (len, (page - self.first) * size + at as u64);
             }
             // Messages added at the head come before it: a page with any
             // other of the first page delivered, but not it, has lost it.
-            let lost = keys.iter().any(|key| self.head.contains(&Keys::hash(key.as_deref())));
+            let lost = keys.iter().any(|key| self.head.contains(key));
             if lost || len < size || page - self.first >= self.pages_with_messages {
                 return Ok(Again::Differs(format!("the first message delivered, {shown}, is no longer where it was")));
             }
@@ -312,14 +313,11 @@ impl Keys {
         hasher.finish()
     }
 
-    fn push(&mut self, key: Option<&str>) {
-        self.push_hash(Self::hash(key));
-    }
-
-    /// Pushes `keys` while fewer than `up_to` are held: how many were left.
-    fn take(&mut self, keys: &[Option<String>], up_to: u64) -> u64 {
+    /// Pushes `keys` (their hashes) while fewer than `up_to` are held: how
+    /// many were left.
+    fn take(&mut self, keys: &[u64], up_to: u64) -> u64 {
         let room = usize::try_from(up_to.saturating_sub(self.count)).unwrap_or(usize::MAX).min(keys.len());
-        keys[..room].iter().for_each(|key| self.push(key.as_deref()));
+        keys[..room].iter().for_each(|&key| self.push_hash(key));
         (keys.len() - room) as u64
     }
 
