@@ -58,8 +58,9 @@ fn cargo() -> Command {
 /// `cargo package` of every published crate, each built from its tarball
 /// with the lighter TLS option.
 pub fn package() -> Result<(), String> {
-    let published = same_as_manifests()?;
+    let (published, target) = same_as_manifests()?;
     forget_earlier_tarballs(&published)?;
+    forget_earlier_builds(&published, &target)?;
     let mut command = cargo();
     // The features apply to each selected crate that has them (all but
     // convo-codegen and convo-sandbox, which have no TLS).
@@ -115,10 +116,74 @@ fn forget_earlier_tarballs(published: &[(String, String)]) -> Result<(), String>
     Ok(())
 }
 
+/// Removes the fingerprints of what an earlier `cargo package` built from
+/// those unpacked copies, so that cargo builds them again.
+///
+/// Removing the copies is not enough: the verify builds share the
+/// workspace's target directory, and cargo takes a registry crate's build
+/// as fresh while its source files are no newer than the build. The files
+/// of a package have a fixed, old modification time, so a crate of this
+/// workspace built from the stand-in registry by an earlier run (say
+/// convo-runtime 0.1.0, under convo-octopush's verify build) was linked
+/// again as it was, without what changed since (`id_is_masked is not a
+/// member of trait Record`). Such a build is known by its dep-info file
+/// (`deps/*.d`, `build/*/*.d`), which names the unpacked sources by path:
+/// its unit's fingerprint directory (same name and hash) is removed. The
+/// workspace's own builds, and every other crate's, are left alone.
+fn forget_earlier_builds(published: &[(String, String)], target: &std::path::Path) -> Result<(), String> {
+    let unpacked: Vec<String> = published.iter().map(|(name, version)| format!("/{name}-{version}/")).collect();
+    let from_stand_in = |dep_info: &std::path::Path| {
+        std::fs::read_to_string(dep_info).is_ok_and(|text| {
+            text.split_whitespace().any(|path| {
+                path.contains("/registry/src/-") && unpacked.iter().any(|crate_dir| path.contains(crate_dir.as_str()))
+            })
+        })
+    };
+    let Ok(profiles) = std::fs::read_dir(target) else {
+        return Ok(()); // nothing built yet
+    };
+    for profile in profiles.flatten() {
+        let fingerprints = profile.path().join(".fingerprint");
+        if !fingerprints.is_dir() {
+            continue;
+        }
+        let mut dep_infos: Vec<std::path::PathBuf> = Vec::new();
+        let mut gather = |dir: &std::path::Path| {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if entry.path().extension().is_some_and(|e| e == "d") {
+                    dep_infos.push(entry.path());
+                }
+            }
+        };
+        gather(&profile.path().join("deps"));
+        for build in std::fs::read_dir(profile.path().join("build")).into_iter().flatten().flatten() {
+            gather(&build.path());
+        }
+        for dep_info in dep_infos.iter().filter(|d| from_stand_in(d)) {
+            // `<crate>-<hash>.d`; the unit's fingerprint is `<package>-<hash>`.
+            let Some(hash) = dep_info.file_stem().and_then(|s| s.to_str()).and_then(|s| s.rsplit_once('-')) else {
+                continue;
+            };
+            let hash = hash.1;
+            for fingerprint in std::fs::read_dir(&fingerprints).into_iter().flatten().flatten() {
+                if fingerprint.file_name().to_string_lossy().ends_with(&format!("-{hash}")) {
+                    std::fs::remove_dir_all(fingerprint.path()).map_err(|e| {
+                        format!("cannot remove {} (an earlier run's build): {e}", fingerprint.path().display())
+                    })?;
+                }
+            }
+            std::fs::remove_file(dep_info)
+                .map_err(|e| format!("cannot remove {} (an earlier run's build): {e}", dep_info.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Fails when the list above and the manifests disagree: a crate made
 /// publishable (no `publish = false`) must be packaged here, and a crate
-/// packaged here must be publishable. Gives each one's name and version.
-fn same_as_manifests() -> Result<Vec<(String, String)>, String> {
+/// packaged here must be publishable. Gives each one's name and version,
+/// and the target directory.
+fn same_as_manifests() -> Result<(Vec<(String, String)>, std::path::PathBuf), String> {
     let output = cargo()
         .current_dir(root())
         .args(["metadata", "--no-deps", "--format-version", "1", "--locked"])
@@ -142,8 +207,9 @@ fn same_as_manifests() -> Result<Vec<(String, String)>, String> {
     let publishable: Vec<&str> = versions.iter().map(|(name, _)| name.as_str()).collect();
     let mut listed = PUBLISHED.to_vec();
     listed.sort_unstable();
+    let target = metadata["target_directory"].as_str().ok_or("cargo metadata: no target_directory")?;
     if publishable == listed {
-        Ok(versions)
+        Ok((versions, std::path::PathBuf::from(target)))
     } else {
         Err(format!(
             "the publishable crates ({}) are not the ones xtask/src/package.rs packages ({}): \
