@@ -114,7 +114,8 @@ mod paging;
 pub use auth::{Credentials, DEFAULT_BASE_URL};
 pub use body::Body;
 pub use convo_runtime::{
-    Captured, ClientOptions, ConfigError, ErrorKind, PagingOptions, Position, RetryPolicy, SecretString, Timestamp,
+    Captured, ClientOptions, ConfigError, ErrorKind, PagingOptions, Position, ReadSoFar, RetryPolicy, SecretString,
+    Timestamp,
 };
 pub use enums::{MessageSource, MessageStatus, SenderType};
 pub use paging::{Error, MAX_PAGE_SIZE, MessagePage, MessagesQuery};

@@ -149,7 +149,9 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     // A page number counts pages of the size the vendor served: a read that
     // goes on from one asks for that size.
     let page_size = match &args.resume {
-        Some(Resume { page: Some(Position::Page(_)), served_page_size: Some(served), .. }) if *served > 0 => {
+        Some(Resume { page: Some(page), served_page_size: Some(served), .. })
+            if *served > 0 && page.page_number().is_some() =>
+        {
             Some(*served)
         }
         _ => args.page_size,

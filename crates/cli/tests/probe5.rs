@@ -521,7 +521,103 @@ fn live_failing(
     })
 }
 
+/// The first run reads pages 1-4 of 25 while o0003 is deleted after page 1
+/// (before request 2): page 2 starts at o0011, o0010 skipped. The read ends
+/// (page 4 empty) and the final check, which would see the skip, gets a 501
+/// on its first request (request 5); convo prints a `--resume` token.
+// Was (wrong set with exit 0, across runs): the resumed run's check
+// covered only the pages it read, and it exited 0: the two runs together
+// never wrote o0010. The token now carries the first run's check, and the
+// resumed run checks from page 1.
+#[test]
+fn octopush_resume_after_the_check_was_cut_short_never_loses_a_message() {
+    let fail = Arc::new(Mutex::new(vec![5]));
+    let server = live_failing(msgs(0..25), fail.clone(), |o, l| {
+        if o == 2 {
+            l.retain(|m| m["message_id"] != "o0003");
+        }
+    });
+    let first = octo(&server, &[]);
+    eprintln!("[check cut short] {} ; {}", show(&first), asked(&server));
+    assert_ne!(first.code, Some(0), "{}", show(&first));
+    assert!(!ids(&first).contains(&"o0010".to_owned()));
+    let token = resume_token(&first);
+    let second = octo(&server, &["--resume", &token]);
+    eprintln!("[check cut short, resumed] {} ; {}", show(&second), asked(&server));
+    let mut both = ids(&first);
+    both.extend(ids(&second));
+    assert!(!both.contains(&"o0010".to_owned()), "{both:?}");
+    // The resumed run checks from the first run's first page: the skip is seen.
+    assert_eq!(second.code, Some(5), "{}", show(&second));
+    assert!(second.stderr.contains("changed while it was read"), "{}", show(&second));
+}
+
+/// A deletion above the read during the first run, which then stops with
+/// a 501 on page 3: the resumed run cannot see the skip.
+// Was (wrong set with exit 0, across runs): 35 messages; o0003 deleted
+// after page 1 (before request 2), so page 2 starts at o0011 (o0010
+// skipped); request 3 is a 501; the token resumes at page 2 after o0020;
+// the resumed run read pages 2-5 and checked only from page 2: exit 0,
+// o0010 never written. Now it checks from page 1 with the first run's
+// check (exit 5).
+#[test]
+fn octopush_resume_after_a_skip_in_the_first_run_never_loses_a_message() {
+    let fail = Arc::new(Mutex::new(vec![3]));
+    let server = live_failing(msgs(0..35), fail.clone(), |o, l| {
+        if o == 2 {
+            l.retain(|m| m["message_id"] != "o0003");
+        }
+    });
+    let first = octo(&server, &[]);
+    assert_ne!(first.code, Some(0), "{}", show(&first));
+    let token = resume_token(&first);
+    let second = octo(&server, &["--resume", &token]);
+    eprintln!("[skip in first run, resumed] {} ; then {} ; {}", show(&first), show(&second), asked(&server));
+    let mut both = ids(&first);
+    both.extend(ids(&second));
+    assert!(!both.contains(&"o0010".to_owned()), "{both:?}");
+    // The resumed run checks from the first run's first page: the skip is seen.
+    assert_eq!(second.code, Some(5), "{}", show(&second));
+    assert!(second.stderr.contains("changed while it was read"), "{}", show(&second));
+}
+
 // ------------------------------------------------------------------- sync
+
+// ------------------------------------------------------------------- sync
+
+/// Sync over a listing whose check is cut short by a 501 (after a
+/// deletion above the read skipped o0010), then a rerun: the file must not
+/// end without o0010 with exit 0.
+// Was (wrong file with exit 0, across sync runs): first sync: o0003
+// deleted before request 2 (o0010 skipped), pages 1-4 read and written (24
+// messages), the check's first request (5) a 501: the conversation fails
+// (exit 5) but its checkpoint is kept past the last page. The rerun read
+// only its last page (3 requests), "1 with nothing new", exit 0: the file
+// held o0000-o0009, o0011-o0024 and never got o0010. The checkpoint now
+// carries the first run's check.
+#[test]
+fn octopush_sync_rerun_after_the_check_was_cut_short_never_loses_a_message() {
+    let fail = Arc::new(Mutex::new(vec![5]));
+    let server = live_failing(msgs(0..25), fail.clone(), |o, l| {
+        if o == 2 {
+            l.retain(|m| m["message_id"] != "o0003");
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let first = sync_octo(&server, dir.path(), &[]);
+    eprintln!("[sync check cut short] {} ; file {}", show(&first), out_ids(dir.path()).len());
+    let second = sync_octo(&server, dir.path(), &[]);
+    let file = out_ids(dir.path());
+    eprintln!("[sync check cut short, rerun] {} ; file {:?}", show(&second), file);
+    let mut seen = std::collections::HashSet::new();
+    for id in &file {
+        assert!(seen.insert(id), "`{id}` twice in the file: {}", show(&second));
+    }
+    assert!(!file.contains(&"o0010".to_owned()), "{file:?}");
+    // The rerun checks from the first run's first page: the skip is seen.
+    assert_eq!(second.code, Some(5), "{}", show(&second));
+    assert!(second.stderr.contains("changed while it was read"), "{}", show(&second));
+}
 
 /// `sync --out-dir` over a listing with head additions during the read
 /// and the check: the file holds every message once, exit 0.

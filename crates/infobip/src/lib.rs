@@ -120,7 +120,7 @@ mod timestamp;
 pub use auth::Credentials;
 pub use content::Content;
 pub use convo_runtime::{
-    Captured, ClientOptions, ConfigError, ErrorKind, PagingOptions, Position, RetryPolicy, SecretString,
+    Captured, ClientOptions, ConfigError, ErrorKind, PagingOptions, Position, ReadSoFar, RetryPolicy, SecretString,
 };
 pub use enums::{AuthorType, Channel, ContentType, Direction};
 pub use paging::{Error, MAX_PAGE_SIZE, MessagePage, MessagesQuery};

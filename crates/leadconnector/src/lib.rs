@@ -114,7 +114,8 @@ mod response;
 
 pub use auth::{Credentials, DEFAULT_BASE_URL, DEFAULT_VERSION};
 pub use convo_runtime::{
-    Captured, ClientOptions, ConfigError, ErrorKind, PagingOptions, Position, RetryPolicy, SecretString, Timestamp,
+    Captured, ClientOptions, ConfigError, ErrorKind, PagingOptions, Position, ReadSoFar, RetryPolicy, SecretString,
+    Timestamp,
 };
 pub use enums::{CallStatus, MessageDirection, MessageSource, MessageStatus, MessageType, TypeFilter};
 pub use paging::{Error, MAX_PAGE_SIZE, MessagePage, MessagesQuery};

@@ -11,7 +11,8 @@ use futures::{StreamExt, future};
 use convo_runtime::PagingError;
 pub use convo_runtime::paging::ErrorKind;
 pub use convo_runtime::{
-    BudgetStats, ClientOptions, ConfigError, OnRetry, PagingOptions, Position, RateBudget, RetryNotice, RetryPolicy,
+    BudgetStats, ClientOptions, ConfigError, OnRetry, PagingOptions, Position, RateBudget, ReadSoFar, RetryNotice,
+    RetryPolicy,
 };
 
 use crate::{Message, Vendor};

@@ -53,7 +53,11 @@
 //! To resume after a crash, keep the `next` of the last page handled and
 //! start again with `PagingOptions { resume: Some(position), ..Default::default() }`:
 //! each message is delivered once across the two runs (a page is
-//! delivered whole or not at all).
+//! delivered whole or not at all). The position carries the first run's
+//! check ([`Position::PageWithCheck`]): the resumed stream reads the listing
+//! again from the first run's first page at its end, so a message skipped
+//! before the crash (a deletion the first run's own check never saw) ends
+//! it with a typed error too.
 //!
 //! # Errors
 //!
@@ -159,7 +163,7 @@ mod params;
 
 pub use auth::{Credentials, DEFAULT_BASE_URL};
 pub use convo_runtime::{
-    Captured, ClientOptions, ConfigError, ErrorKind, PagingOptions, Position, RetryPolicy, SecretString,
+    Captured, ClientOptions, ConfigError, ErrorKind, PagingOptions, Position, ReadSoFar, RetryPolicy, SecretString,
 };
 pub use enums::{Channel, DeliveryStatus, Direction};
 pub use paging::{Error, MAX_PAGE_SIZE, MessagePage, MessagesQuery};

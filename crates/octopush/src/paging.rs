@@ -143,7 +143,9 @@ impl NumberedEndpoint for Endpoint {
 
 impl Client {
     /// Every page of the query's messages, in Octopush's order, each fetched
-    /// with retries, from page 1 (or [`PagingOptions::resume`], a
+    /// with retries, from page 1 (or [`PagingOptions::resume`]: a page's
+    /// `next` or `position`, a [`convo_runtime::Position::PageWithCheck`]
+    /// whose check the resumed stream takes over, or a plain
     /// [`convo_runtime::Position::Page`]) onwards, through the runtime's
     /// numbered paging (see [`convo_runtime::paging::numbered`] for every
     /// check). The API gives no total, so the end is an empty page; a

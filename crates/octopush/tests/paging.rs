@@ -225,9 +225,19 @@ async fn every_message_arrives_once_in_order_ending_on_an_empty_page_and_the_lis
         for (i, page) in pages.iter().enumerate() {
             let number = i as u64 + 1;
             assert!(!page.items.is_empty(), "per_page {per_page}, page {number}");
-            assert_eq!(page.position, Some(Position::Page(number)));
+            assert_eq!(page.position.as_ref().and_then(Position::page_number), Some(number));
+            // The first page starts the read; every later one carries what
+            // was delivered before it, for a read resumed there to check.
+            assert_eq!(
+                matches!(page.position, Some(Position::PageWithCheck { .. })),
+                number > 1,
+                "per_page {per_page}, page {number}"
+            );
             // The last page with messages points at the empty page that ended the read.
-            assert_eq!(page.next, Some(Position::Page(number + 1)), "per_page {per_page}, page {number}");
+            assert!(
+                matches!(page.next, Some(Position::PageWithCheck { page, .. }) if page == number + 1),
+                "per_page {per_page}, page {number}"
+            );
         }
     }
 }
@@ -246,7 +256,9 @@ async fn an_empty_page_ends_the_read_whether_the_last_page_is_full_or_short() {
         "23 pages, the empty page 24, then again: the check too ends on the empty page"
     );
     let last = pages.last().unwrap();
-    assert_eq!((last.position.clone(), last.next.clone()), (Some(Position::Page(23)), Some(Position::Page(24))));
+    let numbers =
+        (last.position.as_ref().and_then(Position::page_number), last.next.as_ref().and_then(Position::page_number));
+    assert_eq!(numbers, (Some(23), Some(24)));
 
     // 2345 leaves page 24 short: it is not taken as the end, page 25 is asked.
     let (server, uri) = serve(2345).await;
@@ -331,23 +343,79 @@ async fn every_selector_goes_out_on_every_request() {
 }
 
 #[tokio::test]
-async fn a_stream_resumes_from_the_next_page_of_an_earlier_run() {
+async fn a_stream_resumes_from_the_next_page_of_an_earlier_run_and_checks_from_that_run_s_first_page() {
     let (server, uri) = serve(2345).await;
     let c = client(&uri);
     let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(3).try_collect().await.unwrap();
     assert_eq!(ids(&first), expected_ids(0..300));
     let resume = first.last().unwrap().next.clone();
-    assert_eq!(resume, Some(Position::Page(4)));
+    assert_eq!(resume.as_ref().and_then(Position::page_number), Some(4));
     assert_eq!(requests(&server).await.len(), 3, "a dropped stream fetches nothing more");
 
-    let options = PagingOptions { resume, ..options(Some(100)) };
-    let rest: Vec<MessagePage> = c.pages(query(), options).try_collect().await.unwrap();
-    assert_eq!(rest[0].position, Some(Position::Page(4)));
+    let resumed_with = |resume: Option<Position>| PagingOptions { resume, ..options(Some(100)) };
+    let rest: Vec<MessagePage> = c.pages(query(), resumed_with(resume.clone())).try_collect().await.unwrap();
+    assert_eq!(rest[0].position, resume);
     assert_eq!(ids(&rest), expected_ids(300..2345));
     // Pages 4 to 24, the empty page 25, and the listing read again from
-    // the page it resumed from.
+    // the first run's first page: what that run delivered is checked too.
     let resumed: Vec<u64> = asked(&server).await.into_iter().skip(3).map(|(page, _)| page).collect();
+    assert_eq!(resumed, (4..=25).chain(1..=24).collect::<Vec<_>>());
+
+    // A plain page number resumes too, checking from that page on.
+    let (server, uri) = serve(2345).await;
+    let rest: Vec<MessagePage> =
+        client(&uri).pages(query(), resumed_with(Some(Position::Page(4)))).try_collect().await.unwrap();
+    assert_eq!(ids(&rest), expected_ids(300..2345));
+    let resumed: Vec<u64> = asked(&server).await.into_iter().map(|(page, _)| page).collect();
     assert_eq!(resumed, (4..=25).chain(4..=24).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn messages_added_at_the_head_between_two_runs_push_nothing_into_the_resumed_read_twice() {
+    // The first run reads pages 1 and 2 of 350; two messages are added at
+    // the head before the resumed run reads page 3, which now opens with
+    // 198 and 199, delivered already: they are dropped, and the check from
+    // the first run's first page finds the listing pushed down whole.
+    let conversation = Conversation::new(350).change(|n, listing| {
+        if n == 2 {
+            listing.splice(0..0, [1000, 1001]);
+        }
+    });
+    let (server, uri) = serve_conversation(conversation).await;
+    let c = client(&uri);
+    let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(2).try_collect().await.unwrap();
+    let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
+    let rest: Vec<MessagePage> = c.pages(query(), options).try_collect().await.unwrap();
+    assert_eq!(ids(&rest), expected_ids(200..350));
+    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    assert_eq!(pages_asked, [1, 2, 3, 4, 5, 1, 2, 3, 4], "read to the empty page 5, then checked from page 1");
+}
+
+#[tokio::test]
+async fn a_deletion_above_the_read_before_an_earlier_run_stopped_fails_the_resumed_read() {
+    // The first run reads pages 1 and 2 of 350 and stops (a crash, an
+    // error) before its check. Then a message of page 1 is deleted, which
+    // pulls page 3's first message, 200, onto page 2: read on from page 3,
+    // it is skipped. The read resumed from page 3 carries the first run's
+    // check and sees it.
+    let conversation = Conversation::new(350).change(|n, listing| {
+        if n == 2 {
+            listing.retain(|&i| i != 7);
+        }
+    });
+    let (server, uri) = serve_conversation(conversation).await;
+    let c = client(&uri);
+    let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(2).try_collect().await.unwrap();
+    assert_eq!(ids(&first), expected_ids(0..200));
+    let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
+    let (rest, error) = split(drain(&c, query(), options).await);
+    assert_eq!(ids(&rest), expected_ids(201..350), "200 was pulled back onto page 2, already read");
+    assert!(
+        matches!(&error, Some(Error::ListingChanged { page, .. }) if page == &PagePosition(Some(Position::Page(1)))),
+        "{error:?}"
+    );
+    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    assert_eq!(pages_asked[..4], [1, 2, 3, 4], "the first run, then the resumed one to its end");
 }
 
 #[tokio::test]
@@ -666,10 +734,15 @@ async fn invalid_options_and_queries_are_refused_before_any_request() {
     let c = client(&uri);
     let empty = MessagesQuery::default();
     let blank_phone = MessagesQuery::by_phone_number(" ");
-    let cases: [(MessagesQuery, PagingOptions, &str); 5] = [
+    // A position with a check that no read gives: its first page after it.
+    let check = json!({"first_page": 5, "pages": 1, "count": 3, "hash": 1, "first_key": 2, "last_key": 3, "pushed": 0});
+    let after_itself: Position =
+        serde_json::from_value(json!({"page_with_check": {"page": 2, "check": check}})).unwrap();
+    let cases: [(MessagesQuery, PagingOptions, &str); 6] = [
         (query(), options(Some(0)), "page size"),
         (query(), PagingOptions { resume: Some(Position::Page(0)), ..options(None) }, "resume"),
         (query(), PagingOptions { resume: Some(Position::Cursor("abc".into())), ..options(None) }, "resume"),
+        (query(), PagingOptions { resume: Some(after_itself), ..options(None) }, "resume"),
         (empty, options(None), "selector"),
         (blank_phone, options(None), "phone_number"),
     ];

@@ -21,7 +21,7 @@ pub use budget::{BudgetStats, RateBudget};
 pub use captured::{Captured, MessageError};
 pub use http::{ClientOptions, ConfigError};
 pub use limit::{DEFAULT_MAX_BODY_BYTES, REDACTED};
-pub use paging::{ErrorKind, Page, PagePosition, PagingError, PagingOptions, Position, VendorError};
+pub use paging::{ErrorKind, Page, PagePosition, PagingError, PagingOptions, Position, ReadSoFar, VendorError};
 pub use path::{PathSegment, PathSegmentError};
 pub use retry::{OnRetry, RetryNotice, RetryPolicy};
 pub use timestamp::{Timestamp, TimestampError};

@@ -10,8 +10,7 @@ use tokio::sync::mpsc;
 
 use convo_normalize::Vendor;
 use convo_normalize::fetch::{
-    BudgetStats, ErrorKind, FetchError, FetchOptions, NormalizedPage, PagingOptions, Position, RateBudget, RetryPolicy,
-    Source,
+    BudgetStats, ErrorKind, FetchError, FetchOptions, NormalizedPage, PagingOptions, RateBudget, RetryPolicy, Source,
 };
 
 use crate::resume::{Resume, Tracker, Written, raw_hash};
@@ -398,7 +397,7 @@ pub async fn sync(
             // A page number counts pages of the size the vendor served: a
             // read that goes on from one asks for that size.
             let paging = match (&plan.resume, before.served_page_size) {
-                (Some(Resume { page: Some(Position::Page(_)), .. }), Some(served)) if served > 0 => {
+                (Some(Resume { page: Some(page), .. }), Some(served)) if served > 0 && page.page_number().is_some() => {
                     PagingOptions { page_size: Some(served), ..paging.clone() }
                 }
                 _ => paging.clone(),

@@ -7,6 +7,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
+use convo_normalize::fetch::Position;
 use convo_normalize::{Message, Vendor};
 use serde::{Deserialize, Serialize};
 
@@ -208,10 +209,10 @@ impl Mark {
                 // Its messages are never timeless; what is there was written
                 // by a run that was put back, and is skipped.
                 let (written, written_raw) = split(&self.timeless);
-                (
-                    self.tail.clone(),
-                    Bound { listed: self.tail_listed.clone(), written, written_raw, ..Bound::default() },
-                )
+                // The read that set the tail ended checked: the next one
+                // checks from the tail on, not what that one delivered.
+                let tail = self.tail.clone().map(|tail| Resume { page: tail.page.map(Position::forget_read), ..tail });
+                (tail, Bound { listed: self.tail_listed.clone(), written, written_raw, ..Bound::default() })
             }
             (newest, _) => {
                 let (timeless, written_raw) = split(&self.timeless);

@@ -59,10 +59,10 @@ pub fn pages<Ep: CursorEndpoint>(
         let cursor = match options.resume {
             None => None,
             Some(Position::Cursor(cursor)) => Some(cursor),
-            Some(Position::Page(n)) => {
+            Some(page @ (Position::Page(_) | Position::PageWithCheck { .. })) => {
                 return Err(PagingError::InvalidQuery {
                     name: "resume",
-                    reason: format!("this listing resumes from a cursor, not from page {n}"),
+                    reason: format!("this listing resumes from a cursor, not from {page}"),
                 });
             }
         };

@@ -125,10 +125,10 @@ pub fn pages<Ep: KeysetEndpoint>(
                 name: "resume",
                 reason: format!("`{cursor}` is not a position this stream gave: {e}"),
             })?,
-            Some(Position::Page(n)) => {
+            Some(page @ (Position::Page(_) | Position::PageWithCheck { .. })) => {
                 return Err(PagingError::InvalidQuery {
                     name: "resume",
-                    reason: format!("this listing resumes from the cursor its pages give, not from page {n}"),
+                    reason: format!("this listing resumes from the cursor its pages give, not from {page}"),
                 });
             }
         };

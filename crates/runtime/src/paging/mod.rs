@@ -46,15 +46,69 @@ pub enum Position {
     /// An opaque cursor or page token, exactly as the vendor sent it, or a
     /// key position of our own (Infobip).
     Cursor(String),
+    /// A page number (Octopush), with what the read delivered before that
+    /// page: a read resumed here checks at its end every message from the
+    /// first read's first page, not only from here, so that a message
+    /// skipped before an earlier run stopped (a deletion during it, before
+    /// its own check) is not lost across the two runs. What a page-number
+    /// stream gives once a page has been delivered; a plain
+    /// [`Position::Page`] still resumes, checking from that page on.
+    PageWithCheck {
+        /// The page number.
+        page: u64,
+        /// What the read delivered before it (boxed: a position stays as
+        /// small as a cursor, in every error that names one).
+        check: Box<ReadSoFar>,
+    },
+}
+
+impl Position {
+    /// The page number, for a position that is one.
+    pub fn page_number(&self) -> Option<u64> {
+        match self {
+            Position::Page(n) | Position::PageWithCheck { page: n, .. } => Some(*n),
+            Position::Cursor(_) => None,
+        }
+    }
+
+    /// The same position without what the read delivered before it: for a
+    /// read that ended without error, whose end check covered all it
+    /// delivered, so that a later read going on from here (a sync's next
+    /// run) checks only what it reads itself.
+    pub fn forget_read(self) -> Position {
+        match self {
+            Position::PageWithCheck { page, .. } => Position::Page(page),
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Position::Page(n) => write!(f, "page {n}"),
+            Position::Page(n) | Position::PageWithCheck { page: n, .. } => write!(f, "page {n}"),
             Position::Cursor(c) => write!(f, "the page at cursor `{c}`"),
         }
     }
+}
+
+/// What a page-number read delivered before a page, in a few numbers
+/// (flat, whatever the conversation's length): the read's first page, how
+/// many messages it delivered and a running hash of their keys (stable
+/// across builds and runs: SipHash-1-3 with fixed keys), the first one and
+/// the last one, and how far messages added at the head had pushed the
+/// listing down. Opaque: kept and handed back, never built.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ReadSoFar {
+    first_page: u64,
+    pages: u64,
+    count: u64,
+    hash: u64,
+    first_key: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_id: Option<String>,
+    last_key: u64,
+    pushed: u64,
 }
 
 /// One page of a conversation.

@@ -40,21 +40,34 @@
 //!   twice; where the listing grew at its head they can be one pulled back
 //!   past the read (added at the head, then deleted): `ListingChanged`.
 //!
+//! - Across runs: every page after the first one delivered is at a
+//!   [`Position::PageWithCheck`], which carries the check's state before it
+//!   ([`ReadSoFar`]: the read's first page, the count and running hash, the
+//!   first and last keys, the push-down). A read resumed there takes it
+//!   over and checks at its end from the first run's first page: a message
+//!   skipped during an earlier run that stopped before its own check (an
+//!   error, a crash), or by a change between the runs, is seen. The earlier
+//!   run's last message, pushed onto the resumed page by messages added at
+//!   the head between the runs, is dropped with those before it. A plain
+//!   [`Position::Page`] resumes too, checking from that page on; so does
+//!   a sync's next read after a complete one, whose own check passed
+//!   ([`Position::forget_read`]).
+//!
 //! What no check can see without a total or a stable key: a change between
-//! an earlier run and a resumed one (from [`PagingOptions::resume`]), before
-//! the page it resumes from; its check starts at that page. Nor, since a
-//! resumed run does not know the keys an earlier one delivered, a change
-//! during an earlier run that ended with an error before its own check.
+//! an earlier run and one resumed from a plain page number, before that
+//! page.
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::Hasher;
 use std::sync::Arc;
+
+use siphasher::sip::SipHasher13;
 
 use futures::StreamExt;
 
 use super::engine::{self, Scheme, Step};
 use super::guard::Window;
-use super::{Fetch, Listing, Page, PagePosition, PagingError, PagingOptions, Position, Record};
+use super::{Fetch, Listing, Page, PagePosition, PagingError, PagingOptions, Position, ReadSoFar, Record};
 use crate::retry::RetryPolicy;
 
 /// An endpoint paged by page number and page size.
@@ -72,9 +85,23 @@ pub fn pages<Ep: NumberedEndpoint>(
     options: PagingOptions,
 ) -> impl futures::Stream<Item = Result<Page<Ep::Item>, PagingError<Ep::Error>>> + Send + Unpin + 'static {
     let start = start.and_then(|(endpoint, per_page)| {
-        let (page, resumed) = match options.resume {
-            None => (Ep::FIRST_PAGE, false),
-            Some(Position::Page(n)) if n >= Ep::FIRST_PAGE => (n, n > Ep::FIRST_PAGE),
+        let (page, resumed, so_far) = match options.resume {
+            None => (Ep::FIRST_PAGE, false, None),
+            Some(Position::Page(n)) if n >= Ep::FIRST_PAGE => (n, n > Ep::FIRST_PAGE, None),
+            Some(Position::PageWithCheck { page, check })
+                if (Ep::FIRST_PAGE..=page).contains(&check.first_page) && check.count > 0 =>
+            {
+                (page, true, Some(check))
+            }
+            Some(Position::PageWithCheck { page, check }) => {
+                return Err(PagingError::InvalidQuery {
+                    name: "resume",
+                    reason: format!(
+                        "page {page}, after {} messages from page {}, is not a position this listing gave",
+                        check.count, check.first_page
+                    ),
+                });
+            }
             Some(Position::Page(n)) => {
                 return Err(PagingError::InvalidQuery {
                     name: "resume",
@@ -88,7 +115,7 @@ pub fn pages<Ep: NumberedEndpoint>(
                 });
             }
         };
-        Ok(NumberedScheme {
+        let mut scheme = NumberedScheme {
             endpoint: Arc::new(endpoint),
             retry: options.retry,
             asked: per_page,
@@ -99,13 +126,27 @@ pub fn pages<Ep: NumberedEndpoint>(
             window: Window::new(),
             delivered: Keys::default(),
             first_key: None,
+            last_key: 0,
+            resumed_after: None,
             head: HashSet::new(),
             pushed: 0,
             pages_with_messages: 0,
             went_on: 0,
             went_on_from: None,
             short: None,
-        })
+        };
+        if let Some(check) = so_far {
+            // An earlier run delivered the pages before this one: its
+            // check's state goes on, and the check covers them too.
+            scheme.first = check.first_page;
+            scheme.pages_with_messages = check.pages;
+            scheme.delivered = Keys { count: check.count, hash: check.hash };
+            scheme.first_key = Some((check.first_key, check.first_id));
+            scheme.last_key = check.last_key;
+            scheme.resumed_after = Some(check.last_key);
+            scheme.pushed = check.pushed;
+        }
+        Ok(scheme)
     });
     engine::run(start)
 }
@@ -127,11 +168,19 @@ struct NumberedScheme<Ep> {
     /// The keys of the listing as delivered (every page as served, less the
     /// repeats that opened it), to compare with the listing read again.
     delivered: Keys,
-    /// The first of them, to find where the delivered messages stand now,
-    /// and the hashes of the run's first page delivered, to tell it deleted
-    /// from pushed down.
-    first_key: Option<Option<String>>,
+    /// The first of them (its key's hash, and its id to show), to find
+    /// where the delivered messages stand now, and the hashes of the run's
+    /// first page delivered, to tell it deleted from pushed down (not
+    /// known to a resumed run: it then looks further before it fails).
+    first_key: Option<(u64, Option<String>)>,
     head: HashSet<u64>,
+    /// The last key delivered (its hash), and, on the first page of a run
+    /// resumed with an earlier run's check ([`Position::PageWithCheck`]),
+    /// that earlier run's last: messages added at the head between the
+    /// runs push it onto this page, and it and those before it were
+    /// delivered.
+    last_key: u64,
+    resumed_after: Option<u64>,
     /// The repeats dropped at the start of pages: how far messages added at
     /// the head pushed the listing down during the read.
     pushed: u64,
@@ -145,7 +194,38 @@ struct NumberedScheme<Ep> {
     short: Option<(u64, u64)>,
 }
 
+/// The id a message is shown by in an error: its own (or the one its JSON
+/// holds), unless masked or longer than an id is (it goes into tokens).
+fn shown_id(item: &impl Record) -> Option<String> {
+    const LONGEST_SHOWN: usize = 200;
+    (!item.id_is_masked()).then(|| item.any_id()).flatten().filter(|id| id.len() <= LONGEST_SHOWN).map(str::to_owned)
+}
+
 impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
+    /// What the read delivered so far, for a position to carry; `None`
+    /// before it delivered anything.
+    fn so_far(&self) -> Option<ReadSoFar> {
+        let (first_key, first_id) = self.first_key.clone()?;
+        Some(ReadSoFar {
+            first_page: self.first,
+            pages: self.pages_with_messages,
+            count: self.delivered.count,
+            hash: self.delivered.hash,
+            first_key,
+            first_id,
+            last_key: self.last_key,
+            pushed: self.pushed,
+        })
+    }
+
+    /// Page `page`, with what was delivered before it once anything was.
+    fn position(&self, page: u64) -> Position {
+        match self.so_far() {
+            Some(check) => Position::PageWithCheck { page, check: Box::new(check) },
+            None => Position::Page(page),
+        }
+    }
+
     async fn request(&self, page: u64, per_page: u64) -> Result<Vec<Ep::Item>, PagingError<Ep::Error>> {
         let endpoint = &self.endpoint;
         engine::fetch(Ep::VENDOR, &self.retry, &Some(Position::Page(page)), || endpoint.fetch(page, per_page)).await
@@ -173,9 +253,9 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
     /// was read again (a page opening with a message of the page before):
     /// messages added at the head during the check.
     async fn differs(&self, size: u64, moved: &mut bool) -> Result<Again, PagingError<Ep::Error>> {
-        let Some(first_key) = &self.first_key else { return Ok(Again::Same) };
-        let shown = first_key.as_deref().unwrap_or("(a message without an id)");
-        let first_hash = Keys::hash(first_key.as_deref());
+        let Some((first_hash, first_id)) = &self.first_key else { return Ok(Again::Same) };
+        let first_hash = *first_hash;
+        let shown = first_id.as_ref().map_or_else(|| "(a message without an id)".to_owned(), |id| format!("`{id}`"));
         let delivered = self.delivered.count;
         let mut now = Keys::default();
         let mut after = 0u64;
@@ -296,20 +376,28 @@ enum Again {
 }
 
 /// A sequence of keys, as a count and a running hash: what is compared of
-/// the listing delivered and the listing read again, in flat memory. Two
-/// different sequences of one length compare equal only on a 64-bit hash
-/// collision.
-#[derive(Clone, Default)]
+/// the listing delivered and the listing read again, in flat memory, and
+/// what a resumed run takes over ([`ReadSoFar`]). Two different sequences
+/// of one length compare equal only on a 64-bit hash collision.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Keys {
     count: u64,
-    hash: DefaultHasher,
+    hash: u64,
 }
 
 impl Keys {
-    /// A key's own hash (fixed-key SipHash: the same in every run).
+    /// A key's own hash: SipHash-1-3 with fixed keys, over bytes written
+    /// the same way on every platform, so the same in every build and run
+    /// (it goes into resume tokens).
     fn hash(key: Option<&str>) -> u64 {
-        let mut hasher = DefaultHasher::new();
-        key.hash(&mut hasher);
+        let mut hasher = SipHasher13::new();
+        match key {
+            None => hasher.write_u8(0),
+            Some(key) => {
+                hasher.write_u8(1);
+                hasher.write(key.as_bytes());
+            }
+        }
         hasher.finish()
     }
 
@@ -321,8 +409,12 @@ impl Keys {
         (keys.len() - room) as u64
     }
 
+    /// Chains one key's hash on: the running hash so far and the count key
+    /// a SipHash of it, so the order counts.
     fn push_hash(&mut self, key: u64) {
-        self.hash.write_u64(key);
+        let mut hasher = SipHasher13::new_with_keys(self.hash, self.count);
+        hasher.write_u64(key);
+        self.hash = hasher.finish();
         self.count += 1;
     }
 
@@ -336,12 +428,6 @@ impl Keys {
         } else {
             format!("its {delivered} messages from the first delivered on are not the ones delivered, in their order")
         }
-    }
-}
-
-impl PartialEq for Keys {
-    fn eq(&self, other: &Self) -> bool {
-        self.count == other.count && self.hash.finish() == other.hash.finish()
     }
 }
 
@@ -388,6 +474,20 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
             }
             let size = self.size.unwrap_or(len);
             let next = n.saturating_add(1);
+            let mut items = items;
+            if let Some(last) = self.resumed_after.take()
+                && let Some(at) = items.iter().position(|item| Keys::hash(item.key()) == last)
+            {
+                // The earlier run's last message, pushed onto this page by
+                // messages added at the head between the runs: it and those
+                // before it were delivered.
+                items.drain(..=at);
+                self.pushed += at as u64 + 1;
+                if items.is_empty() {
+                    self.page = next;
+                    continue;
+                }
+            }
             // The page's keys as served (a record it holds twice included),
             // to compare with the listing read again at the end.
             let served: Vec<u64> = items.iter().map(|item| Keys::hash(item.key())).collect();
@@ -406,18 +506,44 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
                 }
                 Err(error) => return Step::Fail(error),
             };
+            let before = self.position(n);
             if self.first_key.is_none() {
-                self.first_key = fresh.first().map(|item| item.key().map(str::to_owned));
+                let first = served.get(self.window.repeats()).copied().unwrap_or_default();
+                self.first_key = Some((first, fresh.first().and_then(shown_id)));
                 self.head = served.iter().skip(self.window.repeats()).copied().collect();
             }
             if self.went_on_from.take() != Some(n) {
                 self.pushed += self.window.repeats() as u64;
             }
-            served.into_iter().skip(self.window.repeats()).for_each(|key| self.delivered.push_hash(key));
+            served.into_iter().skip(self.window.repeats()).for_each(|key| {
+                self.delivered.push_hash(key);
+                self.last_key = key;
+            });
             self.window.remember::<Ep>(&fresh);
             self.pages_with_messages += 1;
             self.page = next;
-            return Step::Page(Page { items: fresh, position, next: Some(Position::Page(next)) });
+            return Step::Page(Page { items: fresh, position: Some(before), next: Some(self.position(next)) });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_running_hash_is_the_same_in_every_build_and_counts_the_order() {
+        // Resume tokens and sync state keep it: a change of the hash would
+        // fail every read resumed across an upgrade. Pinned, not computed.
+        let keys = |sequence: &[Option<&str>]| {
+            let mut keys = Keys::default();
+            sequence.iter().for_each(|key| keys.push_hash(Keys::hash(*key)));
+            keys
+        };
+        let ab = keys(&[Some("a"), Some("b")]);
+        assert_eq!((ab.count, ab.hash), (2, 0x_b214_1b58_883a_8692));
+        assert_ne!(keys(&[Some("b"), Some("a")]), ab, "the order counts");
+        assert_ne!(keys(&[Some("a"), None]), keys(&[Some("a")]), "a message without a key counts");
+        assert_ne!(Keys::hash(None), Keys::hash(Some("")));
     }
 }
