@@ -738,11 +738,17 @@ async fn invalid_options_and_queries_are_refused_before_any_request() {
     let check = json!({"first_page": 5, "pages": 1, "count": 3, "hash": 1, "first_key": 2, "last_key": 3, "pushed": 0});
     let after_itself: Position =
         serde_json::from_value(json!({"page_with_check": {"page": 2, "check": check}})).unwrap();
-    let cases: [(MessagesQuery, PagingOptions, &str); 6] = [
+    // One that counts more messages than its pages can hold (its check
+    // would ask for pages past the end).
+    let check =
+        json!({"first_page": 1, "pages": 1, "count": 1_000_000, "hash": 1, "first_key": 2, "last_key": 3, "pushed": 0});
+    let too_many: Position = serde_json::from_value(json!({"page_with_check": {"page": 2, "check": check}})).unwrap();
+    let cases: [(MessagesQuery, PagingOptions, &str); 7] = [
         (query(), options(Some(0)), "page size"),
         (query(), PagingOptions { resume: Some(Position::Page(0)), ..options(None) }, "resume"),
         (query(), PagingOptions { resume: Some(Position::Cursor("abc".into())), ..options(None) }, "resume"),
         (query(), PagingOptions { resume: Some(after_itself), ..options(None) }, "resume"),
+        (query(), PagingOptions { resume: Some(too_many), ..options(None) }, "resume"),
         (empty, options(None), "selector"),
         (blank_phone, options(None), "phone_number"),
     ];

@@ -88,8 +88,11 @@ pub fn pages<Ep: NumberedEndpoint>(
         let (page, resumed, so_far) = match options.resume {
             None => (Ep::FIRST_PAGE, false, None),
             Some(Position::Page(n)) if n >= Ep::FIRST_PAGE => (n, n > Ep::FIRST_PAGE, None),
+            // What a read gives: pages from its first up to this one, holding
+            // the messages counted (a token is input too).
             Some(Position::PageWithCheck { page, check })
-                if (Ep::FIRST_PAGE..=page).contains(&check.first_page) && check.count > 0 =>
+                if (Ep::FIRST_PAGE..=page).contains(&check.first_page)
+                    && (1..=check.pages.saturating_mul(per_page)).contains(&check.count) =>
             {
                 (page, true, Some(check))
             }
@@ -303,6 +306,9 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
                 return Ok(Again::Differs(format!("page {n} read again holds {last_len} messages, more than {size}")));
             }
             after += now.take(&keys, delivered);
+            if last_len < size {
+                break; // the end of the listing: fewer than delivered, if any
+            }
         }
         if now != self.delivered {
             return Ok(Again::Differs(self.delivered.against(&now)));
