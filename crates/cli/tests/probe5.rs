@@ -498,6 +498,30 @@ fn octopush_check_with_concurrency_keeps_the_promise() {
     }
 }
 
+/// A listing at most one page long: the first page, short, sets the page
+/// size to its length (here 1), and one message added at the head before
+/// the confirming page 2 makes page 2 a page of nothing but a repeat.
+// Was (needless failure): a one-message conversation that gets one new
+// message at its head between page 1 and page 2: page 2 (per_page=1) holds
+// only o0000 again, a full page of repeats: RepeatedPage, nonzero exit,
+// though the read was complete and the listing only grew at its head.
+// Now up to two full pages of repeats in a row are taken for a push-down.
+#[test]
+fn octopush_one_message_conversation_with_a_head_addition_is_benign() {
+    let (server, _) = live(msgs(0..1), |o, l| {
+        if o == 2 {
+            l.insert(0, octo_message(1000));
+        }
+        None
+    });
+    let run = octo(&server, &[]);
+    eprintln!("[one message + head] {} ; {}", show(&run), asked(&server));
+    promise("one message + head", &run, &octo_ids(0..1));
+    assert_eq!(run.code, Some(0), "{} ; {}", show(&run), asked(&server));
+}
+
+/// Masked ids (`***`) on one page, different records: both printed.
+
 // ----------------------------------------------------------------- resume
 
 /// A live listing that fails with 501 (not retried) on the requests in

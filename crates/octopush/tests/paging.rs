@@ -33,6 +33,7 @@ type Tweak = Box<dyn Fn(usize, &mut Vec<Value>) + Send + Sync>;
 struct Conversation {
     listing: Mutex<Vec<usize>>,
     ignore_page: bool,
+    overlap: bool,
     cap: Option<usize>,
     requests: AtomicUsize,
     change: Option<Change>,
@@ -44,6 +45,7 @@ impl Conversation {
         Self {
             listing: Mutex::new((0..len).collect()),
             ignore_page: false,
+            overlap: false,
             cap: None,
             requests: AtomicUsize::new(0),
             change: None,
@@ -53,6 +55,12 @@ impl Conversation {
 
     fn ignoring_page(self) -> Self {
         Self { ignore_page: true, ..self }
+    }
+
+    /// Each page opens with the message that ended the page before (pages
+    /// start every `per_page - 1` messages).
+    fn overlapping(self) -> Self {
+        Self { overlap: true, ..self }
     }
 
     fn capped(self, cap: usize) -> Self {
@@ -101,7 +109,8 @@ impl Respond for Conversation {
         let number = |name: &str, default: usize| param(request, name).and_then(|v| v.parse().ok()).unwrap_or(default);
         let page = if self.ignore_page { 1 } else { number("page", 1) };
         let per_page = number("per_page", 50).min(self.cap.unwrap_or(usize::MAX));
-        let start = page.saturating_sub(1).saturating_mul(per_page).min(listing.len());
+        let stride = if self.overlap { per_page.saturating_sub(1).max(1) } else { per_page };
+        let start = page.saturating_sub(1).saturating_mul(stride).min(listing.len());
         let end = start.saturating_add(per_page).min(listing.len());
         let mut items: Vec<Value> = listing[start..end].iter().copied().map(message).collect();
         if let Some(tweak) = &self.tweak {
@@ -419,6 +428,87 @@ async fn a_deletion_above_the_read_before_an_earlier_run_stopped_fails_the_resum
 }
 
 #[tokio::test]
+async fn a_one_message_conversation_with_a_message_added_at_its_head_is_read_once() {
+    // Page 1 holds one message, so pages are taken to be of 1; one message
+    // added at the head before page 2 makes page 2 a full page of nothing
+    // but that message again: the listing pushed down, not an API that
+    // ignores `page`.
+    let grown = Conversation::new(1).change(|request, listing| {
+        if request == 1 {
+            listing.insert(0, 9999);
+        }
+    });
+    let (delivered, error, pages_asked) = read_changing(grown).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(delivered, expected_ids(0..1));
+    assert_eq!(pages_asked, [1, 2, 1, 3, 1, 2, 3], "page 2 of repeats, page 1 (grown), the empty page 3, the check");
+}
+
+#[tokio::test]
+async fn pages_that_overlap_fail_the_check_as_pages_that_lose_messages_would() {
+    // Every page opens with the message that ended the page before. The
+    // read drops those repeats; read again, the listing holds them, and a
+    // server that lost the messages the overlap stands for would look the
+    // same: ListingChanged, never a read taken for complete on a guess.
+    let (_server, uri) = serve_conversation(Conversation::new(1000).overlapping()).await;
+    let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
+    assert_eq!(ids(&pages), expected_ids(0..1000), "each message once");
+    assert!(listing_changed_at_page_1(&error), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_page_served_as_the_page_before_it_again_fails_the_check() {
+    // Page 3 is always page 2 again (a stale cache), and the listing holds
+    // still: page 1, asked again, shows it was not pushed down.
+    let conversation = Conversation::new(450).tweak(|page, items| {
+        if page == 3 {
+            *items = (100..200).map(message).collect();
+        }
+    });
+    let (_server, uri) = serve_conversation(conversation).await;
+    let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
+    assert_eq!(ids(&pages), expected_ids(0..200));
+    assert!(matches!(error, Some(Error::RepeatedPage { .. })), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_page_served_again_while_the_listing_grew_at_its_head_fails_the_check() {
+    // Page 3 is page 2 again (a stale answer) and a message is added at the
+    // head, so page 1 shows a listing that grew: page 3 is skipped as if
+    // pushed down. Read again, the listing holds what page 3 hid.
+    let conversation = Conversation::new(450)
+        .change(|request, listing| {
+            if request == 2 {
+                listing.insert(0, 9999);
+            }
+        })
+        .tweak(|page, items| {
+            if page == 3 {
+                *items = (100..200).map(message).collect();
+            }
+        });
+    let (_server, uri) = serve_conversation(conversation).await;
+    let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
+    assert!(!ids(&pages).contains(&message_id(250)), "hidden by the stale page");
+    assert!(listing_changed_at_page_1(&error), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_push_down_by_a_whole_page_during_the_read_is_taken_as_one() {
+    // 100 messages added at the head before page 3: page 3 is page 2 again,
+    // a full page of repeats; page 4 goes on where page 3 was.
+    let grown = Conversation::new(450).change(|request, listing| {
+        if request == 2 {
+            listing.splice(0..0, 1000..1100);
+        }
+    });
+    let (delivered, error, pages_asked) = read_changing(grown).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(delivered, expected_ids(0..450));
+    assert_eq!(pages_asked[..8], [1, 2, 3, 1, 4, 5, 6, 7], "page 3 of repeats, then page 1: it grew");
+}
+
+#[tokio::test]
 async fn a_server_ignoring_page_ends_with_repeated_page_after_page_1_once() {
     let (server, uri) = serve_conversation(Conversation::new(2345).ignoring_page()).await;
 
@@ -426,10 +516,12 @@ async fn a_server_ignoring_page_ends_with_repeated_page_after_page_1_once() {
     assert_eq!(items.len(), 2);
     let first = items[0].as_ref().unwrap();
     assert_eq!(ids(std::slice::from_ref(first)), expected_ids(0..100));
+    // Page 2 could be the listing pushed down by a whole page (100
+    // messages added at the head): page 1, asked again, shows it was not.
     let Err(Error::RepeatedPage { page, count }) = &items[1] else { panic!("{:?}", items[1]) };
     assert_eq!(page, &PagePosition(Some(Position::Page(2))));
     assert_eq!(*count, 100);
-    assert_eq!(requests(&server).await.len(), 2);
+    assert_eq!(requests(&server).await.len(), 3);
 
     // The flattened stream: page 1's messages once, then the error.
     let messages: Vec<_> = client(&uri).messages(query(), options(Some(100))).collect().await;

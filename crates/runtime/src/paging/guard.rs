@@ -114,7 +114,8 @@ impl Window {
     }
 
     /// How many messages delivered before opened the page last split (and
-    /// were dropped): how far the listing was pushed down at its start.
+    /// were dropped): how far the listing was pushed down at its start. For
+    /// a page of nothing but repeats, all of them.
     pub fn repeats(&self) -> usize {
         self.repeats
     }
@@ -181,6 +182,9 @@ impl Window {
             fresh.push(item);
         }
         if total > 0 && fresh.is_empty() {
+            // (`repeats()` tells this page of nothing but repeats from one
+            // from further back, below.)
+            self.repeats = repeats;
             return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
         }
         if twice > 0 {

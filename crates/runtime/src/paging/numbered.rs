@@ -11,9 +11,18 @@
 //!   [`PagingError::ShortPage`], one longer with
 //!   [`PagingError::PageSizeChanged`].
 //! - A message added at the head of the listing during the read shifts
-//!   every later page by one: the repeats that opens each of them with are
-//!   dropped. A page of nothing but repeats (an API that ignored `page`)
-//!   ends the stream with [`PagingError::RepeatedPage`].
+//!   every later page by one: the repeats that open each of them are
+//!   dropped (a server whose pages overlap is read so too, but its listing
+//!   read again at the end holds the overlap, so it fails there: it cannot
+//!   be told from one that loses the messages the overlap stands for). A
+//!   short page
+//!   of nothing but repeats is the end pushed down; a full one is the
+//!   listing pushed down by a page or more (one message added at the head
+//!   of a conversation of one message does it) or a page served again (an
+//!   API that ignores `page`, a stale answer): where the run's first page,
+//!   asked again, shows the listing grew at its head, it is skipped (twice
+//!   in a row at most), else it ends the stream with
+//!   [`PagingError::RepeatedPage`].
 //! - A message deleted during the read shifts the later pages the other
 //!   way, silently skipping one (the first of the next page moves onto the
 //!   page already read), wherever the deletion is: on the first page, or on
@@ -136,6 +145,7 @@ pub fn pages<Ep: NumberedEndpoint>(
             pages_with_messages: 0,
             went_on: 0,
             went_on_from: None,
+            pages_of_repeats: 0,
             short: None,
         };
         if let Some(check) = so_far {
@@ -193,6 +203,9 @@ struct NumberedScheme<Ep> {
     /// (the listing was not pushed down).
     went_on: u8,
     went_on_from: Option<u64>,
+    /// Full pages of nothing but repeats just before this one (see
+    /// [`MAX_PAGES_OF_REPEATS`]).
+    pages_of_repeats: u8,
     /// A page shorter than the page size: the next one must be empty.
     short: Option<(u64, u64)>,
 }
@@ -227,6 +240,13 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
             Some(check) => Position::PageWithCheck { page, check: Box::new(check) },
             None => Position::Page(page),
         }
+    }
+
+    /// Whether the first message delivered no longer opens the run's first
+    /// page: messages were added at the head.
+    async fn grew_at_head(&self, size: u64) -> Result<bool, PagingError<Ep::Error>> {
+        let Some((first_key, _)) = &self.first_key else { return Ok(false) };
+        Ok(self.keys(self.first, size).await?.first() != Some(first_key))
     }
 
     async fn request(&self, page: u64, per_page: u64) -> Result<Vec<Ep::Item>, PagingError<Ep::Error>> {
@@ -266,12 +286,18 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
         // the head may have pushed it down, by whole pages too, but not by
         // more pages than the run read.
         let mut page = self.first;
-        let mut before: HashSet<u64> = HashSet::new();
+        // The keys of the last two pages read again: a page that opens with
+        // one of them was pushed down while the check read it (messages
+        // added at the head). They are not dropped, as the read dropped
+        // them: a server whose pages overlap and one that loses the messages
+        // the overlap stands for look the same, and only the second is
+        // possible with a listing that holds still.
+        let (mut older, mut newer): (HashSet<u64>, HashSet<u64>) = (HashSet::new(), HashSet::new());
         let mut opens = |keys: &[u64]| {
-            if keys.first().is_some_and(|key| before.contains(key)) {
+            if keys.first().is_some_and(|key| newer.contains(key) || older.contains(key)) {
                 *moved = true;
             }
-            before = keys.iter().copied().collect();
+            older = std::mem::replace(&mut newer, keys.iter().copied().collect());
         };
         let (mut last_len, pushed_down) = loop {
             let keys = self.keys(page, size).await?;
@@ -370,6 +396,11 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
 /// How often a read goes on past its end because the listing read again
 /// holds messages after the last one delivered.
 const MAX_GOING_ON: u8 = 2;
+
+/// How many full pages of nothing but repeats in a row are taken for the
+/// listing pushed down (messages added at its head, as the run's first
+/// page shows) before the read ends with [`PagingError::RepeatedPage`].
+const MAX_PAGES_OF_REPEATS: u8 = 2;
 
 /// What the listing read again at the end shows.
 enum Again {
@@ -510,8 +541,32 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
                     self.page = next;
                     continue;
                 }
+                // A full page of nothing but repeats: the listing pushed down
+                // by a page or more (as one message added at the head does to
+                // a page size of 1), or a page served again (an API that
+                // ignores `page`, a stale answer). Only a listing that grew
+                // at its head is pushed down: the run's first page tells
+                // (one request). Then up to MAX_PAGES_OF_REPEATS in a row
+                // are skipped (the check at the end sees any message they
+                // would hide); else the read ends here.
+                Err(error @ PagingError::RepeatedPage { .. })
+                    if self.window.repeats() as u64 == len && self.pages_of_repeats < MAX_PAGES_OF_REPEATS =>
+                {
+                    match self.grew_at_head(size).await {
+                        Ok(true) => {}
+                        Ok(false) => return Step::Fail(error),
+                        Err(error) => return Step::Fail(error),
+                    }
+                    self.pages_of_repeats += 1;
+                    if self.went_on_from.take() != Some(n) {
+                        self.pushed += len;
+                    }
+                    self.page = next;
+                    continue;
+                }
                 Err(error) => return Step::Fail(error),
             };
+            self.pages_of_repeats = 0;
             let before = self.position(n);
             if self.first_key.is_none() {
                 let first = served.get(self.window.repeats()).copied().unwrap_or_default();
