@@ -520,8 +520,6 @@ fn octopush_one_message_conversation_with_a_head_addition_is_benign() {
     assert_eq!(run.code, Some(0), "{} ; {}", show(&run), asked(&server));
 }
 
-/// Masked ids (`***`) on one page, different records: both printed.
-
 // ----------------------------------------------------------------- resume
 
 /// A live listing that fails with 501 (not retried) on the requests in
