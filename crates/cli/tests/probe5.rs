@@ -543,67 +543,50 @@ fn live_failing(
     })
 }
 
-/// The first run reads pages 1-4 of 25 while o0003 is deleted after page 1
-/// (before request 2): page 2 starts at o0011, o0010 skipped. The read ends
-/// (page 4 empty) and the final check, which would see the skip, gets a 501
-/// on its first request (request 5); convo prints a `--resume` token.
+/// A first run of `len` messages during which o0003 is deleted after page 1
+/// (before request 2), so page 2 starts at o0011 and o0010 is skipped, and
+/// that stops with a 501 on request `fails`; then the run resumed with its
+/// token: it must see the skip (exit 5), never exit 0 without o0010.
+fn resume_after_a_skip(len: usize, fails: usize) {
+    let fail = Arc::new(Mutex::new(vec![fails]));
+    let server = live_failing(msgs(0..len), fail, |o, l| {
+        if o == 2 {
+            l.retain(|m| m["message_id"] != "o0003");
+        }
+    });
+    let first = octo(&server, &[]);
+    assert_ne!(first.code, Some(0), "{}", show(&first));
+    let token = resume_token(&first);
+    let second = octo(&server, &["--resume", &token]);
+    eprintln!("[skip, 501 at {fails}, resumed] {} ; then {} ; {}", show(&first), show(&second), asked(&server));
+    let mut both = ids(&first);
+    both.extend(ids(&second));
+    assert!(!both.contains(&"o0010".to_owned()), "{both:?}");
+    // The resumed run checks from the first run's first page: the skip is seen.
+    assert_eq!(second.code, Some(5), "{}", show(&second));
+    assert!(second.stderr.contains("changed while it was read"), "{}", show(&second));
+}
+
+/// 25 messages: the read ends (page 4 empty) and the final check, which
+/// would see the skip, gets the 501 on its first request (request 5).
 // Was (wrong set with exit 0, across runs): the resumed run's check
 // covered only the pages it read, and it exited 0: the two runs together
 // never wrote o0010. The token now carries the first run's check, and the
 // resumed run checks from page 1.
 #[test]
 fn octopush_resume_after_the_check_was_cut_short_never_loses_a_message() {
-    let fail = Arc::new(Mutex::new(vec![5]));
-    let server = live_failing(msgs(0..25), fail.clone(), |o, l| {
-        if o == 2 {
-            l.retain(|m| m["message_id"] != "o0003");
-        }
-    });
-    let first = octo(&server, &[]);
-    eprintln!("[check cut short] {} ; {}", show(&first), asked(&server));
-    assert_ne!(first.code, Some(0), "{}", show(&first));
-    assert!(!ids(&first).contains(&"o0010".to_owned()));
-    let token = resume_token(&first);
-    let second = octo(&server, &["--resume", &token]);
-    eprintln!("[check cut short, resumed] {} ; {}", show(&second), asked(&server));
-    let mut both = ids(&first);
-    both.extend(ids(&second));
-    assert!(!both.contains(&"o0010".to_owned()), "{both:?}");
-    // The resumed run checks from the first run's first page: the skip is seen.
-    assert_eq!(second.code, Some(5), "{}", show(&second));
-    assert!(second.stderr.contains("changed while it was read"), "{}", show(&second));
+    resume_after_a_skip(25, 5);
 }
 
-/// A deletion above the read during the first run, which then stops with
-/// a 501 on page 3: the resumed run cannot see the skip.
-// Was (wrong set with exit 0, across runs): 35 messages; o0003 deleted
-// after page 1 (before request 2), so page 2 starts at o0011 (o0010
-// skipped); request 3 is a 501; the token resumes at page 2 after o0020;
-// the resumed run read pages 2-5 and checked only from page 2: exit 0,
-// o0010 never written. Now it checks from page 1 with the first run's
-// check (exit 5).
+/// 35 messages: the 501 is on page 3.
+// Was (wrong set with exit 0, across runs): the token resumed at page 2
+// after o0020; the resumed run read pages 2-5 and checked only from page
+// 2: exit 0, o0010 never written. Now it checks from page 1 with the first
+// run's check (exit 5).
 #[test]
 fn octopush_resume_after_a_skip_in_the_first_run_never_loses_a_message() {
-    let fail = Arc::new(Mutex::new(vec![3]));
-    let server = live_failing(msgs(0..35), fail.clone(), |o, l| {
-        if o == 2 {
-            l.retain(|m| m["message_id"] != "o0003");
-        }
-    });
-    let first = octo(&server, &[]);
-    assert_ne!(first.code, Some(0), "{}", show(&first));
-    let token = resume_token(&first);
-    let second = octo(&server, &["--resume", &token]);
-    eprintln!("[skip in first run, resumed] {} ; then {} ; {}", show(&first), show(&second), asked(&server));
-    let mut both = ids(&first);
-    both.extend(ids(&second));
-    assert!(!both.contains(&"o0010".to_owned()), "{both:?}");
-    // The resumed run checks from the first run's first page: the skip is seen.
-    assert_eq!(second.code, Some(5), "{}", show(&second));
-    assert!(second.stderr.contains("changed while it was read"), "{}", show(&second));
+    resume_after_a_skip(35, 3);
 }
-
-// ------------------------------------------------------------------- sync
 
 // ------------------------------------------------------------------- sync
 

@@ -552,12 +552,45 @@ async fn a_short_page_followed_by_more_ends_the_stream_naming_the_short_page() {
     let (server, uri) = serve_conversation(short).await;
     let (pages, error) = split(drain(&client(&uri), query(), options(Some(100))).await);
     // Page 3 is delivered (its messages are sound); page 4 shows messages
+    // after it. Page 3 is read again twice, short each time: messages
     // between them would be skipped.
     assert_eq!(ids(&pages), expected_ids(0..260));
     let Some(Error::ShortPage { page, len, limit }) = &error else { panic!("{error:?}") };
     assert_eq!((page, *len, *limit), (&PagePosition(Some(Position::Page(3))), 60, 100));
     assert!(error.as_ref().unwrap().to_string().starts_with("page 3: "), "{error:?}");
-    assert_eq!(requests(&server).await.len(), 4);
+    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    assert_eq!(pages_asked, [1, 2, 3, 4, 3, 4, 3, 4]);
+}
+
+#[tokio::test]
+async fn a_page_served_short_once_is_read_again_and_the_read_goes_on() {
+    let served = AtomicUsize::new(0);
+    let short_once = Conversation::new(450).tweak(move |page, items| {
+        if page == 3 && served.fetch_add(1, Ordering::SeqCst) == 0 {
+            items.truncate(60);
+        }
+    });
+    let (server, uri) = serve_conversation(short_once).await;
+    let pages: Vec<MessagePage> = client(&uri).pages(query(), options(Some(100))).try_collect().await.unwrap();
+    assert_eq!(ids(&pages), expected_ids(0..450), "each message once");
+    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    assert_eq!(pages_asked[..7], [1, 2, 3, 4, 3, 4, 5], "page 3 again once page 4 showed more");
+}
+
+#[tokio::test]
+async fn messages_added_after_a_short_last_page_are_read() {
+    // Page 3 is the short last page (50 of 100); 70 messages come at the
+    // end before page 4 is asked: page 3 is read again, its 50 new ones
+    // delivered, and the read goes on.
+    let grown = Conversation::new(250).change(|request, listing| {
+        if request == 3 {
+            listing.extend(250..320);
+        }
+    });
+    let (delivered, error, pages_asked) = read_changing(grown).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(delivered, expected_ids(0..320));
+    assert_eq!(pages_asked[..6], [1, 2, 3, 4, 3, 4]);
 }
 
 #[tokio::test]
@@ -835,12 +868,17 @@ async fn invalid_options_and_queries_are_refused_before_any_request() {
     let check =
         json!({"first_page": 1, "pages": 1, "count": 1_000_000, "hash": 1, "first_key": 2, "last_key": 3, "pushed": 0});
     let too_many: Position = serde_json::from_value(json!({"page_with_check": {"page": 2, "check": check}})).unwrap();
-    let cases: [(MessagesQuery, PagingOptions, &str); 7] = [
+    // One whose counts overflow (pages × page size past u64).
+    let check = json!({"first_page": 1, "pages": u64::MAX, "count": u64::MAX, "hash": 1, "first_key": 2, "last_key": 3, "pushed": 0});
+    let overflowing: Position =
+        serde_json::from_value(json!({"page_with_check": {"page": 2, "check": check}})).unwrap();
+    let cases: [(MessagesQuery, PagingOptions, &str); 8] = [
         (query(), options(Some(0)), "page size"),
         (query(), PagingOptions { resume: Some(Position::Page(0)), ..options(None) }, "resume"),
         (query(), PagingOptions { resume: Some(Position::Cursor("abc".into())), ..options(None) }, "resume"),
         (query(), PagingOptions { resume: Some(after_itself), ..options(None) }, "resume"),
         (query(), PagingOptions { resume: Some(too_many), ..options(None) }, "resume"),
+        (query(), PagingOptions { resume: Some(overflowing), ..options(None) }, "resume"),
         (empty, options(None), "selector"),
         (blank_phone, options(None), "phone_number"),
     ];

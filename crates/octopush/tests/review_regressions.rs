@@ -143,8 +143,14 @@ async fn a_truncated_page_of_repeats_after_a_head_insert_is_not_the_end() {
         },
     )
     .await;
-    let missing: Vec<usize> = (0..173).filter(|i| !ids.contains(&format!("msg-{i:05}"))).collect();
-    assert!(err.is_some() || missing.is_empty(), "WRONG SET WITH SUCCESS");
+    // (49 does not decode: it is delivered as its raw JSON.)
+    let missing: Vec<usize> = (0..173).filter(|i| *i != 49 && !ids.contains(&format!("msg-{i:05}"))).collect();
+    assert!(err.is_some() || missing.is_empty(), "WRONG SET WITH SUCCESS: missing {missing:?}");
+    // Page 3 is read again once page 4 shows messages after it: the read
+    // goes on, complete, each message once.
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(ids.len(), 173);
+    assert_eq!(ids.iter().filter(|id| id.starts_with("RAW")).count(), 1);
 }
 
 #[tokio::test]

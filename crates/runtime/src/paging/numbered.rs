@@ -6,9 +6,11 @@
 //!   fewer messages than asked is followed. When the first page is shorter
 //!   than asked, the server's size is taken as the page size from then on
 //!   (asking for exactly that many, so that page numbers point where the
-//!   server counts them whether it caps or truncates); a later page shorter
-//!   than that, followed by a page with messages, ends the stream with
-//!   [`PagingError::ShortPage`], one longer with
+//!   server counts them whether it caps or truncates). A later page shorter
+//!   than that, followed by a page with messages (messages added at the end
+//!   since, or a page served short by mistake), is read again and the read
+//!   goes on from it, twice at most; then it ends the stream with
+//!   [`PagingError::ShortPage`]. A page longer ends it with
 //!   [`PagingError::PageSizeChanged`].
 //! - A message added at the head of the listing during the read shifts
 //!   every later page by one: the repeats that open each of them are
@@ -97,11 +99,13 @@ pub fn pages<Ep: NumberedEndpoint>(
         let (page, resumed, so_far) = match options.resume {
             None => (Ep::FIRST_PAGE, false, None),
             Some(Position::Page(n)) if n >= Ep::FIRST_PAGE => (n, n > Ep::FIRST_PAGE, None),
-            // What a read gives: pages from its first up to this one, holding
-            // the messages counted (a token is input too).
+            // What a read gives: pages from its first up to this one (read
+            // again at most as often as a read goes on), holding the
+            // messages counted (a token is input too).
             Some(Position::PageWithCheck { page, check })
                 if (Ep::FIRST_PAGE..=page).contains(&check.first_page)
-                    && (1..=check.pages.saturating_mul(per_page)).contains(&check.count) =>
+                    && check.pages <= (page - check.first_page + 1).saturating_mul(u64::from(MAX_GOING_ON) + 1)
+                    && check.pages.checked_mul(per_page).is_some_and(|most| (1..=most).contains(&check.count)) =>
             {
                 (page, true, Some(check))
             }
@@ -146,6 +150,7 @@ pub fn pages<Ep: NumberedEndpoint>(
             went_on: 0,
             went_on_from: None,
             pages_of_repeats: 0,
+            short_again: 0,
             short: None,
         };
         if let Some(check) = so_far {
@@ -206,6 +211,8 @@ struct NumberedScheme<Ep> {
     /// Full pages of nothing but repeats just before this one (see
     /// [`MAX_PAGES_OF_REPEATS`]).
     pages_of_repeats: u8,
+    /// How often a short page was read again (see [`MAX_SHORT_AGAIN`]).
+    short_again: u8,
     /// A page shorter than the page size: the next one must be empty.
     short: Option<(u64, u64)>,
 }
@@ -397,6 +404,10 @@ impl<Ep: NumberedEndpoint> NumberedScheme<Ep> {
 /// holds messages after the last one delivered.
 const MAX_GOING_ON: u8 = 2;
 
+/// How often a read reads a short page again because messages follow it
+/// (see [`PagingError::ShortPage`]).
+const MAX_SHORT_AGAIN: u8 = 2;
+
 /// How many full pages of nothing but repeats in a row are taken for the
 /// listing pushed down (messages added at its head, as the run's first
 /// page shows) before the read ends with [`PagingError::RepeatedPage`].
@@ -452,7 +463,7 @@ impl Keys {
         let mut hasher = SipHasher13::new_with_keys(self.hash, self.count);
         hasher.write_u64(key);
         self.hash = hasher.finish();
-        self.count += 1;
+        self.count = self.count.saturating_add(1);
     }
 
     /// How `now` differs from these keys, delivered.
@@ -492,7 +503,20 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
                     None => continue,
                 }
             }
-            if let Some((short, short_len)) = self.short {
+            if let Some((short, short_len)) = self.short.take() {
+                // Messages after a short page: added at the end since it was
+                // read, or the page was served short by mistake. Read it
+                // again and go on from there (its messages delivered are
+                // dropped as repeats, not taken for a push-down), at most
+                // MAX_SHORT_AGAIN times a read; a page short every time
+                // ends the read.
+                if self.short_again < MAX_SHORT_AGAIN {
+                    tracing::debug!(page = short, "messages after a short page: reading it again");
+                    self.short_again += 1;
+                    self.went_on_from = Some(short);
+                    self.page = short;
+                    continue;
+                }
                 let limit = self.size.unwrap_or(self.asked);
                 return Step::Fail(PagingError::ShortPage {
                     page: PagePosition(Some(Position::Page(short))),
