@@ -803,6 +803,56 @@ fn octopush_sync_rerun_after_a_complete_read_and_a_change_keeps_the_promise() {
     eprintln!("{}", needless.join("\n"));
 }
 
+// Was (needless failure, sync stuck): a first sync over 35 messages:
+// o0005 is deleted after page 1 (before request 2, so o0010 is skipped),
+// page 3 (request 3) is a 501: exit 5, checkpoint page 2 with its check.
+// The second sync resumes there (2/10 3/10 4/10 5/10), checks from page 1
+// (1/10-4/10) and finds the skip: exit 5 "the conversation changed while
+// it was read ... messages may have been skipped, read it again". The
+// third sync does exactly the same (requests 2/10 3/10 4/10 5/10 1/10 2/10
+// 3/10 4/10 again) and so does every later one: the checkpoint stays at
+// page 2, the file never gets o0010, and only `--restart` gets out. (A
+// first run whose own check fails is read again from the start by the
+// next sync: probe5's octopush_sync_rerun_after_a_listing_change_...)
+// Likewise after a head addition between the runs (any count, a stop at a
+// page boundary): every rerun fails with "cannot resume exactly once:
+// message `o0019`, the last one written, is no longer on the page it was
+// on; export the conversation again from the start" (requests 2/10 each).
+// Now a read that went on from an earlier run's check and cannot be read
+// exactly once restarts the conversation where its output can be cut back
+// (its file is emptied and written again by the next run).
+#[test]
+fn octopush_sync_reruns_after_a_change_seen_by_a_resumed_read_recover() {
+    for (change, k) in [(Change::Del(5), 2), (Change::Head(1), 3)] {
+        let live = Live::new(msgs(0..35));
+        live.fail_at(&[3]);
+        live.hook(move |o, l| {
+            if o == k {
+                apply(change, l, 0);
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let runs = sync_chain(&live, dir.path(), 4, |_| {});
+        let what = format!("sync: {change:?} before request {k}, 501 at 3");
+        let expected = match change {
+            Change::Del(_) => without(octo_ids(0..35), "o0005"),
+            _ => octo_ids(0..35),
+        };
+        let head = with(vec!["o1000".to_owned()], &octo_ids(0..35));
+        for r in &runs {
+            promise_file_any(&what, r, dir.path(), &[expected.clone(), octo_ids(0..35), head.clone()], &live);
+        }
+        assert_eq!(
+            runs.last().unwrap().code,
+            Some(0),
+            "{what}: {} runs, none recovers: {} ; {}",
+            runs.len(),
+            describe_runs(&runs),
+            asked(&live)
+        );
+    }
+}
+
 /// Run 2 resumed with --concurrency 4 (its check reads pages at once),
 /// after a deletion or tail growth between the runs.
 #[test]

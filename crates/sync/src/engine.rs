@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 
 use convo_normalize::Vendor;
 use convo_normalize::fetch::{
-    BudgetStats, ErrorKind, FetchError, FetchOptions, NormalizedPage, PagingOptions, RateBudget, RetryPolicy, Source,
+    BudgetStats, ErrorKind, FetchError, FetchOptions, NormalizedPage, PagingOptions, Position, RateBudget, RetryPolicy,
+    Source,
 };
 
 use crate::resume::{Resume, Tracker, Written, raw_hash};
@@ -463,6 +464,17 @@ pub async fn sync(
                             // started, output included where it can be cut.
                             if !error.resumable() {
                                 let restored = match state.wrote {
+                                    // It went on from an earlier run's check,
+                                    // which the listing now contradicts: what
+                                    // the earlier runs wrote cannot be told
+                                    // sound, and going back to where this run
+                                    // started would fail the same way again.
+                                    // A file is read again from the start.
+                                    _ if went_on_from_an_earlier_run(&state.before)
+                                        && state.before.output_len.is_some() =>
+                                    {
+                                        state.before.restart()
+                                    }
                                     Some(wrote) if !wrote.is_empty() => put_back(state.before, state.now, wrote),
                                     _ => state.before,
                                 };
@@ -492,6 +504,15 @@ pub async fn sync(
     }
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Whether a read in progress goes on from a position that carries an
+/// earlier run's check (Octopush's [`Position::PageWithCheck`]).
+fn went_on_from_an_earlier_run(checkpoint: &Checkpoint) -> bool {
+    matches!(
+        &checkpoint.read,
+        Read::InProgress { resume: Some(Resume { page: Some(Position::PageWithCheck { .. }), .. }), .. }
+    )
 }
 
 /// Writes one page of a conversation and advances its checkpoint: the
