@@ -41,7 +41,7 @@ fn a_failed_export_resumes_where_it_stopped_and_writes_each_message_once() {
         let first = export(name, &served.base_url(vendor), &[]);
         first.expect_code(5);
         let token = resume_token(&first.stderr);
-        assert!(token.starts_with("r1."), "{name}: {token}");
+        assert!(token.starts_with("r2."), "{name}: {token}");
         // ... and the same command with the token writes the rest.
         let second = export(name, &served.base_url(vendor), &["--resume", &token]);
         second.expect_success();

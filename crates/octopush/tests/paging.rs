@@ -365,10 +365,12 @@ async fn a_stream_resumes_from_the_next_page_of_an_earlier_run_and_checks_from_t
     let rest: Vec<MessagePage> = c.pages(query(), resumed_with(resume.clone())).try_collect().await.unwrap();
     assert_eq!(rest[0].position, resume);
     assert_eq!(ids(&rest), expected_ids(300..2345));
-    // Pages 4 to 24, the empty page 25, and the listing read again from
-    // the first run's first page: what that run delivered is checked too.
+    // Page 4, then page 3 (the first run's last message is not on page 4:
+    // it still ends page 3, so nothing moved), pages 5 to 24, the empty
+    // page 25, and the listing read again from the first run's first page:
+    // what that run delivered is checked too.
     let resumed: Vec<u64> = asked(&server).await.into_iter().skip(3).map(|(page, _)| page).collect();
-    assert_eq!(resumed, (4..=25).chain(1..=24).collect::<Vec<_>>());
+    assert_eq!(resumed, [4, 3].into_iter().chain(5..=25).chain(1..=24).collect::<Vec<_>>());
 
     // A plain page number resumes too, checking from that page on.
     let (server, uri) = serve(2345).await;
@@ -401,6 +403,31 @@ async fn messages_added_at_the_head_between_two_runs_push_nothing_into_the_resum
 }
 
 #[tokio::test]
+async fn messages_added_at_the_head_between_two_runs_by_a_page_or_more_are_not_delivered_twice() {
+    // 250 messages added at the head before the resumed run reads page 3:
+    // pages 3 and 4 now hold only messages the first run delivered, and
+    // page 5 holds 199, its last (at 449). Page 1 shows the listing grew;
+    // the resumed read skips the pages up to 199 and goes on after it.
+    let conversation = Conversation::new(350).change(|n, listing| {
+        if n == 2 {
+            listing.splice(0..0, 1000..1250);
+        }
+    });
+    let (server, uri) = serve_conversation(conversation).await;
+    let c = client(&uri);
+    let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(2).try_collect().await.unwrap();
+    let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
+    let rest: Vec<MessagePage> = c.pages(query(), options).try_collect().await.unwrap();
+    assert_eq!(ids(&rest), expected_ids(200..350));
+    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    assert_eq!(
+        pages_asked[..7],
+        [1, 2, 3, 2, 3, 4, 5],
+        "page 3 without 199, page 2 without it, page 3 again, page 4, then 199 on page 5"
+    );
+}
+
+#[tokio::test]
 async fn a_deletion_above_the_read_before_an_earlier_run_stopped_fails_the_resumed_read() {
     // The first run reads pages 1 and 2 of 350 and stops (a crash, an
     // error) before its check. Then a message of page 1 is deleted, which
@@ -418,13 +445,33 @@ async fn a_deletion_above_the_read_before_an_earlier_run_stopped_fails_the_resum
     assert_eq!(ids(&first), expected_ids(0..200));
     let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
     let (rest, error) = split(drain(&c, query(), options).await);
-    assert_eq!(ids(&rest), expected_ids(201..350), "200 was pulled back onto page 2, already read");
-    assert!(
-        matches!(&error, Some(Error::ListingChanged { page, .. }) if page == &PagePosition(Some(Position::Page(1)))),
-        "{error:?}"
-    );
+    // Page 3 does not hold 199, the first run's last message, and page 2
+    // no longer ends with it (200 was pulled back after it): the resumed
+    // read ends at once, before delivering anything.
+    assert!(rest.is_empty(), "{:?}", ids(&rest));
+    assert!(matches!(&error, Some(Error::ListingChanged { .. })), "{error:?}");
     let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
-    assert_eq!(pages_asked[..4], [1, 2, 3, 4], "the first run, then the resumed one to its end");
+    assert_eq!(pages_asked, [1, 2, 3, 2], "the first run, then page 3 and page 2");
+}
+
+#[tokio::test]
+async fn a_deletion_above_the_read_during_the_resumed_read_fails_its_check() {
+    // The first run reads pages 1 and 2 of 350 and stops; the resumed read
+    // reads page 3 (and page 2: nothing moved), then a message of page 1 is
+    // deleted, which pulls 300 back onto page 3: the check from the first
+    // run's first page sees it.
+    let conversation = Conversation::new(350).change(|n, listing| {
+        if n == 4 {
+            listing.retain(|&i| i != 7);
+        }
+    });
+    let (_server, uri) = serve_conversation(conversation).await;
+    let c = client(&uri);
+    let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(2).try_collect().await.unwrap();
+    let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
+    let (rest, error) = split(drain(&c, query(), options).await);
+    assert!(!ids(&rest).contains(&message_id(300)), "skipped by the shift");
+    assert!(listing_changed_at_page_1(&error), "{error:?}");
 }
 
 #[tokio::test]

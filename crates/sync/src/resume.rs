@@ -7,7 +7,15 @@
 //! last message of that page already written: the resumed run reads the
 //! page again and skips up to and including that message. If that message
 //! is no longer on the page, the resumed run refuses to guess and says so.
-//! The token is base64url JSON: one shell word, nothing to quote.
+//! After a page written whole, the token is that page again after its last
+//! message, as above, or, where the stream's next position carries its own
+//! check (Octopush's `PageWithCheck`), that next position: the resumed
+//! stream then finds the last message delivered itself, wherever messages
+//! added at the head pushed it.
+//! The token is base64url JSON and a checksum of it (FNV-1a, 64 bits): one
+//! shell word, nothing to quote; a token cut short or edited is refused (a
+//! checksum, not a signature: it catches accidents and casual edits, not a
+//! forger who computes it again).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -70,39 +78,49 @@ impl Written {
 
 /// FNV-1a over the message's exact JSON: stable across builds and runs.
 pub(crate) fn raw_hash(message: &Message) -> u64 {
-    message
-        .raw
-        .get()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
+    fnv(message.raw.get().as_bytes())
 }
 
-const PREFIX: &str = "r1.";
+const PREFIX: &str = "r2.";
+/// What tokens without a checksum started with (refused).
+const OLDER_PREFIX: &str = "r1.";
+
+/// FNV-1a, 64 bits, over `bytes`.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x100_0000_01b3))
+}
 
 impl Resume {
     /// What identifies a read, for [`Resume::read`]: a hash (FNV-1a, 64
     /// bits, hex) of `parts`, the vendor and every flag that chooses which
     /// messages the read lists.
     pub fn read_of(parts: &[&str]) -> String {
-        let hash = parts
-            .iter()
-            .flat_map(|part| part.bytes().chain([0]))
-            .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3));
-        format!("{hash:016x}")
+        let bytes: Vec<u8> = parts.iter().flat_map(|part| part.bytes().chain([0])).collect();
+        format!("{:016x}", fnv(&bytes))
     }
 
     /// The token for `--resume`.
     pub fn token(&self) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
-        format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
+        format!("{PREFIX}{}.{:016x}", URL_SAFE_NO_PAD.encode(&json), fnv(&json))
     }
 
     /// Reads a `--resume` token back.
     pub fn parse(token: &str) -> Result<Self, String> {
         let bad = |why: String| format!("--resume `{token}` is not a position convo printed: {why}");
-        let body =
-            token.trim().strip_prefix(PREFIX).ok_or_else(|| bad(format!("it does not start with `{PREFIX}`")))?;
+        let token = token.trim();
+        if token.starts_with(OLDER_PREFIX) {
+            return Err(bad(
+                "an older convo printed it, without a checksum; export the conversation again from the start"
+                    .to_owned(),
+            ));
+        }
+        let body = token.strip_prefix(PREFIX).ok_or_else(|| bad(format!("it does not start with `{PREFIX}`")))?;
+        let (body, sum) = body.rsplit_once('.').ok_or_else(|| bad("it has no checksum".to_owned()))?;
         let json = URL_SAFE_NO_PAD.decode(body).map_err(|e| bad(e.to_string()))?;
+        if u64::from_str_radix(sum, 16).ok() != Some(fnv(&json)) || sum.len() != 16 {
+            return Err(bad("its checksum does not match (cut short or edited)".to_owned()));
+        }
         serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))
     }
 
@@ -186,6 +204,11 @@ impl Tracker {
         if self.finished || self.written == self.total {
             let next = self.next.clone()?;
             return Some(match &self.last {
+                // The next page, with the check of everything delivered
+                // before it (Octopush): the resumed read itself finds the
+                // last message delivered where messages added at the head
+                // since pushed it, and its check sees any other change.
+                _ if matches!(next, Position::PageWithCheck { .. }) => Resume { page: Some(next), ..Resume::default() },
                 // The page again, after its last message: a listing that
                 // moved since (Octopush's page numbers shift as messages
                 // arrive at its head) is then refused instead of written
@@ -264,8 +287,18 @@ mod tests {
             assert_eq!(Resume::parse(&token).unwrap(), resume);
         }
         let err = Resume::parse("page:3").unwrap_err();
-        assert!(err.contains("`page:3`") && err.contains("r1."), "{err}");
-        assert!(Resume::parse("r1.!!!").is_err());
+        assert!(err.contains("`page:3`") && err.contains("r2."), "{err}");
+        assert!(Resume::parse("r2.!!!").is_err());
+        // Cut short, edited, or from before the checksum: refused.
+        let token = Resume { page: Some(Position::Page(3)), ..Resume::default() }.token();
+        let cut = &token[..token.len() - 1];
+        assert!(Resume::parse(cut).unwrap_err().contains("checksum"), "{cut}");
+        let (body, sum) = token.rsplit_once('.').unwrap();
+        let other = Resume { page: Some(Position::Page(4)), ..Resume::default() }.token();
+        let edited = format!("{}.{sum}", other.rsplit_once('.').unwrap().0);
+        assert!(Resume::parse(&edited).unwrap_err().contains("checksum"), "{edited}");
+        let older = format!("r1.{}", &body["r2.".len()..]);
+        assert!(Resume::parse(&older).unwrap_err().contains("an older convo"), "{older}");
     }
 
     #[test]

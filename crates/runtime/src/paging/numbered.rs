@@ -144,6 +144,7 @@ pub fn pages<Ep: NumberedEndpoint>(
             first_key: None,
             last_key: 0,
             resumed_after: None,
+            seeking: 0,
             head: HashSet::new(),
             pushed: 0,
             pages_with_messages: 0,
@@ -199,6 +200,9 @@ struct NumberedScheme<Ep> {
     /// delivered.
     last_key: u64,
     resumed_after: Option<u64>,
+    /// Pages skipped while looking for that one (a listing pushed down by
+    /// a page or more between the runs).
+    seeking: u64,
     /// The repeats dropped at the start of pages: how far messages added at
     /// the head pushed the listing down during the read.
     pushed: u64,
@@ -536,17 +540,69 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
             let size = self.size.unwrap_or(len);
             let next = n.saturating_add(1);
             let mut items = items;
-            if let Some(last) = self.resumed_after.take()
-                && let Some(at) = items.iter().position(|item| Keys::hash(item.key()) == last)
-            {
-                // The earlier run's last message, pushed onto this page by
-                // messages added at the head between the runs: it and those
-                // before it were delivered.
-                items.drain(..=at);
-                self.pushed += at as u64 + 1;
-                if items.is_empty() {
-                    self.page = next;
-                    continue;
+            if let Some(last) = self.resumed_after {
+                let found = items.iter().position(|item| Keys::hash(item.key()) == last);
+                match found {
+                    // The earlier run's last message, pushed onto this page
+                    // by messages added at the head between the runs: it and
+                    // those before it were delivered.
+                    Some(at) => {
+                        self.resumed_after = None;
+                        items.drain(..=at);
+                        self.pushed += at as u64 + 1;
+                        if items.is_empty() {
+                            self.page = next;
+                            continue;
+                        }
+                    }
+                    // Not here: where nothing moved, it ends the page before
+                    // (one request tells). Where that page no longer holds
+                    // it, messages added at the head, or pages of another
+                    // size, pushed it further on: this page and the next are
+                    // read for it, and the pages up to it were delivered
+                    // (the check sees any that were not). Where it is on that page but not last,
+                    // messages before it were deleted since, and those after
+                    // it (never delivered) were pulled back there.
+                    None if self.seeking == 0 => {
+                        let before = if n > self.first { self.keys(n - 1, size).await } else { Ok(Vec::new()) };
+                        match before {
+                            Ok(before) if before.last() == Some(&last) => self.resumed_after = None,
+                            Ok(before) if before.contains(&last) => {
+                                return Step::Fail(PagingError::ListingChanged {
+                                    page: page.clone(),
+                                    reason: format!(
+                                        "the last message an earlier run delivered no longer ends page {}: \
+                                         messages before it were deleted since",
+                                        n - 1
+                                    ),
+                                });
+                            }
+                            // (This page again first: messages added at the
+                            // head since it was read may have pushed it there.)
+                            Ok(_) => {
+                                self.seeking = 1;
+                                continue;
+                            }
+                            Err(error) => return Step::Fail(error),
+                        }
+                    }
+                    None if len == size && self.seeking <= self.pages_with_messages => {
+                        self.seeking += 1;
+                        self.pushed += len;
+                        self.page = next;
+                        continue;
+                    }
+                    None => {
+                        return Step::Fail(PagingError::ListingChanged {
+                            page: page.clone(),
+                            reason: format!(
+                                "the last message an earlier run delivered is not on the {} pages from page {} on \
+                                 (nor where it was)",
+                                self.seeking + 1,
+                                n - self.seeking
+                            ),
+                        });
+                    }
                 }
             }
             // The page's keys as served (a record it holds twice included),
