@@ -431,6 +431,31 @@ fn octopush_resume_after_a_head_addition_between_runs_goes_on() {
     }
 }
 
+// Was (needless failure, across runs): 35 messages, page 4 the short last
+// page (o0030-o0034). Run 1 reads pages 1-5 and its check's first request
+// (6) is a 501. Seven messages arrive at the tail before the resumed run:
+// page 4 now holds o0030-o0034 and five of them, page 5 the other two. A
+// run resumed at page 5 read only those two, and its check found the five
+// on page 4 never delivered: exit 5. (The helper's probe went through a
+// second failed run; with the next-page token its request ordinals no
+// longer meet, so it is written here directly.) Now the resumed stream,
+// not finding the earlier run's last message on page 5, asks page 4, finds
+// it there with messages after it, and goes on from page 4.
+#[test]
+fn octopush_tail_growth_after_a_short_last_page_between_runs_is_read() {
+    let live = Live::new(msgs(0..35));
+    live.fail_at(&[6]);
+    let chain = chain(&live, 2, |i| {
+        if i == 1 {
+            live.change(|l| apply(Change::Tail(7), l, 0));
+        }
+    });
+    let expected = with(octo_ids(0..35), &tail_ids(7, 0));
+    promise_chain("tail growth between the runs", &chain, &live, &expected);
+    assert_eq!(chain.runs.len(), 2, "{}", chain.describe());
+    assert_eq!(chain.runs[1].code, Some(0), "{} ; {}", chain.describe(), asked(&live));
+}
+
 // Was (needless failure, one run): 25 messages; page 3 is short (o0020-
 // o0024); 6 or more messages are added at the tail before request 4 (the
 // page that must confirm the end). Page 4 now holds them, and the read

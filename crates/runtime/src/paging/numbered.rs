@@ -549,7 +549,9 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
                     Some(at) => {
                         self.resumed_after = None;
                         items.drain(..=at);
-                        self.pushed += at as u64 + 1;
+                        if self.went_on_from != Some(n) {
+                            self.pushed += at as u64 + 1;
+                        }
                         if items.is_empty() {
                             self.page = next;
                             continue;
@@ -560,26 +562,24 @@ impl<Ep: NumberedEndpoint> Scheme for NumberedScheme<Ep> {
                     // it, messages added at the head, or pages of another
                     // size, pushed it further on: this page and the next are
                     // read for it, and the pages up to it were delivered
-                    // (the check sees any that were not). Where it is on that page but not last,
-                    // messages before it were deleted since, and those after
-                    // it (never delivered) were pulled back there.
+                    // (the check sees any that were not).
                     None if self.seeking == 0 => {
                         let before = if n > self.first { self.keys(n - 1, size).await } else { Ok(Vec::new()) };
                         match before {
                             Ok(before) if before.last() == Some(&last) => self.resumed_after = None,
+                            // Messages after it there were never delivered:
+                            // added at the end of a short page since, or
+                            // pulled back by deletions before it (which the
+                            // check sees). The read goes on from that page.
                             Ok(before) if before.contains(&last) => {
-                                return Step::Fail(PagingError::ListingChanged {
-                                    page: page.clone(),
-                                    reason: format!(
-                                        "the last message an earlier run delivered no longer ends page {}: \
-                                         messages before it were deleted since",
-                                        n - 1
-                                    ),
-                                });
+                                self.short = None;
+                                self.page = n - 1;
+                                continue;
                             }
                             // (This page again first: messages added at the
                             // head since it was read may have pushed it there.)
                             Ok(_) => {
+                                self.short = None;
                                 self.seeking = 1;
                                 continue;
                             }
