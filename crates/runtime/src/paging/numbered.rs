@@ -59,7 +59,15 @@
 //!   skipped during an earlier run that stopped before its own check (an
 //!   error, a crash), or by a change between the runs, is seen. The earlier
 //!   run's last message, pushed onto the resumed page by messages added at
-//!   the head between the runs, is dropped with those before it. A plain
+//!   the head between the runs, is dropped with those before it. Where it
+//!   is not on the resumed page, the page before is asked (one request):
+//!   ending it, nothing moved; on it but not last, the messages after it
+//!   there were never delivered (added at the end of a short page since, or
+//!   pulled back by a deletion, which the check sees), and the read goes on
+//!   from that page; not on it, the listing was pushed (messages added at
+//!   the head, or another page size), and the resumed page is read again
+//!   and the pages after it looked through for it (bounded by the pages
+//!   delivered; never found: [`PagingError::ListingChanged`]). A plain
 //!   [`Position::Page`] resumes too, checking from that page on; so does
 //!   a sync's next read after a complete one, whose own check passed
 //!   ([`Position::forget_read`]).
