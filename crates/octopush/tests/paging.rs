@@ -381,6 +381,23 @@ async fn a_stream_resumes_from_the_next_page_of_an_earlier_run_and_checks_from_t
     assert_eq!(resumed, (4..=25).chain(4..=24).collect::<Vec<_>>());
 }
 
+/// Two runs over `conversation`, in pages of 100: the first reads `pages`
+/// pages and stops (a crash, an error) before its check; the second
+/// resumes from the last one's `next`. The first run's pages, the second
+/// run's pages and error, and the pages asked by both.
+async fn two_runs(
+    conversation: Conversation,
+    pages: usize,
+) -> (Vec<MessagePage>, Vec<MessagePage>, Option<Error>, Vec<u64>) {
+    let (server, uri) = serve_conversation(conversation).await;
+    let c = client(&uri);
+    let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(pages).try_collect().await.unwrap();
+    let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
+    let (rest, error) = split(drain(&c, query(), options).await);
+    let pages_asked = asked(&server).await.iter().map(|(page, _)| *page).collect();
+    (first, rest, error, pages_asked)
+}
+
 #[tokio::test]
 async fn messages_added_at_the_head_between_two_runs_push_nothing_into_the_resumed_read_twice() {
     // The first run reads pages 1 and 2 of 350; two messages are added at
@@ -392,13 +409,9 @@ async fn messages_added_at_the_head_between_two_runs_push_nothing_into_the_resum
             listing.splice(0..0, [1000, 1001]);
         }
     });
-    let (server, uri) = serve_conversation(conversation).await;
-    let c = client(&uri);
-    let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(2).try_collect().await.unwrap();
-    let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
-    let rest: Vec<MessagePage> = c.pages(query(), options).try_collect().await.unwrap();
+    let (_, rest, error, pages_asked) = two_runs(conversation, 2).await;
+    assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&rest), expected_ids(200..350));
-    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
     assert_eq!(pages_asked, [1, 2, 3, 4, 5, 1, 2, 3, 4], "read to the empty page 5, then checked from page 1");
 }
 
@@ -413,13 +426,9 @@ async fn messages_added_at_the_head_between_two_runs_by_a_page_or_more_are_not_d
             listing.splice(0..0, 1000..1250);
         }
     });
-    let (server, uri) = serve_conversation(conversation).await;
-    let c = client(&uri);
-    let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(2).try_collect().await.unwrap();
-    let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
-    let rest: Vec<MessagePage> = c.pages(query(), options).try_collect().await.unwrap();
+    let (_, rest, error, pages_asked) = two_runs(conversation, 2).await;
+    assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&rest), expected_ids(200..350));
-    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
     assert_eq!(
         pages_asked[..7],
         [1, 2, 3, 2, 3, 4, 5],
@@ -438,14 +447,10 @@ async fn messages_added_at_the_end_of_a_short_last_page_between_two_runs_are_rea
             listing.extend(250..370);
         }
     });
-    let (server, uri) = serve_conversation(conversation).await;
-    let c = client(&uri);
-    let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(3).try_collect().await.unwrap();
+    let (first, rest, error, pages_asked) = two_runs(conversation, 3).await;
+    assert!(error.is_none(), "{error:?}");
     assert_eq!(ids(&first), expected_ids(0..250));
-    let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
-    let rest: Vec<MessagePage> = c.pages(query(), options).try_collect().await.unwrap();
     assert_eq!(ids(&rest), expected_ids(250..370));
-    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
     assert_eq!(pages_asked[..8], [1, 2, 3, 4, 3, 3, 4, 5], "page 4, page 3 (249 not last), on from page 3");
 }
 
@@ -461,19 +466,14 @@ async fn a_deletion_above_the_read_before_an_earlier_run_stopped_fails_the_resum
             listing.retain(|&i| i != 7);
         }
     });
-    let (server, uri) = serve_conversation(conversation).await;
-    let c = client(&uri);
-    let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(2).try_collect().await.unwrap();
+    let (first, rest, error, pages_asked) = two_runs(conversation, 2).await;
     assert_eq!(ids(&first), expected_ids(0..200));
-    let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
-    let (rest, error) = split(drain(&c, query(), options).await);
     // Page 3 does not hold 199, the first run's last message, and page 2
     // no longer ends with it: 200 was pulled back after it. The resumed
     // read goes on from page 2, after 199 (200 is not skipped); its check
     // sees the deletion (7 was delivered and is gone).
     assert_eq!(ids(&rest), expected_ids(200..350));
     assert!(listing_changed_at_page_1(&error), "{error:?}");
-    let pages_asked: Vec<u64> = asked(&server).await.iter().map(|(page, _)| *page).collect();
     assert_eq!(pages_asked[..6], [1, 2, 3, 2, 2, 3], "the first run, then pages 3 and 2, and on from page 2");
 }
 
@@ -488,11 +488,7 @@ async fn a_deletion_above_the_read_during_the_resumed_read_fails_its_check() {
             listing.retain(|&i| i != 7);
         }
     });
-    let (_server, uri) = serve_conversation(conversation).await;
-    let c = client(&uri);
-    let first: Vec<MessagePage> = c.pages(query(), options(Some(100))).take(2).try_collect().await.unwrap();
-    let options = PagingOptions { resume: first.last().unwrap().next.clone(), ..options(Some(100)) };
-    let (rest, error) = split(drain(&c, query(), options).await);
+    let (_, rest, error, _) = two_runs(conversation, 2).await;
     assert!(!ids(&rest).contains(&message_id(300)), "skipped by the shift");
     assert!(listing_changed_at_page_1(&error), "{error:?}");
 }
