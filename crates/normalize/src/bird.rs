@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::model::*;
 
 /// Normalizes one raw Bird page (`{"results": [...], "nextPageToken": ...}`).
-pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
+pub(crate) fn page(body: &str) -> Result<Vec<Message>, crate::PageError> {
     let page: Page = crate::page::decode(Vendor::Bird, body)?;
     Ok(page.results.map(|m| m.0).unwrap_or_default())
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::model::*;
 
 /// Normalizes one raw Infobip page (`{"messages": [...], "pagination": {...}}`).
-pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
+pub(crate) fn page(body: &str) -> Result<Vec<Message>, crate::PageError> {
     let page: Page = crate::page::decode(Vendor::Infobip, body)?;
     Ok(page.messages.map(|m| m.0).unwrap_or_default())
 }

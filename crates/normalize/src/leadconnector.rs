@@ -14,7 +14,7 @@ use crate::model::*;
 /// Normalizes one raw LeadConnector page, flat
 /// (`{"lastMessageId", "nextPage", "messages": [...]}`) or nested
 /// (`{"messages": {"lastMessageId", "nextPage", "messages": [...]}, "traceId"}`).
-pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
+pub(crate) fn page(body: &str) -> Result<Vec<Message>, crate::PageError> {
     let response: MessagesResponse = crate::page::decode(Vendor::Leadconnector, body)?;
     Ok(response.into_page().messages.unwrap_or_default().into_iter().map(from_leadconnector).collect())
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::model::*;
 
 /// Normalizes one raw Octopush page: a bare JSON array of messages.
-pub(crate) fn page(body: &[u8]) -> Result<Vec<Message>, crate::PageError> {
+pub(crate) fn page(body: &str) -> Result<Vec<Message>, crate::PageError> {
     let messages: crate::page::Normalized<Octopush> = crate::page::decode(Vendor::Octopush, body)?;
     Ok(messages.0)
 }

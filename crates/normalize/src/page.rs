@@ -66,8 +66,10 @@ fn snippet(body: &[u8]) -> String {
 ///
 /// The fast path decodes without tracking; only a page that fails pays for
 /// a second, tracked decode that names the path.
-pub(crate) fn decode<T: DeserializeOwned>(vendor: Vendor, body: &[u8]) -> Result<T, PageError> {
-    if let Ok(value) = serde_json::from_slice(body) {
+pub(crate) fn decode<T: DeserializeOwned>(vendor: Vendor, body: &str) -> Result<T, PageError> {
+    // From text, not bytes: the body is known to be UTF-8, so neither the
+    // page's strings nor each message's raw text are checked once more.
+    if let Ok(value) = serde_json::from_str(body) {
         return Ok(value);
     }
     let fail = |path: String, reason: String| {
@@ -82,9 +84,9 @@ pub(crate) fn decode<T: DeserializeOwned>(vendor: Vendor, body: &[u8]) -> Result
             path = if path == "." || from_top { inner.to_owned() } else { format!("{path}.{inner}") };
             reason = tail.to_owned();
         }
-        PageError { vendor, path, reason, snippet: snippet(body) }
+        PageError { vendor, path, reason, snippet: snippet(body.as_bytes()) }
     };
-    let mut de = serde_json::Deserializer::from_slice(body);
+    let mut de = serde_json::Deserializer::from_str(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         fail(path, e.into_inner().to_string())
@@ -97,7 +99,7 @@ pub(crate) fn decode<T: DeserializeOwned>(vendor: Vendor, body: &[u8]) -> Result
 /// for one page of a conversation's messages.
 pub fn normalize_page(vendor: Vendor, body: &[u8]) -> Result<Vec<Message>, PageError> {
     // Bytes that are not UTF-8 cost only the message holding them.
-    let body = &*convo_runtime::valid_utf8(body.into());
+    let body = &*convo_runtime::utf8_text(body);
     match vendor {
         Vendor::Bird => crate::bird::page(body),
         Vendor::Infobip => crate::infobip::page(body),

@@ -38,7 +38,8 @@ pub use http::{
 };
 #[doc(hidden)]
 pub use limit::{
-    BodyTooLarge, ClientState, ErrorStatus, Secrets, body_too_large, execute_limited, find_in_chain, valid_utf8,
+    BodyTooLarge, ClientState, ErrorStatus, Secrets, body_too_large, execute_limited, find_in_chain, utf8_text,
+    valid_utf8,
 };
 #[doc(hidden)]
 pub use path::encode_path;

@@ -35,8 +35,21 @@ pub fn valid_utf8(body: std::borrow::Cow<'_, [u8]>) -> std::borrow::Cow<'_, [u8]
     if std::str::from_utf8(&body).is_ok() {
         return body;
     }
+    std::borrow::Cow::Owned(lossy(&body).into_bytes())
+}
+
+/// [`valid_utf8`] for a body read as text: `body` itself when it is UTF-8
+/// (checked once), else its lossy reading, with the same warning.
+pub fn utf8_text(body: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(body) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => std::borrow::Cow::Owned(lossy(body)),
+    }
+}
+
+fn lossy(body: &[u8]) -> String {
     tracing::warn!("the response held bytes that are not UTF-8: each is read as U+FFFD");
-    std::borrow::Cow::Owned(String::from_utf8_lossy(&body).into_owned().into_bytes())
+    String::from_utf8_lossy(body).into_owned()
 }
 
 /// What replaces a credential's value in a response.
