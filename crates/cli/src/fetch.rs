@@ -167,7 +167,7 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
         since: args.since,
     };
     let stdout = std::io::stdout().lock();
-    let mut output = Output::new(args.format, std::io::BufWriter::new(stdout));
+    let mut output = Output::new(args.format, std::io::BufWriter::with_capacity(crate::output::BUFFER, stdout));
     let mut pages = convo_normalize::fetch::pages(source, options);
     let mut page_count = 0u64;
     let mut tracker = Tracker::default();
@@ -430,7 +430,7 @@ pub fn normalize(args: NormalizeArgs) -> Result<(), CliError> {
     };
     let messages = normalize_page(vendor, &body).map_err(|e| CliError::Undecodable(e.to_string()))?;
     let stdout = std::io::stdout().lock();
-    let mut output = Output::new(args.format, std::io::BufWriter::new(stdout));
+    let mut output = Output::new(args.format, std::io::BufWriter::with_capacity(crate::output::BUFFER, stdout));
     for (index, message) in messages.iter().enumerate() {
         if message.decode_error.is_some() {
             let line = undecodable(message, &format!("message {} of the page", index + 1));

@@ -26,7 +26,10 @@ pub(crate) struct Window {
     /// error, never repeat or skip a message.
     exact: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
     /// Every id delivered, approximately: to recognise a page from further
-    /// back than the window (past [`EXACT_IDS`], whole runs only).
+    /// back than the window (past [`EXACT_IDS`], whole runs only). It holds
+    /// only the ids delivered once `exact` is full (`exact` still answers
+    /// for the ones before): a conversation shorter than that never pays for
+    /// its 2 MiB or its scattered writes.
     all: Bloom,
     /// Messages in a row, on the last pages, that `all` says were delivered.
     positive_run: usize,
@@ -56,25 +59,25 @@ impl Bloom {
         Self { bits: Vec::new(), ids: 0 }
     }
 
-    fn indexes(id: &str) -> impl Iterator<Item = u64> {
-        let hash = hash(id);
+    /// The bits of the id whose [`hash`] is `hash`.
+    fn indexes(hash: u64) -> impl Iterator<Item = u64> {
         let (h1, h2) = (hash & 0xffff_ffff, (hash >> 32) | 1);
         (0..Self::HASHES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % Self::BITS)
     }
 
-    fn insert(&mut self, id: &str) {
+    fn insert(&mut self, hash: u64) {
         if self.bits.is_empty() {
             // Zeroed pages are mapped lazily: a short stream touches few.
             self.bits = vec![0; (Self::BITS / 64) as usize];
         }
-        for i in Self::indexes(id) {
+        for i in Self::indexes(hash) {
             self.bits[(i / 64) as usize] |= 1 << (i % 64);
         }
         self.ids += 1;
     }
 
-    fn probably_contains(&self, id: &str) -> bool {
-        !self.bits.is_empty() && Self::indexes(id).all(|i| self.bits[(i / 64) as usize] & (1 << (i % 64)) != 0)
+    fn probably_contains(&self, hash: u64) -> bool {
+        !self.bits.is_empty() && Self::indexes(hash).all(|i| self.bits[(i / 64) as usize] & (1 << (i % 64)) != 0)
     }
 
     /// How many messages in a row it must call delivered before that is
@@ -196,7 +199,7 @@ impl Window {
         // (Not needed while `exact` holds every id delivered.)
         let ids: Vec<&str> = fresh.iter().filter_map(Record::key).collect();
         let exact = self.exact.len() < EXACT_IDS;
-        if !exact && self.all.usable() && !ids.is_empty() && ids.iter().all(|id| self.all.probably_contains(id)) {
+        if !exact && self.all.usable() && !ids.is_empty() && ids.iter().all(|id| self.all.probably_contains(hash(id))) {
             self.positive_run += ids.len();
             if self.positive_run >= self.all.run_needed() {
                 return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
@@ -216,9 +219,11 @@ impl Window {
     pub fn remember<L: Listing>(&mut self, items: &[L::Item]) {
         let ids: HashSet<String> = items.iter().filter_map(|item| item.key().map(str::to_owned)).collect();
         for id in &ids {
-            self.all.insert(id);
+            let hashed = hash(id);
             if self.exact.len() < EXACT_IDS {
-                self.exact.insert(hash(id));
+                self.exact.insert(hashed);
+            } else {
+                self.all.insert(hashed);
             }
         }
         if ids.is_empty() {
@@ -261,5 +266,80 @@ impl std::hash::Hasher for IdentityHasher {
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Item(String);
+
+    impl Record for Item {
+        fn id(&self) -> Option<&str> {
+            Some(&self.0)
+        }
+        fn time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+            None
+        }
+    }
+
+    #[derive(Debug, serde::Serialize)]
+    struct NoError;
+
+    struct Test;
+
+    impl Listing for Test {
+        const VENDOR: &'static str = "test";
+        type Item = Item;
+        type Error = NoError;
+    }
+
+    fn page(from: usize, to: usize) -> Vec<Item> {
+        (from..to).map(|i| Item(format!("m{i}"))).collect()
+    }
+
+    fn deliver(window: &mut Window, n: usize, items: Vec<Item>) -> Result<usize, PagingError<NoError>> {
+        let position = PagePosition(Some(crate::paging::Position::Page(n as u64)));
+        let fresh = window.split::<Test>(&position, items)?;
+        window.remember::<Test>(&fresh);
+        Ok(fresh.len())
+    }
+
+    #[test]
+    fn the_filter_stays_empty_while_the_exact_set_holds_every_id() {
+        let mut window = Window::new();
+        let per_page = 1_000;
+        let full = EXACT_IDS / per_page;
+        for n in 0..full {
+            deliver(&mut window, n, page(n * per_page, (n + 1) * per_page)).unwrap();
+        }
+        assert!(window.all.bits.is_empty(), "no filter while the exact set is not full");
+        assert_eq!(window.all.ids, 0);
+        deliver(&mut window, full, page(full * per_page, (full + 1) * per_page)).unwrap();
+        assert_eq!(window.exact.len(), EXACT_IDS);
+        let past = ((full + 1) * per_page - EXACT_IDS) as u64;
+        assert_eq!(window.all.ids, past, "the filter holds the ids the exact set has no room for");
+        assert!(window.all.probably_contains(hash(&format!("m{}", (full + 1) * per_page - 1))));
+    }
+
+    #[test]
+    fn past_the_exact_set_a_page_from_further_back_is_still_recognised() {
+        let mut window = Window::new();
+        let per_page = 1_000;
+        let pages = EXACT_IDS.div_ceil(per_page) + 5;
+        for n in 0..pages {
+            deliver(&mut window, n, page(n * per_page, (n + 1) * per_page)).unwrap();
+        }
+        // Long out of the window of the last two pages: page 0 is in the
+        // exact set, page `full + 1` only in the filter.
+        let full = EXACT_IDS.div_ceil(per_page);
+        for from in [0, (full + 1) * per_page] {
+            let back = deliver(&mut window, pages, page(from, from + per_page));
+            assert!(matches!(back, Err(PagingError::RepeatedPage { .. })), "{from}: {back:?}");
+        }
+        // A new page is not mistaken for one from further back.
+        assert_eq!(deliver(&mut window, pages + 1, page(pages * per_page, (pages + 1) * per_page)).unwrap(), per_page);
     }
 }
