@@ -125,9 +125,8 @@ impl<W: Write> Output<W> {
 /// line break can only be whitespace between tokens (inside strings it is
 /// escaped), so turning it into a space keeps the same document on one line.
 /// What is gathered before a write to stdout: a pipe's capacity on Linux,
-/// so that a page of messages takes a few writes, not one every 8 KiB
-/// (`BufWriter`'s default; the writes were a sixth of the CPU time of
-/// `convo fetch` into a pipe).
+/// so that a page of messages takes a few `write` calls, not one every
+/// 8 KiB (`BufWriter`'s default). Output is still flushed after every page.
 pub(crate) const BUFFER: usize = 64 * 1024;
 
 fn write_line(out: &mut impl Write, json: &[u8]) -> std::io::Result<()> {
