@@ -321,7 +321,13 @@ mod tests {
         assert_eq!(window.exact.len(), EXACT_IDS);
         let past = ((full + 1) * per_page - EXACT_IDS) as u64;
         assert_eq!(window.all.ids, past, "the filter holds the ids the exact set has no room for");
-        assert!(window.all.probably_contains(hash(&format!("m{}", (full + 1) * per_page - 1))));
+        // (Which of the page's ids filled the set is the page's set order.)
+        let (exact, filtered) = (full * per_page..(full + 1) * per_page)
+            .map(|i| hash(&format!("m{i}")))
+            .map(|h| (window.exact.contains(&h), window.all.probably_contains(h)))
+            .fold((0, 0), |(e, f), (in_exact, in_filter)| (e + usize::from(in_exact), f + usize::from(in_filter)));
+        assert_eq!(exact, per_page - past as usize, "the rest of the page filled the exact set");
+        assert!(filtered >= past as usize, "every id past the exact set is in the filter: {filtered}");
     }
 
     #[test]
