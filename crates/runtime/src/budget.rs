@@ -42,6 +42,10 @@ impl fmt::Debug for RateBudget {
 }
 
 impl RateBudget {
+    /// The longest pause a vendor's answer sets off: what a request's retry
+    /// policy waits at most by default (`RetryPolicy::default().max_retry_after`).
+    pub const MAX_PAUSE: Duration = Duration::from_secs(120);
+
     /// At most `requests` per `per`, and at most `burst` at once (all at
     /// least 1). Over any span `t`, at most `burst + t / (per / requests)`
     /// requests leave: to stay within a vendor's "N per window" whatever the
@@ -110,6 +114,13 @@ impl RateBudget {
     /// (`Retry-After`, or LeadConnector's rate-limit headers), or
     /// `X-RateLimit-Remaining: 0` with its interval, pauses every client
     /// sharing this budget for that long.
+    ///
+    /// A wait longer than [`RateBudget::MAX_PAUSE`] (a day's quota spent, an
+    /// interval of hours) pauses nothing: the request told so gives up on
+    /// its own ([`RetryPolicy::max_retry_after`](crate::RetryPolicy::max_retry_after)),
+    /// and the other clients go on, each told by the vendor itself if the
+    /// limit is theirs too, so that every read ends, with its own error, in
+    /// bounded time instead of all of them waiting out the vendor's hours.
     pub fn observe(&self, status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap) {
         if status.as_u16() == 429 {
             self.0.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
@@ -122,6 +133,14 @@ impl RateBudget {
             .and_then(|v| v.trim().parse::<u64>().ok())
             == Some(0);
         if !(limited || exhausted) {
+            return;
+        }
+        if wait > Self::MAX_PAUSE {
+            tracing::warn!(
+                wait_s = wait.as_secs(),
+                "the vendor asked to wait longer than the budget pauses ({} s): not paused",
+                Self::MAX_PAUSE.as_secs()
+            );
             return;
         }
         let until = Instant::now() + wait;
@@ -150,4 +169,40 @@ pub struct BudgetStats {
     /// Time spent waiting for the budget, summed over the requests (two
     /// requests waiting one second at once count two seconds).
     pub waited: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+    }
+
+    /// How long the budget holds every request back from now.
+    fn paused(budget: &RateBudget) -> Option<Duration> {
+        let until = *budget.0.paused_until.lock().unwrap();
+        until.map(|until| until.saturating_duration_since(Instant::now()))
+    }
+
+    #[test]
+    fn a_wait_the_retry_policy_takes_pauses_every_client_and_a_longer_one_pauses_none() {
+        assert_eq!(RateBudget::MAX_PAUSE, crate::RetryPolicy::default().max_retry_after);
+        let budget = RateBudget::unlimited();
+        // A day's quota spent, and a 200 announcing an interval of 28 hours.
+        budget.observe(StatusCode::TOO_MANY_REQUESTS, &headers(&[("retry-after", "100000")]));
+        assert_eq!(paused(&budget), None);
+        let interval = [("x-ratelimit-remaining", "0"), ("x-ratelimit-interval-milliseconds", "100000000")];
+        budget.observe(StatusCode::OK, &headers(&interval));
+        assert_eq!(paused(&budget), None);
+        // Within the cap: every client sharing the budget waits.
+        budget.observe(StatusCode::TOO_MANY_REQUESTS, &headers(&[("retry-after", "30")]));
+        let pause = paused(&budget).expect("paused");
+        assert!(pause > Duration::from_secs(29) && pause <= Duration::from_secs(30), "{pause:?}");
+        let interval = [("x-ratelimit-remaining", "0"), ("x-ratelimit-interval-milliseconds", "60000")];
+        budget.observe(StatusCode::OK, &headers(&interval));
+        assert!(paused(&budget).expect("paused") > Duration::from_secs(59));
+    }
 }

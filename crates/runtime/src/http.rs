@@ -100,8 +100,14 @@ compile_error!("convo-runtime needs a TLS backend: enable its feature `rustls` (
 
 /// A header value that holds a secret: marked sensitive, so `Debug` of the
 /// header map (and of the reqwest client holding it) prints `Sensitive`.
+///
+/// Whitespace around the value (a `.env` line's trailing space, a pasted
+/// key's newline) is dropped: HTTP drops it from a header value anyway, so
+/// the vendor sees, and may echo back, the value without it, and that is
+/// the value the responses are scrubbed of.
 pub fn sensitive_header(header: &'static str, value: &str) -> Result<HeaderValue, ConfigError> {
-    if value.trim().is_empty() {
+    let value = value.trim();
+    if value.is_empty() {
         return Err(ConfigError::Credential { header });
     }
     let mut value = HeaderValue::from_str(value).map_err(|_| ConfigError::Credential { header })?;
@@ -114,7 +120,7 @@ pub fn secret_header(header: &'static str, prefix: &str, secret: &SecretString) 
     if secret.expose_secret().trim().is_empty() {
         return Err(ConfigError::Credential { header });
     }
-    sensitive_header(header, &format!("{prefix}{}", secret.expose_secret()))
+    sensitive_header(header, &format!("{prefix}{}", secret.expose_secret().trim()))
 }
 
 /// Checks a base URL and returns it in the form the generated client wants
@@ -266,6 +272,19 @@ mod tests {
         for text in [format!("{map:?}"), format!("{client:?}"), format!("{secret:?}"), format!("{state:?}")] {
             assert!(!text.contains("s3cr3t"), "{text}");
         }
+    }
+
+    #[test]
+    fn whitespace_around_a_credential_is_not_sent_and_its_echo_is_scrubbed() {
+        assert_eq!(sensitive_header("api-key", "k3y-s3cr3t \t").unwrap().as_bytes(), b"k3y-s3cr3t");
+        let secret = SecretString::from(" t0k3n-s3cr3t\n");
+        let value = secret_header("authorization", "Bearer ", &secret).unwrap();
+        assert_eq!(value.as_bytes(), b"Bearer t0k3n-s3cr3t");
+        let mut map = HeaderMap::new();
+        map.insert("authorization", value);
+        let secrets = crate::Secrets::from_headers(&map);
+        let echoed = secrets.scrub(b"{\"message\":\"bad token t0k3n-s3cr3t\"}".to_vec());
+        assert_eq!(String::from_utf8(echoed).unwrap(), "{\"message\":\"bad token [REDACTED]\"}");
     }
 
     #[test]

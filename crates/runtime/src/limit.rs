@@ -137,6 +137,9 @@ impl Secrets {
                     }
                     values.push(pair);
                 }
+                // (`App  key`: the token without the space a vendor may
+                // not echo.)
+                values.push(token.trim_ascii().to_vec());
                 values.push(token);
             }
             values.push(bytes);

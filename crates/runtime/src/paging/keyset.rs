@@ -22,8 +22,9 @@
 //!   ignored the filter or the order); a page that reports another page
 //!   number than asked ends it with [`PagingError::WrongPage`].
 //! - An empty page where the newest message delivered should have come
-//!   again ends the stream with [`PagingError::EmptyPageWithMore`] when the
-//!   vendor's total says more match; otherwise it is asked for once more
+//!   again, or an empty first page, ends the stream with
+//!   [`PagingError::EmptyPageWithMore`] when the vendor's total says more
+//!   match; otherwise (after the first page) it is asked for once more
 //!   before it is taken as the end (that message was deleted) where the
 //!   vendor counted what matches, and ends the stream with
 //!   [`PagingError::UnprovenEnd`] where it did not.
@@ -184,6 +185,9 @@ struct KeyScheme<Ep> {
     asked_again: bool,
     /// The vendor's count for the current filter, from its page 0.
     filter_total: Option<u64>,
+    /// The vendor's count on the read's first page: what the windows are
+    /// split by.
+    first_total: Option<u64>,
 }
 
 impl<Ep: KeysetEndpoint> KeyScheme<Ep> {
@@ -211,6 +215,7 @@ impl<Ep: KeysetEndpoint> KeyScheme<Ep> {
             repeated_pages: 0,
             asked_again: false,
             filter_total: None,
+            first_total: None,
         }
     }
 }
@@ -314,12 +319,22 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 fresh.push(item);
             }
             self.delivered += fresh.len() as u64;
+            if n == 0 {
+                // The count the later pages of this filter are held to.
+                self.filter_total = reply.total;
+            }
+            if first {
+                self.first_total = reply.total;
+            }
+            // An empty page that the vendor's own count says is not the end
+            // (on the conversation's first page too: "5 messages", none
+            // listed, is not an empty conversation).
+            if len == 0 && reply.total.is_some_and(|total| total > n.saturating_mul(self.limit)) {
+                return Step::Fail(PagingError::EmptyPageWithMore { page });
+            }
             if len == 0 && !first {
                 // The filter starts a millisecond before the newest message
                 // delivered, so its first page should hold that message again.
-                if reply.total.is_some_and(|total| total > n.saturating_mul(self.limit)) {
-                    return Step::Fail(PagingError::EmptyPageWithMore { page });
-                }
                 // A window's start has nothing delivered to come again: its
                 // empty answer is asked for again too (a count of 0 is not
                 // trusted: a page lost on the way would lose the window).
@@ -383,9 +398,6 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 );
                 return Step::Fail(PagingError::ListingChanged { page, reason });
             }
-            if n == 0 {
-                self.filter_total = reply.total;
-            }
             self.repeated_pages = 0;
             self.asked_again = false;
             let next_after =
@@ -403,6 +415,8 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             if next_after > self.key.after {
                 self.key.after = next_after;
                 self.key.page = 0;
+                // A new filter: its own page 0 gives its count.
+                self.filter_total = None;
                 if let Some(after) = next_after {
                     self.key.seen.retain(|_, time| *time >= after);
                 }
@@ -496,7 +510,7 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
         // pace, over the messages the vendor's total says are left. The
         // windows need not be even: the last one is open-ended, so a wrong
         // guess costs speed, never a message.
-        let (Some(oldest), Some(newest), Some(total)) = (scheme.oldest, scheme.newest, scheme.filter_total) else {
+        let (Some(oldest), Some(newest), Some(total)) = (scheme.oldest, scheme.newest, scheme.first_total) else {
             return Some(scheme);
         };
         if scheme.done {
