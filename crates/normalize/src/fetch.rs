@@ -427,15 +427,19 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
 }
 
 /// Keeps messages created at or after `since` (messages without a time are
-/// kept). When the vendor lists newest first, the first older message ends
-/// the stream: every later page is older still, so it is never fetched.
+/// kept). When the vendor lists newest first, the older messages end the
+/// stream: every later page is older still, so it is never fetched.
 ///
 /// That early end trusts the order, so it is taken only where the order
 /// was seen to hold: every time read so far no newer than the one before
-/// it, and either a message at or after `since` seen before the older one
-/// or at least two times seen. A listing found in another order (a server
-/// that lists oldest first, or no order at all) is read to its end and
-/// filtered: more requests, never a message missed.
+/// it, the page ending on at least two older messages in a row (one
+/// back-dated message among newer ones is not the start of the older ones:
+/// a page that ends on it is followed, and a newer time after it shows the
+/// order broken), and
+/// either a message at or after `since` seen before them or at least two
+/// times seen. A listing found in another order (a server that lists
+/// oldest first, or no order at all) is read to its end and filtered: more
+/// requests, never a message missed.
 fn since_filter(
     stream: BoxStream<'static, Result<NormalizedPage, FetchError>>,
     since: DateTime<Utc>,
@@ -474,24 +478,26 @@ struct Order {
     recent: bool,
     /// A time newer than the one before it was read: not newest first.
     broken: bool,
+    /// Times older than `since` in a row, the last ones read.
+    older_run: usize,
 }
 
 impl Order {
     /// Reads one page's times; whether the read has reached the messages
     /// older than `since` in a listing seen to be newest first.
     fn older_reached(&mut self, messages: &[Message], since: DateTime<Utc>) -> bool {
-        let mut older = false;
         for time in messages.iter().filter_map(|m| m.created_at) {
             self.broken |= self.previous.is_some_and(|previous| time > previous);
             self.previous = Some(time);
             self.times += 1;
             if time >= since {
                 self.recent = true;
-            } else if self.recent || self.times >= 2 {
-                older = true;
+                self.older_run = 0;
+            } else {
+                self.older_run += 1;
             }
         }
-        older && !self.broken && (self.recent || self.times >= 2)
+        self.older_run >= 2 && !self.broken && (self.recent || self.times >= 2)
     }
 }
 

@@ -326,10 +326,16 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             if first {
                 self.first_total = reply.total;
             }
-            // An empty page that the vendor's own count says is not the end
-            // (on the conversation's first page too: "5 messages", none
-            // listed, is not an empty conversation).
-            if len == 0 && reply.total.is_some_and(|total| total > n.saturating_mul(self.limit)) {
+            // An empty page that the vendor's own count says is not the end:
+            // on the conversation's first page too ("5 messages", none
+            // listed, is not an empty conversation), where the query has no
+            // time filter of its own (a count that ignores the filter would
+            // make every empty answer to it look so).
+            let unfiltered = after.is_none() && before.is_none();
+            if len == 0
+                && (!first || unfiltered)
+                && reply.total.is_some_and(|total| total > n.saturating_mul(self.limit))
+            {
                 return Step::Fail(PagingError::EmptyPageWithMore { page });
             }
             if len == 0 && !first {
