@@ -329,9 +329,11 @@ async fn every_message_arrives_once_in_order_paging_on_the_creation_time() {
     // next one a page size less the message it starts at again (the newest
     // delivered). A short page that ends at the total the vendor counts for
     // its filter ends the read; otherwise a request bringing nothing new
-    // does (10/10: a full page; 1/1: the tie path, page 1 of the filter).
+    // does (10/10: a full page; 1/1: the filter's page 0 is the message
+    // again, as full as asked, so its page 1 is asked once though the count
+    // says that is all: a count that is short must not end the read).
     for (total, page_size, requests) in
-        [(2345, 100, 25), (2000, 100, 22), (2345, MAX_PAGE_SIZE, 4), (10, 10, 2), (7, 10, 2), (1, 1, 2)]
+        [(2345, 100, 25), (2000, 100, 22), (2345, MAX_PAGE_SIZE, 4), (10, 10, 2), (7, 10, 2), (1, 1, 3)]
     {
         let (server, conversation) = serve(Conversation::new(total)).await;
         let (pages, error) =

@@ -188,6 +188,12 @@ struct KeyScheme<Ep> {
     /// The vendor's count on the read's first page: what the windows are
     /// split by.
     first_total: Option<u64>,
+    /// The page asked for is past what the vendor's count says: asked once
+    /// because the page before was as full as asked and all delivered (a
+    /// count that is short would otherwise end the read before its newest
+    /// messages). Nothing new there (an empty page, or the same messages
+    /// from a server that ignores the page number) is the end.
+    past_count: bool,
 }
 
 impl<Ep: KeysetEndpoint> KeyScheme<Ep> {
@@ -216,6 +222,7 @@ impl<Ep: KeysetEndpoint> KeyScheme<Ep> {
             asked_again: false,
             filter_total: None,
             first_total: None,
+            past_count: false,
         }
     }
 }
@@ -285,7 +292,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                     // Delivered already: the filter's last millisecond,
                     // asked for again on purpose, or (on a later page of one
                     // millisecond) a listing that moved.
-                    if n > 0 {
+                    if n > 0 && !self.past_count {
                         let id = id.unwrap_or_default().to_owned();
                         return Step::Fail(PagingError::RepeatedMessage { page, id });
                     }
@@ -368,7 +375,15 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                 // Full as the server fills its pages, and (where it counts)
                 // with more behind it than this page.
                 let more = reply.total.is_none_or(|total| total > n.saturating_mul(self.served).saturating_add(len));
-                if len > 0 && len >= self.served && more {
+                let full = len > 0 && len >= self.served;
+                if full && !more && !self.past_count && len >= self.limit {
+                    // The count says this is all, but the page is as full
+                    // as asked: the next one is asked once (see `past_count`).
+                    self.past_count = true;
+                    self.key.page = self.key.page.saturating_add(1);
+                    continue;
+                }
+                if full && more {
                     // A full page of one millisecond's messages, all
                     // delivered: the rest of that millisecond is on the
                     // next page of the same filter. There are no more such
@@ -406,6 +421,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             }
             self.repeated_pages = 0;
             self.asked_again = false;
+            self.past_count = false;
             let next_after =
                 match self.newest.map(|newest| millisecond(newest).checked_sub_signed(TimeDelta::milliseconds(1))) {
                     Some(None) => {
