@@ -22,16 +22,6 @@ use common::Run;
 use scripted::*;
 use serde_json::{Value, json};
 
-fn no_secret(what: &str, run: &Run) {
-    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-        assert!(
-            !text.contains(SECRET),
-            "{what} ({name}) shows the credential: {}",
-            text.chars().take(2000).collect::<String>()
-        );
-    }
-}
-
 /// Infobip's first page is empty while its own count says the conversation
 /// holds 5 messages (`totalItems: 5`). Bird, given the same contradiction
 /// (`results: []`, `total: 3`), fails with FewerThanTotal; LeadConnector

@@ -318,3 +318,14 @@ pub fn not_a_page(what: &str, run: &Run, delivered: usize) {
 pub fn lc_ids(range: std::ops::Range<usize>) -> Vec<String> {
     range.map(|i| format!("lc{i:04}")).collect()
 }
+
+/// Neither stdout nor stderr of `run` shows [`SECRET`].
+pub fn no_secret(what: &str, run: &Run) {
+    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text.contains(SECRET),
+            "{what} ({name}) shows the credential: {}",
+            text.chars().take(3000).collect::<String>()
+        );
+    }
+}
