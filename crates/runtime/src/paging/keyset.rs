@@ -22,12 +22,16 @@
 //!   ignored the filter or the order); a page that reports another page
 //!   number than asked ends it with [`PagingError::WrongPage`].
 //! - An empty page where the newest message delivered should have come
-//!   again, or an empty first page, ends the stream with
+//!   again, or an empty first page of a query with no time filter of its
+//!   own, ends the stream with
 //!   [`PagingError::EmptyPageWithMore`] when the vendor's total says more
 //!   match; otherwise (after the first page) it is asked for once more
 //!   before it is taken as the end (that message was deleted) where the
 //!   vendor counted what matches, and ends the stream with
 //!   [`PagingError::UnprovenEnd`] where it did not.
+//! - A page of nothing but messages delivered, as full as asked, is
+//!   followed by the next page number once even where the total says that
+//!   is all (a short count would end the read before its newest messages).
 //! - Messages with no creation time are delivered without these checks.
 //!
 //! Read in time windows at once ([`PagingOptions::concurrency`] above 1), a
