@@ -254,7 +254,7 @@ fn octopush_small_pages_with_changes_between_requests() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
+    none_failed(&failures);
 }
 
 // ------------------------------------------------------------ bird / leadconnector
@@ -402,7 +402,7 @@ fn leadconnector_small_pages_with_changes_between_requests() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
+    none_failed(&failures);
 }
 
 fn resume_token(stderr: &str) -> Option<String> {
@@ -527,10 +527,7 @@ fn resume_across_a_change_between_the_runs_bird_and_leadconnector() {
             }
         }
     }
-    for f in &failures {
-        eprintln!("FAIL {f}");
-    }
-    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
+    none_failed(&failures);
 }
 
 // ------------------------------------------------------------ odd messages
@@ -684,10 +681,7 @@ fn one_odd_message_never_costs_the_others_in_any_format() {
             }
         }
     }
-    for f in &failures {
-        eprintln!("FAIL {f}");
-    }
-    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
+    none_failed(&failures);
 }
 
 // ------------------------------------------------------------ infobip totals and windows
@@ -737,10 +731,7 @@ fn infobip_a_total_that_counts_something_else_costs_no_message_with_windows() {
             }
         }
     }
-    for f in &failures {
-        eprintln!("FAIL {f}");
-    }
-    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
+    none_failed(&failures);
 }
 
 /// Infobip with `--concurrency 4`: messages arrive (newest, at the end) and
@@ -796,10 +787,7 @@ fn infobip_windows_with_arrivals_and_deletions_during_the_read() {
             }
         }
     }
-    for f in &failures {
-        eprintln!("FAIL {f}");
-    }
-    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
+    none_failed(&failures);
 }
 
 /// Infobip's `totalItems` undercounts (half the filter's matches, as a
@@ -933,10 +921,7 @@ fn check_pass_matrix(cases: &[(usize, usize)], flags: &[&str]) {
         }
     }
     eprintln!("exits {exits:?}");
-    for f in &failures {
-        eprintln!("FAIL {f}");
-    }
-    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
+    none_failed(&failures);
 }
 
 /// Infobip: a failed run (501 on request 3), a change between the runs,
@@ -1039,10 +1024,7 @@ fn infobip_resume_across_a_change_between_the_runs() {
             }
         }
     }
-    for f in &failures {
-        eprintln!("FAIL {f}");
-    }
-    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
+    none_failed(&failures);
 }
 
 /// Infobip with no `pagination` at all (or no `totalItems`), messages one a
@@ -1616,4 +1598,12 @@ fn leadconnector_since_stops_at_one_older_message_that_ends_a_page() {
         }
     }
     assert!(bad.is_empty(), "{bad:#?}");
+}
+
+/// Prints every failure a matrix collected, then fails on the first.
+fn none_failed(failures: &[String]) {
+    for f in failures {
+        eprintln!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
 }

@@ -43,8 +43,8 @@ impl fmt::Debug for RateBudget {
 
 impl RateBudget {
     /// The longest pause a vendor's answer sets off: what a request's retry
-    /// policy waits at most by default (`RetryPolicy::default().max_retry_after`).
-    pub const MAX_PAUSE: Duration = Duration::from_secs(120);
+    /// policy waits at most by default.
+    pub const MAX_PAUSE: Duration = crate::retry::DEFAULT_MAX_RETRY_AFTER;
 
     /// At most `requests` per `per`, and at most `burst` at once (all at
     /// least 1). Over any span `t`, at most `burst + t / (per / requests)`

@@ -23,7 +23,7 @@ pub use http::{ClientOptions, ConfigError};
 pub use limit::{DEFAULT_MAX_BODY_BYTES, REDACTED};
 pub use paging::{ErrorKind, Page, PagePosition, PagingError, PagingOptions, Position, ReadSoFar, VendorError};
 pub use path::{PathSegment, PathSegmentError};
-pub use retry::{OnRetry, RetryNotice, RetryPolicy};
+pub use retry::{DEFAULT_MAX_RETRY_AFTER, OnRetry, RetryNotice, RetryPolicy};
 pub use timestamp::{Timestamp, TimestampError};
 
 pub use secrecy::{ExposeSecret, SecretString};

@@ -10,6 +10,11 @@ use reqwest::header::HeaderMap;
 
 use crate::limit::{ErrorStatus, body_too_large, find_in_chain};
 
+/// [`RetryPolicy::max_retry_after`] by default: the longest wait a vendor
+/// may ask for and have it waited out (also the longest pause a shared
+/// [`RateBudget`](crate::RateBudget) takes).
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
 /// When to try a request again, and whom to tell.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -35,7 +40,7 @@ impl Default for RetryPolicy {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(120),
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
         }
     }
 }
