@@ -63,7 +63,8 @@ impl MessagesResponse {
         self.page().and_then(|page| page.next_page)
     }
 
-    /// HighLevel's trace id, sent beside the nested form only.
+    /// HighLevel's trace id, sent beside the nested form only (a value that
+    /// is not a string, as its JSON text).
     pub fn trace_id(&self) -> Option<&str> {
         match self {
             Self::Flat(_) => None,
@@ -120,6 +121,17 @@ fn pending<T: serde::de::DeserializeOwned, E: serde::de::Error>(raw: Pending, pa
         let inner = if e.path == "." { path.to_owned() } else { format!("{path}.{}", e.path) };
         E::custom(format!("at `{inner}`: {}", e.reason))
     })
+}
+
+/// `traceId` as text: a string as it is, any other JSON value (a number,
+/// an object) as its JSON text. It decides nothing about paging, so a
+/// shape the page does not document costs nothing, and nothing is dropped.
+fn trace_text(raw: Pending) -> Option<String> {
+    let raw = raw?;
+    match serde_json::from_str::<Option<String>>(raw.get()) {
+        Ok(text) => text,
+        Err(_) => Some(raw.get().to_owned()),
+    }
 }
 
 /// Stores `value` in `slot`, refusing a field sent twice.
@@ -290,7 +302,7 @@ impl<'de> serde::de::Visitor<'de> for Body {
             Some(Messages::Flat(messages)) => flat(Some(messages)),
             Some(Messages::Nested(page)) => Ok(MessagesResponse::Nested(NestedMessagesPage {
                 messages: Some(page),
-                trace_id: pending(trace_id, "traceId")?,
+                trace_id: trace_text(trace_id),
             })),
         }
     }
@@ -346,6 +358,18 @@ mod tests {
         assert_eq!(flat.page(), nested.page());
         assert_eq!(nested.trace_id(), Some("t-1"));
         assert_eq!(flat.trace_id(), None);
+    }
+
+    #[test]
+    fn a_trace_id_that_is_not_a_string_is_kept_as_its_json_text() {
+        for (trace, kept) in [("42", Some("42")), (r#"{"id":"t"}"#, Some(r#"{"id":"t"}"#)), ("null", None)] {
+            let nested = decode(&format!(
+                r#"{{"messages":{{"lastMessageId":"m1","nextPage":false,"messages":[{MESSAGE}]}},"traceId":{trace}}}"#
+            ))
+            .unwrap();
+            assert_eq!(nested.trace_id(), kept, "traceId {trace}");
+            assert_eq!(nested.page().map(|p| p.messages.as_ref().map(Vec::len)), Some(Some(1)));
+        }
     }
 
     #[test]

@@ -91,13 +91,12 @@ impl Message {
         error: convo_runtime::MessageError,
         raw: Box<RawValue>,
     ) -> Self {
-        let id =
-            serde_json::from_str::<serde_json::Map<String, Value>>(raw.get()).ok().and_then(|mut fields| match fields
-                .remove(id_field)
-            {
-                Some(Value::String(id)) => Some(id),
-                _ => None,
-            });
+        // Its fields as text, not as values: a number out of range, or
+        // nesting deeper than serde_json reads, elsewhere in the message
+        // must not cost it its id.
+        let id = serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(raw.get())
+            .ok()
+            .and_then(|fields| serde_json::from_str::<String>(fields.get(id_field)?.get()).ok());
         Message {
             vendor,
             id,

@@ -27,29 +27,143 @@ impl Default for ClientState {
     }
 }
 
-/// `body` as valid UTF-8: bytes that are not (which no JSON string may
-/// hold, and which would otherwise fail the whole page, every message on
-/// it) are replaced by U+FFFD, with a warning, so that only the message
-/// holding them reads differently from what was sent.
+/// `body` as valid UTF-8 JSON text as far as its strings go: bytes that
+/// are not UTF-8 (which no JSON string may hold) are replaced by U+FFFD, and
+/// control characters written raw inside a string (a tab, a NUL, an ESC,
+/// which JSON allows only escaped) are escaped (`\u0009`), each with a
+/// warning. Either would otherwise fail the whole page, every message on
+/// it; so only the message holding them reads differently from what was
+/// sent.
 pub fn valid_utf8(body: std::borrow::Cow<'_, [u8]>) -> std::borrow::Cow<'_, [u8]> {
-    if std::str::from_utf8(&body).is_ok() {
-        return body;
+    let body = if std::str::from_utf8(&body).is_ok() { body } else { std::borrow::Cow::Owned(lossy(&body).into_bytes()) };
+    match escape_controls(&body) {
+        Some(escaped) => std::borrow::Cow::Owned(escaped),
+        None => body,
     }
-    std::borrow::Cow::Owned(lossy(&body).into_bytes())
 }
 
 /// [`valid_utf8`] for a body read as text: `body` itself when it is UTF-8
-/// (checked once), else its lossy reading, with the same warning.
+/// (checked once) with no raw control character in a string, else its
+/// repaired reading, with the same warnings.
 pub fn utf8_text(body: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(body) {
+    let text = match std::str::from_utf8(body) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
         Err(_) => std::borrow::Cow::Owned(lossy(body)),
+    };
+    match escape_controls(text.as_bytes()) {
+        // Only ASCII bytes were replaced, by ASCII: still UTF-8.
+        Some(escaped) => std::borrow::Cow::Owned(String::from_utf8_lossy(&escaped).into_owned()),
+        None => text,
     }
 }
 
 fn lossy(body: &[u8]) -> String {
     tracing::warn!("the response held bytes that are not UTF-8: each is read as U+FFFD");
     String::from_utf8_lossy(body).into_owned()
+}
+
+/// `body` with every control character (U+0000 to U+001F) that stands raw
+/// inside a JSON string written as a `\u00XX` escape; `None` when there is
+/// none (the common case, found by one pass for any byte under 0x20, then,
+/// only where there is one, by jumping from quote to quote). Control
+/// characters between tokens (the whitespace of a pretty-printed body) are
+/// left as they are.
+fn escape_controls(body: &[u8]) -> Option<Vec<u8>> {
+    if !body.iter().any(|&b| b < 0x20) {
+        return None;
+    }
+    let mut out: Option<Vec<u8>> = None;
+    let (mut at, mut copied) = (0, 0);
+    while let Some(open) = memchr::memchr(b'"', &body[at..]).map(|i| at + i) {
+        let mut end = open + 1;
+        let close = loop {
+            match memchr::memchr2(b'"', b'\\', &body[end..]).map(|i| end + i) {
+                Some(quote) if body[quote] == b'"' => break quote,
+                Some(backslash) => end = backslash + 2,
+                None => break body.len(),
+            }
+            if end >= body.len() {
+                break body.len();
+            }
+        };
+        let contents = open + 1..close;
+        if body[contents.clone()].iter().any(|&b| b < 0x20) {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(body.len() + 64));
+            out.extend_from_slice(&body[copied..contents.start]);
+            for &b in &body[contents.clone()] {
+                if b < 0x20 {
+                    out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+                } else {
+                    out.push(b);
+                }
+            }
+            copied = contents.end;
+        }
+        at = close + 1;
+        if at >= body.len() {
+            break;
+        }
+    }
+    let mut out = out?;
+    tracing::warn!("the response held control characters written raw inside strings: each is read as its escape");
+    out.extend_from_slice(&body[copied..]);
+    Some(out)
+}
+
+/// The text of a JSON string's contents (between its quotes), its escapes
+/// decoded, never refused: a `\u` escape that is a lone surrogate, or not
+/// four hex digits, reads as U+FFFD; an unknown escape as the character
+/// after the backslash; raw control characters and bytes that are not
+/// UTF-8 (U+FFFD) as they stand. For the scrubber only: what a lenient
+/// JSON reader would make of the string.
+fn json_string_lossy(contents: &[u8]) -> String {
+    /// The code unit of the four hex digits `chars` starts with, taking
+    /// them; `None` (nothing taken) when they are not four hex digits.
+    fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
+        let digits: String = chars.clone().take(4).collect();
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        chars.nth(3);
+        u32::from_str_radix(&digits, 16).ok()
+    }
+    /// The low surrogate escape `chars` starts with, taking it.
+    fn low_surrogate(chars: &mut std::str::Chars<'_>) -> Option<u32> {
+        let mut ahead = chars.clone();
+        if ahead.next() != Some('\\') || ahead.next() != Some('u') {
+            return None;
+        }
+        let low = hex4(&mut ahead).filter(|low| (0xDC00..0xE000).contains(low))?;
+        *chars = ahead;
+        Some(low)
+    }
+    let text = String::from_utf8_lossy(contents);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(escape) = chars.next() else { break };
+        let decoded = match escape {
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'u' => hex4(&mut chars).and_then(|unit| match unit {
+                // A high surrogate and the low one after it make one char.
+                0xD800..0xDC00 => low_surrogate(&mut chars)
+                    .and_then(|low| char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))),
+                _ => char::from_u32(unit),
+            }),
+            // `"`, `\`, `/`, and any escape JSON does not define.
+            other => Some(other),
+        };
+        out.push(decoded.unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+    out
 }
 
 /// What replaces a credential's value in a response.
@@ -179,6 +293,10 @@ impl Secrets {
             .then(|| {
                 aho_corasick::AhoCorasick::builder()
                     .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                    // An echo upper- or lower-cased (a gateway that
+                    // normalises its error text) loses nothing of a key
+                    // whose letters are hex digits.
+                    .ascii_case_insensitive(true)
                     .build(&values)
                     .ok()
             })
@@ -210,7 +328,10 @@ impl Secrets {
 
     /// The strings of a JSON text that hold a `\u` escape, decoded: where
     /// one holds a value, it is written back scrubbed (and re-encoded, so
-    /// JSON stays JSON). Text that is not JSON is left as it is.
+    /// JSON stays JSON). A string that is not valid JSON (a lone surrogate
+    /// escape, a raw control character, an unknown escape) is decoded as
+    /// far as it can be, by [`json_string_lossy`], since a reader more
+    /// lenient than serde_json would still read the value in it.
     fn scrub_unicode_escaped(&self, text: Vec<u8>) -> Vec<u8> {
         let mut out: Option<Vec<u8>> = None;
         let (mut at, mut copied) = (0, 0);
@@ -233,7 +354,7 @@ impl Secrets {
             };
             let Some(close) = close else { break };
             if unicode
-                && let Ok(decoded) = serde_json::from_slice::<String>(&text[open..=close])
+                && let decoded = json_string_lossy(&text[open + 1..close])
                 && self.found_in(decoded.as_bytes())
             {
                 let scrubbed = String::from_utf8_lossy(&self.scrub_literal(decoded.into_bytes())).into_owned();
@@ -489,6 +610,37 @@ mod tests {
         }
         headers.append("api-login", HeaderValue::from_static("login@example.com"));
         Secrets::from_headers(&headers)
+    }
+
+    #[test]
+    fn a_unicode_escaped_key_is_scrubbed_in_strings_serde_json_refuses_and_in_any_case() {
+        let s = secrets(&[("authorization", "App key-abcdef12")]);
+        // \u006b is `k`; beside a lone surrogate, a raw tab, an unknown escape.
+        for tail in [r"\ud800", "\t", r"\x41", r"\u12", r"\udc00\ud83d\ude00"] {
+            let body = format!(r#"{{"text":"\u006bey-abcdef12 {tail}"}}"#);
+            let scrubbed = String::from_utf8(s.scrub(body.clone().into_bytes())).unwrap();
+            assert!(!scrubbed.contains("ey-abcdef12"), "{body} -> {scrubbed}");
+            assert!(scrubbed.contains("[REDACTED]"), "{body} -> {scrubbed}");
+        }
+        assert_eq!(s.scrub_str("bad key KEY-ABCDEF12"), "bad key [REDACTED]");
+        assert_eq!(json_string_lossy(br"a\ud83d\ude00\u0041\n\/"), "a\u{1F600}A\n/");
+        assert_eq!(json_string_lossy(br"\ud800x\uzz"), "\u{FFFD}x\u{FFFD}zz");
+    }
+
+    #[test]
+    fn raw_control_characters_inside_strings_are_escaped_and_nothing_else() {
+        let body = "{\n\t\"a\": \"x\ty\u{0}z\",\n \"b\": \"q\\\"\u{1b}\", \"c\": \"\\\\\"}\r\n";
+        let fixed = String::from_utf8(escape_controls(body.as_bytes()).unwrap()).unwrap();
+        assert_eq!(fixed, "{\n\t\"a\": \"x\\u0009y\\u0000z\",\n \"b\": \"q\\\"\\u001b\", \"c\": \"\\\\\"}\r\n");
+        let value: serde_json::Value = serde_json::from_str(&fixed).unwrap();
+        assert_eq!(value["a"], "x\ty\u{0}z");
+        assert_eq!(value["b"], "q\"\u{1b}");
+        // Pretty-printed JSON with no control character inside a string,
+        // and compact JSON, are left alone.
+        assert_eq!(escape_controls(b"{\n  \"a\": \"x\\ty\"\n}\n"), None);
+        assert_eq!(escape_controls(br#"{"a":"x"}"#), None);
+        assert_eq!(&*utf8_text(b"[\"a\x01\"]"), "[\"a\\u0001\"]");
+        assert_eq!(&*valid_utf8(b"[\"\xff\t\"]".as_slice().into()), "[\"\u{FFFD}\\u0009\"]".as_bytes());
     }
 
     #[test]
