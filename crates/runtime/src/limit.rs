@@ -35,7 +35,8 @@ impl Default for ClientState {
 /// it; so only the message holding them reads differently from what was
 /// sent.
 pub fn valid_utf8(body: std::borrow::Cow<'_, [u8]>) -> std::borrow::Cow<'_, [u8]> {
-    let body = if std::str::from_utf8(&body).is_ok() { body } else { std::borrow::Cow::Owned(lossy(&body).into_bytes()) };
+    let body =
+        if std::str::from_utf8(&body).is_ok() { body } else { std::borrow::Cow::Owned(lossy(&body).into_bytes()) };
     match escape_controls(&body) {
         Some(escaped) => std::borrow::Cow::Owned(escaped),
         None => body,

@@ -163,6 +163,14 @@ pub struct Mark {
     /// none. One entry for each such message, kept for good.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeless: Vec<Written>,
+    /// Messages written with a creation time ahead of this machine's clock
+    /// (more than [`Mark::AHEAD`]) when they were written, with those times:
+    /// such a time does not move `newest` (a message six hours ahead, a
+    /// vendor's local time labelled UTC, would hide every message created
+    /// in those six hours), so every later read lets them through again and
+    /// skips them by id (or JSON hash), until `newest` passes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ahead: Vec<(Written, DateTime<Utc>)>,
 }
 
 impl Mark {
@@ -173,22 +181,29 @@ impl Mark {
     pub const SLACK: Duration = Duration::milliseconds(1);
 
     /// How far ahead of this machine's clock a creation time may be and
-    /// still move the newest time: more is kept by id, as a message
-    /// without a time.
-    pub const AHEAD: Duration = Duration::days(1);
+    /// still move the newest time: a later one is kept in
+    /// [`Mark::ahead`]. A second: a vendor's clock a little ahead of this
+    /// one costs a few ids kept, not a message.
+    pub const AHEAD: Duration = Duration::seconds(1);
 
     /// Counts a written message in.
     pub fn wrote(&mut self, message: &Message) {
-        // A time further ahead than any clock's drift (a vendor's bad clock,
-        // a wrong field) would move `newest` past every message still to
-        // come, and later reads would miss them: such a message is kept as
-        // one without a time.
-        let placeable = message.created_at.is_some_and(|at| at <= Utc::now() + Self::AHEAD);
-        if !placeable && message.vendor != Vendor::Octopush {
-            self.timeless.push(Written::of(message));
+        if message.vendor == Vendor::Octopush {
+            // No time: its last page is checked instead.
             return;
         }
-        let (Some(id), Some(at)) = (&message.id, message.created_at) else { return };
+        let Some(at) = message.created_at else {
+            // No `since` can place it: skipped by every later read.
+            self.timeless.push(Written::of(message));
+            return;
+        };
+        if at > Utc::now() + Self::AHEAD {
+            // Ahead of the clock: `newest` there would hide every message
+            // created before that time and after this read.
+            self.ahead.push((Written::of(message), at));
+            return;
+        }
+        let Some(id) = &message.id else { return };
         if self.newest.is_none_or(|newest| at > newest) {
             self.newest = Some(at);
         }
@@ -197,6 +212,8 @@ impl Mark {
             self.recent.push((id.clone(), at));
         }
         self.recent.retain(|(_, t)| floor.is_none_or(|floor| *t >= floor));
+        // Those `since` no longer lets through.
+        self.ahead.retain(|(_, t)| floor.is_none_or(|floor| *t >= floor));
     }
 
     /// Where a read for what is new since this mark starts, and its bound:
@@ -215,9 +232,13 @@ impl Mark {
                 (tail, Bound { listed: self.tail_listed.clone(), written, written_raw, ..Bound::default() })
             }
             (newest, _) => {
-                let (timeless, written_raw) = split(&self.timeless);
+                let ahead: Vec<Written> = self.ahead.iter().map(|(message, _)| message.clone()).collect();
+                let (timeless, mut written_raw) = split(&self.timeless);
+                let (ahead_ids, ahead_raw) = split(&ahead);
                 let mut written: Vec<String> = self.recent.iter().map(|(id, _)| id.clone()).collect();
                 written.extend(timeless);
+                written.extend(ahead_ids);
+                written_raw.extend(ahead_raw);
                 // With no time written (none, or every one without a
                 // time), the read is the whole conversation again, less
                 // what was written.
@@ -513,6 +534,27 @@ mod tests {
             (None, Bound::default()),
             "nothing written: every message"
         );
+    }
+
+    #[test]
+    fn a_time_ahead_of_the_clock_never_moves_the_mark_past_messages_still_to_come() {
+        let at = |offset: Duration| (Utc::now() + offset).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut mark = Mark::default();
+        mark.wrote(&message("now", &at(Duration::minutes(-1))));
+        mark.wrote(&message("hours-ahead", &at(Duration::hours(6))));
+        let now: DateTime<Utc> = at(Duration::minutes(-1)).parse().unwrap();
+        assert!(mark.newest.is_some_and(|newest| newest <= now + Duration::seconds(1)), "{:?}", mark.newest);
+        // The next read starts before the messages created in those six
+        // hours, and skips the one ahead when it comes again.
+        let (_, bound) = mark.next_read(Vendor::Infobip);
+        assert!(bound.since.is_some_and(|since| since < Utc::now()));
+        assert_eq!(bound.written, ["now", "hours-ahead"]);
+        // Once the mark passes it (its time set back here, as the clock
+        // moving on would leave it behind), `since` no longer lets it
+        // through, and it is forgotten.
+        mark.ahead[0].1 = Utc::now() - Duration::minutes(30);
+        mark.wrote(&message("newer", &at(Duration::seconds(0))));
+        assert!(mark.ahead.is_empty(), "{:?}", mark.ahead);
     }
 
     #[test]

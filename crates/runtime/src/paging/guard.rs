@@ -20,13 +20,12 @@ pub(crate) struct Window {
     /// Ids of the page before the last one, and of the last one.
     older: HashSet<String>,
     newer: HashSet<String>,
-    /// Every id delivered, as 64-bit hashes, for the first [`EXACT_IDS`]:
-    /// one message from further back than the window, even alone among new
-    /// ones, is recognised. A collision (about one in 10^9 for a whole
-    /// conversation of that many ids) never repeats a message: it ends the
-    /// stream with an error, or, for a message that opens a page, drops it
-    /// as a repeat from further back.
-    exact: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
+    /// Every id delivered, for the first [`EXACT_IDS`]: one message from
+    /// further back than the window, even alone among new ones, is
+    /// recognised. A collision never repeats a message: it ends the stream
+    /// with an error, or, for a message that opens a page, drops it as a
+    /// repeat from further back.
+    exact: Delivered,
     /// Every id delivered, approximately: to recognise a page from further
     /// back than the window (past [`EXACT_IDS`], whole runs only).
     all: Bloom,
@@ -140,7 +139,7 @@ impl Window {
         Self {
             older: HashSet::new(),
             newer: HashSet::new(),
-            exact: HashSet::default(),
+            exact: Delivered::new(),
             all: Bloom::new(),
             positive_run: 0,
             repeats: 0,
@@ -190,7 +189,7 @@ impl Window {
                 continue;
             };
             let hashed = hash(id);
-            if self.contains(id) || self.exact.contains(&hashed) {
+            if self.contains(id) || self.exact.contains(hashed) {
                 if fresh.is_empty() {
                     repeats += 1;
                     continue;
@@ -229,8 +228,11 @@ impl Window {
         // row, the cursor points back.
         // (Not needed while `exact` holds every id delivered.)
         let ids: Vec<&str> = fresh.iter().filter_map(Record::key).collect();
-        let exact = self.exact.len() < EXACT_IDS;
-        if !exact && self.all.usable() && !ids.is_empty() && ids.iter().all(|id| self.all.probably_contains(hash(id))) {
+        if !self.exact.complete()
+            && self.all.usable()
+            && !ids.is_empty()
+            && ids.iter().all(|id| self.all.probably_contains(hash(id)))
+        {
             self.positive_run += ids.len();
             if self.positive_run >= self.all.run_needed() {
                 return Err(PagingError::RepeatedPage { page: page.clone(), count: total });
@@ -254,14 +256,52 @@ impl Window {
             // Into the filter from the first page on: its memory is the
             // same at 100,000 messages as at 1,000,000.
             self.all.insert(hashed);
-            if self.exact.len() < EXACT_IDS {
-                self.exact.insert(hashed);
-            }
+            self.exact.insert(hashed);
         }
         if ids.is_empty() {
             return;
         }
         self.older = std::mem::replace(&mut self.newer, ids);
+    }
+}
+
+/// Every key delivered, as 64-bit hashes (SipHash, fixed keys), for the
+/// first [`EXACT_IDS`] keys: the set then stops growing (about 1.2 MiB), so
+/// memory stays flat however long the stream. A collision (about one in
+/// 10^9 for a whole conversation of that many keys) can only take a new
+/// message for one delivered before, never deliver one twice.
+pub(crate) struct Delivered {
+    hashes: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
+}
+
+impl Delivered {
+    pub fn new() -> Self {
+        Self { hashes: HashSet::default() }
+    }
+
+    /// Whether the set still holds every key delivered.
+    pub fn complete(&self) -> bool {
+        self.hashes.len() < EXACT_IDS
+    }
+
+    fn contains(&self, hashed: u64) -> bool {
+        self.hashes.contains(&hashed)
+    }
+
+    fn insert(&mut self, hashed: u64) {
+        if self.complete() {
+            self.hashes.insert(hashed);
+        }
+    }
+
+    /// Records `key` as delivered; `false` when it was delivered before.
+    pub fn first_time(&mut self, key: &str) -> bool {
+        let hashed = hash(key);
+        if self.contains(hashed) {
+            return false;
+        }
+        self.insert(hashed);
+        true
     }
 }
 

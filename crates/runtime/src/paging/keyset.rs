@@ -49,6 +49,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::engine::{self, Scheme, Step};
+use super::guard::Delivered;
 use super::{Fetch, Listing, Page, PagePosition, PagingError, PagingOptions, Position, Record};
 use crate::retry::RetryPolicy;
 
@@ -150,6 +151,7 @@ pub fn pages<Ep: KeysetEndpoint>(
             pending: VecDeque::new(),
             tasks: Tasks::default(),
             timeless: HashSet::new(),
+            delivered: Delivered::new(),
         })
     });
     engine::run(start)
@@ -511,6 +513,12 @@ struct Windowed<Ep: KeysetEndpoint> {
     tasks: Tasks,
     /// The keys of the messages without a time delivered so far.
     timeless: HashSet<String>,
+    /// The keys of the messages with a time delivered so far: one that
+    /// comes again past the filter's last millisecond (which the key read
+    /// asks for again on purpose, and drops) was moved to a later time
+    /// while the conversation was read (re-stamped), and would be
+    /// delivered twice.
+    delivered: Delivered,
 }
 
 /// A running window's steps, as its task sends them.
@@ -651,13 +659,27 @@ impl<Ep: KeysetEndpoint> Windowed<Ep> {
         }
     }
 
-    /// Drops the messages without a time that a window before delivered.
-    fn once(&mut self, mut page: Page<Ep::Item>) -> Page<Ep::Item> {
+    /// Drops the messages without a time that a page before delivered (a
+    /// server may list them under any filter); a message with a time that
+    /// was delivered before fails the page with
+    /// [`PagingError::RepeatedMessage`], none of it delivered (a resumed
+    /// read starts at it).
+    fn once(&mut self, mut page: Page<Ep::Item>) -> Result<Page<Ep::Item>, PagingError<Ep::Error>> {
+        let mut repeated = None;
         page.items.retain(|item| match (item.time(), item.key()) {
             (None, Some(key)) => self.timeless.insert(key.to_owned()),
-            _ => true,
+            (Some(_), Some(key)) => {
+                if !self.delivered.first_time(key) && repeated.is_none() {
+                    repeated = Some(key.to_owned());
+                }
+                true
+            }
+            (_, None) => true,
         });
-        page
+        match repeated {
+            Some(id) => Err(PagingError::RepeatedMessage { page: PagePosition(page.position), id }),
+            None => Ok(page),
+        }
     }
 }
 
@@ -675,25 +697,34 @@ impl<Ep: KeysetEndpoint> Scheme for Windowed<Ep> {
                     } else {
                         self.first = Some(scheme);
                     }
-                    Step::Page(self.once(page))
+                    self.once(page).map_or_else(Step::Fail, Step::Page)
+                }
+                Step::Last(page) => self.once(page).map_or_else(Step::Fail, Step::Last),
+                Step::PageThen(page, error) => {
+                    self.once(page).map_or_else(Step::Fail, |page| Step::PageThen(page, error))
                 }
                 other => other,
             };
         }
         while let Some((window, _)) = self.windows.front_mut() {
             match window.recv().await {
-                Some(Step::Page(page)) => return Step::Page(self.once(page)),
+                Some(Step::Page(page)) => return self.once(page).map_or_else(Step::Fail, Step::Page),
                 Some(Step::Last(page)) => {
                     // A window's one page; the read goes on with the next window.
                     self.windows.pop_front();
                     self.start();
                     if !page.items.is_empty() {
                         let last = self.windows.is_empty();
-                        let page = self.once(page);
-                        return if last { Step::Last(page) } else { Step::Page(page) };
+                        return match self.once(page) {
+                            Ok(page) if last => Step::Last(page),
+                            Ok(page) => Step::Page(page),
+                            Err(error) => Step::Fail(error),
+                        };
                     }
                 }
-                Some(Step::PageThen(page, error)) => return Step::PageThen(self.once(page), error),
+                Some(Step::PageThen(page, error)) => {
+                    return self.once(page).map_or_else(Step::Fail, |page| Step::PageThen(page, error));
+                }
                 Some(Step::Fail(error)) => return Step::Fail(error),
                 Some(Step::End) => {
                     self.windows.pop_front();
