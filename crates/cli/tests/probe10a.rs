@@ -987,7 +987,6 @@ fn infobip_time_precision_and_offsets_are_never_a_wrong_set() {
                 "seconds" => (0..45).map(|i| (i / 4) * 1_000_000).collect(),
                 _ => (0..45).map(|i| i * 1_000_000).collect(),
             };
-            let times: Vec<i64> = if variant == "micros" { times.iter().map(|&t| t).collect() } else { times };
             let n = times.len();
             let server = Server::start(move |ordinal, req| {
                 let after_us = req.param("createdAfter").map(|a| {
