@@ -26,7 +26,8 @@
 //! range or nesting past serde_json's depth elsewhere costs it nothing; the
 //! scrubber decodes a `\u`-escaped string leniently (lone surrogates, raw
 //! control characters, unknown escapes: `json_string_lossy` in
-//! crates/runtime/src/limit.rs) and matches ASCII case-insensitively;
+//! crates/runtime/src/limit.rs) and lists each value upper- and
+//! lower-cased too;
 //! control characters raw inside a string are escaped before decoding
 //! (`escape_controls`, beside the U+FFFD reading of bytes that are not
 //! UTF-8), so they cost nothing; a LeadConnector `traceId` that is not a
