@@ -345,6 +345,22 @@ impl std::hash::Hasher for IdentityHasher {
 mod tests {
     use super::*;
 
+    #[test]
+    fn delivered_tells_a_key_delivered_before_and_stops_growing_at_its_size() {
+        let mut delivered = Delivered::new();
+        assert!(delivered.first_time("a"));
+        assert!(!delivered.first_time("a"), "delivered before");
+        assert!(delivered.first_time("b"));
+        for i in 0..EXACT_IDS {
+            delivered.first_time(&format!("k{i}"));
+        }
+        assert!(!delivered.complete());
+        assert_eq!(delivered.hashes.len(), EXACT_IDS, "flat in memory past its size");
+        // Past its size a new key is taken as new, and not kept.
+        assert!(delivered.first_time("later") && delivered.first_time("later"));
+        assert!(!delivered.first_time("a"), "what it kept it still tells");
+    }
+
     #[derive(Debug)]
     struct Item(String);
 
