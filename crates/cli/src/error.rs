@@ -101,3 +101,22 @@ impl From<std::io::Error> for CliError {
         CliError::Other(format!("cannot write the output: {e}"))
     }
 }
+
+/// Writes `text` to stdout whole, and flushes it: a closed pipe ends
+/// quietly (as `convo … | head` would have it); any other failure (a full
+/// disk) is an error, never a panic or a lost output with exit 0.
+pub fn print_out(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// The sandbox did not start: options it refuses (a size out of its range)
+/// are the flags' fault (exit 2); anything else (the port taken) exit 5.
+pub fn sandbox_failed(e: std::io::Error, context: &str) -> CliError {
+    let message = format!("cannot start the sandbox{context}: {e}");
+    if e.kind() == std::io::ErrorKind::InvalidInput { CliError::Usage(message) } else { CliError::Other(message) }
+}

@@ -47,27 +47,48 @@ fn source(vendor: Vendor, args: &FetchArgs, sandbox: Option<&Sandbox>) -> Result
         facebook_id: args.facebook_id.clone(),
         reverse: args.reverse,
     };
-    let vars = variables(vendor, args.base_url.clone(), sandbox);
+    let vars = variables(vendor, args.base_url.clone(), sandbox)?;
     Source::from_vars(vendor, &selector, vars, &ClientOptions::default()).map_err(|e| source_error(vendor, e))
 }
 
 /// The variables a vendor's client reads: the sandbox answers its base URL
 /// and keys; `--base-url` stands for the base URL's variable; anything else
 /// (LEADCONNECTOR_VERSION) comes from the environment.
+///
+/// A base URL that was given but cannot be used (`--base-url ""`, as
+/// `--base-url "$UNSET"` gives it; the variable set but blank, or not
+/// UTF-8) is refused, never taken for "not given", which would send the
+/// credential to the vendor's production host.
 pub(crate) fn variables(
     vendor: Vendor,
     base_url: Option<String>,
     sandbox: Option<&Sandbox>,
-) -> impl Fn(&str) -> Option<String> + use<'_> {
-    let sandbox_vars = sandbox.map(|s| s.vars(vendor));
+) -> Result<impl Fn(&str) -> Option<String> + use<'_>, CliError> {
     let base_variable = vendor.variables().base_url;
-    move |name: &str| -> Option<String> {
+    if sandbox.is_none() {
+        if base_url.as_deref().is_some_and(|url| url.trim().is_empty()) {
+            return Err(usage("--base-url is empty: give the vendor's base URL, or leave the flag out"));
+        }
+        match std::env::var(base_variable) {
+            Err(std::env::VarError::NotUnicode(_)) if base_url.is_none() => {
+                return Err(usage(format!("{base_variable} is not valid UTF-8")));
+            }
+            Ok(url) if base_url.is_none() && url.trim().is_empty() => {
+                return Err(usage(format!(
+                    "{base_variable} is set but empty: unset it for the vendor's own base URL, or give one"
+                )));
+            }
+            _ => {}
+        }
+    }
+    let sandbox_vars = sandbox.map(|s| s.vars(vendor));
+    Ok(move |name: &str| -> Option<String> {
         sandbox_vars
             .as_ref()
             .and_then(|vars| vars(name))
             .or_else(|| base_url.clone().filter(|_| name == base_variable))
             .or_else(|| std::env::var(name).ok())
-    }
+    })
 }
 
 /// A source that could not be made, in the CLI's words (its flags).
@@ -111,7 +132,7 @@ pub async fn run(args: FetchArgs) -> Result<(), CliError> {
     let sandbox = if args.sandbox {
         let options =
             SandboxOptions { port: 0, messages: args.sandbox_messages.unwrap_or(0), ..SandboxOptions::default() };
-        Some(Sandbox::start(options).await.map_err(|e| CliError::Other(format!("cannot start the sandbox: {e}")))?)
+        Some(Sandbox::start(options).await.map_err(|e| crate::error::sandbox_failed(e, ""))?)
     } else {
         None
     };

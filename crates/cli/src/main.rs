@@ -17,10 +17,18 @@ use crate::error::CliError;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // Help and version go to stdout with 0; usage errors exit 2.
+        Err(e) if e.use_stderr() => {
+            // Usage errors exit 2.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            // Help and version go to stdout with 0, unless stdout cannot
+            // take them (a closed pipe is fine).
+            return match e.print().and_then(|()| std::io::Write::flush(&mut std::io::stdout())) {
+                Err(io) if io.kind() != std::io::ErrorKind::BrokenPipe => CliError::from(io).report(),
+                _ => ExitCode::SUCCESS,
+            };
         }
     };
     init_logging();
@@ -67,9 +75,6 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sync(args) => sync::run(*args).await,
         Command::Normalize(args) => fetch::normalize(args),
         Command::Sandbox(args) => sandbox::run(args).await,
-        Command::Schema => {
-            print!("{}", convo_normalize::message_schema_json());
-            Ok(())
-        }
+        Command::Schema => error::print_out(&convo_normalize::message_schema_json()),
     }
 }

@@ -30,7 +30,7 @@ pub async fn run(args: SyncArgs) -> Result<(), CliError> {
                 .map(|requests| convo_sandbox::RateLimit { requests, per: Duration::from_secs(1) }),
             ..SandboxOptions::default()
         };
-        Some(Sandbox::start(options).await.map_err(|e| CliError::Other(format!("cannot start the sandbox: {e}")))?)
+        Some(Sandbox::start(options).await.map_err(|e| crate::error::sandbox_failed(e, ""))?)
     } else {
         None
     };
@@ -46,6 +46,9 @@ pub async fn run(args: SyncArgs) -> Result<(), CliError> {
         Some(workspace) if vendor == Vendor::Bird => format!("{vendor}/{workspace}"),
         _ => vendor.to_string(),
     };
+    if let (Some(state), Some(dir)) = (&args.state, &args.out_dir) {
+        state_apart(state, dir, &ids)?;
+    }
     let mut store: Box<dyn StateStore> = match &args.state {
         Some(path) => Box::new(FileStore::open(path, scope).map_err(|e| usage(e.to_string()))?),
         None => Box::new(MemoryStore::default()),
@@ -134,10 +137,38 @@ fn conversation_ids(args: &SyncArgs) -> Result<Vec<String>, CliError> {
     Ok(ids)
 }
 
+/// The state file (and its lock) must not be a conversation's output file:
+/// each save of the state would overwrite the messages written there.
+fn state_apart(state: &Path, dir: &Path, ids: &[String]) -> Result<(), CliError> {
+    /// `path` made absolute, through the links of the part that exists.
+    fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+        if let Ok(path) = path.canonicalize() {
+            return Some(path);
+        }
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some(resolved(parent)?.join(path.file_name()?))
+    }
+    let (Some(dir), Some(state)) = (resolved(dir), resolved(state)) else { return Ok(()) };
+    let lock = state.with_file_name(format!("{}.lock", state.file_name().unwrap_or_default().to_string_lossy()));
+    match ids.iter().find(|id| {
+        let output = dir.join(convo_sync::file_name(id));
+        output == state || output == lock
+    }) {
+        Some(id) => Err(usage(format!(
+            "--state {} is conversation {id}'s output file in --out-dir: give the state a file of its own",
+            state.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn read_lines(reader: impl BufRead, name: &Path) -> Result<Vec<String>, CliError> {
     let mut ids = Vec::new();
-    for line in reader.lines() {
+    for (n, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| usage(format!("cannot read --conversations {}: {e}", name.display())))?;
+        // A byte-order mark (a list saved by Notepad, or as Excel's "CSV
+        // UTF-8") is not part of the first id.
+        let line = if n == 0 { line.trim_start_matches('\u{feff}') } else { &line };
         let line = line.trim();
         if !line.is_empty() && !line.starts_with('#') {
             ids.push(line.to_owned());
@@ -161,7 +192,7 @@ fn sources(
         workspace: workspace.map(str::to_owned),
         ..Selector::default()
     };
-    let vars = variables(vendor, args.base_url.clone(), sandbox);
+    let vars = variables(vendor, args.base_url.clone(), sandbox)?;
     let options = ClientOptions { rate_budget: Some(budget.clone()), ..ClientOptions::default() };
     let named = |id: &str, e: CliError| match e {
         CliError::Usage(m) => usage(format!("conversation `{id}`: {m}")),

@@ -47,7 +47,9 @@ pub enum ConfigError {
     /// query or a fragment, or has a scheme other than `https` and `http`.
     #[error("invalid base URL `{url}`: {reason}")]
     BaseUrl {
-        /// The base URL, as given.
+        /// The base URL, as given, with what a credential pasted into a URL
+        /// would be (its user info, query and fragment) shown as
+        /// `[REDACTED]`.
         url: String,
         /// Why it cannot be used.
         reason: String,
@@ -58,7 +60,8 @@ pub enum ConfigError {
         "invalid base URL `{url}`: plain http is only allowed to loopback hosts; use https or opt in with allow_insecure_http"
     )]
     InsecureHttp {
-        /// The base URL, as given.
+        /// The base URL, as given (with no user info, query or fragment:
+        /// those are refused first).
         url: String,
     },
     /// A credential is empty (or only whitespace) or holds characters not
@@ -127,7 +130,7 @@ pub fn secret_header(header: &'static str, prefix: &str, secret: &SecretString) 
 /// (no trailing slash). `https` always; `http` only to loopback hosts unless
 /// `allow_insecure_http` is set.
 pub fn base_url(url: &str, options: &ClientOptions) -> Result<String, ConfigError> {
-    let bad = |reason: &str| ConfigError::BaseUrl { url: url.to_owned(), reason: reason.to_owned() };
+    let bad = |reason: &str| ConfigError::BaseUrl { url: shown(url), reason: reason.to_owned() };
     let parsed = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(bad("credentials go in the client's constructor, not in the URL"));
@@ -142,6 +145,39 @@ pub fn base_url(url: &str, options: &ClientOptions) -> Result<String, ConfigErro
         other => return Err(bad(&format!("unsupported scheme `{other}`"))),
     }
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `url` as an error may show it: its user info, query and fragment, where
+/// a credential pasted into a URL would sit, as `[REDACTED]`. Text that does
+/// not parse as a URL loses what stands before its last `@`, after the
+/// scheme.
+fn shown(url: &str) -> String {
+    const REDACTED: &str = crate::limit::REDACTED;
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        let start = url.find("://").map_or(0, |scheme| scheme + 3);
+        return match url.rfind('@') {
+            Some(at) if at >= start => format!("{}{REDACTED}{}", &url[..start], &url[at..]),
+            _ => url.to_owned(),
+        };
+    };
+    let userinfo = !parsed.username().is_empty() || parsed.password().is_some();
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    let query = parsed.query().is_some();
+    let fragment = parsed.fragment().is_some();
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    let mut text = parsed.to_string();
+    if userinfo && let Some(scheme) = text.find("://") {
+        text.insert_str(scheme + 3, &format!("{REDACTED}@"));
+    }
+    if query {
+        text.push_str(&format!("?{REDACTED}"));
+    }
+    if fragment {
+        text.push_str(&format!("#{REDACTED}"));
+    }
+    text
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {
@@ -259,6 +295,21 @@ mod tests {
         assert!(base_url("not a url", &o).is_err());
         let open = ClientOptions { allow_insecure_http: true, ..o };
         assert_eq!(base_url("http://api.bird.com", &open).unwrap(), "http://api.bird.com");
+    }
+
+    #[test]
+    fn a_refused_base_url_never_shows_the_credential_it_holds() {
+        let o = ClientOptions::default();
+        for (url, shown) in [
+            ("http://user:pa55-word@127.0.0.1:9/v1", "http://[REDACTED]@127.0.0.1:9/v1"),
+            ("https://token-only@api.bird.com/", "https://[REDACTED]@api.bird.com/"),
+            ("https://api.bird.com/?access_key=pa55-word#frag", "https://api.bird.com/?[REDACTED]#[REDACTED]"),
+            ("http://user:pa55-word@host:notaport/", "http://[REDACTED]@host:notaport/"),
+        ] {
+            let error = base_url(url, &o).unwrap_err().to_string();
+            assert!(!error.contains("pa55-word") && !error.contains("token-only"), "{error}");
+            assert!(error.contains(shown), "{error}");
+        }
     }
 
     #[test]
