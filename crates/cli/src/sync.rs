@@ -62,7 +62,7 @@ pub async fn run(args: SyncArgs) -> Result<(), CliError> {
     }
     let mut sink: Box<dyn Sink> = match &args.out_dir {
         Some(dir) => Box::new(
-            Directory::new(dir).map_err(|e| usage(format!("cannot create the directory {}: {e}", dir.display())))?,
+            Directory::new(dir).map_err(|e| usage(format!("cannot write to --out-dir {}: {e}", dir.display())))?,
         ),
         None => Box::new(MergedNdjson::new(std::io::BufWriter::new(std::io::stdout().lock()))),
     };

@@ -84,17 +84,34 @@ impl<W: Write> Sink for MergedNdjson<W> {
 /// later runs. Each file is cut back to its checkpoint's length before a
 /// run appends to it, so that a run killed at any point and run again
 /// leaves every message in its file exactly once.
+///
+/// One sync at a time writes a directory: the `Directory` holds a lock on
+/// the directory itself while it lives (on Unix, where a directory opens
+/// as a file; nothing is added to it), so that two syncs with state files
+/// of their own cannot cut back and append to the same files at once.
 pub struct Directory {
     dir: PathBuf,
     open: HashMap<String, (BufWriter<File>, u64)>,
+    _lock: Option<File>,
 }
 
 impl Directory {
-    /// Writes under `dir`, created if missing.
+    /// Writes under `dir`, created if missing. Fails with
+    /// [`io::ErrorKind::WouldBlock`] while another `Directory` writes it.
     pub fn new(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
-        Ok(Self { dir, open: HashMap::new() })
+        // (Where a directory cannot be opened as a file, as on Windows,
+        // there is no lock.)
+        let lock = File::open(&dir).ok();
+        match lock.as_ref().map(File::try_lock) {
+            Some(Err(std::fs::TryLockError::WouldBlock)) => {
+                return Err(io::Error::new(io::ErrorKind::WouldBlock, "another sync is writing this directory"));
+            }
+            Some(Err(std::fs::TryLockError::Error(e))) => return Err(e),
+            Some(Ok(())) | None => {}
+        }
+        Ok(Self { dir, open: HashMap::new(), _lock: lock })
     }
 
     /// The file a conversation is written to.
@@ -219,6 +236,16 @@ impl Sink for Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_directory_is_written_by_one_sync_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Directory::new(dir.path()).unwrap();
+        let second = Directory::new(dir.path()).err().expect("the directory is taken");
+        assert_eq!(second.kind(), io::ErrorKind::WouldBlock);
+        drop(first);
+        Directory::new(dir.path()).expect("free again");
+    }
 
     #[test]
     fn file_names_are_safe_and_distinct() {
