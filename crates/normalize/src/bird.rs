@@ -10,7 +10,11 @@ use crate::model::*;
 /// Normalizes one raw Bird page (`{"results": [...], "nextPageToken": ...}`).
 pub(crate) fn page(body: &str) -> Result<Vec<Message>, crate::PageError> {
     let page: Page = crate::page::decode(Vendor::Bird, body)?;
-    Ok(page.results.map(|m| m.0).unwrap_or_default())
+    // (As the client's paging: no list holds none only where `total` says.)
+    match (page.results, page.total) {
+        (None, None) => Err(crate::PageError::no_list(Vendor::Bird, "`results` list or `total`", body)),
+        (results, _) => Ok(results.map(|m| m.0).unwrap_or_default()),
+    }
 }
 
 /// `types::MessageList`, field for field (the same types, so the same

@@ -387,7 +387,8 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
                 // one millisecond earlier keeps a message created at
                 // `since` itself; the client-side filter below drops
                 // anything before it.
-                query.created_after = Some((since - chrono::Duration::milliseconds(1)).into());
+                // (From the earliest time there is: no filter is needed.)
+                query.created_after = since.checked_sub_signed(chrono::Duration::milliseconds(1)).map(Into::into);
             }
             client.pages(query, paging).map(|p| normalized(p, crate::from_infobip, FetchError::Infobip)).boxed()
         }
@@ -415,7 +416,7 @@ pub fn pages(source: Source, options: FetchOptions) -> BoxStream<'static, Result
                 // message at or after `since`; the filter below drops the
                 // few before it.
                 let second = since.duration_trunc(chrono::TimeDelta::seconds(1)).unwrap_or(since);
-                query.date_from = Some((second - chrono::TimeDelta::seconds(1)).into());
+                query.date_from = second.checked_sub_signed(chrono::TimeDelta::seconds(1)).map(Into::into);
             }
             client.pages(query, paging).map(|p| normalized(p, crate::from_bird, FetchError::Bird)).boxed()
         }

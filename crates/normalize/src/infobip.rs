@@ -18,14 +18,20 @@ use crate::model::*;
 /// Normalizes one raw Infobip page (`{"messages": [...], "pagination": {...}}`).
 pub(crate) fn page(body: &str) -> Result<Vec<Message>, crate::PageError> {
     let page: Page = crate::page::decode(Vendor::Infobip, body)?;
-    Ok(page.messages.map(|m| m.0).unwrap_or_default())
+    // (As the client's paging: no list holds none only where the count says.)
+    let counted = page.pagination.as_ref().is_some_and(|p| p.total_items.is_some());
+    match page.messages {
+        None if !counted => {
+            Err(crate::PageError::no_list(Vendor::Infobip, "`messages` list or `pagination.totalItems`", body))
+        }
+        messages => Ok(messages.map(|m| m.0).unwrap_or_default()),
+    }
 }
 
 /// `types::MessageList`, field for field, its messages mapped as they are read.
 #[derive(serde::Deserialize)]
 struct Page {
     messages: Option<crate::page::Normalized<Infobip>>,
-    #[allow(dead_code)]
     pagination: Option<types::Pagination>,
 }
 

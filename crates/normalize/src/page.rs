@@ -51,6 +51,15 @@ pub struct PageError {
     pub snippet: String,
 }
 
+impl PageError {
+    /// A body that decodes but holds neither the page's list of messages
+    /// nor what says it has none (`what`): the same rule the clients' paging
+    /// applies, so that `{}` or a misspelt key is never an empty page.
+    pub(crate) fn no_list(vendor: Vendor, what: &str, body: &str) -> Self {
+        PageError { vendor, path: ".".to_owned(), reason: format!("no {what}"), snippet: snippet(body.as_bytes()) }
+    }
+}
+
 const SNIPPET_BYTES: usize = 80;
 
 fn snippet(body: &[u8]) -> String {

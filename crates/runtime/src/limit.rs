@@ -311,6 +311,13 @@ impl Secrets {
             .then(|| {
                 aho_corasick::AhoCorasick::builder()
                     .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                    // Not the DFA the builder picks for few patterns: its
+                    // build grows with the patterns' length times the
+                    // alphabet (measured, release: 93 ms for a 1 KiB token,
+                    // 58 s for a 16 KiB one; this NFA 0.4 ms and 5.6 ms),
+                    // and a body is searched as fast (the prefilter does
+                    // most of it: 22 µs a page either way).
+                    .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
                     .build(&values)
                     .ok()
             })

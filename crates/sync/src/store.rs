@@ -186,6 +186,11 @@ impl Mark {
     /// one costs a few ids kept, not a message.
     pub const AHEAD: Duration = Duration::seconds(1);
 
+    /// `newest` less the slack (the earliest time there is, at most).
+    fn floor(newest: DateTime<Utc>) -> DateTime<Utc> {
+        newest.checked_sub_signed(Self::SLACK).unwrap_or(newest)
+    }
+
     /// Counts a written message in.
     pub fn wrote(&mut self, message: &Message) {
         if message.vendor == Vendor::Octopush {
@@ -207,7 +212,7 @@ impl Mark {
         if self.newest.is_none_or(|newest| at > newest) {
             self.newest = Some(at);
         }
-        let floor = self.newest.map(|newest| newest - Self::SLACK);
+        let floor = self.newest.map(Self::floor);
         if floor.is_none_or(|floor| at >= floor) {
             self.recent.push((id.clone(), at));
         }
@@ -242,15 +247,7 @@ impl Mark {
                 // With no time written (none, or every one without a
                 // time), the read is the whole conversation again, less
                 // what was written.
-                (
-                    None,
-                    Bound {
-                        since: newest.map(|newest| newest - Self::SLACK),
-                        written,
-                        written_raw,
-                        listed: Vec::new(),
-                    },
-                )
+                (None, Bound { since: newest.map(Self::floor), written, written_raw, listed: Vec::new() })
             }
         }
     }

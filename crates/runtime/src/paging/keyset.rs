@@ -122,9 +122,10 @@ pub fn pages<Ep: KeysetEndpoint>(
             // floor skips them (a bound within a millisecond cannot be).
             None => Key {
                 after: after.map(millisecond),
+                // (At the last millisecond there is, nothing is after it.)
                 floor: after
                     .filter(|after| millisecond(*after) == *after)
-                    .map(|after| after + TimeDelta::milliseconds(1)),
+                    .and_then(|after| after.checked_add_signed(TimeDelta::milliseconds(1))),
                 ..Key::default()
             },
             Some(Position::Cursor(cursor)) => serde_json::from_str(&cursor).map_err(|e| PagingError::InvalidQuery {
