@@ -12,7 +12,7 @@ pub(crate) fn page(body: &str) -> Result<Vec<Message>, crate::PageError> {
     let page: Page = crate::page::decode(Vendor::Bird, body)?;
     // (As the client's paging: no list holds none only where `total` says.)
     match (page.results, page.total) {
-        (None, None) => Err(crate::PageError::no_list(Vendor::Bird, "`results` list or `total`", body)),
+        (None, None) => Err(crate::PageError::no_list(Vendor::Bird, "a `results` list or a `total`", body)),
         (results, _) => Ok(results.map(|m| m.0).unwrap_or_default()),
     }
 }

@@ -22,7 +22,7 @@ pub(crate) fn page(body: &str) -> Result<Vec<Message>, crate::PageError> {
     let counted = page.pagination.as_ref().is_some_and(|p| p.total_items.is_some());
     match page.messages {
         None if !counted => {
-            Err(crate::PageError::no_list(Vendor::Infobip, "`messages` list or `pagination.totalItems`", body))
+            Err(crate::PageError::no_list(Vendor::Infobip, "a `messages` list or `pagination.totalItems`", body))
         }
         messages => Ok(messages.map(|m| m.0).unwrap_or_default()),
     }

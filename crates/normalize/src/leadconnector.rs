@@ -18,7 +18,7 @@ pub(crate) fn page(body: &str) -> Result<Vec<Message>, crate::PageError> {
     let response: MessagesResponse = crate::page::decode(Vendor::Leadconnector, body)?;
     // (As the client's paging: no list holds none only on a last page.)
     if response.page().is_none_or(|page| page.messages.is_none()) && response.next_page() != Some(false) {
-        return Err(crate::PageError::no_list(Vendor::Leadconnector, "`messages` list or `nextPage: false`", body));
+        return Err(crate::PageError::no_list(Vendor::Leadconnector, "a `messages` list or `nextPage: false`", body));
     }
     Ok(response.into_page().messages.unwrap_or_default().into_iter().map(from_leadconnector).collect())
 }

@@ -53,10 +53,16 @@ pub struct PageError {
 
 impl PageError {
     /// A body that decodes but holds neither the page's list of messages
-    /// nor what says it has none (`what`): the same rule the clients' paging
-    /// applies, so that `{}` or a misspelt key is never an empty page.
+    /// nor what says it has none (`what`): the same rule, and words, as the
+    /// clients' paging, so that `{}` or a misspelt key is never an empty
+    /// page.
     pub(crate) fn no_list(vendor: Vendor, what: &str, body: &str) -> Self {
-        PageError { vendor, path: ".".to_owned(), reason: format!("no {what}"), snippet: snippet(body.as_bytes()) }
+        PageError {
+            vendor,
+            path: ".".to_owned(),
+            reason: convo_runtime::paging::not_a_page_reason(what),
+            snippet: snippet(body.as_bytes()),
+        }
     }
 }
 

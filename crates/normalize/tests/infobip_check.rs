@@ -398,6 +398,7 @@ fn a_page_of_another_shape_names_the_path_and_a_bad_message_is_isolated() {
     // No `messages` at all is a page of none only where the count says so
     // (the clients' paging rule): else not a page, never an empty one.
     let err = normalize_page(Vendor::Infobip, br#"{"results":[]}"#).unwrap_err();
-    assert_eq!((err.path.as_str(), err.reason.as_str()), (".", "no `messages` list or `pagination.totalItems`"));
+    assert_eq!(err.path, ".");
+    assert!(err.reason.contains("without a `messages` list or `pagination.totalItems`"), "{err}");
     assert!(normalize_page(Vendor::Infobip, br#"{"pagination":{"totalItems":0}}"#).unwrap().is_empty());
 }

@@ -271,11 +271,18 @@ pub trait Listing: Send + Sync + 'static {
 #[doc(hidden)]
 pub fn not_a_page<E>(missing: &str, body: &impl serde::Serialize) -> progenitor_client::Error<E> {
     let text = serde_json::to_vec(body).unwrap_or_default();
-    let reason = format!("a 200 without {missing}, so not a page of messages (nor the end of the listing)");
+    let reason = not_a_page_reason(missing);
     progenitor_client::Error::InvalidResponsePayload(
         text.into(),
         <serde_json::Error as serde::de::Error>::custom(reason),
     )
+}
+
+/// Why a 200 without `missing` (the page's list, or what says it holds
+/// none) is refused: the clients' paging and the normalizer say it alike.
+#[doc(hidden)]
+pub fn not_a_page_reason(missing: &str) -> String {
+    format!("a 200 without {missing}, so not a page of messages (nor the end of the listing)")
 }
 
 /// Checks a page size against a vendor's range; `None` takes the maximum.
