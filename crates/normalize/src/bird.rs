@@ -66,7 +66,12 @@ pub fn from_bird(message: Captured<types::Message>) -> Message {
         .filter_map(|s| s.contact.as_ref())
         .filter_map(|c| c.identifier_key.as_deref())
         .chain(m.recipients.iter().flatten().filter_map(|r| r.identifier_key.as_deref()));
-    let is_email = identifier_keys.into_iter().any(|k| k == "emailaddress");
+    // An e-mail by its sides' addresses, or by the e-mail headers Bird puts
+    // in its `meta` (the page's e-mail sample; a sender's `contact` is
+    // optional).
+    let has_email_headers =
+        m.meta.as_ref().is_some_and(|meta| meta.get("extraInformation").and_then(|e| e.get("email_headers")).is_some());
+    let is_email = identifier_keys.into_iter().any(|k| k == "emailaddress") || has_email_headers;
 
     // The sides are moved out of `m`: nothing reads them after.
     let sender = m.sender.take().map(|s| {

@@ -32,7 +32,14 @@ pub fn from_leadconnector(message: Captured<types::Message>) -> Message {
         Err(error) => return Message::undecodable(Vendor::Leadconnector, "id", error, raw),
     };
     let message_type = m.message_type.as_ref().map_or("", |t| t.as_str());
-    let (channel, kind) = classify(message_type);
+    let (channel, kind) = match (message_type.trim(), m.type_) {
+        // No `messageType` to key on: the page's own numeric codes, where it
+        // names them ("message type 3 (email)"; "Call and Voicemails, type 1
+        // and 10", which does not say which is which: no channel).
+        ("", Some(code)) if code == 3.0 => (Some(Channel::Email), Kind::Email),
+        ("", Some(code)) if code == 1.0 || code == 10.0 => (None, Kind::Call),
+        _ => classify(message_type),
+    };
     let direction = m.direction.as_ref().map(|direction| match direction {
         MessageDirection::Inbound => Direction::Inbound,
         MessageDirection::Outbound => Direction::Outbound,
@@ -179,8 +186,10 @@ fn participants(
         (None, _) => None,
     };
     match direction {
+        // A comment is between agents: never from, nor to, the contact,
+        // whatever its direction says.
+        _ if kind == Kind::Comment => (user, Vec::new()),
         Some(Direction::Inbound) => (Some(contact), user.into_iter().collect()),
-        Some(Direction::Outbound) if kind == Kind::Comment => (user, Vec::new()),
         Some(Direction::Outbound) => (user, vec![contact]),
         _ => (None, Vec::new()),
     }

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike as _, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A point in time as vendors write it, read leniently and held in UTC.
@@ -24,9 +24,18 @@ pub struct TimestampError {
 impl Timestamp {
     /// Parses any of the accepted forms.
     pub fn parse(input: &str) -> Result<Self, TimestampError> {
+        // An instant whose UTC year leaves 0000-9999 has no RFC 3339 form
+        // in UTC (`9999-12-31T23:00:00-05:00` is in the year 10000): refused,
+        // as what it is written in cannot be written back.
+        Self::parse_any(input)
+            .filter(|t| (0..=9999).contains(&t.0.year()))
+            .ok_or_else(|| TimestampError { input: input.to_owned() })
+    }
+
+    fn parse_any(input: &str) -> Option<Self> {
         let input_trimmed = input.trim();
         if let Some(utc) = parse_common(input_trimmed) {
-            return Ok(Self(utc));
+            return Some(Self(utc));
         }
         let mut buffer = [0u8; 64];
         DateTime::parse_from_rfc3339(input_trimmed)
@@ -38,7 +47,7 @@ impl Timestamp {
             })
             .or_else(|_| DateTime::parse_from_str(input_trimmed, "%Y-%m-%dT%H:%M:%S%.f%z"))
             .map(|t| Self(t.with_timezone(&Utc)))
-            .map_err(|_| TimestampError { input: input.to_owned() })
+            .ok()
     }
 
     /// The instant in UTC.
