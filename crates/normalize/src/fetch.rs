@@ -465,6 +465,9 @@ fn since_filter(
         });
         Some((page, (stream, finished, order)))
     })
+    // Ended stays ended, as the streams without `since` do (an unfold
+    // polled past its end panics).
+    .fuse()
     .boxed()
 }
 

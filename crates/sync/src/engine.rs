@@ -51,7 +51,7 @@ impl Default for SyncOptions {
 /// What a sync did.
 #[derive(Debug, Default)]
 pub struct Summary {
-    /// Conversations in the sync.
+    /// Conversations in the sync (a key given more than once counts once).
     pub conversations: usize,
     /// Conversations read to their end in this run.
     pub complete: usize,
@@ -326,8 +326,23 @@ pub async fn sync(
 ) -> Result<Summary, SyncError> {
     let started = Instant::now();
     let budget_before = options.budget.as_ref().map(RateBudget::stats).unwrap_or_default();
+    // A key is a conversation's identity (its checkpoint, its output): one
+    // given twice is read once, not twice into the same output.
+    let mut keys = std::collections::HashSet::new();
+    let conversations: Vec<Conversation> = conversations
+        .into_iter()
+        .filter(|conversation| {
+            let first = keys.insert(conversation.key.clone());
+            if !first {
+                tracing::warn!(conversation = %conversation.key, "given more than once: read once");
+            }
+            first
+        })
+        .collect();
     let mut summary = Summary { conversations: conversations.len(), ..Summary::default() };
-    let concurrency = options.concurrency.max(1);
+    // No more at once than there are conversations (so that no size below
+    // overflows, whatever the option says), and at least one.
+    let concurrency = options.concurrency.clamp(1, conversations.len().max(1));
     let paging =
         PagingOptions { page_size: options.page_size, concurrency: 1, retry: options.retry.clone(), resume: None };
     let (notes_tx, mut notes) = mpsc::channel::<Note>(concurrency * 2);
@@ -436,8 +451,12 @@ pub async fn sync(
                     let undecodable = page.messages.iter().filter(|m| m.decode_error.is_some()).count();
                     summary.undecodable += undecodable as u64;
                     if let Err(error) = commit_page(state, page, listed, sink, &mut summary) {
-                        // The pages written before it keep their checkpoints.
+                        // The pages written before it keep their checkpoints;
+                        // the conversations still open are closed, if they can be.
                         let _ = store.flush();
+                        for state in live.iter_mut().filter_map(Option::take) {
+                            let _ = sink.close(&state.key);
+                        }
                         return Err(error);
                     }
                     store.put(&state.key, state.now.clone());
@@ -491,6 +510,11 @@ pub async fn sync(
         store.flush()?;
     }
     tasks.abort_all();
+    // Stopped (or its notes ended) with conversations still open: each is
+    // closed, as the `Sink` contract has it (its pages were committed).
+    for state in live.iter_mut().filter_map(Option::take) {
+        sink.close(&state.key)?;
+    }
     store.flush()?;
     failures.sort_by_key(|(index, ..)| *index);
     summary.failed = failures.into_iter().map(|(_, key, error)| (key, error)).collect();
