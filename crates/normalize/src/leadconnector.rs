@@ -4,7 +4,11 @@
 //! Everything keys on `messageType`: the numeric `type` has no official
 //! table. A `TYPE_` prefix is dropped and case is ignored when matching, so
 //! the page's own example value `SMS` reads as `TYPE_SMS` does; a value that
-//! matches nothing is kept as the vendor's literal.
+//! matches nothing is kept as the vendor's literal. Only where there is no
+//! `messageType` are the codes the page itself names read: 3 an e-mail, 1
+//! and 10 calls and voicemails (it does not say which is which). An
+//! internal comment is its user's, with no recipient, whatever its
+//! `direction` says: it is between agents.
 
 use convo_leadconnector::types::{self, CallDuration, MessageMeta};
 use convo_leadconnector::{Captured, MessageDirection, MessageSource, MessageStatus, MessagesResponse};
