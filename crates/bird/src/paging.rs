@@ -86,7 +86,15 @@ impl CursorEndpoint for Endpoint {
                 items: page.results.unwrap_or_default(),
                 // A missing or empty token marks the last page.
                 next: page.next_page_token.filter(|token| !token.is_empty()),
-                total: page.total.and_then(|total| u64::try_from(total).ok()),
+                // A count the checks can hold the read to only where Bird
+                // does not say it is something else (`totalType` empty, as
+                // on the page, or `exact`): an estimate proves nothing.
+                total: page
+                    .total
+                    .filter(|_| {
+                        page.total_type.as_deref().is_none_or(|t| t.is_empty() || t.eq_ignore_ascii_case("exact"))
+                    })
+                    .and_then(|total| u64::try_from(total).ok()),
                 unfollowable: false,
             })
         }

@@ -258,12 +258,27 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
             let len = reply.items.len() as u64;
             let first = std::mem::replace(&mut self.first, false);
             self.served = self.served.max(len);
-            let mut fresh = Vec::with_capacity(reply.items.len());
+            let mut fresh: Vec<Ep::Item> = Vec::with_capacity(reply.items.len());
+            // The page's new ids, and where each is in `fresh`: one twice on
+            // a page is that message sent twice (the same record: delivered
+            // once) or two messages with one id (an error where ids are
+            // unique), never one of them dropped unseen.
+            let mut on_page: HashMap<String, usize> = HashMap::new();
             // Whether any message of the page, new or not, has a time.
             let mut timed = false;
             for item in reply.items {
                 let id = item.key();
                 let time = item.time();
+                if let Some(&earlier) = id.and_then(|id| on_page.get(id)) {
+                    let same = fresh[earlier].raw().is_some() && fresh[earlier].raw() == item.raw();
+                    if same {
+                        continue;
+                    }
+                    if <Ep::Item as Record>::IDS_UNIQUE {
+                        let id = id.unwrap_or_default().to_owned();
+                        return Step::Fail(PagingError::RepeatedMessage { page, id });
+                    }
+                }
                 if self.done && time.is_none() {
                     // After the first message past the window's end, oldest
                     // first: the next window's (which delivers it), or past
@@ -329,6 +344,7 @@ impl<Ep: KeysetEndpoint> Scheme for KeyScheme<Ep> {
                     // bring it back.
                     let at = time.or(self.newest).or(after).unwrap_or(DateTime::<Utc>::MIN_UTC);
                     self.key.seen.insert(id.to_owned(), at);
+                    on_page.insert(id.to_owned(), fresh.len());
                 }
                 fresh.push(item);
             }
