@@ -454,9 +454,7 @@ pub async fn sync(
                         // The pages written before it keep their checkpoints;
                         // the conversations still open are closed, if they can be.
                         let _ = store.flush();
-                        for state in live.iter_mut().filter_map(Option::take) {
-                            let _ = sink.close(&state.key);
-                        }
+                        let _ = close_open(&mut live, sink);
                         return Err(error);
                     }
                     store.put(&state.key, state.now.clone());
@@ -512,9 +510,7 @@ pub async fn sync(
     tasks.abort_all();
     // Stopped (or its notes ended) with conversations still open: each is
     // closed, as the `Sink` contract has it (its pages were committed).
-    for state in live.iter_mut().filter_map(Option::take) {
-        sink.close(&state.key)?;
-    }
+    close_open(&mut live, sink)?;
     store.flush()?;
     failures.sort_by_key(|(index, ..)| *index);
     summary.failed = failures.into_iter().map(|(_, key, error)| (key, error)).collect();
@@ -528,6 +524,19 @@ pub async fn sync(
     }
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Closes every conversation still open (each is taken out of `live`), as
+/// the `Sink` contract has it; the first error, after trying them all.
+fn close_open(live: &mut [Option<Live>], sink: &mut dyn Sink) -> std::io::Result<()> {
+    let mut first = Ok(());
+    for state in live.iter_mut().filter_map(Option::take) {
+        let closed = sink.close(&state.key);
+        if first.is_ok() {
+            first = closed;
+        }
+    }
+    first
 }
 
 /// Whether a read in progress goes on from a position that carries an
